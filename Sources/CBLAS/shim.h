@@ -1,0 +1,2 @@
+// libopenblas-dev (Debian) installs cblas.h; tools/setup.sh installs it.
+#include <cblas.h>

@@ -1,0 +1,2 @@
+// liblmdb-dev (Debian) installs lmdb.h; tools/setup.sh installs it.
+#include <lmdb.h>

@@ -1,0 +1,2 @@
+// Placeholder: the encoder is being written (tokenizer, safetensors, BERT forward).
+public enum EmbeddingPlaceholder {}

@@ -1,0 +1,117 @@
+import CKernels
+import Dispatch
+
+/// What a search spent: the units a budget is made of.
+public struct SearchCost: Equatable, Sendable {
+    /// Vector–query similarity computations.
+    public var distanceComputations = 0
+    /// Bytes of vector data read.
+    public var bytesTouched = 0
+    public init() {}
+}
+
+/// Exact cosine top-k over the first `dimensions` coordinates: the ground truth every
+/// approximate search is checked against.
+///
+/// ```swift
+/// let (hits, cost) = ExactSearch.run(query: q, dimensions: 64, k: 10, blocks: blocks, layout: layout)
+/// ```
+/// Both the query prefix and each row's prefix are renormalized, so the score is the
+/// cosine of the two truncated vectors. Only the segments below `dimensions` are read.
+public enum ExactSearch {
+    /// The instruction set the distance kernels run on, for `mrl info` and benchmarks.
+    public static var kernelISA: String { String(cString: mrl_scan_kernels_isa()) }
+
+    /// - Precondition: `query.count >= dimensions`, `0 < dimensions <= layout.dimensions`, `k > 0`,
+    ///   and the query prefix has a nonzero norm (callers validate user input first).
+    public static func run<Block: PrefixBlock>(
+        query: [Float], dimensions: Int, k: Int, blocks: [Block], layout: PrefixLayout, threads: Int = 2
+    ) -> (hits: [Hit], cost: SearchCost) {
+        precondition(dimensions > 0 && dimensions <= layout.dimensions && query.count >= dimensions && k > 0)
+        let prefix = normalizedPrefix(query, dimensions)
+        let workers = max(1, min(threads, blocks.count))
+        var partial = [(TopK, SearchCost)](repeating: (TopK(k: k), SearchCost()), count: workers)
+        partial.withUnsafeMutableBufferPointer { results in
+            // Each worker owns one slot of `results` and reads a strided share of the
+            // blocks; the blocks are read-only for the whole call, so sharing them is safe.
+            nonisolated(unsafe) let slots = results
+            nonisolated(unsafe) let blocks = blocks
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var scanner = BlockScanner(prefix: prefix, layout: layout, k: k)
+                for b in stride(from: worker, to: blocks.count, by: workers) { scanner.scan(blocks[b]) }
+                slots[worker] = (scanner.top, scanner.cost)
+            }
+        }
+        var top = partial[0].0
+        var cost = partial[0].1
+        for (other, otherCost) in partial.dropFirst() {
+            top.merge(other)
+            cost.distanceComputations += otherCost.distanceComputations
+            cost.bytesTouched += otherCost.bytesTouched
+        }
+        return (top.sorted(), cost)
+    }
+
+    static func normalizedPrefix(_ query: [Float], _ dimensions: Int) -> [Float] {
+        let prefix = Array(query[0..<dimensions])
+        let norm = prefix.withUnsafeBufferPointer { mrl_dot($0.baseAddress, $0.baseAddress, dimensions) }.squareRoot()
+        precondition(norm > 0, "query prefix has zero norm")
+        return prefix.map { $0 / norm }
+    }
+}
+
+/// One worker's scan state: scratch rows reused across blocks, its own top-k.
+private struct BlockScanner {
+    let prefix: [Float]
+    let layout: PrefixLayout
+    var top: TopK
+    var cost = SearchCost()
+    var dots: [Float] = []
+    var norms: [Float] = []
+
+    init(prefix: [Float], layout: PrefixLayout, k: Int) {
+        self.prefix = prefix
+        self.layout = layout
+        top = TopK(k: k)
+    }
+
+    mutating func scan<Block: PrefixBlock>(_ block: Block) {
+        let rows = block.rows, d = prefix.count
+        if dots.count < rows {
+            dots = [Float](repeating: 0, count: rows)
+            norms = [Float](repeating: 0, count: rows)
+        }
+        for i in 0..<rows { dots[i] = 0; norms[i] = 0 }
+        var fullSegments = 0
+        prefix.withUnsafeBufferPointer { q in
+            dots.withUnsafeMutableBufferPointer { out in
+                norms.withUnsafeMutableBufferPointer { partialNorms in
+                    for s in 0..<layout.segmentCount where layout.boundaries[s] < d {
+                        let start = layout.boundaries[s], width = layout.width(s)
+                        let cols = min(width, d - start)
+                        mrl_dot_rows_accumulate(q.baseAddress! + start, block.segments[s], width, rows, cols, out.baseAddress)
+                        if cols == width {
+                            fullSegments += 1
+                        } else {
+                            // A prefix that ends inside a segment: its norm is not stored, compute it.
+                            mrl_sqnorm_rows_accumulate(block.segments[s], width, rows, cols, partialNorms.baseAddress)
+                        }
+                    }
+                }
+            }
+        }
+        let segmentCount = layout.segmentCount
+        let stored = block.segmentSquaredNorms
+        var live = 0
+        for i in 0..<rows where block.live[i] != 0 {
+            live += 1
+            var squared = norms[i]
+            for s in 0..<fullSegments { squared += stored[i * segmentCount + s] }
+            guard squared > 0 else { continue }  // a row whose prefix is all zeros matches nothing
+            let score = dots[i] / squared.squareRoot()
+            if score > top.threshold { top.offer(Hit(id: block.firstID + UInt32(i), score: score)) }
+        }
+        cost.distanceComputations += live
+        cost.bytesTouched += rows * d * MemoryLayout<Float>.size
+    }
+}

@@ -1,0 +1,118 @@
+import CLMDB
+import Foundation
+
+/// One LMDB environment (a directory holding data.mdb and lock.mdb) and its named databases.
+///
+/// Writes run in `write`, which grows the memory map when LMDB reports it full and
+/// retries the whole transaction, up to `mapSizeCap`. LMDB keeps its default durable
+/// sync: a committed transaction is on disk when `mdb_txn_commit` returns.
+final class Environment {
+    let path: String
+    let handle: OpaquePointer
+    let mapSizeCap: Int
+    private(set) var mapSize: Int
+
+    static let initialMapSize = 64 << 20
+
+    /// Opens (creating the files if needed) the environment in `directory`.
+    /// Throws `StoreError.lmdb` if LMDB refuses (permissions, a damaged file).
+    init(directory: String, maxDatabases: Int, mapSizeCap: Int, readOnly: Bool) throws {
+        var env: OpaquePointer?
+        try Environment.check(mdb_env_create(&env), "mdb_env_create", directory)
+        guard let env else { throw StoreError.lmdb(code: ENOMEM, operation: "mdb_env_create", path: directory) }
+        handle = env
+        path = directory
+        self.mapSizeCap = mapSizeCap
+        do {
+            try Environment.check(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs", directory)
+            // Start small: the map grows on demand (see `write`), so a tiny index stays tiny
+            // in address space; LMDB itself adopts a larger size recorded in the file.
+            try Environment.check(mdb_env_set_mapsize(env, min(Environment.initialMapSize, mapSizeCap)), "mdb_env_set_mapsize", directory)
+            // MDB_NOTLS: read transactions are not tied to a thread, so async code may hop threads.
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try Environment.check(mdb_env_open(env, directory, flags, 0o644), "mdb_env_open", directory)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        mapSize = info.me_mapsize
+    }
+
+    deinit { mdb_env_close(handle) }
+
+    /// Opens a named database, creating it when `create` (which needs a write transaction).
+    func openDatabase(_ name: String, in txn: Transaction, create: Bool) throws -> MDB_dbi {
+        var dbi = MDB_dbi()
+        let flags = create ? UInt32(MDB_CREATE) : 0
+        try Environment.check(mdb_dbi_open(txn.handle, name, flags, &dbi), "open database \(name)", path)
+        return dbi
+    }
+
+    /// Runs `body` in a read-only snapshot. Pointers read inside are valid only inside `body`.
+    func read<T>(_ body: (Transaction) throws -> T) throws -> T {
+        let txn = try begin(flags: UInt32(MDB_RDONLY))
+        defer { mdb_txn_abort(txn.handle) }
+        return try body(txn)
+    }
+
+    /// Runs `body` in one write transaction and commits it. When the map is full the
+    /// transaction is aborted, the map doubled (up to the cap) and `body` run again, so
+    /// `body` must keep its effects inside the transaction.
+    /// Throws `mapCapReached` at the cap and `diskFull` on ENOSPC; nothing of `body` is kept then.
+    func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+        while true {
+            let txn = try begin(flags: 0)
+            let result: T
+            do {
+                result = try body(txn)
+            } catch StoreError.lmdb(let code, _, _) where code == MDB_MAP_FULL {
+                mdb_txn_abort(txn.handle)
+                try grow()
+                continue
+            } catch {
+                mdb_txn_abort(txn.handle)
+                throw error
+            }
+            // mdb_txn_commit frees the transaction whatever it returns: never abort after it.
+            let rc = mdb_txn_commit(txn.handle)
+            if rc == MDB_MAP_FULL {
+                try grow()
+                continue
+            }
+            try Environment.check(rc, "commit", path)
+            return result
+        }
+    }
+
+    private func grow() throws {
+        guard mapSize < mapSizeCap else { throw StoreError.mapCapReached(path: path, capBytes: mapSizeCap) }
+        let next = min(mapSize * 2, mapSizeCap)
+        try Environment.check(mdb_env_set_mapsize(handle, next), "mdb_env_set_mapsize", path)
+        mapSize = next
+    }
+
+    private func begin(flags: UInt32) throws -> Transaction {
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(handle, nil, flags, &txn)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size and begin again.
+            mdb_env_set_mapsize(handle, 0)
+            var info = MDB_envinfo()
+            mdb_env_info(handle, &info)
+            mapSize = info.me_mapsize
+            rc = mdb_txn_begin(handle, nil, flags, &txn)
+        }
+        try Environment.check(rc, "begin transaction", path)
+        return Transaction(handle: txn!, path: path)
+    }
+
+    /// Turns an LMDB return code into a `StoreError`.
+    static func check(_ rc: Int32, _ operation: @autoclosure () -> String, _ path: String) throws {
+        guard rc != 0 else { return }
+        if rc == ENOSPC || rc == EDQUOT { throw StoreError.diskFull(path: path) }
+        throw StoreError.lmdb(code: rc, operation: operation(), path: path)
+    }
+}

@@ -1,0 +1,114 @@
+import CLMDB
+import Foundation
+
+/// One index on disk: an LMDB environment in its own directory, with named databases
+///
+/// | database | key → value |
+/// |---|---|
+/// | `meta`   | "manifest" → `Manifest` JSON; "next_id" → u32 |
+/// | `docs`   | internal id (u32 BE) → `DocumentRecord` |
+/// | `keys`   | external id (UTF-8) → internal id (u32 LE) |
+/// | `blocks` | (kind, block) → vector segments, norms, live bytes (`VectorBlocks`) |
+/// | `free`   | internal id (u32 BE) → empty: ids freed by deletes, reused first |
+///
+/// ```swift
+/// let store = try IndexStore.create(directory: "indexes/notes", manifest: manifest)
+/// let report = try store.upsert(batch)          // one durable transaction
+/// let hit = try store.read { try $0.document(id: "a") }
+/// ```
+public final class IndexStore {
+    public let directory: String
+    public let manifest: Manifest
+    let env: Environment
+    let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
+    private let writerLock: WriterLock?
+
+    public enum Mode: Sendable { case read, write }
+
+    public struct Options: Sendable {
+        /// The memory map (and so the data file) never grows past this many bytes.
+        public var mapSizeCap: Int
+        public init(mapSizeCap: Int = 256 << 30) { self.mapSizeCap = mapSizeCap }
+    }
+
+    static let databaseNames = ["meta", "docs", "keys", "blocks", "free"]
+
+    /// True when `directory` holds an index.
+    public static func exists(directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/data.mdb")
+    }
+
+    /// Creates a new index in `directory` (made if missing) and opens it for writing.
+    /// Throws `indexExists` if one is there, `busyWriter` if another process is creating it.
+    public static func create(directory: String, manifest: Manifest, options: Options = Options()) throws -> IndexStore {
+        guard !exists(directory: directory) else { throw StoreError.indexExists(path: directory) }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.lmdb(code: EACCES, operation: "create directory", path: directory)
+        }
+        let lock = try WriterLock(directory: directory)
+        let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
+                                  mapSizeCap: options.mapSizeCap, readOnly: false)
+        let dbis = try env.write { txn -> [MDB_dbi] in
+            let dbis = try databaseNames.map { try env.openDatabase($0, in: txn, create: true) }
+            let json = try JSONEncoder().encode(manifest)
+            try txn.put(dbis[0], Array("manifest".utf8), Array(json))
+            return dbis
+        }
+        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
+    }
+
+    /// Opens an existing index. `.write` takes the writer lock (one writing process per index).
+    /// Throws `indexNotFound`, `busyWriter`, `newerFormat` or `corrupt`.
+    public static func open(directory: String, mode: Mode, options: Options = Options()) throws -> IndexStore {
+        guard exists(directory: directory) else { throw StoreError.indexNotFound(path: directory) }
+        let lock = mode == .write ? try WriterLock(directory: directory) : nil
+        let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
+                                  mapSizeCap: options.mapSizeCap, readOnly: false)
+        let (manifest, dbis) = try env.read { txn -> (Manifest, [MDB_dbi]) in
+            let dbis = try databaseNames.map { try env.openDatabase($0, in: txn, create: false) }
+            guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
+                throw StoreError.corrupt(path: directory, detail: "no manifest")
+            }
+            let data = Data(raw)
+            if let probe = try? JSONDecoder().decode(FormatProbe.self, from: data), probe.format > Manifest.currentFormat {
+                throw StoreError.newerFormat(path: directory, found: probe.format, supported: Manifest.currentFormat)
+            }
+            guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
+                throw StoreError.corrupt(path: directory, detail: "unreadable manifest")
+            }
+            return (manifest, dbis)
+        }
+        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
+    }
+
+    private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], lock: WriterLock?) {
+        self.directory = directory
+        self.manifest = manifest
+        self.env = env
+        (meta, docs, keys, blocks, free) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
+        writerLock = lock
+    }
+
+    /// Runs `body` on a consistent snapshot; a concurrent writer does not disturb it.
+    public func read<T>(_ body: (Snapshot) throws -> T) throws -> T {
+        try env.read { try body(Snapshot(store: self, txn: $0)) }
+    }
+
+    /// Size of the data file and of the part of it in use, in bytes.
+    public func diskUsage() throws -> (fileBytes: Int, usedBytes: Int) {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(env.handle, &info)
+        mdb_env_stat(env.handle, &stat)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")
+        let fileBytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        return (fileBytes, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+    }
+
+    /// Current size of the memory map in bytes (grows on demand up to the cap).
+    public var mapSize: Int { env.mapSize }
+
+    private struct FormatProbe: Decodable { var format: Int }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// What an index is: stored as JSON under the key `manifest` in the `meta` database.
+public struct Manifest: Codable, Equatable, Sendable {
+    /// The on-disk format this build writes; an index with a larger number is refused.
+    public static let currentFormat = 1
+
+    public var format: Int
+    /// Length of the model's raw vectors.
+    public var dimensions: Int
+    /// Element type of stored vectors: "f32" (little-endian float32).
+    public var vectorType: String
+    /// Rows per vector block (see `VectorBlocks`).
+    public var blockRows: Int
+    /// Column boundaries of the stored prefix segments, e.g. [0, 32, 64, 128, 256, 384].
+    public var segmentBoundaries: [Int]
+    /// The embedding model whose raw space the vectors live in, when known.
+    public var model: ModelIdentity?
+    /// The Matryoshka head; "none" (identity: plain truncation) until one is fitted.
+    public var head: HeadInfo
+    public var createdAt: String
+
+    public init(dimensions: Int, segmentBoundaries: [Int], model: ModelIdentity?, blockRows: Int = 1024) {
+        format = Manifest.currentFormat
+        self.dimensions = dimensions
+        vectorType = "f32"
+        self.blockRows = blockRows
+        self.segmentBoundaries = segmentBoundaries
+        self.model = model
+        head = HeadInfo(kind: "none", version: 0)
+        createdAt = ISO8601DateFormatter().string(from: Date())
+    }
+}
+
+/// Names the model whose raw space an index's vectors are in.
+public struct ModelIdentity: Codable, Equatable, Sendable {
+    public var name: String
+    public var fingerprint: String
+    public init(name: String, fingerprint: String) {
+        self.name = name
+        self.fingerprint = fingerprint
+    }
+}
+
+public struct HeadInfo: Codable, Equatable, Sendable {
+    public var kind: String
+    public var version: Int
+}

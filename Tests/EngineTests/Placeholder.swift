@@ -1,0 +1,2 @@
+import XCTest
+final class PEngineTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PSearchTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PStoreTests: XCTestCase { func testNothing() {} }

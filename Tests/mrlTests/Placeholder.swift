@@ -1,0 +1,2 @@
+import XCTest
+final class PmrlTests: XCTestCase { func testNothing() {} }
