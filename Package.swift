@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
-//   mrl (CLI) → Engine → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 let package = Package(
     name: "mrl",
     platforms: [.macOS(.v13)],
@@ -17,13 +17,14 @@ let package = Package(
         // System C libraries, installed by tools/setup.sh (apt-get).
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Hot numeric kernels with per-ISA variants chosen once at run time by cpuid.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Store", dependencies: ["CLMDB"]),
         .target(name: "Search", dependencies: ["CKernels"]),
         .target(name: "Embedding", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding"]),
+        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CZlib"]),
         .executableTarget(
             name: "mrl",
             dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")]

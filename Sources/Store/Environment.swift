@@ -43,11 +43,28 @@ final class Environment {
 
     deinit { mdb_env_close(handle) }
 
-    /// Opens a named database, creating it when `create` (which needs a write transaction).
-    func openDatabase(_ name: String, in txn: Transaction, create: Bool) throws -> MDB_dbi {
+    /// Opens named databases (creating them when `create`) and returns their handles.
+    /// The transaction that opens them is committed, read-only or not: LMDB keeps a handle
+    /// for later transactions only then.
+    func openDatabases(_ names: [String], create: Bool) throws -> [MDB_dbi] {
+        if create { return try write { txn in try names.map { try open($0, txn, create: true) } } }
+        let txn = try begin(flags: UInt32(MDB_RDONLY))
+        let dbis: [MDB_dbi]
+        do {
+            dbis = try names.map { try open($0, txn, create: false) }
+        } catch {
+            mdb_txn_abort(txn.handle)
+            throw error
+        }
+        try Environment.check(mdb_txn_commit(txn.handle), "commit", path)
+        return dbis
+    }
+
+    private func open(_ name: String, _ txn: Transaction, create: Bool) throws -> MDB_dbi {
         var dbi = MDB_dbi()
-        let flags = create ? UInt32(MDB_CREATE) : 0
-        try Environment.check(mdb_dbi_open(txn.handle, name, flags, &dbi), "open database \(name)", path)
+        let rc = mdb_dbi_open(txn.handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
+        if rc == MDB_NOTFOUND { throw StoreError.corrupt(path: path, detail: "database \(name) is missing") }
+        try Environment.check(rc, "open database \(name)", path)
         return dbi
     }
 

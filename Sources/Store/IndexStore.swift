@@ -50,12 +50,9 @@ public final class IndexStore {
         let lock = try WriterLock(directory: directory)
         let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
                                   mapSizeCap: options.mapSizeCap, readOnly: false)
-        let dbis = try env.write { txn -> [MDB_dbi] in
-            let dbis = try databaseNames.map { try env.openDatabase($0, in: txn, create: true) }
-            let json = try JSONEncoder().encode(manifest)
-            try txn.put(dbis[0], Array("manifest".utf8), Array(json))
-            return dbis
-        }
+        let dbis = try env.openDatabases(databaseNames, create: true)
+        let json = try JSONEncoder().encode(manifest)
+        try env.write { txn in try txn.put(dbis[0], Array("manifest".utf8), Array(json)) }
         return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
     }
 
@@ -66,8 +63,8 @@ public final class IndexStore {
         let lock = mode == .write ? try WriterLock(directory: directory) : nil
         let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
                                   mapSizeCap: options.mapSizeCap, readOnly: false)
-        let (manifest, dbis) = try env.read { txn -> (Manifest, [MDB_dbi]) in
-            let dbis = try databaseNames.map { try env.openDatabase($0, in: txn, create: false) }
+        let dbis = try env.openDatabases(databaseNames, create: false)
+        let manifest = try env.read { txn -> Manifest in
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
             }
@@ -78,7 +75,7 @@ public final class IndexStore {
             guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
                 throw StoreError.corrupt(path: directory, detail: "unreadable manifest")
             }
-            return (manifest, dbis)
+            return manifest
         }
         return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
     }

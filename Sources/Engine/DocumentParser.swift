@@ -1,0 +1,82 @@
+import Foundation
+
+/// Turns one JSONL line into a `DocumentInput`:
+/// `{"id": "...", "text": "...", "meta": {...}, "vector": [...]}` with `id` and at least one
+/// of `text` and `vector`. Errors name the file, the line and the field.
+struct DocumentParser {
+    let source: String
+
+    /// nil for a blank line; throws `badDocument` for anything unusable.
+    func parse(_ bytes: ArraySlice<UInt8>, line: Int) throws -> DocumentInput? {
+        func fail(_ field: String?, _ message: String) -> EngineError {
+            .badDocument(source: source, line: line, field: field, message: message)
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        if let offset = DocumentParser.firstInvalidUTF8(bytes) {
+            throw fail(nil, "is not valid UTF-8 (byte \(offset + 1) of the line): re-encode the file as UTF-8")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw fail(nil, "is not valid JSON: each line must be one JSON object")
+        }
+        guard let fields = object as? [String: Any] else { throw fail(nil, "is not a JSON object") }
+
+        let id: String
+        switch fields["id"] {
+        case let s as String where !s.isEmpty: id = s
+        case let n as NSNumber where !n.isJSONBoolean && n.doubleValue == n.doubleValue.rounded() && abs(n.doubleValue) < 1e15:
+            id = String(n.int64Value)
+        case nil: throw fail("id", "is missing")
+        default: throw fail("id", "must be a non-empty string")
+        }
+        var text = ""
+        if let raw = fields["text"], !(raw is NSNull) {
+            guard let s = raw as? String else { throw fail("text", "must be a string") }
+            text = s
+        }
+        var meta: String?
+        if let raw = fields["meta"], !(raw is NSNull) {
+            guard raw is [String: Any] else { throw fail("meta", "must be a JSON object") }
+            let data = try JSONSerialization.data(withJSONObject: raw, options: [.sortedKeys, .withoutEscapingSlashes])
+            meta = String(decoding: data, as: UTF8.self)
+        }
+        var vector: [Float]?
+        if let raw = fields["vector"], !(raw is NSNull) {
+            guard let numbers = raw as? [Any], !numbers.isEmpty else { throw fail("vector", "must be a non-empty array of numbers") }
+            var values = [Float]()
+            values.reserveCapacity(numbers.count)
+            for (i, element) in numbers.enumerated() {
+                guard let n = element as? NSNumber, !n.isJSONBoolean else { throw fail("vector", "element \(i) is not a number") }
+                let v = n.floatValue
+                guard v.isFinite else { throw fail("vector", "element \(i) is not finite (NaN or out of float range)") }
+                values.append(v)
+            }
+            vector = values
+        }
+        guard fields["text"] is String || vector != nil else {
+            throw fail("text", "is missing: each document needs \"text\" or \"vector\"")
+        }
+        return DocumentInput(id: id, text: text, meta: meta, vector: vector)
+    }
+
+    /// Offset of the first byte that is not valid UTF-8, or nil when all is.
+    static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+}
+
+extension NSNumber {
+    /// JSON true/false parse to NSNumber too; `is Bool` would also match 0 and 1.
+    var isJSONBoolean: Bool { objCType.pointee == CChar(UInt8(ascii: "c")) }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Search
+import Store
+
+extension VectorBlock: PrefixBlock {}
+
+extension Index {
+    /// Exact cosine top-k over the first `dims` coordinates (all when nil).
+    /// Throws `invalidRequest` for a bad field, `modelUnavailable` for a text query
+    /// without the model, and the store's read errors.
+    public func search(_ request: SearchRequest) throws -> SearchResult {
+        try request.validate(dimensions: manifest.dimensions)
+        let vector: [Float]
+        if let text = request.query {
+            guard acceptsText else {
+                throw EngineError.invalidRequest(field: "query", message:
+                    "index \"\(name)\" holds vectors of your own model (\(manifest.dimensions)-d): search it with a vector")
+            }
+            vector = try Model.encoder().embed([text])[0]
+        } else {
+            vector = request.vector!
+        }
+        let dims = request.dims ?? manifest.dimensions
+        let start = DispatchTime.now()
+        return try store.read { snapshot in
+            let blocks = try snapshot.vectorBlocks()
+            let (hits, cost) = ExactSearch.run(query: vector, dimensions: dims, k: request.k, blocks: blocks, layout: layout)
+            let resolved = try hits.map { hit -> SearchHit in
+                guard let doc = try snapshot.document(internalID: hit.id) else {
+                    throw StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
+                }
+                return SearchHit(id: doc.id, score: hit.score,
+                                 text: request.includeText ? doc.text : nil,
+                                 meta: request.includeText ? doc.meta : nil)
+            }
+            let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+            return SearchResult(
+                hits: resolved,
+                plan: SearchPlan(graphDims: nil, ef: nil, stages: [.init(dims: dims, keep: request.k)], earlyExit: nil, exact: true),
+                partial: false, predictedMs: nil, tookMs: took,
+                distanceComputations: cost.distanceComputations, bytesTouched: cost.bytesTouched)
+        }
+    }
+}

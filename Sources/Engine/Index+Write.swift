@@ -1,0 +1,34 @@
+import Foundation
+import Store
+
+extension Index {
+    /// Upserts a batch in one durable transaction (see `IndexStore.upsert`). Documents
+    /// without a vector are embedded by the model, except those whose content is unchanged,
+    /// which are skipped before any embedding work.
+    /// Throws `invalidRequest` for a text-only document in an index of foreign vectors,
+    /// `modelUnavailable`, and the store's errors; nothing of the batch is written then.
+    public func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
+        let hashes = documents.map(\.contentHash)
+        let stored = try store.storedHashes(for: documents.map(\.id))
+        var report = WriteReport()
+        var pending: [(DocumentInput, UInt64)] = []
+        for (i, doc) in documents.enumerated() {
+            if stored[i] == hashes[i] { report.unchanged += 1 } else { pending.append((doc, hashes[i])) }
+        }
+        let needText = pending.indices.filter { pending[$0].0.vector == nil }
+        var embeddings: [[Float]] = []
+        if !needText.isEmpty {
+            guard acceptsText else {
+                throw EngineError.invalidRequest(field: "vector", message:
+                    "document \"\(pending[needText[0]].0.id)\" has no vector, and index \"\(name)\" holds \(manifest.dimensions)-d vectors of your own model: give each document a vector")
+            }
+            embeddings = try Model.encoder().embed(needText.map { pending[$0].0.text })
+        }
+        var writes = pending.map { doc, hash in
+            DocumentWrite(id: doc.id, text: doc.text, meta: doc.meta, vector: doc.vector ?? [], contentHash: hash)
+        }
+        for (j, i) in needText.enumerated() { writes[i].vector = embeddings[j] }
+        report += try store.upsert(writes)
+        return report
+    }
+}

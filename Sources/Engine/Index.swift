@@ -1,0 +1,53 @@
+import Foundation
+import Search
+import Store
+
+/// An index: the one API the CLI and the daemon both call, so a feature exists once.
+///
+/// ```swift
+/// let index = try Index.open(name: "debian", in: DataDirectory(path: nil), mode: .read)
+/// let result = try index.search(SearchRequest(query: "tiling window manager", k: 10, dims: 64))
+/// print(result.hits.map(\.id))
+/// ```
+public final class Index {
+    public let name: String
+    public let store: IndexStore
+    let layout: PrefixLayout
+
+    public var manifest: Manifest { store.manifest }
+
+    /// Creates index `name` for vectors of `dimensions` floats. `model` names the model
+    /// whose raw space they are in (nil for bring-your-own vectors of another size).
+    /// Throws `invalidIndexName`, `StoreError.indexExists`, `StoreError.busyWriter`.
+    public static func create(name: String, in data: DataDirectory, dimensions: Int, model: ModelIdentity?,
+                              options: IndexStore.Options = .init()) throws -> Index {
+        let layout = PrefixLayout(dimensions: dimensions)
+        let manifest = Manifest(dimensions: dimensions, segmentBoundaries: layout.boundaries, model: model)
+        let store = try IndexStore.create(directory: try data.directory(of: name), manifest: manifest, options: options)
+        return Index(name: name, store: store)
+    }
+
+    /// Opens index `name`. Throws `invalidIndexName`, `StoreError.indexNotFound`,
+    /// `.busyWriter` (for `.write`), `.newerFormat`, `.corrupt`.
+    public static func open(name: String, in data: DataDirectory, mode: IndexStore.Mode,
+                            options: IndexStore.Options = .init()) throws -> Index {
+        Index(name: name, store: try IndexStore.open(directory: try data.directory(of: name), mode: mode, options: options))
+    }
+
+    private init(name: String, store: IndexStore) {
+        self.name = name
+        self.store = store
+        layout = PrefixLayout(boundaries: store.manifest.segmentBoundaries)
+    }
+
+    /// The stored document with external id `id`, or nil.
+    public func document(id: String) throws -> StoredDocument? {
+        try store.read { try $0.document(id: id) }
+    }
+
+    /// Deletes documents by id in one transaction; returns how many existed.
+    public func delete(ids: [String]) throws -> Int { try store.delete(ids: ids) }
+
+    /// Whether text can be embedded into this index's space by the built-in model.
+    var acceptsText: Bool { manifest.model?.name == Model.defaultName }
+}

@@ -1,0 +1,90 @@
+import CZlib
+import Foundation
+
+/// Reads a file line by line without loading it whole; gzip-compressed files are
+/// decompressed on the fly (zlib's gzread passes plain files through unchanged).
+/// A line longer than `maxLineBytes` is skipped over in bounded memory and reported.
+final class LineReader {
+    enum Line {
+        case text(number: Int, bytes: ArraySlice<UInt8>)
+        case tooLong(number: Int, bytes: Int)
+    }
+
+    let path: String
+    /// Size of the file on disk (compressed size for .gz); nil for standard input.
+    let totalBytes: Int?
+    private let file: gzFile
+    private let maxLineBytes: Int
+    private var buffer = [UInt8]()
+    private var start = 0
+    private var lineNumber = 0
+    private var atEnd = false
+
+    /// Opens `path`, or standard input for "-". Throws `unreadable`.
+    init(path: String, maxLineBytes: Int) throws {
+        self.path = path
+        self.maxLineBytes = maxLineBytes
+        let handle = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path, "rb")
+        guard let handle else {
+            throw EngineError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            gzclose(handle)
+            throw EngineError.unreadable(path: path, reason: "is a directory")
+        }
+        file = handle
+        gzbuffer(file, 1 << 20)
+        totalBytes = path == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    }
+
+    deinit { gzclose(file) }
+
+    /// Bytes of the file consumed so far (compressed bytes for .gz), for progress.
+    var bytesRead: Int { Int(gzoffset(file)) }
+
+    /// The next line without its newline, or nil at the end. Throws `unreadable` on an I/O
+    /// or decompression error (e.g. a truncated .gz).
+    func next() throws -> Line? {
+        var skipping = 0  // > 0 while discarding an over-long line
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                lineNumber += 1
+                defer { start = newline + 1 }
+                if skipping > 0 { return .tooLong(number: lineNumber, bytes: skipping + newline - start) }
+                var end = newline
+                if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                return .text(number: lineNumber, bytes: buffer[start..<end])
+            }
+            if atEnd {
+                guard start < buffer.count || skipping > 0 else { return nil }
+                lineNumber += 1
+                defer { start = buffer.count }
+                if skipping > 0 { return .tooLong(number: lineNumber, bytes: skipping + buffer.count - start) }
+                return .text(number: lineNumber, bytes: buffer[start...])
+            }
+            // Keep the unfinished line, drop what was consumed, read more.
+            buffer.removeSubrange(0..<start)
+            start = 0
+            if buffer.count > maxLineBytes {
+                skipping += buffer.count
+                buffer.removeAll(keepingCapacity: true)
+            }
+            try fill()
+        }
+    }
+
+    private func fill() throws {
+        let chunk = 1 << 20
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        let n = buffer.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + old, UInt32(chunk)) }
+        if n < 0 {
+            var code: Int32 = 0
+            let message = String(cString: gzerror(file, &code))
+            throw EngineError.unreadable(path: path, reason: message)
+        }
+        buffer.removeSubrange((old + Int(n))...)
+        if n == 0 { atEnd = true }
+    }
+}

@@ -1,0 +1,55 @@
+import Embedding
+import Foundation
+import Store
+import Synchronization
+
+/// Finds and loads the embedding model, once per process: the first query after start-up
+/// pays the load, later ones share the memory-mapped weights.
+public enum Model {
+    public static let defaultName = "all-MiniLM-L6-v2"
+    public static let defaultDimensions = 384
+
+    /// The model identity recorded in a new index; the fingerprint is "unknown" when the
+    /// model is not installed (bring-your-own vectors need no model).
+    public static func identity() -> ModelIdentity {
+        ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown")
+    }
+
+    /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` under the working directory or
+    /// under any folder above the executable (so a built `mrl` finds the repo's models/).
+    public static func directory() -> URL? {
+        let fm = FileManager.default
+        if let explicit = ProcessInfo.processInfo.environment["MRL_MODEL_DIR"] {
+            return URL(fileURLWithPath: explicit)
+        }
+        var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while dir.path != "/" {
+            candidates.append(dir)
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.map { $0.appendingPathComponent("models/\(defaultName)") }
+            .first { fm.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+    }
+
+    private static let cache = Mutex<TextEncoder?>(nil)
+
+    /// The process's encoder, loaded on first use.
+    /// Throws `modelUnavailable` with what to do when the model is missing or damaged.
+    public static func encoder() throws -> TextEncoder {
+        try cache.withLock { cached in
+            if let cached { return cached }
+            guard let directory = directory() else {
+                throw EngineError.modelUnavailable(
+                    "model \(defaultName) not found (looked in $MRL_MODEL_DIR and models/): run `make setup`")
+            }
+            do {
+                let encoder = try TextEncoder(modelDirectory: directory)
+                cached = encoder
+                return encoder
+            } catch {
+                throw EngineError.modelUnavailable("\(error)")
+            }
+        }
+    }
+}

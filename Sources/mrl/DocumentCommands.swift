@@ -1,0 +1,59 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct GetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Show a stored document by id.")
+
+    @OptionGroup var target: IndexOptions
+
+    @Argument(help: "The document's id.")
+    var id: String
+
+    func run() throws {
+        guard let doc = try target.open(.read).document(id: id) else {
+            throw EngineError.invalidRequest(field: "id", message: "no document \"\(id)\" in index \"\(target.index)\"")
+        }
+        var object: [String: Any] = ["id": doc.id, "text": doc.text]
+        if let meta = doc.meta { object["meta"] = try JSONSerialization.jsonObject(with: Data(meta.utf8)) }
+        try printJSON(object)
+    }
+}
+
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete documents by id (vector, text and key, in one transaction).")
+
+    @OptionGroup var target: IndexOptions
+
+    @Argument(help: "Ids of the documents to delete.")
+    var ids: [String]
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("give at least one document id") }
+    }
+
+    func run() throws {
+        let deleted = try target.open(.write).delete(ids: ids)
+        print("deleted \(deleted) of \(ids.count) documents from \(target.index)")
+    }
+}
+
+struct DropCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drop", abstract: "Delete a whole index and its files.")
+
+    @OptionGroup var target: IndexOptions
+
+    @Flag(help: "Confirm: the index cannot be recovered afterwards.")
+    var yes = false
+
+    func validate() throws {
+        guard yes else { throw ValidationError("dropping deletes index \"\(target.index)\" for good: add --yes to confirm") }
+    }
+
+    func run() throws {
+        try target.dataDirectory.drop(target.index)
+        print("dropped \(target.index)")
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct MRL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mrl",
+        abstract: "Matryoshka-embedding vector search: index documents, search them by meaning.",
+        discussion: """
+            Indexes live in --data (default: indexes/, or $MRL_DATA), one LMDB environment per index.
+            Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
+            """,
+        subcommands: [IndexCommand.self, SearchCommand.self, InfoCommand.self, ListCommand.self,
+                      GetCommand.self, DeleteCommand.self, DropCommand.self])
+}
