@@ -151,30 +151,50 @@ static struct {
 } kernels;
 static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
-static void choose_kernels(void) {
-    kernels.dot_rows = dot_rows_generic;
-    kernels.sqnorm_rows = sqnorm_rows_generic;
-    kernels.dot = dot_generic;
-    kernels.isa = "generic";
+static int install(const char *isa) {
+    if (strcmp(isa, "generic") == 0) {
+        kernels.dot_rows = dot_rows_generic;
+        kernels.sqnorm_rows = sqnorm_rows_generic;
+        kernels.dot = dot_generic;
+        kernels.isa = "generic";
+        return 1;
+    }
 #ifdef MRL_X86
-    // MRL_ISA=avx2 or MRL_ISA=generic caps the choice: tests use it to check
-    // every variant on one machine, and users to rule a kernel out.
-    const char *cap = getenv("MRL_ISA");
-    int allow512 = !cap || strcmp(cap, "avx512f") == 0;
-    int allow256 = allow512 || strcmp(cap, "avx2") == 0;
     __builtin_cpu_init();
-    if (allow512 && __builtin_cpu_supports("avx512f")) {
+    if (strcmp(isa, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
         kernels.dot_rows = dot_rows_avx512;
         kernels.sqnorm_rows = sqnorm_rows_avx512;
         kernels.dot = dot_avx512;
         kernels.isa = "avx512f";
-    } else if (allow256 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return 1;
+    }
+    if (strcmp(isa, "avx2+fma") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         kernels.dot_rows = dot_rows_avx2;
         kernels.sqnorm_rows = sqnorm_rows_avx2;
         kernels.dot = dot_avx2;
         kernels.isa = "avx2+fma";
+        return 1;
     }
 #endif
+    return 0;
+}
+
+// The best variant this CPU runs. MRL_ISA=avx2+fma or MRL_ISA=generic caps the choice,
+// for a user who wants to rule a kernel out.
+static void choose_kernels(void) {
+    const char *cap = getenv("MRL_ISA");
+    const char *order[] = {"avx512f", "avx2+fma", "generic"};
+    int allowed = cap == NULL;
+    for (int i = 0; i < 3; i++) {
+        if (!allowed && strcmp(cap, order[i]) == 0) allowed = 1;
+        if (allowed && install(order[i])) return;
+    }
+    install("generic");
+}
+
+int mrl_scan_kernels_select(const char *isa) {
+    pthread_once(&kernels_once, choose_kernels);
+    return install(isa);
 }
 
 void mrl_dot_rows_accumulate(const float *q, const float *rows, size_t stride,

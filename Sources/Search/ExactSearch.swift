@@ -22,6 +22,14 @@ public enum ExactSearch {
     /// The instruction set the distance kernels run on, for `mrl info` and benchmarks.
     public static var kernelISA: String { String(cString: mrl_scan_kernels_isa()) }
 
+    /// The kernel variants, best first; this CPU runs those `selectKernels` accepts.
+    public static let kernelVariants = ["avx512f", "avx2+fma", "generic"]
+
+    /// Switches the distance kernels to `isa` if this CPU runs it (for tests and benchmarks
+    /// that compare variants); returns false and changes nothing otherwise.
+    @discardableResult
+    public static func selectKernels(_ isa: String) -> Bool { mrl_scan_kernels_select(isa) == 1 }
+
     /// - Precondition: `query.count >= dimensions`, `0 < dimensions <= layout.dimensions`, `k > 0`,
     ///   and the query prefix has a nonzero norm (callers validate user input first).
     public static func run<Block: PrefixBlock>(

@@ -20,4 +20,9 @@ float mrl_dot(const float *a, const float *b, size_t n);
 /// "avx512f", "avx2+fma" or "generic".
 const char *mrl_scan_kernels_isa(void);
 
+/// Switches to the named variant ("avx512f", "avx2+fma", "generic") if this CPU runs it;
+/// returns 1 on success, 0 (and changes nothing) otherwise. For tests and benchmarks,
+/// which compare variants in one process; call it before scanning, not during.
+int mrl_scan_kernels_select(const char *isa);
+
 #endif

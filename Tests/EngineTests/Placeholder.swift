@@ -1,2 +1,0 @@
-import XCTest
-final class PEngineTests: XCTestCase { func testNothing() {} }

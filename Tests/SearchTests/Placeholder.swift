@@ -1,2 +1,0 @@
-import XCTest
-final class PSearchTests: XCTestCase { func testNothing() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class PStoreTests: XCTestCase { func testNothing() {} }

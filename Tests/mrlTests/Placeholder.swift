@@ -1,2 +1,0 @@
-import XCTest
-final class PmrlTests: XCTestCase { func testNothing() {} }
