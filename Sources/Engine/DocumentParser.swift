@@ -19,6 +19,10 @@ struct DocumentParser {
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes))
         } catch {
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.contains("NaN") || text.contains("Infinity") {
+                throw fail(nil, "is not valid JSON: NaN and Infinity are not JSON numbers (vectors must be finite)")
+            }
             throw fail(nil, "is not valid JSON: each line must be one JSON object")
         }
         guard let fields = object as? [String: Any] else { throw fail(nil, "is not a JSON object") }

@@ -85,6 +85,14 @@ final class LineReader {
             throw EngineError.unreadable(path: path, reason: message)
         }
         buffer.removeSubrange((old + Int(n))...)
-        if n == 0 { atEnd = true }
+        if n == 0 {
+            // End of input, or of a truncated .gz: zlib says which only here.
+            var code: Int32 = 0
+            let message = String(cString: gzerror(file, &code))
+            guard code == Z_OK || code == Z_STREAM_END else {
+                throw EngineError.unreadable(path: path, reason: "compressed data is truncated or corrupt (\(message))")
+            }
+            atEnd = true
+        }
     }
 }
