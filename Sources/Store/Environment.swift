@@ -45,9 +45,18 @@ final class Environment {
 
     /// Opens named databases (creating them when `create`) and returns their handles.
     /// The transaction that opens them is committed, read-only or not: LMDB keeps a handle
-    /// for later transactions only then.
-    func openDatabases(_ names: [String], create: Bool) throws -> [MDB_dbi] {
-        if create { return try write { txn in try names.map { try open($0, txn, create: true) } } }
+    /// for later transactions only then. When creating, `initialize` writes in the same
+    /// transaction, so the databases and their first contents appear together.
+    @discardableResult
+    func openDatabases(_ names: [String], create: Bool,
+                       initialize: (Transaction, [MDB_dbi]) throws -> Void = { _, _ in }) throws -> [MDB_dbi] {
+        if create {
+            return try write { txn in
+                let dbis = try names.map { try open($0, txn, create: true) }
+                try initialize(txn, dbis)
+                return dbis
+            }
+        }
         let txn = try begin(flags: UInt32(MDB_RDONLY))
         let dbis: [MDB_dbi]
         do {

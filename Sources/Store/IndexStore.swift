@@ -38,22 +38,34 @@ public final class IndexStore {
         FileManager.default.fileExists(atPath: directory + "/data.mdb")
     }
 
-    /// Creates a new index in `directory` (made if missing) and opens it for writing.
-    /// Throws `indexExists` if one is there, `busyWriter` if another process is creating it.
+    /// Creates a new index in `directory` and opens it for writing. The index is built in a
+    /// sibling folder and renamed into place once its manifest is committed, so a crash
+    /// during creation leaves either no index or a complete one.
+    /// Throws `indexExists` if one is there (or another process created it first).
     public static func create(directory: String, manifest: Manifest, options: Options = Options()) throws -> IndexStore {
         guard !exists(directory: directory) else { throw StoreError.indexExists(path: directory) }
+        let fm = FileManager.default
+        let building = directory + ".creating-\(getpid())"
+        try? fm.removeItem(atPath: building)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: building, withIntermediateDirectories: true)
         } catch {
-            throw StoreError.lmdb(code: EACCES, operation: "create directory", path: directory)
+            throw StoreError.lmdb(code: EACCES, operation: "create directory", path: building)
         }
-        let lock = try WriterLock(directory: directory)
-        let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
-                                  mapSizeCap: options.mapSizeCap, readOnly: false)
-        let dbis = try env.openDatabases(databaseNames, create: true)
-        let json = try JSONEncoder().encode(manifest)
-        try env.write { txn in try txn.put(dbis[0], Array("manifest".utf8), Array(json)) }
-        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
+        defer { try? fm.removeItem(atPath: building) }
+        do {
+            let env = try Environment(directory: building, maxDatabases: databaseNames.count,
+                                      mapSizeCap: options.mapSizeCap, readOnly: false)
+            let json = try JSONEncoder().encode(manifest)
+            try env.openDatabases(databaseNames, create: true) { txn, dbis in
+                try txn.put(dbis[0], Array("manifest".utf8), Array(json))
+            }
+        }  // the environment is closed here, before the rename
+        guard rename(building, directory) == 0 else {
+            if errno == ENOTEMPTY || errno == EEXIST { throw StoreError.indexExists(path: directory) }
+            throw StoreError.lmdb(code: errno, operation: "rename into place", path: directory)
+        }
+        return try open(directory: directory, mode: .write, options: options)
     }
 
     /// Opens an existing index. `.write` takes the writer lock (one writing process per index).

@@ -76,11 +76,22 @@ final class IndexStoreTests: XCTestCase {
         }
         var future = manifest(dims: 8)
         future.format = Manifest.currentFormat + 1
-        _ = try IndexStore.create(directory: dir, manifest: future)
+        XCTAssertThrowsError(try IndexStore.create(directory: dir, manifest: future))
         XCTAssertThrowsError(try IndexStore.open(directory: dir, mode: .read)) {
             XCTAssertEqual($0 as? StoreError, .newerFormat(path: dir, found: Manifest.currentFormat + 1, supported: Manifest.currentFormat))
             XCTAssertTrue("\($0)".contains("upgrade mrl"))
         }
+    }
+
+    func testCreatingTwiceIsRefused() throws {
+        let dir = temporaryDirectory(self)
+        _ = try IndexStore.create(directory: dir, manifest: manifest(dims: 8))
+        XCTAssertThrowsError(try IndexStore.create(directory: dir, manifest: manifest(dims: 8))) {
+            XCTAssertEqual($0 as? StoreError, .indexExists(path: dir))
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: (dir as NSString).deletingLastPathComponent)
+            .filter { $0.contains(".creating-") }
+        XCTAssertEqual(leftovers, [], "the build folder is removed")
     }
 
     func testSecondWriterIsRefusedWithThePid() throws {
