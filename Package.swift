@@ -34,6 +34,6 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "mrlTests", dependencies: ["Engine"]),
+        .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search"]),
     ]
 )

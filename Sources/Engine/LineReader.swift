@@ -3,6 +3,8 @@ import Foundation
 
 /// Reads a file line by line without loading it whole; gzip-compressed files are
 /// decompressed on the fly (zlib's gzread passes plain files through unchanged).
+/// Standard input is read with read(2) instead, which returns what has arrived: gzread
+/// waits for a full buffer, so a slow producer's lines would sit unseen.
 /// A line longer than `maxLineBytes` is skipped over in bounded memory and reported.
 final class LineReader {
     enum Line {
@@ -13,7 +15,8 @@ final class LineReader {
     let path: String
     /// Size of the file on disk (compressed size for .gz); nil for standard input.
     let totalBytes: Int?
-    private let file: gzFile
+    private let file: gzFile?
+    private var standardInputBytes = 0
     private let maxLineBytes: Int
     private var buffer = [UInt8]()
     private var start = 0
@@ -24,24 +27,27 @@ final class LineReader {
     init(path: String, maxLineBytes: Int) throws {
         self.path = path
         self.maxLineBytes = maxLineBytes
-        let handle = path == "-" ? gzdopen(dup(0), "rb") : gzopen(path, "rb")
-        guard let handle else {
-            throw EngineError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        if path == "-" {
+            file = nil
+            totalBytes = nil
+            return
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            gzclose(handle)
             throw EngineError.unreadable(path: path, reason: "is a directory")
         }
+        guard let handle = gzopen(path, "rb") else {
+            throw EngineError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
         file = handle
-        gzbuffer(file, 1 << 20)
-        totalBytes = path == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        gzbuffer(handle, 1 << 20)
+        totalBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
     }
 
-    deinit { gzclose(file) }
+    deinit { if let file { gzclose(file) } }
 
     /// Bytes of the file consumed so far (compressed bytes for .gz), for progress.
-    var bytesRead: Int { Int(gzoffset(file)) }
+    var bytesRead: Int { file.map { Int(gzoffset($0)) } ?? standardInputBytes }
 
     /// The next line without its newline, or nil at the end. Throws `unreadable` on an I/O
     /// or decompression error (e.g. a truncated .gz).
@@ -78,6 +84,14 @@ final class LineReader {
         let chunk = 1 << 20
         let old = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
+        guard let file else {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress! + old, chunk) }
+            guard n >= 0 else { throw EngineError.unreadable(path: "<stdin>", reason: String(cString: strerror(errno))) }
+            buffer.removeSubrange((old + n)...)
+            standardInputBytes += n
+            atEnd = n == 0
+            return
+        }
         let n = buffer.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + old, UInt32(chunk)) }
         if n < 0 {
             var code: Int32 = 0

@@ -45,7 +45,7 @@ final class ExactSearchTests: XCTestCase {
     }
 
     func testTopKKeepsTheBestInOrder() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let hits = (0..<5000).map { Hit(id: UInt32($0), score: Float.random(in: -1...1, using: &rng)) }
         var top = TopK(k: 25)
         hits.forEach { top.offer($0) }
@@ -56,7 +56,7 @@ final class ExactSearchTests: XCTestCase {
     /// on a boundary, ending inside a segment, full) agrees with a plain Swift cosine.
     func testMatchesBruteForceForEveryKernelAndPrefix() throws {
         let dims = 384, layout = PrefixLayout(dimensions: dims)
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let vectors = (0..<2500).map { _ in (0..<dims).map { _ in Float.random(in: -1...1, using: &rng) } }
         let liveRows = vectors.indices.map { $0 % 7 != 3 }  // some deleted rows
         let blocks: [MemoryBlock] = stride(from: 0, to: vectors.count, by: 1024).map { start in
@@ -104,15 +104,3 @@ final class ExactSearchTests: XCTestCase {
     }
 }
 
-/// SplitMix64: reproducible test data.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

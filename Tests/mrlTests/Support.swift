@@ -1,1 +1,72 @@
+import Foundation
 import XCTest
+
+/// The outcome of one `mrl` run.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// The `mrl` executable: `$MRL_BIN`, or the one SwiftPM built beside this test bundle.
+let mrlExecutable: URL = {
+    if let path = ProcessInfo.processInfo.environment["MRL_BIN"] { return URL(fileURLWithPath: path) }
+    let bundle = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+    var dir = bundle.deletingLastPathComponent()
+    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("mrl").path), dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.appendingPathComponent("mrl")
+}()
+
+/// Starts `mrl` with `arguments`; the caller waits (or kills).
+func launch(_ arguments: [String], stdin: FileHandle? = nil) throws -> (Process, Pipe, Pipe) {
+    let process = Process()
+    process.executableURL = mrlExecutable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin ?? FileHandle.nullDevice
+    try process.run()
+    return (process, out, err)
+}
+
+/// Runs `mrl` to completion.
+func mrl(_ arguments: [String]) throws -> Run {
+    let (process, out, err) = try launch(arguments)
+    // Read before waiting: a full pipe would block the child forever.
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+               stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A fresh folder for indexes and input files, removed when the test ends.
+func scratchFolder(_ test: XCTestCase) -> String {
+    let path = NSTemporaryDirectory() + "mrl-cli-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+/// The deterministic vector of document n: unit-free, distinct per n.
+func vector(_ n: Int, dims: Int) -> [Float] {
+    (0..<dims).map { Float(sin(Double(n) * 0.7 + Double($0) * 1.3)) }
+}
+
+/// A JSONL file of `count` documents "c0", "c1", ... with `dims`-d vectors.
+func writeCorpus(_ path: String, count: Int, dims: Int) {
+    var text = ""
+    text.reserveCapacity(count * dims * 12)
+    for n in 0..<count {
+        let v = vector(n, dims: dims).map { String(format: "%.6f", $0) }.joined(separator: ",")
+        text += #"{"id":"c\#(n)","text":"document \#(n)","meta":{"n":\#(n)},"vector":[\#(v)]}"# + "\n"
+    }
+    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+}
+
+func json(_ text: String) throws -> [String: Any] {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+}

@@ -1,0 +1,114 @@
+import Foundation
+import XCTest
+
+final class CLITests: XCTestCase {
+    func testIndexSearchInfoListAndResume() throws {
+        let dir = scratchFolder(self)
+        writeCorpus(dir + "/docs.jsonl", count: 300, dims: 48)
+        let first = try mrl(["index", "--data", dir, "--index", "t", "--batch-size", "100", dir + "/docs.jsonl"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("t: 300 added, 0 changed, 0 unchanged from 300 lines"), first.stdout)
+        XCTAssertTrue(first.stderr.contains("committed lines 201-300: 100 docs"), "plain progress lines off a TTY: \(first.stderr)")
+
+        let query = dir + "/q.json"
+        try JSONSerialization.data(withJSONObject: vector(123, dims: 48).map(Double.init)).write(to: URL(fileURLWithPath: query))
+        let search = try mrl(["search", "--data", dir, "--index", "t", "--vector-file", query, "-k", "3", "--dims", "32", "--json"])
+        XCTAssertEqual(search.status, 0, search.stderr)
+        let answer = try json(search.stdout)
+        let hits = try XCTUnwrap(answer["hits"] as? [[String: Any]])
+        XCTAssertEqual(hits.count, 3)
+        XCTAssertEqual(hits[0]["id"] as? String, "c123")
+        XCTAssertEqual((hits[0]["meta"] as? [String: Any])?["n"] as? Int, 123)
+        for field in ["plan", "partial", "predicted_ms", "took_ms", "cost"] { XCTAssertNotNil(answer[field], field) }
+        XCTAssertEqual(((answer["plan"] as? [String: Any])?["stages"] as? [[String: Int]])?.first?["dims"], 32)
+
+        let table = try mrl(["search", "--data", dir, "--index", "t", "--vector-file", query, "-k", "2"])
+        XCTAssertTrue(table.stdout.contains("c123"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("exact scan at 48 dims over 300 vectors"), table.stdout)
+
+        let info = try json(try mrl(["info", "--data", dir, "--index", "t", "--json"]).stdout)
+        XCTAssertEqual(info["documents"] as? Int, 300)
+        XCTAssertEqual(info["dimensions"] as? Int, 48)
+        XCTAssertEqual(info["prefix_segments"] as? [Int], [0, 32, 48])
+        XCTAssertTrue(try mrl(["list", "--data", dir]).stdout.contains("t"))
+
+        let again = try mrl(["index", "--data", dir, "--index", "t", dir + "/docs.jsonl"])
+        XCTAssertTrue(again.stdout.contains("0 added, 0 changed, 300 unchanged"), again.stdout)
+
+        let deleted = try mrl(["delete", "--data", dir, "--index", "t", "c1", "c2", "nope"])
+        XCTAssertTrue(deleted.stdout.contains("deleted 2 of 3"), deleted.stdout)
+        let get = try mrl(["get", "--data", dir, "--index", "t", "c3"])
+        XCTAssertEqual(try json(get.stdout)["text"] as? String, "document 3")
+        XCTAssertNotEqual(try mrl(["get", "--data", dir, "--index", "t", "c1"]).status, 0)
+    }
+
+    func testBadInputExitsNonZeroNamingFileAndLine() throws {
+        let dir = scratchFolder(self)
+        let file = dir + "/bad.jsonl"
+        try #"{"id":"a","vector":[1,0]}\#n{"id":"b","vector":[0,1]}\#n{"vector":[1,1]}\#n"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try mrl(["index", "--data", dir, "--index", "t", file])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains(#"\#(file):3: field "id" is missing"#), run.stderr)
+        let skipped = try mrl(["index", "--data", dir, "--index", "t", "--skip-bad", file])
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        XCTAssertTrue(skipped.stdout.contains("skipped 1 bad lines"), skipped.stdout)
+        XCTAssertTrue(skipped.stdout.contains("\(file):3"), skipped.stdout)
+
+        for (args, expected) in [
+            (["search", "--data", dir, "--index", "../x", "hello"], "invalid index name"),
+            (["search", "--data", dir, "--index", "missing", "hello"], "no index at"),
+            (["search", "--data", dir, "--index", "t", "-k", "0", "--vector-file", file], "expected a JSON array"),
+            (["drop", "--data", dir, "--index", "t"], "add --yes to confirm"),
+        ] {
+            let run = try mrl(args)
+            XCTAssertNotEqual(run.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(run.stderr.contains(expected), "\(args): \(run.stderr)")
+        }
+    }
+
+    func testHelpExplainsEachCommand() throws {
+        XCTAssertTrue(try mrl(["index", "--help"]).stdout.contains("upsert by id"))
+        XCTAssertTrue(try mrl(["search", "--help"]).stdout.contains("--dims"))
+        XCTAssertTrue(try mrl(["--help"]).stdout.contains("SUBCOMMANDS"))
+    }
+
+    /// While one process writes, a second writer is refused with the first one's pid, and
+    /// readers go on reading the last committed state.
+    func testOneWriterManyReaders() throws {
+        let dir = scratchFolder(self)
+        writeCorpus(dir + "/docs.jsonl", count: 10, dims: 8)
+        XCTAssertEqual(try mrl(["index", "--data", dir, "--index", "t", dir + "/docs.jsonl"]).status, 0)
+
+        let input = Pipe()
+        let (writer, _, _) = try launch(["index", "--data", dir, "--index", "t", "-"], stdin: input.fileHandleForReading)
+        input.fileHandleForWriting.write(Data(#"{"id":"new","vector":[1,2,3,4,5,6,7,8]}"#.utf8 + [0x0A]))
+        // The writer holds the lock once it has read its first document.
+        let lockFile = dir + "/t/writer.lock"
+        let deadline = Date().addingTimeInterval(20)
+        while (try? String(contentsOfFile: lockFile, encoding: .utf8))?.contains("\(writer.processIdentifier)") != true, Date() < deadline {
+            usleep(20_000)
+        }
+        let second = try mrl(["index", "--data", dir, "--index", "t", dir + "/docs.jsonl"])
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertTrue(second.stderr.contains("is being written by pid \(writer.processIdentifier)"), second.stderr)
+        let reader = try mrl(["info", "--data", dir, "--index", "t", "--json"])
+        XCTAssertEqual(try json(reader.stdout)["documents"] as? Int, 10)
+
+        try input.fileHandleForWriting.close()
+        writer.waitUntilExit()
+        XCTAssertEqual(writer.terminationStatus, 0)
+        XCTAssertEqual(try json(try mrl(["info", "--data", dir, "--index", "t", "--json"]).stdout)["documents"] as? Int, 11)
+    }
+
+    /// Hitting the size cap is a clear error; the index opens with every committed batch.
+    func testSizeCapStopsCleanly() throws {
+        let dir = scratchFolder(self)
+        writeCorpus(dir + "/docs.jsonl", count: 6000, dims: 64)
+        let run = try mrl(["index", "--data", dir, "--index", "t", "--max-size", "1M", "--batch-size", "500", dir + "/docs.jsonl"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("reached its size cap of 1 MiB"), run.stderr)
+        let committed = run.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("committed lines") }.count * 500
+        let info = try json(try mrl(["info", "--data", dir, "--index", "t", "--json"]).stdout)
+        XCTAssertEqual(info["documents"] as? Int, committed)
+    }
+}
