@@ -2,9 +2,12 @@ import Foundation
 
 /// Turns one JSONL line into a `DocumentInput`:
 /// `{"id": "...", "text": "...", "meta": {...}, "vector": [...]}` with `id` and at least one
-/// of `text` and `vector`. Errors name the file, the line and the field.
+/// of `text` and `vector`. Any other top-level field (say `title`) is kept in the metadata,
+/// beside `meta`'s own fields, which win on a clash. Errors name the file, line and field.
 struct DocumentParser {
     let source: String
+
+    static let knownFields: Set<String> = ["id", "text", "meta", "vector"]
 
     /// nil for a blank line; throws `badDocument` for anything unusable.
     func parse(_ bytes: ArraySlice<UInt8>, line: Int) throws -> DocumentInput? {
@@ -40,10 +43,14 @@ struct DocumentParser {
             guard let s = raw as? String else { throw fail("text", "must be a string") }
             text = s
         }
-        var meta: String?
+        var metaFields = fields.filter { !DocumentParser.knownFields.contains($0.key) }
         if let raw = fields["meta"], !(raw is NSNull) {
-            guard raw is [String: Any] else { throw fail("meta", "must be a JSON object") }
-            let data = try JSONSerialization.data(withJSONObject: raw, options: [.sortedKeys, .withoutEscapingSlashes])
+            guard let object = raw as? [String: Any] else { throw fail("meta", "must be a JSON object") }
+            metaFields.merge(object) { _, explicit in explicit }
+        }
+        var meta: String?
+        if !metaFields.isEmpty {
+            let data = try JSONSerialization.data(withJSONObject: metaFields, options: [.sortedKeys, .withoutEscapingSlashes])
             meta = String(decoding: data, as: UTF8.self)
         }
         var vector: [Float]?

@@ -45,6 +45,18 @@ final class IngestTests: XCTestCase {
         }
     }
 
+    func testExtraFieldsAreKeptAsMeta() throws {
+        let data = temporaryData(self)
+        let path = inputFile(data, "docs.jsonl", lines: [
+            #"{"id": "a", "title": "Alpha", "vector": [1, 0, 0, 0], "meta": {"lang": "en", "title": "wins"}}"#,
+            #"{"id": "b", "title": "Beta", "vector": [0, 1, 0, 0]}"#,
+        ])
+        _ = try ingest(path, into: data)
+        let index = try Index.open(name: "t", in: data, mode: .read)
+        XCTAssertEqual(try index.document(id: "a")?.meta, #"{"lang":"en","title":"wins"}"#)
+        XCTAssertEqual(try index.document(id: "b")?.meta, #"{"title":"Beta"}"#)
+    }
+
     func testInvalidUTF8IsNamed() throws {
         let data = temporaryData(self)
         let bad = Array(#"{"id": "x", "text": "caf"#.utf8) + [0xE9] + Array(#"", "vector": [1, 0, 0, 0]}"#.utf8)
