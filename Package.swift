@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CZlib"]),
         .executableTarget(
             name: "mrl",
-            dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Engine", "Search", "Store", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

@@ -24,7 +24,8 @@ extension Index {
         let start = DispatchTime.now()
         return try store.read { snapshot in
             let blocks = try snapshot.vectorBlocks()
-            let (hits, cost) = ExactSearch.run(query: vector, dimensions: dims, k: request.k, blocks: blocks, layout: layout)
+            let (hits, cost) = ExactSearch.run(query: vector, dimensions: dims, k: request.k, blocks: blocks,
+                                                 layout: layout, threads: scanThreads)
             let resolved = try hits.map { hit -> SearchHit in
                 guard let doc = try snapshot.document(internalID: hit.id) else {
                     throw StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")

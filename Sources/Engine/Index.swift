@@ -16,6 +16,10 @@ public final class Index {
 
     public var manifest: Manifest { store.manifest }
 
+    /// Threads an exact scan splits its blocks across (the machine has 2 cores; a daemon
+    /// serving many queries at once may prefer 1).
+    public var scanThreads = 2
+
     /// Creates index `name` for vectors of `dimensions` floats. `model` names the model
     /// whose raw space they are in (nil for bring-your-own vectors of another size).
     /// Throws `invalidIndexName`, `StoreError.indexExists`, `StoreError.busyWriter`.

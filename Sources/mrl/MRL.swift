@@ -10,5 +10,5 @@ struct MRL: ParsableCommand {
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
         subcommands: [IndexCommand.self, SearchCommand.self, InfoCommand.self, ListCommand.self,
-                      GetCommand.self, DeleteCommand.self, DropCommand.self])
+                      GetCommand.self, DeleteCommand.self, DropCommand.self, BenchCommand.self])
 }
