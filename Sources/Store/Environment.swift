@@ -138,7 +138,16 @@ final class Environment {
     /// Turns an LMDB return code into a `StoreError`.
     static func check(_ rc: Int32, _ operation: @autoclosure () -> String, _ path: String) throws {
         guard rc != 0 else { return }
-        if rc == ENOSPC || rc == EDQUOT { throw StoreError.diskFull(path: path) }
+        // LMDB reports a short write as EIO: at a full disk that is what a write gets.
+        if rc == ENOSPC || rc == EDQUOT || (rc == EIO && freeBytes(path) < 1 << 20) {
+            throw StoreError.diskFull(path: path)
+        }
         throw StoreError.lmdb(code: rc, operation: operation(), path: path)
+    }
+
+    private static func freeBytes(_ path: String) -> Int {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return .max }
+        return Int(stats.f_bavail) * Int(stats.f_frsize)
     }
 }

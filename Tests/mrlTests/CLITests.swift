@@ -111,4 +111,33 @@ final class CLITests: XCTestCase {
         let info = try json(try mrl(["info", "--data", dir, "--index", "t", "--json"]).stdout)
         XCTAssertEqual(info["documents"] as? Int, committed)
     }
+
+    /// A full disk (a 3 MB tmpfs) is a clear error; every committed batch stays readable.
+    func testDiskFullStopsCleanly() throws {
+        let dir = scratchFolder(self)
+        let disk = dir + "/disk"
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=3m", "tmpfs", disk]
+        mount.standardError = FileHandle.nullDevice
+        try mount.run()
+        mount.waitUntilExit()
+        try XCTSkipUnless(mount.terminationStatus == 0, "needs root to mount a small tmpfs")
+        addTeardownBlock {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [disk]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        writeCorpus(dir + "/docs.jsonl", count: 20_000, dims: 64)
+        let run = try mrl(["index", "--data", disk, "--index", "t", "--batch-size", "500", dir + "/docs.jsonl"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("no space left on the disk holding \(disk)/t"), run.stderr)
+        let committed = run.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("committed lines") }.count * 500
+        XCTAssertGreaterThan(committed, 0)
+        let info = try json(try mrl(["info", "--data", disk, "--index", "t", "--json"]).stdout)
+        XCTAssertEqual(info["documents"] as? Int, committed)
+    }
 }
