@@ -28,18 +28,22 @@ static float dot_generic(const float *a, const float *b, size_t n) {
     return s;
 }
 
-static void dot_rows_generic(const float *q, const float *rows, size_t stride,
-                             size_t nrows, size_t cols, float *out) {
-    for (size_t i = 0; i < nrows; i++) out[i] += dot_generic(q, rows + i * stride, cols);
-}
-
-static void sqnorm_rows_generic(const float *rows, size_t stride, size_t nrows,
-                                size_t cols, float *out) {
-    for (size_t i = 0; i < nrows; i++) {
-        const float *r = rows + i * stride;
-        out[i] += dot_generic(r, r, cols);
+// Row loops over a variant's dot product: dot_rows_ISA (query against each row) and
+// sqnorm_rows_ISA (each row against itself), compiled for that variant's target.
+#define ROW_LOOPS(isa, target)                                                          \
+    target static void dot_rows_##isa(const float *q, const float *rows, size_t stride, \
+                                      size_t nrows, size_t cols, float *out) {         \
+        for (size_t i = 0; i < nrows; i++) out[i] += dot_##isa(q, rows + i * stride, cols); \
+    }                                                                                   \
+    target static void sqnorm_rows_##isa(const float *rows, size_t stride, size_t nrows, \
+                                         size_t cols, float *out) {                    \
+        for (size_t i = 0; i < nrows; i++) {                                            \
+            const float *r = rows + i * stride;                                         \
+            out[i] += dot_##isa(r, r, cols);                                            \
+        }                                                                               \
     }
-}
+
+ROW_LOOPS(generic, )
 
 #ifdef MRL_X86
 // ---- AVX2 + FMA ----
@@ -67,20 +71,7 @@ static float dot_avx2(const float *a, const float *b, size_t n) {
     return s;
 }
 
-__attribute__((target("avx2,fma")))
-static void dot_rows_avx2(const float *q, const float *rows, size_t stride,
-                          size_t nrows, size_t cols, float *out) {
-    for (size_t i = 0; i < nrows; i++) out[i] += dot_avx2(q, rows + i * stride, cols);
-}
-
-__attribute__((target("avx2,fma")))
-static void sqnorm_rows_avx2(const float *rows, size_t stride, size_t nrows,
-                             size_t cols, float *out) {
-    for (size_t i = 0; i < nrows; i++) {
-        const float *r = rows + i * stride;
-        out[i] += dot_avx2(r, r, cols);
-    }
-}
+ROW_LOOPS(avx2, __attribute__((target("avx2,fma"))))
 
 // ---- AVX-512F ----
 
@@ -134,10 +125,7 @@ static void dot_rows_avx512(const float *q, const float *rows, size_t stride,
 __attribute__((target("avx512f")))
 static void sqnorm_rows_avx512(const float *rows, size_t stride, size_t nrows,
                                size_t cols, float *out) {
-    for (size_t i = 0; i < nrows; i++) {
-        const float *r = rows + i * stride;
-        out[i] += dot_avx512(r, r, cols);
-    }
+    for (size_t i = 0; i < nrows; i++) out[i] += dot_avx512(rows + i * stride, rows + i * stride, cols);
 }
 #endif
 
