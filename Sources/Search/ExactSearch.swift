@@ -68,14 +68,13 @@ public enum ExactSearch {
     }
 }
 
-/// One worker's scan state: scratch rows reused across blocks, its own top-k.
+/// One worker's scan state: a scores row reused across blocks, its own top-k.
 private struct BlockScanner {
     let prefix: [Float]
     let layout: PrefixLayout
     var top: TopK
     var cost = SearchCost()
-    var dots: [Float] = []
-    var norms: [Float] = []
+    var scores: [Float] = []
 
     init(prefix: [Float], layout: PrefixLayout, k: Int) {
         self.prefix = prefix
@@ -85,39 +84,34 @@ private struct BlockScanner {
 
     mutating func scan<Block: PrefixBlock>(_ block: Block) {
         let rows = block.rows, d = prefix.count
-        if dots.count < rows {
-            dots = [Float](repeating: 0, count: rows)
-            norms = [Float](repeating: 0, count: rows)
-        }
-        for i in 0..<rows { dots[i] = 0; norms[i] = 0 }
-        var fullSegments = 0
-        prefix.withUnsafeBufferPointer { q in
-            dots.withUnsafeMutableBufferPointer { out in
-                norms.withUnsafeMutableBufferPointer { partialNorms in
-                    for s in 0..<layout.segmentCount where layout.boundaries[s] < d {
-                        let start = layout.boundaries[s], width = layout.width(s)
-                        let cols = min(width, d - start)
-                        mrl_dot_rows_accumulate(q.baseAddress! + start, block.segments[s], width, rows, cols, out.baseAddress)
-                        if cols == width {
-                            fullSegments += 1
-                        } else {
-                            // A prefix that ends inside a segment: its norm is not stored, compute it.
-                            mrl_sqnorm_rows_accumulate(block.segments[s], width, rows, cols, partialNorms.baseAddress)
+        if scores.count < rows { scores = [Float](repeating: 0, count: rows) }
+        let used = layout.boundaries.firstIndex { $0 >= d }!  // segments 0..<used cover the prefix
+        let widths = (0..<used).map(layout.width)
+        scores.withUnsafeMutableBufferPointer { out in
+            block.segments.withUnsafeBufferPointer { segments in
+                block.segmentSquaredNorms.withUnsafeBufferPointer { norms in
+                    widths.withUnsafeBufferPointer { widths in
+                        prefix.withUnsafeBufferPointer { q in
+                            var described = mrl_prefix_block(
+                                segments: segments.baseAddress.map { UnsafePointer(OpaquePointer($0)) },
+                                widths: widths.baseAddress, used_segments: used,
+                                last_columns: d - layout.boundaries[used - 1],
+                                seg_sqnorms: norms.baseAddress.map { UnsafePointer(OpaquePointer($0)) },
+                                live: block.live, nrows: rows)
+                            mrl_cosine_rows(q.baseAddress, &described, out.baseAddress)
                         }
                     }
                 }
             }
         }
-        let segmentCount = layout.segmentCount
-        let stored = block.segmentSquaredNorms
         var live = 0
-        for i in 0..<rows where block.live[i] != 0 {
-            live += 1
-            var squared = norms[i]
-            for s in 0..<fullSegments { squared += stored[i * segmentCount + s] }
-            guard squared > 0 else { continue }  // a row whose prefix is all zeros matches nothing
-            let score = dots[i] / squared.squareRoot()
-            if score > top.threshold { top.offer(Hit(id: block.firstID + UInt32(i), score: score)) }
+        scores.withUnsafeBufferPointer { scores in
+            for i in 0..<rows {
+                let score = scores[i]
+                guard score > -.infinity else { continue }
+                live += 1
+                if score > top.threshold { top.offer(Hit(id: block.firstID + UInt32(i), score: score)) }
+            }
         }
         cost.distanceComputations += live
         cost.bytesTouched += rows * d * MemoryLayout<Float>.size

@@ -7,8 +7,8 @@ public protocol PrefixBlock: SendableMetatype {
     var rows: Int { get }
     /// Segment s holds `rows × layout.width(s)` floats.
     var segments: [UnsafePointer<Float>] { get }
-    /// `rows × segmentCount` squared norms of each row's segments, row-major.
-    var segmentSquaredNorms: UnsafePointer<Float> { get }
+    /// `segmentSquaredNorms[s][i]`: squared norm of row i's segment s.
+    var segmentSquaredNorms: [UnsafePointer<Float>] { get }
     /// Nonzero for rows that hold a vector.
     var live: UnsafePointer<UInt8> { get }
 }

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Synchronization
 
 /// One index on disk: an LMDB environment in its own directory, with named databases
 ///
@@ -22,6 +23,8 @@ public final class IndexStore {
     let env: Environment
     let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
     private let writerLock: WriterLock?
+    /// Block pointers of the last committed state read (see `Snapshot.vectorBlocks`).
+    let blockDirectory = Mutex<BlockDirectory?>(nil)
 
     public enum Mode: Sendable { case read, write }
 

@@ -6,16 +6,13 @@ import Foundation
 public final class Snapshot {
     let store: IndexStore
     let txn: Transaction
-    /// Aligned copies of the rare block values LMDB stores unaligned (small values sit
-    /// inside leaf pages, 2-byte aligned); kept here so their pointers live as long as the snapshot.
-    private var alignedCopies: [UnsafeMutableRawPointer] = []
+    /// Keeps the block directory this snapshot handed out alive for as long as the snapshot.
+    private var directory: BlockDirectory?
 
     init(store: IndexStore, txn: Transaction) {
         self.store = store
         self.txn = txn
     }
-
-    deinit { alignedCopies.forEach { $0.deallocate() } }
 
     /// Number of live documents.
     public func documentCount() throws -> Int { try txn.count(store.keys) }
@@ -50,39 +47,37 @@ public final class Snapshot {
         }
     }
 
-    /// Every vector block, in id order, read in place from the memory map.
+    /// Every vector block, in id order, read in place from the memory map. Collecting the
+    /// pointers costs hundreds of B-tree lookups, so they are kept per committed state of the
+    /// index (transaction id and map address): until a write commits, they stay valid.
     public func vectorBlocks() throws -> [VectorBlock] {
-        let segmentCount = store.manifest.segmentBoundaries.count - 1
-        var result: [VectorBlock] = []
-        try txn.scan(store.blocks, from: [BlockKey.live]) { key, liveValue in
-            guard key.count == 5, key[0] == BlockKey.live else { return false }
-            let block = BlockKey.block(of: key)
-            let rows = liveValue.count
-            var segments: [UnsafePointer<Float>] = []
-            for s in 0..<segmentCount {
-                segments.append(try floats(kind: UInt8(s), block: block, count: rows * store.manifest.width(ofSegment: s)))
-            }
-            let norms = try floats(kind: BlockKey.norms, block: block, count: rows * segmentCount)
-            result.append(VectorBlock(
-                firstID: block * UInt32(store.manifest.blockRows), rows: rows, segments: segments,
-                segmentSquaredNorms: norms, live: liveValue.baseAddress!.assumingMemoryBound(to: UInt8.self)))
-            return true
+        var info = MDB_envinfo()
+        mdb_env_info(store.env.handle, &info)
+        let version = BlockDirectory.Version(txnID: mdb_txn_id(txn.handle), mapAddress: info.me_mapaddr)
+        if let cached = store.blockDirectory.withLock({ $0 }), cached.version == version {
+            directory = cached
+            return cached.blocks
         }
-        return result
+        let fresh = try BlockDirectory(version: version, snapshot: self)
+        store.blockDirectory.withLock { $0 = fresh }
+        directory = fresh
+        return fresh.blocks
     }
 
-    private func floats(kind: UInt8, block: UInt32, count: Int) throws -> UnsafePointer<Float> {
+    /// Each block's live value, in block order (the blocks that exist).
+    func scanLiveValues(_ body: (UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.scan(store.blocks, from: [BlockKey.live]) { key, value in
+            guard key.count == 5, key[0] == BlockKey.live else { return false }
+            try body(BlockKey.block(of: key), value)
+            return true
+        }
+    }
+
+    func blockValue(kind: UInt8, block: UInt32, floats count: Int) throws -> UnsafeRawBufferPointer {
         guard let raw = try txn.get(store.blocks, BlockKey.make(kind: kind, block: block)), raw.count == count * 4 else {
             throw StoreError.corrupt(path: store.directory, detail: "vector block \(block) kind \(kind)")
         }
-        let base = raw.baseAddress!
-        if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-            return base.assumingMemoryBound(to: Float.self)
-        }
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(raw.count, 1), alignment: 64)
-        copy.copyMemory(from: base, byteCount: raw.count)
-        alignedCopies.append(copy)
-        return UnsafePointer(copy.assumingMemoryBound(to: Float.self))
+        return raw
     }
 }
 

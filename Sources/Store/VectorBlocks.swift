@@ -31,8 +31,9 @@ public struct VectorBlock {
     public let rows: Int
     /// Segment s holds `rows` rows of `width(s)` floats each.
     public let segments: [UnsafePointer<Float>]
-    /// `rows × segmentCount` squared norms, row-major.
-    public let segmentSquaredNorms: UnsafePointer<Float>
+    /// `segmentSquaredNorms[s][i]`: squared norm of row i's segment s (segment-major, so a
+    /// prefix's norms are a few vector adds).
+    public let segmentSquaredNorms: [UnsafePointer<Float>]
     /// 1 for a live row, 0 for a deleted or never-written one.
     public let live: UnsafePointer<UInt8>
 }
@@ -43,7 +44,8 @@ struct BlockPatch {
     let boundaries: [Int]
     var rows: Int
     var segments: [[Float]]
-    var norms: [Float]
+    /// Per segment, each row's squared norm; stored as one value, segment after segment.
+    var norms: [[Float]]
     var live: [UInt8]
 
     var segmentCount: Int { boundaries.count - 1 }
@@ -60,7 +62,8 @@ struct BlockPatch {
         for s in 0..<(boundaries.count - 1) {
             segments.append(try BlockPatch.floats(txn.get(db, BlockKey.make(kind: UInt8(s), block: block))))
         }
-        norms = try BlockPatch.floats(txn.get(db, BlockKey.make(kind: BlockKey.norms, block: block)))
+        let flat = try BlockPatch.floats(txn.get(db, BlockKey.make(kind: BlockKey.norms, block: block)))
+        norms = (0..<(boundaries.count - 1)).map { s in flat.isEmpty ? [] : Array(flat[s * rows..<(s + 1) * rows]) }
     }
 
     /// Makes room for `row` (rows only ever grow within a block).
@@ -68,7 +71,7 @@ struct BlockPatch {
         guard row >= rows else { return }
         let newRows = row + 1
         for s in 0..<segmentCount { segments[s] += [Float](repeating: 0, count: (newRows - rows) * width(s)) }
-        norms += [Float](repeating: 0, count: (newRows - rows) * segmentCount)
+        for s in 0..<segmentCount { norms[s] += [Float](repeating: 0, count: newRows - rows) }
         live += [UInt8](repeating: 0, count: newRows - rows)
         rows = newRows
     }
@@ -83,7 +86,7 @@ struct BlockPatch {
                 segments[s][row * w + j] = v
                 sq += v * v
             }
-            norms[row * segmentCount + s] = sq
+            norms[s][row] = sq
         }
         live[row] = 1
     }
@@ -95,7 +98,7 @@ struct BlockPatch {
             let w = width(s)
             for j in 0..<w { segments[s][row * w + j] = 0 }
         }
-        for s in 0..<segmentCount { norms[row * segmentCount + s] = 0 }
+        for s in 0..<segmentCount { norms[s][row] = 0 }
         live[row] = 0
     }
 
@@ -103,7 +106,7 @@ struct BlockPatch {
         for s in 0..<segmentCount {
             try segments[s].withUnsafeBytes { try txn.put(db, BlockKey.make(kind: UInt8(s), block: block), $0) }
         }
-        try norms.withUnsafeBytes { try txn.put(db, BlockKey.make(kind: BlockKey.norms, block: block), $0) }
+        try Array(norms.joined()).withUnsafeBytes { try txn.put(db, BlockKey.make(kind: BlockKey.norms, block: block), $0) }
         try txn.put(db, BlockKey.make(kind: BlockKey.live, block: block), live)
     }
 

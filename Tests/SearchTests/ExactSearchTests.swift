@@ -6,7 +6,7 @@ private final class MemoryBlock: PrefixBlock {
     let firstID: UInt32
     let rows: Int
     let segments: [UnsafePointer<Float>]
-    let segmentSquaredNorms: UnsafePointer<Float>
+    let segmentSquaredNorms: [UnsafePointer<Float>]
     let live: UnsafePointer<UInt8>
     private var owned: [UnsafeMutableRawPointer] = []
 
@@ -21,15 +21,11 @@ private final class MemoryBlock: PrefixBlock {
         segments = (0..<layout.segmentCount).map { s in
             allocate(vectors.flatMap { $0[layout.boundaries[s]..<layout.boundaries[s + 1]] })
         }
-        var norms: [Float] = []
-        for v in vectors {
-            for s in 0..<layout.segmentCount {
-                norms.append(v[layout.boundaries[s]..<layout.boundaries[s + 1]].reduce(Float(0)) { $0 + $1 * $1 })
-            }
+        segmentSquaredNorms = (0..<layout.segmentCount).map { s in
+            allocate(vectors.map { v in v[layout.boundaries[s]..<layout.boundaries[s + 1]].reduce(Float(0)) { $0 + $1 * $1 } })
         }
-        segmentSquaredNorms = allocate(norms)
         live = allocate(liveRows.map { $0 ? UInt8(1) : 0 })
-        owned = segments.map { UnsafeMutableRawPointer(mutating: $0) } + [UnsafeMutableRawPointer(mutating: segmentSquaredNorms), UnsafeMutableRawPointer(mutating: live)]
+        owned = (segments + segmentSquaredNorms).map { UnsafeMutableRawPointer(mutating: $0) } + [UnsafeMutableRawPointer(mutating: live)]
     }
 
     deinit { owned.forEach { $0.deallocate() } }

@@ -26,7 +26,7 @@ final class IndexStoreTests: XCTestCase {
             let v = write(19, dims: 40).vector
             XCTAssertEqual(Array(UnsafeBufferPointer(start: blocks[2].segments[0] + 3 * 32, count: 32)), Array(v[0..<32]))
             XCTAssertEqual(Array(UnsafeBufferPointer(start: blocks[2].segments[1] + 3 * 8, count: 8)), Array(v[32..<40]))
-            XCTAssertEqual(blocks[2].segmentSquaredNorms[3 * 2 + 1], v[32..<40].reduce(0) { $0 + $1 * $1 }, accuracy: 1e-5)
+            XCTAssertEqual(blocks[2].segmentSquaredNorms[1][3], v[32..<40].reduce(0) { $0 + $1 * $1 }, accuracy: 1e-5)
         }
     }
 

@@ -1,17 +1,29 @@
 #ifndef MRL_SCAN_KERNELS_H
 #define MRL_SCAN_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
-/// Adds to out[i] the dot product of q[0..<cols] with row i of `rows`
-/// (row i starts at rows + i * stride), for i in 0..<nrows.
-/// Accumulating lets a prefix that spans several stored segments be scored
-/// segment by segment, reading only the bytes of the prefix.
-void mrl_dot_rows_accumulate(const float *q, const float *rows, size_t stride,
-                             size_t nrows, size_t cols, float *out);
+/// One block of rows as stored, cut by columns into prefix segments, and how much of it a
+/// query's prefix covers.
+typedef struct {
+    /// Segment s holds nrows rows of widths[s] floats each, back to back.
+    const float *const *segments;
+    const size_t *widths;
+    /// Segments the prefix touches; the last may be used only in part.
+    size_t used_segments;
+    /// Columns of the last used segment inside the prefix (== its width when the prefix ends on a cut).
+    size_t last_columns;
+    /// seg_sqnorms[s][i]: squared norm of row i's segment s (segment-major).
+    const float *const *seg_sqnorms;
+    /// Nonzero for rows that hold a vector.
+    const uint8_t *live;
+    size_t nrows;
+} mrl_prefix_block;
 
-/// Adds to out[i] the squared norm of row i's first `cols` values.
-void mrl_sqnorm_rows_accumulate(const float *rows, size_t stride,
-                                size_t nrows, size_t cols, float *out);
+/// Cosine of each row's prefix with the query prefix `q` (already unit length), into out[i].
+/// Dead rows and rows whose prefix is all zeros get -INFINITY. Only the bytes of the prefix
+/// are read, and each row is reduced once however many segments the prefix spans.
+void mrl_cosine_rows(const float *q, const mrl_prefix_block *block, float *out);
 
 /// Dot product of two vectors of n floats.
 float mrl_dot(const float *a, const float *b, size_t n);
