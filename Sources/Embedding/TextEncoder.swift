@@ -1,2 +1,65 @@
-// Placeholder: the encoder is being written (tokenizer, safetensors, BERT forward).
-public enum EmbeddingPlaceholder {}
+import CBLAS
+import Foundation
+import Synchronization
+
+/// Turns text into unit-length embeddings with a BERT-family sentence model (by default
+/// all-MiniLM-L6-v2), natively: WordPiece tokenizer, memory-mapped safetensors weights,
+/// OpenBLAS for the matrix products, mean pooling. No Python, nothing fetched.
+///
+/// ```swift
+/// let encoder = try TextEncoder(modelDirectory: URL(fileURLWithPath: "models/all-MiniLM-L6-v2"))
+/// let vectors = encoder.embed(["tiling window manager", "pdf viewer"])   // 2 × 384, unit length
+/// ```
+public final class TextEncoder: @unchecked Sendable {  // the workspace is guarded by `workspace`'s lock
+    public let dimensions: Int
+    public let modelName: String
+    /// Cheap and stable: a hash of the weights file's header and size.
+    public let weightsFingerprint: String
+    public let maxTokens: Int
+    private let tokenizer: WordPieceTokenizer
+    private let model: BertModel
+    private let workspace = Mutex(BertModel.Workspace())
+
+    /// Tokens per forward pass: large enough for efficient matrix products, small enough
+    /// that the activations stay in a few megabytes.
+    static let batchTokens = 4096
+
+    /// Loads the model in `modelDirectory` (config.json, vocab.txt, model.safetensors).
+    /// Throws `EncoderError` naming the missing or damaged file.
+    public init(modelDirectory: URL, maxTokens: Int = 256) throws {
+        let config = try BertConfig(path: modelDirectory.appendingPathComponent("config.json").path)
+        tokenizer = try WordPieceTokenizer(vocabularyPath: modelDirectory.appendingPathComponent("vocab.txt").path,
+                                           tokenizerPath: modelDirectory.appendingPathComponent("tokenizer.json").path)
+        let weights = try SafeTensors(path: modelDirectory.appendingPathComponent("model.safetensors").path)
+        model = try BertModel(config: config, weights: weights)
+        dimensions = config.hidden
+        modelName = modelDirectory.lastPathComponent
+        weightsFingerprint = weights.fingerprint
+        self.maxTokens = min(maxTokens, config.maxPositions)
+        openblas_set_num_threads(2)
+    }
+
+    /// Token ids of `text` as the model reads them: [CLS] ... [SEP], at most `maxTokens`.
+    public func tokenize(_ text: String) -> [Int32] { tokenizer.encode(text, maxTokens: maxTokens) }
+
+    /// One unit-length vector of `dimensions` floats per text, in input order. Long texts
+    /// are truncated to `maxTokens` tokens; an empty text still gets a vector ([CLS] [SEP]).
+    public func embed(_ texts: [String]) -> [[Float]] {
+        let sequences = texts.map(tokenize)
+        var result = [[Float]](repeating: [], count: texts.count)
+        workspace.withLock { workspace in
+            var start = 0
+            while start < sequences.count {
+                var end = start, tokens = 0
+                while end < sequences.count, end == start || tokens + sequences[end].count <= TextEncoder.batchTokens {
+                    tokens += sequences[end].count
+                    end += 1
+                }
+                let vectors = model.embed(Array(sequences[start..<end]), workspace: &workspace)
+                for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
+                start = end
+            }
+        }
+        return result
+    }
+}

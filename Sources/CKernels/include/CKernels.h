@@ -1,0 +1,3 @@
+// Umbrella header of the CKernels module.
+#include "scan_kernels.h"
+#include "encoder_kernels.h"

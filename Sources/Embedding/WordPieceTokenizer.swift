@@ -1,0 +1,184 @@
+import Foundation
+
+/// BERT's uncased WordPiece tokenizer, as Hugging Face's fast BertTokenizer runs it:
+/// special tokens written in the text ("[SEP]") are matched as they are; the rest is
+/// normalized (drop control characters, map whitespace to spaces, space out CJK ideographs,
+/// strip accents, lowercase), split on whitespace and punctuation, and each word split
+/// greedily into the longest pieces in the vocabulary ("##" marks a continuation).
+///
+/// ```swift
+/// let tokenizer = try WordPieceTokenizer(vocabularyPath: "models/all-MiniLM-L6-v2/vocab.txt")
+/// tokenizer.encode("Hello, World!", maxTokens: 256)   // [101, 7592, 1010, 2088, 999, 102]
+/// ```
+struct WordPieceTokenizer {
+    private let vocabulary: [String: Int32]
+    /// Tokens matched verbatim in the raw text, before normalization.
+    private let specialTokens: [(text: String, id: Int32)]
+    let unknown: Int32, classify: Int32, separator: Int32
+    static let maxWordScalars = 100
+
+    /// Reads vocab.txt, and the special tokens from tokenizer.json's `added_tokens` when that
+    /// file is there (else BERT's five). Throws `missingFile`, or `badConfig` if the
+    /// vocabulary lacks [UNK], [CLS] or [SEP].
+    init(vocabularyPath: String, tokenizerPath: String? = nil) throws {
+        guard let text = try? String(contentsOfFile: vocabularyPath, encoding: .utf8) else {
+            throw EncoderError.missingFile(path: vocabularyPath)
+        }
+        var vocabulary: [String: Int32] = [:]
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            vocabulary[String(line).trimmingCharacters(in: .init(charactersIn: "\r"))] = Int32(i)
+        }
+        guard let unk = vocabulary["[UNK]"], let cls = vocabulary["[CLS]"], let sep = vocabulary["[SEP]"] else {
+            throw EncoderError.badConfig(path: vocabularyPath, detail: "no [UNK], [CLS] or [SEP] token")
+        }
+        self.vocabulary = vocabulary
+        (unknown, classify, separator) = (unk, cls, sep)
+        specialTokens = WordPieceTokenizer.addedTokens(tokenizerPath)
+            ?? ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { t in vocabulary[t].map { (t, $0) } }
+    }
+
+    private static func addedTokens(_ path: String?) -> [(text: String, id: Int32)]? {
+        guard let path, let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let added = json["added_tokens"] as? [[String: Any]] else { return nil }
+        return added.compactMap { token in
+            guard let text = token["content"] as? String, let id = token["id"] as? Int,
+                  token["normalized"] as? Bool != true else { return nil }
+            return (text, Int32(id))
+        }
+    }
+
+    /// Token ids with [CLS] first and [SEP] last, at most `maxTokens` in all.
+    func encode(_ text: String, maxTokens: Int) -> [Int32] {
+        var ids: [Int32] = [classify]
+        let budget = maxTokens - 1
+        var rest = Substring(text)
+        while !rest.isEmpty, ids.count < budget {
+            let next = specialTokens.compactMap { t in rest.range(of: t.text).map { ($0, t.id) } }
+                .min { $0.0.lowerBound < $1.0.lowerBound }
+            for word in WordPieceTokenizer.words(of: String(rest[..<(next?.0.lowerBound ?? rest.endIndex)])) {
+                appendPieces(of: word, to: &ids)
+                if ids.count >= budget { break }
+            }
+            guard let (range, id) = next else { break }
+            ids.append(id)
+            rest = rest[range.upperBound...]
+        }
+        if ids.count > budget { ids.removeLast(ids.count - budget) }
+        ids.append(separator)
+        return ids
+    }
+
+    /// Greedy longest-match-first: a word with a part no piece matches becomes [UNK] whole.
+    private func appendPieces(of word: [Unicode.Scalar], to ids: inout [Int32]) {
+        guard word.count <= WordPieceTokenizer.maxWordScalars else {
+            ids.append(unknown)
+            return
+        }
+        let mark = ids.count
+        var start = 0
+        while start < word.count {
+            var end = word.count
+            var piece: Int32?
+            while start < end {
+                var candidate = start > 0 ? "##" : ""
+                candidate.unicodeScalars.append(contentsOf: word[start..<end])
+                if let id = vocabulary[candidate] {
+                    piece = id
+                    break
+                }
+                end -= 1
+            }
+            guard let piece else {
+                ids.removeLast(ids.count - mark)
+                ids.append(unknown)
+                return
+            }
+            ids.append(piece)
+            start = end
+        }
+    }
+
+    /// The normalized text cut into words: runs of non-space, non-punctuation characters,
+    /// and each punctuation character on its own.
+    static func words(of text: String) -> [[Unicode.Scalar]] {
+        var words: [[Unicode.Scalar]] = []
+        var current: [Unicode.Scalar] = []
+        func flush() {
+            if !current.isEmpty { words.append(current) }
+            current.removeAll(keepingCapacity: true)
+        }
+        for scalar in normalize(text) {
+            if isWhitespace(scalar) {
+                flush()
+            } else if isPunctuation(scalar) {
+                flush()
+                words.append([scalar])
+            } else {
+                current.append(scalar)
+            }
+        }
+        flush()
+        return words
+    }
+
+    /// Clean text, space out CJK ideographs, strip accents (NFD, drop nonspacing marks),
+    /// then lowercase character by character, in that order, as the reference does.
+    static func normalize(_ text: String) -> [Unicode.Scalar] {
+        var cleaned = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar.value == 0 || scalar.value == 0xFFFD || isControl(scalar) { continue }
+            if isWhitespace(scalar) {
+                cleaned.append(" ")
+            } else if isChineseIdeograph(scalar) {
+                cleaned.append(" ")
+                cleaned.append(scalar)
+                cleaned.append(" ")
+            } else {
+                cleaned.append(scalar)
+            }
+        }
+        var result: [Unicode.Scalar] = []
+        result.reserveCapacity(cleaned.count)
+        for scalar in String(cleaned).decomposedStringWithCanonicalMapping.unicodeScalars
+        where scalar.properties.generalCategory != .nonspacingMark {
+            if scalar.properties.changesWhenLowercased {
+                result.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return result
+    }
+
+    static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
+        s == "\t" || s == "\n" || s == "\r" || s.properties.isWhitespace
+    }
+
+    static func isControl(_ s: Unicode.Scalar) -> Bool {
+        if s == "\t" || s == "\n" || s == "\r" { return false }
+        switch s.properties.generalCategory {
+        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        default: return false
+        }
+    }
+
+    static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
+        if s.isASCII, let byte = UInt8(exactly: s.value) {
+            if (33...47).contains(byte) || (58...64).contains(byte) || (91...96).contains(byte) || (123...126).contains(byte) { return true }
+        }
+        switch s.properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .closePunctuation, .finalPunctuation,
+             .initialPunctuation, .otherPunctuation, .openPunctuation: return true
+        default: return false
+        }
+    }
+
+    static func isChineseIdeograph(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+             0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Embedding
+import Foundation
+import XCTest
+
+/// The model installed by `make setup`, loaded once for all tests.
+private let modelDirectory = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("models/all-MiniLM-L6-v2")
+
+private let sharedEncoder: Result<TextEncoder, Error> = Result { try TextEncoder(modelDirectory: modelDirectory) }
+
+private struct Reference: Decodable {
+    let text: String
+    let input_ids: [Int32]
+    let embedding: [Float]
+}
+
+final class TextEncoderTests: XCTestCase {
+    private func encoder() throws -> TextEncoder {
+        do {
+            return try sharedEncoder.get()
+        } catch {
+            XCTFail("model not found or unusable at \(modelDirectory.path): run `make setup` (\(error))")
+            throw error
+        }
+    }
+
+    private func references() throws -> [Reference] {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "minilm-reference", withExtension: "jsonl", subdirectory: "Fixtures"))
+        return try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Reference.self, from: Data($0.utf8))
+        }
+    }
+
+    /// The tokenizer matches Hugging Face's BertTokenizer on all 234 reference texts
+    /// (accents, CJK, emoji, control characters, zero-width and full-width characters, long words, 1 MB texts).
+    func testTokenIdsEqualTheReference() throws {
+        let encoder = try encoder()
+        let refs = try references()
+        XCTAssertEqual(refs.count, 234)
+        for ref in refs {
+            let ids = encoder.tokenize(ref.text)
+            guard ids == ref.input_ids else {
+                let at = zip(ids, ref.input_ids).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(ids.count, ref.input_ids.count)
+                XCTFail("ids differ at token \(at) for \(ref.text.prefix(80).debugDescription): got \(ids.dropFirst(max(0, at - 2)).prefix(6)), want \(ref.input_ids.dropFirst(max(0, at - 2)).prefix(6))")
+                continue
+            }
+        }
+    }
+
+    /// fp32 embeddings reproduce sentence-transformers' to cosine ≥ 0.9999 on every text.
+    func testEmbeddingsMatchTheReference() throws {
+        let encoder = try encoder()
+        let refs = try references()
+        let vectors = encoder.embed(refs.map(\.text))
+        var worst: (cosine: Float, text: String) = (1, "")
+        for (ref, vector) in zip(refs, vectors) {
+            XCTAssertEqual(vector.count, 384)
+            let cosine = zip(ref.embedding, vector).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            if cosine < worst.cosine { worst = (cosine, ref.text) }
+            XCTAssertGreaterThanOrEqual(cosine, 0.9999, "cosine \(cosine) for \(ref.text.prefix(80).debugDescription)")
+        }
+        print("worst cosine against the reference: \(worst.cosine) (\(worst.text.prefix(60).debugDescription))")
+    }
+
+    /// Batching does not change a text's vector: alone or among others, short or long.
+    func testBatchingDoesNotChangeVectors() throws {
+        let encoder = try encoder()
+        let texts = ["short", String(repeating: "a longer text about window managers ", count: 40), "", "mid length text here"]
+        let together = encoder.embed(texts)
+        for (text, vector) in zip(texts, together) {
+            let alone = encoder.embed([text])[0]
+            XCTAssertGreaterThan(zip(alone, vector).reduce(Float(0)) { $0 + $1.0 * $1.1 }, 0.99999)
+        }
+    }
+
+    func testOddTextsGetUnitVectors() throws {
+        let encoder = try encoder()
+        let huge = String(repeating: "word ", count: 200_000)  // 1 MB
+        XCTAssertEqual(encoder.tokenize(huge).count, 256)
+        for vector in encoder.embed(["", "   \t\n", huge]) {
+            let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            XCTAssertEqual(norm, 1, accuracy: 1e-4)
+        }
+    }
+
+    func testMissingOrDamagedModelIsAClearError() throws {
+        let fm = FileManager.default
+        let broken = fm.temporaryDirectory.appendingPathComponent("mrl-model-\(UUID().uuidString)")
+        try fm.createDirectory(at: broken, withIntermediateDirectories: true)
+        addTeardownBlock { try? fm.removeItem(at: broken) }
+        XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) {
+            XCTAssertEqual($0 as? EncoderError, .missingFile(path: broken.appendingPathComponent("config.json").path))
+            XCTAssertTrue("\($0)".contains("run `make setup`"))
+        }
+        for file in ["config.json", "vocab.txt"] {
+            try fm.copyItem(at: modelDirectory.appendingPathComponent(file), to: broken.appendingPathComponent(file))
+        }
+        let weights = try Data(contentsOf: modelDirectory.appendingPathComponent("model.safetensors"))
+        try weights.prefix(1 << 20).write(to: broken.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) { error in
+            guard case .badWeights(_, let detail)? = error as? EncoderError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.hasPrefix("truncated"), detail)
+            XCTAssertTrue("\(error)".contains("run `make setup`"))
+        }
+    }
+}
