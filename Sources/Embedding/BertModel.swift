@@ -6,13 +6,13 @@ import Foundation
 /// A BERT encoder over memory-mapped weights. Sequences are packed back to back with no
 /// padding: the linear layers (BLAS sgemm) run over every token of a batch at once, and
 /// attention runs per sequence, so a batch of short and long texts wastes no work.
-final class BertModel {
+final class BertModel: @unchecked Sendable {  // immutable after init; weights are read-only
     let config: BertConfig
     private let weights: SafeTensors  // owns the map the pointers below point into
     private let word, position, tokenType, normGamma, normBeta: UnsafePointer<Float>
     private let layers: [Layer]
 
-    struct Layer {
+    struct Layer: @unchecked Sendable {  // pointers into the read-only weights map
         /// Query, key and value projections stacked into one [3H, H] matrix (one sgemm).
         let qkv: [Float]
         let qkvBias: [Float]
@@ -46,105 +46,130 @@ final class BertModel {
         }
     }
 
-    /// Buffers for one batch, grown as needed and reused, so encoding allocates nothing per token.
-    struct Workspace {
-        var x: [Float] = [], qkv: [Float] = [], context: [Float] = [], hidden: [Float] = [], inner: [Float] = []
-        var attentionScratch: [[Float]] = []
+    /// Buffers for one batch, grown as needed and reused, so encoding allocates nothing per
+    /// token. Raw memory: the workers write disjoint rows of it at once.
+    final class Workspace: @unchecked Sendable {  // used by one `embed` at a time (TextEncoder's lock)
+        private(set) var x = Buffer(), qkv = Buffer(), context = Buffer(), hidden = Buffer(), inner = Buffer()
+        /// One longest × longest attention matrix per worker.
+        private(set) var scores = Buffer()
 
-        mutating func reserve(tokens: Int, longest: Int, config: BertConfig, workers: Int) {
-            func grow(_ a: inout [Float], _ n: Int) { if a.count < n { a = [Float](repeating: 0, count: n) } }
-            grow(&x, tokens * config.hidden)
-            grow(&qkv, tokens * 3 * config.hidden)
-            grow(&context, tokens * config.hidden)
-            grow(&hidden, tokens * config.hidden)
-            grow(&inner, tokens * config.intermediate)
-            if attentionScratch.count < workers || (attentionScratch.first?.count ?? 0) < longest {
-                attentionScratch = [[Float]](repeating: [Float](repeating: 0, count: longest), count: workers)
+        struct Buffer {
+            var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+            var capacity = 1
+            mutating func reserve(_ n: Int) {
+                guard n > capacity else { return }
+                pointer.deallocate()
+                pointer = .allocate(capacity: n)
+                capacity = n
             }
         }
+
+        func reserve(tokens: Int, longest: Int, config: BertConfig) {
+            x.reserve(tokens * config.hidden)
+            qkv.reserve(tokens * 3 * config.hidden)
+            context.reserve(tokens * config.hidden)
+            hidden.reserve(tokens * config.hidden)
+            inner.reserve(tokens * config.intermediate)
+            scores.reserve(BertModel.workers * longest * longest)
+        }
+
+        deinit { [x, qkv, context, hidden, inner, scores].forEach { $0.pointer.deallocate() } }
     }
+
+    /// The two cores split every step themselves (rows of the products, sequences of the
+    /// attention), calling single-threaded BLAS: BLAS's own threads would spin in
+    /// sched_yield while the other steps run, and fight them for the same two cores.
+    static let workers = 2
 
     /// Mean-pooled, L2-normalized embedding of each token sequence (each within maxPositions).
-    func embed(_ sequences: [[Int32]], workspace w: inout Workspace) -> [[Float]] {
+    func embed(_ sequences: [[Int32]], workspace: Workspace) -> [[Float]] {
         let h = config.hidden, tokens = sequences.reduce(0) { $0 + $1.count }
         let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
-        let workers = 2
-        w.reserve(tokens: tokens, longest: sequences.map(\.count).max() ?? 0, config: config, workers: workers)
+        let longest = sequences.map(\.count).max() ?? 0
+        workspace.reserve(tokens: tokens, longest: longest, config: config)
+        let b = Buffers(workspace)
 
         // Embeddings: word + position + token type 0, then LayerNorm.
-        w.x.withUnsafeMutableBufferPointer { x in
-            for (s, ids) in sequences.enumerated() {
-                for (p, id) in ids.enumerated() {
-                    let row = x.baseAddress! + (offsets[s] + p) * h
-                    let wordRow = word + Int(id) * h, positionRow = position + p * h
-                    for c in 0..<h { row[c] = wordRow[c] + positionRow[c] + tokenType[c] }
-                }
+        for (s, ids) in sequences.enumerated() {
+            for (p, id) in ids.enumerated() {
+                let row = b.x + (offsets[s] + p) * h
+                let wordRow = word + Int(id) * h, positionRow = position + p * h
+                for c in 0..<h { row[c] = wordRow[c] + positionRow[c] + tokenType[c] }
             }
-            mrl_layernorm(x.baseAddress, normGamma, normBeta, tokens, h, config.layerNormEps)
         }
-        for layer in layers { run(layer, sequences: sequences, offsets: offsets, tokens: tokens, workers: workers, w: &w) }
-        return pool(w.x, offsets: offsets)
+        mrl_layernorm(b.x, normGamma, normBeta, tokens, h, config.layerNormEps)
+        for layer in layers {
+            BertModel.split(rows: tokens) { rows in self.projectQKV(layer, rows, b) }
+            BertModel.split(rows: sequences.count) { seqs in
+                for s in seqs { self.attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: b.scores + (seqs.lowerBound == 0 ? 0 : longest * longest)) }
+            }
+            BertModel.split(rows: tokens) { rows in self.finish(layer, rows, b) }
+        }
+        return pool(UnsafeBufferPointer(start: b.x, count: tokens * h), offsets: offsets)
     }
 
-    private func run(_ layer: Layer, sequences: [[Int32]], offsets: [Int], tokens: Int, workers: Int, w: inout Workspace) {
-        let h = config.hidden, i = config.intermediate, eps = config.layerNormEps
-        let heads = config.heads, headDim = config.headDim
-        // Q, K, V for all tokens in one product.
-        gemm(w.x, layer.qkv, into: &w.qkv, rows: tokens, outputs: 3 * h, inputs: h)
-        w.qkv.withUnsafeMutableBufferPointer { mrl_add_bias($0.baseAddress, layer.qkvBias, tokens, 3 * h) }
-        // Attention, sequence by sequence, split across the cores.
-        w.qkv.withUnsafeBufferPointer { qkv in
-            w.context.withUnsafeMutableBufferPointer { context in
-                nonisolated(unsafe) let (q, c) = (qkv.baseAddress!, context.baseAddress!)
-                var scratch = w.attentionScratch
-                scratch.withUnsafeMutableBufferPointer { scratch in
-                    nonisolated(unsafe) let scratch = scratch
-                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        scratch[worker].withUnsafeMutableBufferPointer { buffer in
-                            for s in stride(from: worker, to: sequences.count, by: workers) {
-                                let start = offsets[s], length = offsets[s + 1] - start
-                                mrl_attention(q + start * 3 * h, length, heads, headDim, c + start * h, h, buffer.baseAddress)
-                            }
-                        }
-                    }
-                }
-                w.attentionScratch = scratch
-            }
+    /// The workspace's buffers for one `embed`.
+    private struct Buffers: @unchecked Sendable {  // workers write disjoint rows
+        let x, qkv, context, hidden, inner, scores: UnsafeMutablePointer<Float>
+        init(_ w: Workspace) {
+            (x, qkv, context, hidden, inner, scores) = (w.x.pointer, w.qkv.pointer, w.context.pointer, w.hidden.pointer, w.inner.pointer, w.scores.pointer)
         }
-        // Output projection, residual, LayerNorm: hidden = LN(context·Wᵀ + b + x).
-        gemm(w.context, layer.attentionOut, into: &w.hidden, rows: tokens, outputs: h, inputs: h)
-        w.hidden.withUnsafeMutableBufferPointer { hidden in
-            w.x.withUnsafeBufferPointer { x in
-                mrl_bias_residual_layernorm(hidden.baseAddress, layer.attentionOutBias, x.baseAddress,
-                                            layer.attentionGamma, layer.attentionBeta, tokens, h, eps)
-            }
+    }
+
+    /// Runs `body` on two halves of 0..<rows, one per core.
+    private static func split(rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let half = (rows + 1) / 2
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = worker == 0 ? 0..<half : half..<rows
+            if !range.isEmpty { body(range) }
         }
-        // Feed-forward: x = LN(gelu(hidden·W1ᵀ + b1)·W2ᵀ + b2 + hidden).
-        gemm(w.hidden, layer.intermediate, into: &w.inner, rows: tokens, outputs: i, inputs: h)
-        w.inner.withUnsafeMutableBufferPointer { mrl_add_bias_gelu($0.baseAddress, layer.intermediateBias, tokens, i) }
-        gemm(w.inner, layer.output, into: &w.x, rows: tokens, outputs: h, inputs: i)
-        w.x.withUnsafeMutableBufferPointer { x in
-            w.hidden.withUnsafeBufferPointer { hidden in
-                mrl_bias_residual_layernorm(x.baseAddress, layer.outputBias, hidden.baseAddress,
-                                            layer.outputGamma, layer.outputBeta, tokens, h, eps)
-            }
+    }
+
+    /// qkv[rows] = x[rows]·Wqkvᵀ + b.
+    private func projectQKV(_ layer: Layer, _ rows: Range<Int>, _ b: Buffers) {
+        let h = config.hidden
+        layer.qkv.withUnsafeBufferPointer { weight in
+            gemm(b.x + rows.lowerBound * h, weight.baseAddress!, b.qkv + rows.lowerBound * 3 * h, rows: rows.count, outputs: 3 * h, inputs: h)
         }
+        mrl_add_bias(b.qkv + rows.lowerBound * 3 * h, layer.qkvBias, rows.count, 3 * h)
+    }
+
+    /// Self-attention of one sequence, head by head: softmax(Q·Kᵀ/√d)·V as two small products.
+    private func attend(start: Int, length: Int, _ b: Buffers, scores: UnsafeMutablePointer<Float>) {
+        let h = config.hidden, d = config.headDim, stride = Int32(3 * h), n = Int32(length)
+        let base = b.qkv + start * 3 * h
+        for head in 0..<config.heads {
+            let q = base + head * d, k = base + h + head * d, v = base + 2 * h + head * d
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(d), 1, q, stride, k, stride, 0, scores, n)
+            mrl_softmax_rows(scores, length, length, 1 / Float(d).squareRoot())
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(d), n, 1, scores, n, v, stride, 0,
+                        b.context + start * h + head * d, Int32(h))
+        }
+    }
+
+    /// The rest of a layer, all row-local: hidden = LN(context·Woᵀ + b + x), then
+    /// x = LN(gelu(hidden·W1ᵀ + b1)·W2ᵀ + b2 + hidden).
+    private func finish(_ layer: Layer, _ rows: Range<Int>, _ b: Buffers) {
+        let h = config.hidden, i = config.intermediate, eps = config.layerNormEps, r = rows.count
+        let x = b.x + rows.lowerBound * h, context = b.context + rows.lowerBound * h
+        let hidden = b.hidden + rows.lowerBound * h, inner = b.inner + rows.lowerBound * i
+        gemm(context, layer.attentionOut, hidden, rows: r, outputs: h, inputs: h)
+        mrl_bias_residual_layernorm(hidden, layer.attentionOutBias, x, layer.attentionGamma, layer.attentionBeta, r, h, eps)
+        gemm(hidden, layer.intermediate, inner, rows: r, outputs: i, inputs: h)
+        mrl_add_bias_gelu(inner, layer.intermediateBias, r, i)
+        gemm(inner, layer.output, x, rows: r, outputs: h, inputs: i)
+        mrl_bias_residual_layernorm(x, layer.outputBias, hidden, layer.outputGamma, layer.outputBeta, r, h, eps)
     }
 
     /// out[rows × outputs] = a[rows × inputs] · weightᵀ, weight stored [outputs × inputs] (PyTorch's layout).
-    private func gemm(_ a: [Float], _ weight: UnsafePointer<Float>, into out: inout [Float], rows: Int, outputs: Int, inputs: Int) {
-        out.withUnsafeMutableBufferPointer { c in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                        1, a, Int32(inputs), weight, Int32(inputs), 0, c.baseAddress, Int32(outputs))
-        }
-    }
-
-    private func gemm(_ a: [Float], _ weight: [Float], into out: inout [Float], rows: Int, outputs: Int, inputs: Int) {
-        weight.withUnsafeBufferPointer { gemm(a, $0.baseAddress!, into: &out, rows: rows, outputs: outputs, inputs: inputs) }
+    private func gemm(_ a: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                      rows: Int, outputs: Int, inputs: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+                    1, a, Int32(inputs), weight, Int32(inputs), 0, out, Int32(outputs))
     }
 
     /// Mean over each sequence's tokens, then unit length.
-    private func pool(_ x: [Float], offsets: [Int]) -> [[Float]] {
+    private func pool(_ x: UnsafeBufferPointer<Float>, offsets: [Int]) -> [[Float]] {
         let h = config.hidden
         return (0..<offsets.count - 1).map { s in
             var mean = [Float](repeating: 0, count: h)

@@ -18,7 +18,7 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
     public let maxTokens: Int
     private let tokenizer: WordPieceTokenizer
     private let model: BertModel
-    private let workspace = Mutex(BertModel.Workspace())
+    private let workspace = Mutex(BertModel.Workspace())  // one forward pass at a time
 
     /// Tokens per forward pass: large enough for efficient matrix products, small enough
     /// that the activations stay in a few megabytes.
@@ -36,7 +36,7 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
         modelName = modelDirectory.lastPathComponent
         weightsFingerprint = weights.fingerprint
         self.maxTokens = min(maxTokens, config.maxPositions)
-        openblas_set_num_threads(2)
+        openblas_set_num_threads(1)  // BertModel splits the work across cores itself
     }
 
     /// Token ids of `text` as the model reads them: [CLS] ... [SEP], at most `maxTokens`.
@@ -55,7 +55,7 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
                     tokens += sequences[end].count
                     end += 1
                 }
-                let vectors = model.embed(Array(sequences[start..<end]), workspace: &workspace)
+                let vectors = model.embed(Array(sequences[start..<end]), workspace: workspace)
                 for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
                 start = end
             }
