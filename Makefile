@@ -21,15 +21,16 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The tests are XCTest; without Swift Testing's runner the log closes on XCTest's summary.
 test: setup
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 demo: release
 	@FULL=$(FULL) tools/demo.sh
 
 # Many more kills over a larger corpus, against the optimised binary.
 torture: release
-	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 MRL_CRASH_DOCS=100000 $(SWIFT) test --filter CrashTests
+	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 MRL_CRASH_DOCS=100000 $(SWIFT) test --disable-swift-testing --filter CrashTests
 
 bench: release
 	tools/bench/scan.sh
