@@ -6,15 +6,15 @@ import Foundation
 /// Standard input is read with read(2) instead, which returns what has arrived: gzread
 /// waits for a full buffer, so a slow producer's lines would sit unseen.
 /// A line longer than `maxLineBytes` is skipped over in bounded memory and reported.
-final class LineReader {
-    enum Line {
+public final class LineReader {
+    public enum Line {
         case text(number: Int, bytes: ArraySlice<UInt8>)
         case tooLong(number: Int, bytes: Int)
     }
 
-    let path: String
+    public let path: String
     /// Size of the file on disk (compressed size for .gz); nil for standard input.
-    let totalBytes: Int?
+    public let totalBytes: Int?
     private let file: gzFile?
     private var standardInputBytes = 0
     private let maxLineBytes: Int
@@ -24,7 +24,7 @@ final class LineReader {
     private var atEnd = false
 
     /// Opens `path`, or standard input for "-". Throws `unreadable`.
-    init(path: String, maxLineBytes: Int) throws {
+    public init(path: String, maxLineBytes: Int = 16 << 20) throws {
         self.path = path
         self.maxLineBytes = maxLineBytes
         if path == "-" {
@@ -47,11 +47,11 @@ final class LineReader {
     deinit { if let file { gzclose(file) } }
 
     /// Bytes of the file consumed so far (compressed bytes for .gz), for progress.
-    var bytesRead: Int { file.map { Int(gzoffset($0)) } ?? standardInputBytes }
+    public var bytesRead: Int { file.map { Int(gzoffset($0)) } ?? standardInputBytes }
 
     /// The next line without its newline, or nil at the end. Throws `unreadable` on an I/O
     /// or decompression error (e.g. a truncated .gz).
-    func next() throws -> Line? {
+    public func next() throws -> Line? {
         var skipping = 0  // > 0 while discarding an over-long line
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
