@@ -35,16 +35,22 @@ public final class Snapshot {
         return try document(internalID: row)
     }
 
-    /// The stored raw vector of a document, or nil when it does not exist.
+    /// The stored raw vector of a document, or nil when it does not exist. Reads the row's
+    /// columns in place, segment by segment.
     public func vector(id: String) throws -> [Float]? {
         guard let row = try internalID(of: id) else { return nil }
         let manifest = store.manifest
         let block = row / UInt32(manifest.blockRows), slot = Int(row % UInt32(manifest.blockRows))
-        let patch = try BlockPatch(block: block, boundaries: manifest.segmentBoundaries, txn: txn, db: store.blocks)
-        guard slot < patch.rows, patch.live[slot] == 1 else { return nil }
-        return (0..<patch.segmentCount).flatMap { s in
-            patch.segments[s][slot * patch.width(s)..<(slot + 1) * patch.width(s)]
+        guard let live = try txn.get(store.blocks, BlockKey.make(kind: BlockKey.live, block: block)),
+              slot < live.count, live[slot] == 1 else { return nil }
+        var vector: [Float] = []
+        vector.reserveCapacity(manifest.dimensions)
+        for s in 0..<(manifest.segmentBoundaries.count - 1) {
+            let width = manifest.width(ofSegment: s)
+            let raw = try blockValue(kind: UInt8(s), block: block, floats: live.count * width)
+            for j in 0..<width { vector.append(raw.loadUnaligned(fromByteOffset: (slot * width + j) * 4, as: Float.self)) }
         }
+        return vector
     }
 
     /// Every vector block, in id order, read in place from the memory map. Collecting the

@@ -46,7 +46,7 @@ struct ScanBench: ParsableCommand {
         let corpus = try NumpyMatrix(contentsOf: vectors)
         let queryMatrix = try NumpyMatrix(contentsOf: queries)
         let folder = NSTemporaryDirectory() + "mrl-bench-\(getpid())"
-        defer { if ProcessInfo.processInfo.environment["MRL_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) } }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let data = DataDirectory(path: folder)
         note("\(corpus.rows) × \(corpus.columns) vectors, \(min(queryCount, queryMatrix.rows)) queries, kernels \(ExactSearch.kernelISA)")
 
