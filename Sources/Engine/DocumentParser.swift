@@ -4,7 +4,7 @@ import Foundation
 /// `{"id": "...", "text": "...", "meta": {...}, "vector": [...]}` with `id` and at least one
 /// of `text` and `vector`. Any other top-level field (say `title`) is kept in the metadata,
 /// beside `meta`'s own fields, which win on a clash. Errors name the file, line and field.
-struct DocumentParser {
+public struct DocumentParser {
     let source: String
 
     static let knownFields: Set<String> = ["id", "text", "meta", "vector"]
@@ -55,21 +55,39 @@ struct DocumentParser {
         }
         var vector: [Float]?
         if let raw = fields["vector"], !(raw is NSNull) {
-            guard let numbers = raw as? [Any], !numbers.isEmpty else { throw fail("vector", "must be a non-empty array of numbers") }
-            var values = [Float]()
-            values.reserveCapacity(numbers.count)
-            for (i, element) in numbers.enumerated() {
-                guard let n = element as? NSNumber, !n.isJSONBoolean else { throw fail("vector", "element \(i) is not a number") }
-                let v = n.floatValue
-                guard v.isFinite else { throw fail("vector", "element \(i) is not finite (NaN or out of float range)") }
-                values.append(v)
+            do {
+                vector = try DocumentParser.vector(from: raw).get()
+            } catch {
+                throw fail("vector", error.message)
             }
-            vector = values
         }
         guard fields["text"] is String || vector != nil else {
             throw fail("text", "is missing: each document needs \"text\" or \"vector\"")
         }
         return DocumentInput(id: id, text: text, meta: meta, vector: vector)
+    }
+
+    /// What is wrong with a vector, in words for the user.
+    public struct VectorProblem: Error {
+        public let message: String
+    }
+
+    /// A JSON array of finite numbers as floats (the form of `vector` in documents and queries).
+    public static func vector(from raw: Any) -> Result<[Float], VectorProblem> {
+        guard let numbers = raw as? [Any], !numbers.isEmpty else {
+            return .failure(VectorProblem(message: "must be a non-empty array of numbers"))
+        }
+        var values = [Float]()
+        values.reserveCapacity(numbers.count)
+        for (i, element) in numbers.enumerated() {
+            guard let n = element as? NSNumber, !n.isJSONBoolean else {
+                return .failure(VectorProblem(message: "element \(i) is not a number"))
+            }
+            let v = n.floatValue
+            guard v.isFinite else { return .failure(VectorProblem(message: "element \(i) is not finite (NaN or out of float range)")) }
+            values.append(v)
+        }
+        return .success(values)
     }
 
     /// Offset of the first byte that is not valid UTF-8, or nil when all is.

@@ -62,11 +62,13 @@ struct SearchCommand: ParsableCommand {
             throw EngineError.unreadable(path: path, reason: "no such file or not readable")
         }
         let parsed = try? JSONSerialization.jsonObject(with: data)
-        let numbers = (parsed as? [Any]) ?? ((parsed as? [String: Any])?["vector"] as? [Any])
-        let floats = numbers?.compactMap { ($0 as? NSNumber)?.floatValue } ?? []
-        guard let numbers, !numbers.isEmpty, floats.count == numbers.count else {
+        guard let raw = (parsed as? [Any]) ?? ((parsed as? [String: Any])?["vector"]) else {
             throw EngineError.unreadable(path: path, reason: "expected a JSON array of numbers, or an object with \"vector\"")
         }
-        return floats
+        do {
+            return try DocumentParser.vector(from: raw).get()
+        } catch {
+            throw EngineError.unreadable(path: path, reason: "the vector \(error.message)")
+        }
     }
 }

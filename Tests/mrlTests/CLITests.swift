@@ -54,7 +54,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(skipped.stdout.contains("skipped 1 bad lines"), skipped.stdout)
         XCTAssertTrue(skipped.stdout.contains("\(file):3"), skipped.stdout)
 
+        let badVector = dir + "/q.json"
+        try "[1, true]".write(toFile: badVector, atomically: true, encoding: .utf8)
         for (args, expected) in [
+            (["search", "--data", dir, "--index", "t", "--vector-file", badVector], "the vector element 1 is not a number"),
             (["search", "--data", dir, "--index", "../x", "hello"], "invalid index name"),
             (["search", "--data", dir, "--index", "missing", "hello"], "no index at"),
             (["search", "--data", dir, "--index", "t", "-k", "0", "--vector-file", file], "expected a JSON array"),
