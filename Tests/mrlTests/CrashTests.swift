@@ -49,6 +49,8 @@ final class CrashTests: XCTestCase {
         for n in [0, docs / 2, docs - 1] {
             let hit = try index.search(SearchRequest(vector: vector(n, dims: dims), k: 1)).hits.first
             XCTAssertEqual(hit?.id, "c\(n)")
+            let stored = try XCTUnwrap(try index.store.read { try $0.vector(id: "c\(n)") })
+            XCTAssertEqual(zip(stored, vector(n, dims: dims)).map { abs($0 - $1) }.max() ?? 1, 0, accuracy: 1e-6, "c\(n) intact")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Search
 import XCTest
 
 /// The outcome of one `mrl` run.
@@ -51,9 +52,11 @@ func scratchFolder(_ test: XCTestCase) -> String {
     return path
 }
 
-/// The deterministic vector of document n: unit-free, distinct per n.
+/// The deterministic vector of document n: pseudo-random per n, so no two documents are
+/// near-duplicates however many there are (a sine of n repeats within 100,000 documents).
 func vector(_ n: Int, dims: Int) -> [Float] {
-    (0..<dims).map { Float(sin(Double(n) * 0.7 + Double($0) * 1.3)) }
+    var rng = SplitMix64(seed: UInt64(n))
+    return (0..<dims).map { _ in Float(Int(rng.next() % 2_000_001) - 1_000_000) / 1e6 }
 }
 
 /// A JSONL file of `count` documents "c0", "c1", ... with `dims`-d vectors.
