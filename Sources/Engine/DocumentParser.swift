@@ -5,12 +5,14 @@ import Foundation
 /// of `text` and `vector`. Any other top-level field (say `title`) is kept in the metadata,
 /// beside `meta`'s own fields, which win on a clash. Errors name the file, line and field.
 public struct DocumentParser {
-    let source: String
+    public let source: String
+
+    public init(source: String) { self.source = source }
 
     static let knownFields: Set<String> = ["id", "text", "meta", "vector"]
 
     /// nil for a blank line; throws `badDocument` for anything unusable.
-    func parse(_ bytes: ArraySlice<UInt8>, line: Int) throws -> DocumentInput? {
+    public func parse(_ bytes: ArraySlice<UInt8>, line: Int) throws -> DocumentInput? {
         func fail(_ field: String?, _ message: String) -> EngineError {
             .badDocument(source: source, line: line, field: field, message: message)
         }
