@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Encoder throughput, side by side on the same texts and cores: mrl, PyTorch
+(sentence-transformers) and ONNX Runtime (the same model exported with torch.onnx.export,
+all graph optimizations), with each one's worst cosine against the reference fixture.
+
+Run through tools/bench/encoder.sh (it makes the virtualenv and a release build).
+Every contender keeps the machine's environment (OPENBLAS_CORETYPE as set) and 2 threads.
+Writes tools/bench/out/encoder_peers.json and prints a markdown table.
+"""
+import argparse, gzip, json, os, subprocess, sys, tempfile, time
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # the model is read from models/, never fetched
+import numpy as np
+import onnxruntime as ort
+import torch
+from sentence_transformers import SentenceTransformer
+from transformers import AutoModel, AutoTokenizer
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--corpus", default="data/debian-packages.jsonl.gz")
+ap.add_argument("--count", type=int, default=2000)
+ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--model", default="models/all-MiniLM-L6-v2")
+ap.add_argument("--fixture", default="Tests/EmbeddingTests/Fixtures/minilm-reference.jsonl")
+ap.add_argument("--mrl", default=".build/release/mrl")
+args = ap.parse_args()
+
+docs, titles = [], []
+with gzip.open(args.corpus, "rt") as f:
+    for line in f:
+        row = json.loads(line)
+        docs.append(row["text"]); titles.append(row["title"])
+        if len(docs) == args.count:
+            break
+fixture = [json.loads(l) for l in open(args.fixture)]
+reference = np.array([r["embedding"] for r in fixture], dtype=np.float32)
+fixture_texts = [r["text"] for r in fixture]
+
+def worst_cosine(vectors):
+    v = np.asarray(vectors, dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return float((v * reference).sum(axis=1).min())
+
+def timed(fn, texts):
+    fn(texts[:64])  # warm-up
+    start = time.perf_counter()
+    fn(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+results = []
+
+# mrl: its own benchmark command, same texts (the first --count of the corpus).
+out = subprocess.run([args.mrl, "bench", "encoder", "--count", str(args.count), "--corpus", args.corpus, "--json"],
+                     check=True, capture_output=True, text=True).stdout
+mrl = {r["set"]: r["per_second"] for r in json.loads(out)["results"]}
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "fixture.jsonl")
+    with open(path, "w") as f:
+        for i, t in enumerate(fixture_texts):
+            f.write(json.dumps({"id": str(i), "text": t}) + "\n")
+    subprocess.run([args.mrl, "embed", path, "-o", os.path.join(tmp, "fixture.npy")], check=True, capture_output=True)
+    mrl_worst = worst_cosine(np.load(os.path.join(tmp, "fixture.npy")))
+results.append({"system": "mrl (fp32)", "docs_per_s": mrl["documents"], "titles_per_s": mrl["titles"], "worst_cosine": mrl_worst})
+
+# PyTorch via sentence-transformers.
+torch.set_num_threads(args.threads)
+st = SentenceTransformer(args.model, device="cpu")
+encode = lambda texts: st.encode(texts, batch_size=32, normalize_embeddings=True)
+results.append({"system": f"PyTorch {torch.__version__} (sentence-transformers)", "docs_per_s": timed(encode, docs),
+                "titles_per_s": timed(encode, titles), "worst_cosine": worst_cosine(encode(fixture_texts))})
+
+# ONNX Runtime on the same model, exported here.
+tokenizer = AutoTokenizer.from_pretrained(args.model)
+with tempfile.TemporaryDirectory() as tmp:
+    onnx_path = os.path.join(tmp, "model.onnx")
+    bert = AutoModel.from_pretrained(args.model).eval()
+
+    class Encoder(torch.nn.Module):  # a fixed signature: BertModel.forward's has changed across versions
+        def __init__(self):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
+    sample = tokenizer(["export"], return_tensors="pt")
+    with torch.no_grad():
+        torch.onnx.export(Encoder().eval(), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]), onnx_path,
+                          input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
+                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]},
+                          opset_version=17, dynamo=False)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+
+    def ort_encode(texts, batch=32):
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # as sentence-transformers does
+        out = [None] * len(texts)
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=256, return_tensors="np")
+            hidden = session.run(None, {k: enc[k].astype(np.int64) for k in ["input_ids", "attention_mask", "token_type_ids"]})[0]
+            mask = enc["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / mask.sum(1)
+            pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+            for j, i in enumerate(idx):
+                out[i] = pooled[j]
+        return out
+
+    results.append({"system": f"ONNX Runtime {ort.__version__}", "docs_per_s": timed(ort_encode, docs),
+                    "titles_per_s": timed(ort_encode, titles), "worst_cosine": worst_cosine(ort_encode(fixture_texts))})
+
+os.makedirs("tools/bench/out", exist_ok=True)
+json.dump({"count": args.count, "threads": args.threads, "results": results}, open("tools/bench/out/encoder_peers.json", "w"), indent=1)
+base = {k: results[0][k] for k in ("docs_per_s", "titles_per_s")}
+print(f"{args.count} Debian descriptions and {args.count} titles, {args.threads} threads, one run\n")
+print("| system | docs/s | titles/s | mrl ÷ it (docs) | mrl ÷ it (titles) | worst cosine vs reference |")
+print("|---|---|---|---|---|---|")
+for r in results:
+    print(f"| {r['system']} | {r['docs_per_s']:.1f} | {r['titles_per_s']:.1f} | {base['docs_per_s'] / r['docs_per_s']:.2f}× | "
+          f"{base['titles_per_s'] / r['titles_per_s']:.2f}× | {r['worst_cosine']:.7f} |")
