@@ -111,12 +111,30 @@ with tempfile.TemporaryDirectory() as tmp:
     results.append({"system": f"ONNX Runtime {ort.__version__}", "docs_per_s": timed(ort_encode, docs),
                     "titles_per_s": timed(ort_encode, titles), "worst_cosine": worst_cosine(ort_encode(fixture_texts))})
 
+def peak_rss_mb(command):
+    """Peak resident memory of `command`, measured by a lean launcher (see peak_rss.py)."""
+    launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peak_rss.py")
+    return float(subprocess.run(["/usr/bin/python3", launcher, *command], check=True, capture_output=True, text=True).stdout)
+
+# Peak memory embedding the same documents: mrl embed against a PyTorch process doing the same.
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "docs.jsonl")
+    with open(path, "w") as f:
+        for i, t in enumerate(docs):
+            f.write(json.dumps({"id": str(i), "text": t}) + "\n")
+    results[0]["peak_rss_mb"] = peak_rss_mb([args.mrl, "embed", path, "-o", os.path.join(tmp, "out.npy")])
+    torch_script = ("import json,sys,torch;torch.set_num_threads(%d);from sentence_transformers import SentenceTransformer;"
+                    "m=SentenceTransformer(sys.argv[1],device='cpu');m.encode([json.loads(l)['text'] for l in open(sys.argv[2])],batch_size=32)"
+                    % args.threads)
+    results[1]["peak_rss_mb"] = peak_rss_mb([sys.executable, "-c", torch_script, args.model, path])
+
 os.makedirs("tools/bench/out", exist_ok=True)
 json.dump({"count": args.count, "threads": args.threads, "results": results}, open("tools/bench/out/encoder_peers.json", "w"), indent=1)
 base = {k: results[0][k] for k in ("docs_per_s", "titles_per_s")}
 print(f"{args.count} Debian descriptions and {args.count} titles, {args.threads} threads, one run\n")
-print("| system | docs/s | titles/s | mrl ÷ it (docs) | mrl ÷ it (titles) | worst cosine vs reference |")
-print("|---|---|---|---|---|---|")
+print("| system | docs/s | titles/s | mrl ÷ it (docs) | mrl ÷ it (titles) | worst cosine vs reference | peak RSS embedding the docs |")
+print("|---|---|---|---|---|---|---|")
 for r in results:
+    rss = f"{r['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in r else "-"
     print(f"| {r['system']} | {r['docs_per_s']:.1f} | {r['titles_per_s']:.1f} | {base['docs_per_s'] / r['docs_per_s']:.2f}× | "
-          f"{base['titles_per_s'] / r['titles_per_s']:.2f}× | {r['worst_cosine']:.7f} |")
+          f"{base['titles_per_s'] / r['titles_per_s']:.2f}× | {r['worst_cosine']:.7f} | {rss} |")
