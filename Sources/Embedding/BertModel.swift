@@ -99,11 +99,12 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
         }
         mrl_layernorm(b.x, normGamma, normBeta, tokens, h, config.layerNormEps)
         for layer in layers {
-            BertModel.split(rows: tokens) { rows in self.projectQKV(layer, rows, b) }
-            BertModel.split(rows: sequences.count) { seqs in
-                for s in seqs { self.attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: b.scores + (seqs.lowerBound == 0 ? 0 : longest * longest)) }
+            BertModel.split(rows: tokens) { _, rows in self.projectQKV(layer, rows, b) }
+            BertModel.split(rows: sequences.count) { worker, seqs in
+                let scores = b.scores + worker * longest * longest
+                for s in seqs { self.attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: scores) }
             }
-            BertModel.split(rows: tokens) { rows in self.finish(layer, rows, b) }
+            BertModel.split(rows: tokens) { _, rows in self.finish(layer, rows, b) }
         }
         return pool(UnsafeBufferPointer(start: b.x, count: tokens * h), offsets: offsets)
     }
@@ -116,12 +117,12 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
         }
     }
 
-    /// Runs `body` on two halves of 0..<rows, one per core.
-    private static func split(rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let half = (rows + 1) / 2
+    /// Runs `body(worker, range)` on `workers` equal shares of 0..<rows, one per core.
+    private static func split(rows: Int, _ body: @Sendable (Int, Range<Int>) -> Void) {
+        let share = (rows + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = worker == 0 ? 0..<half : half..<rows
-            if !range.isEmpty { body(range) }
+            let range = min(rows, worker * share)..<min(rows, (worker + 1) * share)
+            if !range.isEmpty { body(worker, range) }
         }
     }
 
