@@ -70,17 +70,41 @@ void mrl_layernorm(float *x, const float *gamma, const float *beta, size_t rows,
     for (size_t r = 0; r < rows; r++) normalize_row(x + r * cols, gamma, beta, cols, eps);
 }
 
+// e^x for x <= 0 (softmax after subtracting the row's max): x = k·ln2 + r with |r| <= ln2/2,
+// e^r by its Taylor series to r^7 (relative error below 1e-8), 2^k put into the exponent bits.
+// Branch-free, so the loop below vectorizes; libm's expf is a scalar call per element.
+static inline float exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float k = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - k * 0.693145751953125f - k * 1.428606765330187045e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { unsigned int i; float f; } scale = {.i = (unsigned int)((int)k + 127) << 23};
+    return p * scale.f;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void mrl_softmax_rows(float *x, size_t rows, size_t cols, float scale) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * cols, max = -INFINITY, sum = 0;
         for (size_t c = 0; c < cols; c++) {
             row[c] *= scale;
-            if (row[c] > max) max = row[c];
+            max = row[c] > max ? row[c] : max;
         }
-        for (size_t c = 0; c < cols; c++) {
-            row[c] = expf(row[c] - max);
-            sum += row[c];
-        }
+        // Separate loops: a reduction in the exp loop would keep it from vectorizing.
+        for (size_t c = 0; c < cols; c++) row[c] = exp_nonpositive(row[c] - max);
+        float lanes[8] = {0};
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8)
+            for (int l = 0; l < 8; l++) lanes[l] += row[c + l];
+        for (; c < cols; c++) sum += row[c];
+        for (int l = 0; l < 8; l++) sum += lanes[l];
         float inv = 1.0f / sum;
         for (size_t c = 0; c < cols; c++) row[c] *= inv;
     }
