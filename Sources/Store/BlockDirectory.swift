@@ -1,7 +1,7 @@
 import CLMDB
 import Foundation
 
-/// The pointers of every vector block for one committed state of an index. LMDB never
+/// The pointers of every vector block of one space for one committed state of an index. LMDB never
 /// changes committed pages in place, so while no newer transaction has committed (and the
 /// map has not moved) these pointers stay valid; a long-lived reader (the daemon, a
 /// benchmark) then skips hundreds of lookups per query.
@@ -17,7 +17,7 @@ final class BlockDirectory: @unchecked Sendable {  // immutable after init
     /// pages, 2-byte aligned); owned here so their pointers live as long as the directory.
     private var alignedCopies: [UnsafeMutableRawPointer] = []
 
-    init(version: Version, snapshot: Snapshot) throws {
+    init(version: Version, space: VectorSpace, snapshot: Snapshot) throws {
         self.version = version
         let manifest = snapshot.store.manifest
         let segmentCount = manifest.segmentBoundaries.count - 1
@@ -34,9 +34,9 @@ final class BlockDirectory: @unchecked Sendable {  // immutable after init
         try snapshot.scanLiveValues { block, live in
             let rows = live.count
             let segments = try (0..<segmentCount).map { s in
-                aligned(try snapshot.blockValue(kind: UInt8(s), block: block, floats: rows * manifest.width(ofSegment: s)))
+                aligned(try snapshot.blockValue(kind: UInt8(s), block: block, floats: rows * manifest.width(ofSegment: s), space: space))
             }
-            let norms = aligned(try snapshot.blockValue(kind: BlockKey.norms, block: block, floats: rows * segmentCount))
+            let norms = aligned(try snapshot.blockValue(kind: BlockKey.norms, block: block, floats: rows * segmentCount, space: space))
             blocks.append(VectorBlock(
                 firstID: block * UInt32(manifest.blockRows), rows: rows, segments: segments,
                 segmentSquaredNorms: (0..<segmentCount).map { norms + $0 * rows },

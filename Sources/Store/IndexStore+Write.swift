@@ -8,13 +8,16 @@ public struct DocumentWrite: Sendable {
     /// Canonical JSON (sorted keys), or nil.
     public var meta: String?
     public var vector: [Float]
+    /// The vector in the current head's space; needed when the index has a head other than "none".
+    public var headVector: [Float]?
     public var contentHash: UInt64
 
-    public init(id: String, text: String, meta: String?, vector: [Float], contentHash: UInt64) {
+    public init(id: String, text: String, meta: String?, vector: [Float], headVector: [Float]? = nil, contentHash: UInt64) {
         self.id = id
         self.text = text
         self.meta = meta
         self.vector = vector
+        self.headVector = headVector
         self.contentHash = contentHash
     }
 }
@@ -36,14 +39,18 @@ extension IndexStore {
     /// Inserts or replaces documents by external id, all in one write transaction: when this
     /// returns, the batch is durable; when it throws, none of it was written. A document
     /// whose content hash equals the stored one is skipped (counted `unchanged`).
-    /// Throws `wrongDimensions` (nothing written), `mapCapReached`, `diskFull`, `lmdb`.
-    public func upsert(_ batch: [DocumentWrite]) throws -> WriteReport {
-        for doc in batch where doc.vector.count != manifest.dimensions {
-            throw StoreError.wrongDimensions(id: doc.id, expected: manifest.dimensions, found: doc.vector.count)
+    /// `head` is the head the batch's `headVector`s were computed with (nil when none were):
+    /// it must be the index's current head, so a head change in between cannot mix spaces.
+    /// Throws `wrongDimensions` (nothing written), `headChanged`, `mapCapReached`, `diskFull`, `lmdb`.
+    public func upsert(_ batch: [DocumentWrite], head: HeadRecord? = nil) throws -> WriteReport {
+        for doc in batch {
+            for vector in [doc.vector] + (doc.headVector.map { [$0] } ?? []) where vector.count != manifest.dimensions {
+                throw StoreError.wrongDimensions(id: doc.id, expected: manifest.dimensions, found: vector.count)
+            }
         }
         return try env.write { txn in
             var report = WriteReport()
-            var patches: [UInt32: BlockPatch] = [:]
+            var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: head))
             var nextID = try storedNextID(txn)
             for doc in batch {
                 let row: UInt32
@@ -62,9 +69,9 @@ extension IndexStore {
                 }
                 let record = StoredDocument(id: doc.id, text: doc.text, meta: doc.meta, contentHash: doc.contentHash)
                 try txn.put(docs, InternalID.key(row), DocumentRecord.encode(record))
-                try patch(&patches, id: row, txn: txn) { $0.set(row: $1, vector: doc.vector) }
+                try patches.set(id: row, raw: doc.vector, head: doc.headVector)
             }
-            for (block, patch) in patches { try patch.write(block: block, txn: txn, db: blocks) }
+            try patches.write()
             try txn.put(meta, Array("next_id".utf8), InternalID.value(nextID))
             return report
         }
@@ -74,17 +81,17 @@ extension IndexStore {
     /// returns how many existed. Their row ids are reused by later inserts.
     public func delete(ids: [String]) throws -> Int {
         try env.write { txn in
-            var patches: [UInt32: BlockPatch] = [:]
+            var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: nil, strict: false))
             var deleted = 0
             for id in ids {
                 guard let row = try Snapshot(store: self, txn: txn).internalID(of: id) else { continue }
                 try txn.delete(keys, Array(id.utf8))
                 try txn.delete(docs, InternalID.key(row))
                 try txn.put(free, InternalID.key(row), [UInt8]())
-                try patch(&patches, id: row, txn: txn) { $0.clear(row: $1) }
+                try patches.clear(id: row)
                 deleted += 1
             }
-            for (block, patch) in patches { try patch.write(block: block, txn: txn, db: blocks) }
+            try patches.write()
             return deleted
         }
     }
@@ -95,14 +102,15 @@ extension IndexStore {
         try read { snapshot in try ids.map { try snapshot.document(id: $0)?.contentHash } }
     }
 
-    private func patch(_ patches: inout [UInt32: BlockPatch], id: UInt32, txn: Transaction,
-                       _ change: (inout BlockPatch, Int) -> Void) throws {
-        let rows = UInt32(manifest.blockRows)
-        let block = id / rows
-        if patches[block] == nil {
-            patches[block] = try BlockPatch(block: block, boundaries: manifest.segmentBoundaries, txn: txn, db: blocks)
+    /// The space of the current head's copy, nil for the identity head. With `strict`, the
+    /// caller's vectors were computed for `head`, which must still be the current one.
+    private func headSpace(_ txn: Transaction, expecting head: HeadRecord?, strict: Bool = true) throws -> VectorSpace? {
+        let current = try storedHead(txn, key: HeadKeys.current)
+        let space = current.flatMap { $0.isIdentity ? nil : $0.space }
+        if strict, space != (head.flatMap { $0.isIdentity ? nil : $0.space }) {
+            throw StoreError.headChanged(path: directory)
         }
-        change(&patches[block]!, Int(id % rows))
+        return space
     }
 
     private func storedNextID(_ txn: Transaction) throws -> UInt32 {
@@ -118,5 +126,48 @@ extension IndexStore {
         }
         if let found { try txn.delete(free, InternalID.key(found)) }
         return found
+    }
+}
+
+/// The blocks one write transaction touches, in the raw space and in the current head's,
+/// each loaded once and written back once.
+private struct BlockPatches {
+    let store: IndexStore
+    let txn: Transaction
+    /// The current head's space, nil for the identity head (which has no copy to keep).
+    let headSpace: VectorSpace?
+    var patches: [VectorSpace: [UInt32: BlockPatch]] = [:]
+
+    init(store: IndexStore, txn: Transaction, headSpace: VectorSpace?) {
+        self.store = store
+        self.txn = txn
+        self.headSpace = headSpace
+    }
+
+    mutating func set(id: UInt32, raw vector: [Float], head headVector: [Float]?) throws {
+        try change(id, .raw) { $0.set(row: $1, vector: vector) }
+        if let headSpace { try change(id, headSpace) { $0.set(row: $1, vector: headVector!) } }
+    }
+
+    mutating func clear(id: UInt32) throws {
+        try change(id, .raw) { $0.clear(row: $1) }
+        if let headSpace { try change(id, headSpace) { $0.clear(row: $1) } }
+    }
+
+    func write() throws {
+        for (_, blocks) in patches {
+            for (block, patch) in blocks { try patch.write(block: block, txn: txn, db: store.blocks) }
+        }
+        if patches[.raw] != nil { try store.bumpVectorsGeneration(txn) }
+    }
+
+    private mutating func change(_ id: UInt32, _ space: VectorSpace, _ body: (inout BlockPatch, Int) -> Void) throws {
+        let rows = UInt32(store.manifest.blockRows)
+        let block = id / rows
+        if patches[space]?[block] == nil {
+            patches[space, default: [:]][block] = try BlockPatch(
+                block: block, boundaries: store.manifest.segmentBoundaries, space: space, txn: txn, db: store.blocks)
+        }
+        body(&patches[space]![block]!, Int(id % rows))
     }
 }

@@ -6,10 +6,10 @@ import Synchronization
 ///
 /// | database | key → value |
 /// |---|---|
-/// | `meta`   | "manifest" → `Manifest` JSON; "next_id" → u32 |
+/// | `meta`   | "manifest" → `Manifest` JSON; "next_id" → u32; "head", "head_pending" → `HeadRecord` JSON; "head_matrix/V" → floats |
 /// | `docs`   | internal id (u32 BE) → `DocumentRecord` |
 /// | `keys`   | external id (UTF-8) → internal id (u32 LE) |
-/// | `blocks` | (kind, block) → vector segments, norms, live bytes (`VectorBlocks`) |
+/// | `blocks` | (kind, block) → vector segments, norms, live bytes; (head version, kind, block) → a head's copy (`VectorBlocks`) |
 /// | `free`   | internal id (u32 BE) → empty: ids freed by deletes, reused first |
 ///
 /// ```swift
@@ -23,8 +23,8 @@ public final class IndexStore {
     let env: Environment
     let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
     private let writerLock: WriterLock?
-    /// Block pointers of the last committed state read (see `Snapshot.vectorBlocks`).
-    let blockDirectory = Mutex<BlockDirectory?>(nil)
+    /// Block pointers per space of the last committed state read (see `Snapshot.vectorBlocks`).
+    let blockDirectories = Mutex<[VectorSpace: BlockDirectory]>([:])
 
     public enum Mode: Sendable { case read, write }
 

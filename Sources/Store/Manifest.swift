@@ -16,8 +16,6 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var segmentBoundaries: [Int]
     /// The embedding model whose raw space the vectors live in, when known.
     public var model: ModelIdentity?
-    /// The Matryoshka head; "none" (identity: plain truncation) until one is fitted.
-    public var head: HeadInfo
     public var createdAt: String
 
     public init(dimensions: Int, segmentBoundaries: [Int], model: ModelIdentity?, blockRows: Int = 1024) {
@@ -27,7 +25,6 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.blockRows = blockRows
         self.segmentBoundaries = segmentBoundaries
         self.model = model
-        head = HeadInfo(kind: "none", version: 0)
         createdAt = ISO8601DateFormatter().string(from: Date())
     }
 }
@@ -40,9 +37,4 @@ public struct ModelIdentity: Codable, Equatable, Sendable {
         self.name = name
         self.fingerprint = fingerprint
     }
-}
-
-public struct HeadInfo: Codable, Equatable, Sendable {
-    public var kind: String
-    public var version: Int
 }

@@ -6,8 +6,8 @@ import Foundation
 public final class Snapshot {
     let store: IndexStore
     let txn: Transaction
-    /// Keeps the block directory this snapshot handed out alive for as long as the snapshot.
-    private var directory: BlockDirectory?
+    /// Keeps the block directories this snapshot handed out alive for as long as the snapshot.
+    private var directory: [BlockDirectory] = []
 
     init(store: IndexStore, txn: Transaction) {
         self.store = store
@@ -53,20 +53,24 @@ public final class Snapshot {
         return vector
     }
 
-    /// Every vector block, in id order, read in place from the memory map. Collecting the
-    /// pointers costs hundreds of B-tree lookups, so they are kept per committed state of the
-    /// index (transaction id and map address): until a write commits, they stay valid.
-    public func vectorBlocks() throws -> [VectorBlock] {
+    /// Every vector block of `space`, in id order, read in place from the memory map.
+    /// Collecting the pointers costs hundreds of B-tree lookups, so they are kept per
+    /// committed state of the index (transaction id and map address): until a write
+    /// commits, they stay valid.
+    public func vectorBlocks(space: VectorSpace = .raw) throws -> [VectorBlock] {
         var info = MDB_envinfo()
         mdb_env_info(store.env.handle, &info)
         let version = BlockDirectory.Version(txnID: mdb_txn_id(txn.handle), mapAddress: info.me_mapaddr)
-        if let cached = store.blockDirectory.withLock({ $0 }), cached.version == version {
-            directory = cached
+        if let cached = store.blockDirectories.withLock({ $0[space] }), cached.version == version {
+            directory.append(cached)
             return cached.blocks
         }
-        let fresh = try BlockDirectory(version: version, snapshot: self)
-        store.blockDirectory.withLock { $0 = fresh }
-        directory = fresh
+        let fresh = try BlockDirectory(version: version, space: space, snapshot: self)
+        store.blockDirectories.withLock { directories in
+            directories = directories.filter { $0.value.version == version }
+            directories[space] = fresh
+        }
+        directory.append(fresh)
         return fresh.blocks
     }
 
@@ -79,9 +83,9 @@ public final class Snapshot {
         }
     }
 
-    func blockValue(kind: UInt8, block: UInt32, floats count: Int) throws -> UnsafeRawBufferPointer {
-        guard let raw = try txn.get(store.blocks, BlockKey.make(kind: kind, block: block)), raw.count == count * 4 else {
-            throw StoreError.corrupt(path: store.directory, detail: "vector block \(block) kind \(kind)")
+    func blockValue(kind: UInt8, block: UInt32, floats count: Int, space: VectorSpace = .raw) throws -> UnsafeRawBufferPointer {
+        guard let raw = try txn.get(store.blocks, BlockKey.make(kind: kind, block: block, space: space)), raw.count == count * 4 else {
+            throw StoreError.corrupt(path: store.directory, detail: "vector block \(block) kind \(kind) in \(space)")
         }
         return raw
     }

@@ -17,6 +17,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case diskFull(path: String)
     /// A vector's length does not match the index.
     case wrongDimensions(id: String, expected: Int, found: Int)
+    /// The index's Matryoshka head changed while a write prepared for the old one was in flight.
+    case headChanged(path: String)
     /// A stored record could not be decoded: the index is damaged.
     case corrupt(path: String, detail: String)
     /// Any other LMDB or system error, with the operation that failed.
@@ -39,6 +41,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "no space left on the disk holding \(path); the last batch was not written (every earlier batch is). Free some space and re-run: unchanged documents are skipped"
         case .wrongDimensions(let id, let expected, let found):
             return "document \"\(id)\": vector has \(found) dimensions, the index has \(expected)"
+        case .headChanged(let path):
+            return "the Matryoshka head of the index at \(path) changed during this write (another `mrl head` or `mrl index` ran); nothing was written: run it again"
         case .corrupt(let path, let detail):
             return "index at \(path) is damaged (\(detail)): restore it from a backup or re-index"
         case .lmdb(let code, let operation, let path):
