@@ -1,0 +1,127 @@
+import CBLAS
+import Foundation
+
+/// The transform between the model's raw vectors and the space an index searches, chosen so
+/// that every prefix (32, 64, 128, ... dimensions) is a usable embedding on its own.
+///
+/// ```swift
+/// let (head, variance) = try MatryoshkaHead.fitPCA(samples: rows, count: n, dimensions: 384)
+/// let q = head.apply(rawQuery)          // rotate; q[0..<64] is the 64-d prefix
+/// ```
+/// A PCA head is a pure rotation (an orthonormal basis sorted by variance): vectors are not
+/// centred, so full-dimension cosines are unchanged and only the order of information in the
+/// coordinates moves to the front.
+public struct MatryoshkaHead: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Identity: prefixes are plain truncations of the raw vectors.
+        case none
+        /// Rotation onto the principal axes of the corpus embeddings.
+        case pca
+    }
+
+    public let kind: Kind
+    public let dimensions: Int
+    /// Row i is output coordinate i expressed in raw coordinates; nil for the identity.
+    public let matrix: [Float]?
+
+    public static func identity(dimensions: Int) -> MatryoshkaHead {
+        MatryoshkaHead(kind: .none, dimensions: dimensions, validated: nil)
+    }
+
+    /// A head of `kind` from its stored matrix; throws `HeadError.badMatrix` when the matrix
+    /// does not fit the kind and size.
+    public init(kind: Kind, dimensions: Int, matrix: [Float]?) throws {
+        guard (kind == .none) == (matrix == nil), matrix.map({ $0.count == dimensions * dimensions }) ?? true else {
+            throw HeadError.badMatrix(kind: kind.rawValue, dimensions: dimensions, found: matrix?.count ?? 0)
+        }
+        self.init(kind: kind, dimensions: dimensions, validated: matrix)
+    }
+
+    private init(kind: Kind, dimensions: Int, validated matrix: [Float]?) {
+        self.kind = kind
+        self.dimensions = dimensions
+        self.matrix = matrix
+    }
+
+    /// One vector in head space.
+    public func apply(_ vector: [Float]) -> [Float] { apply(rows: vector, count: 1) }
+
+    /// `count` row-major vectors in head space (one matrix product).
+    public func apply(rows: [Float], count: Int) -> [Float] {
+        guard let matrix else { return rows }
+        precondition(rows.count == count * dimensions)
+        var out = [Float](repeating: 0, count: rows.count)
+        let d = Int32(dimensions)
+        // out = rows · matrixᵀ: coordinate i of a row is its dot product with axis i.
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), d, d, 1, rows, d, matrix, d, 0, &out, d)
+        return out
+    }
+
+    /// Fits a PCA rotation to `count` row-major sample vectors: the eigenvectors of their
+    /// mean-centred covariance (LAPACK `ssyevd`), largest variance first. Returns the head
+    /// and each axis's share of the total variance. Throws `HeadError.tooFewSamples` below
+    /// `dimensions` samples and `HeadError.eigensolverFailed`.
+    public static func fitPCA(samples: [Float], count: Int, dimensions d: Int) throws -> (head: MatryoshkaHead, varianceShare: [Float]) {
+        guard count >= d else { throw HeadError.tooFewSamples(found: count, needed: d) }
+        precondition(samples.count == count * d)
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<count { for j in 0..<d { mean[j] += Double(samples[i * d + j]) } }
+        var centred = samples
+        for i in 0..<count { for j in 0..<d { centred[i * d + j] -= Float(mean[j] / Double(count)) } }
+        var covariance = [Float](repeating: 0, count: d * d)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(d), Int32(count),
+                    1 / Float(count - 1), centred, Int32(d), centred, Int32(d), 0, &covariance, Int32(d))
+
+        var eigenvalues = [Float](repeating: 0, count: d)
+        try symmetricEigen(&covariance, dimension: d, eigenvalues: &eigenvalues)
+        // ssyevd leaves eigenvector j contiguous at [j*d, (j+1)*d) (column-major), eigenvalues
+        // ascending: reverse for largest first, and fix each axis's sign (largest component
+        // positive) so the same corpus always gives the same head.
+        var rotation = [Float](repeating: 0, count: d * d)
+        for i in 0..<d {
+            let axis = covariance[(d - 1 - i) * d..<(d - i) * d]
+            let sign: Float = (axis.max(by: { abs($0) < abs($1) }) ?? 1) < 0 ? -1 : 1
+            for (j, value) in axis.enumerated() { rotation[i * d + j] = sign * value }
+        }
+        let total = eigenvalues.reduce(0) { $0 + max($1, 0) }
+        let share = eigenvalues.reversed().map { max($0, 0) / max(total, .leastNormalMagnitude) }
+        return (MatryoshkaHead(kind: .pca, dimensions: d, validated: rotation), share)
+    }
+
+    /// Eigen-decomposes the symmetric `matrix` in place (eigenvectors replace it).
+    private static func symmetricEigen(_ matrix: inout [Float], dimension d: Int, eigenvalues: inout [Float]) throws {
+        var n = Int32(d), lda = Int32(d), info: Int32 = 0
+        var lwork: Int32 = -1, liwork: Int32 = -1
+        var workSize: Float = 0, iworkSize: Int32 = 0
+        ssyevd_("V", "U", &n, &matrix, &lda, &eigenvalues, &workSize, &lwork, &iworkSize, &liwork, &info)  // size query
+        guard info == 0 else { throw HeadError.eigensolverFailed(info: Int(info)) }
+        lwork = Int32(workSize)
+        liwork = iworkSize
+        var work = [Float](repeating: 0, count: Int(lwork))
+        var iwork = [Int32](repeating: 0, count: Int(liwork))
+        ssyevd_("V", "U", &n, &matrix, &lda, &eigenvalues, &work, &lwork, &iwork, &liwork, &info)
+        guard info == 0 else { throw HeadError.eigensolverFailed(info: Int(info)) }
+    }
+}
+
+/// Why a head could not be fitted or loaded.
+public enum HeadError: Error, Equatable, CustomStringConvertible {
+    case tooFewSamples(found: Int, needed: Int)
+    case eigensolverFailed(info: Int)
+    case badMatrix(kind: String, dimensions: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case .tooFewSamples(let found, let needed):
+            return "a PCA head needs at least \(needed) documents to fit, the index has \(found): index more documents first"
+        case .eigensolverFailed(let info):
+            return "the eigensolver (LAPACK ssyevd) failed with info \(info); the head was not changed"
+        case .badMatrix(let kind, let dimensions, let found):
+            return "stored \(kind) head has \(found) matrix entries, expected \(kind == "none" ? 0 : dimensions * dimensions): the index is damaged, refit with `mrl head`"
+        }
+    }
+}
+
+extension HeadError: LocalizedError {
+    public var errorDescription: String? { description }
+}
