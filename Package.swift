@@ -32,8 +32,8 @@ let package = Package(
 
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search"]),
     ]
 )

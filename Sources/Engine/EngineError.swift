@@ -11,6 +11,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case modelUnavailable(String)
     /// The input file cannot be read.
     case unreadable(path: String, reason: String)
+    /// The index's head is of a kind this build does not know.
+    case unsupportedHead(index: String, kind: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return message
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
+        case .unsupportedHead(let index, let kind):
+            return "index \"\(index)\" uses a \"\(kind)\" head, which this mrl does not know: upgrade mrl, or run `mrl head --index \(index) --kind pca`"
         }
     }
 }

@@ -5,7 +5,7 @@ import Store
 extension VectorBlock: PrefixBlock {}
 
 extension Index {
-    /// Exact cosine top-k over the first `dims` coordinates (all when nil).
+    /// Exact cosine top-k over the first `dims` coordinates (all when nil) of the head's space.
     /// Throws `invalidRequest` for a bad field, `modelUnavailable` for a text query
     /// without the model, and the store's read errors.
     public func search(_ request: SearchRequest) throws -> SearchResult {
@@ -23,8 +23,14 @@ extension Index {
         let dims = request.dims ?? manifest.dimensions
         let start = DispatchTime.now()
         return try store.read { snapshot in
-            let blocks = try snapshot.vectorBlocks()
-            let (hits, cost) = ExactSearch.run(query: vector, dimensions: dims, k: request.k, blocks: blocks,
+            // Prefixes are taken in the head's space: rotate the query as the vectors were.
+            let (record, head) = try currentHead(in: snapshot)
+            let query = head.apply(vector)
+            guard query[0..<dims].contains(where: { $0 != 0 }) else {
+                throw EngineError.invalidRequest(field: "vector", message: "its first \(dims) dimensions in the index's head space are all zero: no direction to search")
+            }
+            let blocks = try snapshot.vectorBlocks(space: record?.space ?? .raw)
+            let (hits, cost) = ExactSearch.run(query: query, dimensions: dims, k: request.k, blocks: blocks,
                                                  layout: layout, threads: scanThreads)
             let resolved = try hits.map { hit -> SearchHit in
                 guard let doc = try snapshot.document(internalID: hit.id) else {

@@ -4,7 +4,8 @@ import Store
 extension Index {
     /// Upserts a batch in one durable transaction (see `IndexStore.upsert`). Documents
     /// without a vector are embedded by the model, except those whose content is unchanged,
-    /// which are skipped before any embedding work.
+    /// which are skipped before any embedding work. The current head's copy is written in
+    /// the same transaction.
     /// Throws `invalidRequest` for a text-only document in an index of foreign vectors,
     /// `modelUnavailable`, and the store's errors; nothing of the batch is written then.
     public func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
@@ -28,7 +29,14 @@ extension Index {
             DocumentWrite(id: doc.id, text: doc.text, meta: doc.meta, vector: doc.vector ?? [], contentHash: hash)
         }
         for (j, i) in needText.enumerated() { writes[i].vector = embeddings[j] }
-        report += try store.upsert(writes)
+        // The head's copy is computed here, from the head the store then checks is still current.
+        let (record, head) = try currentHead()
+        if head.kind != .none, !writes.isEmpty {
+            let rotated = head.apply(rows: writes.flatMap(\.vector), count: writes.count)
+            let d = manifest.dimensions
+            for i in writes.indices { writes[i].headVector = Array(rotated[i * d..<(i + 1) * d]) }
+        }
+        report += try store.upsert(writes, head: record)
         return report
     }
 }

@@ -1,6 +1,8 @@
+import Embedding
 import Foundation
 import Search
 import Store
+import Synchronization
 
 /// An index: the one API the CLI and the daemon both call, so a feature exists once.
 ///
@@ -13,6 +15,8 @@ public final class Index {
     public let name: String
     public let store: IndexStore
     let layout: PrefixLayout
+    /// The decoded current head, by version (see `currentHead`).
+    let headCache = Mutex<(version: UInt32, head: MatryoshkaHead)?>(nil)
 
     public var manifest: Manifest { store.manifest }
 

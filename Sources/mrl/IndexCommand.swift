@@ -16,6 +16,8 @@ struct IndexCommand: ParsableCommand {
             Every write is an upsert by id, committed in batches (one durable transaction each):
             re-running the same file skips unchanged documents, so an interrupted run resumes cheaply.
             The index is created on first use, with the dimensions of the first vector (or the model's).
+            From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so
+            that short prefixes search well; see `mrl head`.
             """)
 
     @OptionGroup var target: IndexOptions
@@ -50,10 +52,14 @@ struct IndexCommand: ParsableCommand {
         options.lineLimit = limit
         let storeOptions = IndexStore.Options(mapSizeCap: maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
         let ingest = Ingest(path: file, options: options)
-        let progress = ProgressDisplay()
+        let progress = ProgressDisplay(), headProgress = ProgressDisplay()
         let summary: Ingest.Summary
+        var opened: Index?
         do {
-            summary = try ingest.run(openIndex: { first in try openOrCreate(first: first, options: storeOptions) }) { p in
+            summary = try ingest.run(openIndex: { first in
+                opened = try openOrCreate(first: first, options: storeOptions)
+                return opened!
+            }) { p in
                 progress.update(
                     fraction: p.totalBytes.map { Double(p.bytesRead) / Double(max($0, 1)) },
                     count: p.linesRead, unit: "lines",
@@ -64,12 +70,18 @@ struct IndexCommand: ParsableCommand {
             throw error
         }
         progress.finish()
+        let headChange = try opened?.refitHeadIfDue { done, total in
+            headProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
+                                plainLine: "fitting the PCA head: wrote \(done) of \(total) vector blocks")
+        }
+        headProgress.finish()
         if json {
             try printJSON([
                 "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
                 "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
                 "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),
                 "seconds": summary.seconds,
+                "head_fitted": headChange.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull(),
             ])
         } else {
             let rate = Double(summary.linesRead) / max(summary.seconds, 1e-9)
@@ -79,6 +91,7 @@ struct IndexCommand: ParsableCommand {
                 summary.skippedErrors.forEach { print("  \($0)") }
                 if summary.skipped > summary.skippedErrors.count { print("  ... and \(summary.skipped - summary.skippedErrors.count) more") }
             }
+            if let headChange { try report(headChange, index: target.index, json: false) }
         }
     }
 

@@ -25,7 +25,7 @@ struct InfoCommand: ParsableCommand {
             ["documents", info.documents.formatted()],
             ["dimensions", "\(m.dimensions) (\(m.vectorType); prefix segments at \(m.segmentBoundaries.dropFirst().map(String.init).joined(separator: "/")))"],
             ["model", m.model.map { "\($0.name) (\($0.fingerprint))" } ?? "none (your own vectors)"],
-            ["head", m.head.kind],
+            ["head", info.headDescription],
             ["format", "\(m.format)"],
             ["on disk", "\(mb(info.fileBytes)) file, \(mb(info.usedBytes)) in use"],
             ["created", m.createdAt],

@@ -1,0 +1,113 @@
+import Embedding
+import Foundation
+import Store
+
+/// What a change of head did, for `mrl head`, `mrl index` and `mrl info`.
+public struct HeadChange: Sendable {
+    public var kind: MatryoshkaHead.Kind
+    public var version: UInt32
+    /// Documents the head was fitted on (sampled from the index).
+    public var samples: Int
+    public var documents: Int
+    /// Share of the corpus variance in the first 32, 64, 128, ... coordinates (PCA only).
+    public var varianceInPrefix: [(dims: Int, share: Double)]
+    public var seconds: Double
+}
+
+extension Index {
+    /// Index size at which `mrl index` fits a PCA head by itself, and the growth factor at
+    /// which it refits one it fitted: enough documents for a stable covariance, few refits.
+    public static let automaticHeadMinimum = 2_000
+    public static let automaticHeadRegrowth = 4
+
+    /// The current head and its record (nil record: never set, the identity). Decoded once
+    /// per head version and cached, since every search rotates its query with it.
+    public func currentHead() throws -> (record: HeadRecord?, head: MatryoshkaHead) {
+        try store.read { try currentHead(in: $0) }
+    }
+
+    func currentHead(in snapshot: Snapshot) throws -> (record: HeadRecord?, head: MatryoshkaHead) {
+        let stored = try snapshot.head()
+        guard let record = stored, !record.isIdentity else { return (stored, .identity(dimensions: manifest.dimensions)) }
+        if let cached = headCache.withLock({ $0 }), cached.version == record.version { return (record, cached.head) }
+        guard let kind = MatryoshkaHead.Kind(rawValue: record.kind) else {
+            throw EngineError.unsupportedHead(index: name, kind: record.kind)
+        }
+        let head = try MatryoshkaHead(kind: kind, dimensions: manifest.dimensions,
+                                      matrix: try snapshot.headMatrix(version: record.version))
+        headCache.withLock { $0 = (record.version, head) }
+        return (record, head)
+    }
+
+    /// Fits a head of `kind` on (a sample of at most `sampleLimit` of) the index's raw
+    /// vectors and makes it current: its copy of the vectors is written a few blocks per
+    /// transaction, and searches use the old head until the new one is complete.
+    /// `automatic` lets later `mrl index` runs refit it as the index grows.
+    /// Throws `HeadError.tooFewSamples` (PCA on too small an index) and the store's errors.
+    @discardableResult
+    public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = 50_000,
+                           progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {
+        let started = Date()
+        let (samples, count, documents) = try store.read { snapshot in
+            let (rows, count) = try sampleRawVectors(snapshot, limit: sampleLimit)
+            return (rows, count, try snapshot.documentCount())
+        }
+        var head = MatryoshkaHead.identity(dimensions: manifest.dimensions)
+        var share: [Float] = []
+        if kind == .pca {
+            (head, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: manifest.dimensions)
+        }
+        for _ in 0..<3 {  // begin again if a write landed meanwhile (never with one writer process)
+            let pending = try store.beginHead(kind: kind.rawValue, matrix: head.matrix, fittedOn: documents, automatic: automatic)
+            if kind != .none {
+                let blocks = try store.read { try $0.blockIDs() }
+                for start in stride(from: 0, to: blocks.count, by: 8) {
+                    let chunk = Array(blocks[start..<min(start + 8, blocks.count)])
+                    try store.writeHeadBlocks(pending, blocks: chunk) { rows, count in head.apply(rows: rows, count: count) }
+                    progress(start + chunk.count, blocks.count)
+                }
+            }
+            if try store.finishHead(pending) {
+                var cumulative: Float = 0
+                let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
+                    cumulative += s
+                    return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
+                }
+                return HeadChange(kind: kind, version: pending.record.version, samples: count, documents: documents,
+                                  varianceInPrefix: prefixShares, seconds: Date().timeIntervalSince(started))
+            }
+        }
+        throw StoreError.headChanged(path: store.directory)
+    }
+
+    /// Fits a PCA head when the index has grown enough for one and nobody chose a head by
+    /// hand: first at `automaticHeadMinimum` documents, again each time it has grown
+    /// `automaticHeadRegrowth`-fold. Returns what it did, or nil when nothing was due.
+    public func refitHeadIfDue(progress: (Int, Int) -> Void = { _, _ in }) throws -> HeadChange? {
+        let (record, documents) = try store.read { (try $0.head(), try $0.documentCount()) }
+        guard record?.automatic ?? true, documents >= Index.automaticHeadMinimum else { return nil }
+        if let record, record.kind == MatryoshkaHead.Kind.pca.rawValue,
+           documents < record.fittedOn * Index.automaticHeadRegrowth { return nil }
+        return try changeHead(to: .pca, automatic: true, progress: progress)
+    }
+
+    /// min(`limit`, live) live raw vectors spread evenly over the index, row-major.
+    private func sampleRawVectors(_ snapshot: Snapshot, limit: Int) throws -> ([Float], Int) {
+        let blocks = try snapshot.vectorBlocks(space: .raw)
+        let live = blocks.reduce(0) { total, block in total + (0..<block.rows).filter { block.live[$0] != 0 }.count }
+        var rows: [Float] = []
+        var seen = 0
+        for block in blocks {
+            for i in 0..<block.rows where block.live[i] != 0 {
+                defer { seen += 1 }
+                // Take row `seen` when it starts a new stretch of live/limit rows.
+                guard live <= limit || seen * limit / live != (seen - 1) * limit / live || seen == 0 else { continue }
+                for s in 0..<layout.segmentCount {
+                    let width = layout.width(s)
+                    rows.append(contentsOf: UnsafeBufferPointer(start: block.segments[s] + i * width, count: width))
+                }
+            }
+        }
+        return (rows, rows.count / manifest.dimensions)
+    }
+}
