@@ -16,21 +16,7 @@ public struct DocumentParser {
         func fail(_ field: String?, _ message: String) -> EngineError {
             .badDocument(source: source, line: line, field: field, message: message)
         }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-        if let offset = DocumentParser.firstInvalidUTF8(bytes) {
-            throw fail(nil, "is not valid UTF-8 (byte \(offset + 1) of the line): re-encode the file as UTF-8")
-        }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes))
-        } catch {
-            let text = String(decoding: bytes, as: UTF8.self)
-            if text.contains("NaN") || text.contains("Infinity") {
-                throw fail(nil, "is not valid JSON: NaN and Infinity are not JSON numbers (vectors must be finite)")
-            }
-            throw fail(nil, "is not valid JSON: each line must be one JSON object")
-        }
-        guard let fields = object as? [String: Any] else { throw fail(nil, "is not a JSON object") }
+        guard let fields = try DocumentParser.jsonObject(bytes, source: source, line: line) else { return nil }
 
         let id: String
         switch fields["id"] {
@@ -67,6 +53,28 @@ public struct DocumentParser {
             throw fail("text", "is missing: each document needs \"text\" or \"vector\"")
         }
         return DocumentInput(id: id, text: text, meta: meta, vector: vector)
+    }
+
+    /// The JSON object on one line of a JSONL file, or nil for a blank line; throws
+    /// `badDocument` naming the line for invalid UTF-8, invalid JSON or a non-object.
+    static func jsonObject(_ bytes: ArraySlice<UInt8>, source: String, line: Int) throws -> [String: Any]? {
+        func fail(_ message: String) -> EngineError { .badDocument(source: source, line: line, field: nil, message: message) }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        if let offset = DocumentParser.firstInvalidUTF8(bytes) {
+            throw fail("is not valid UTF-8 (byte \(offset + 1) of the line): re-encode the file as UTF-8")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.contains("NaN") || text.contains("Infinity") {
+                throw fail("is not valid JSON: NaN and Infinity are not JSON numbers (vectors must be finite)")
+            }
+            throw fail("is not valid JSON: each line must be one JSON object")
+        }
+        guard let fields = object as? [String: Any] else { throw fail("is not a JSON object") }
+        return fields
     }
 
     /// What is wrong with a vector, in words for the user.
