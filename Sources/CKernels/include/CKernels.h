@@ -1,3 +1,4 @@
 // Umbrella header of the CKernels module.
 #include "scan_kernels.h"
 #include "encoder_kernels.h"
+#include "graph_kernels.h"

@@ -1,0 +1,80 @@
+import Dispatch
+
+/// The two walks of HNSW, shared by the builder and the searcher: generic over where the
+/// links live, allocation-free once the scratch has grown.
+extension SearchScratch {
+    /// Greedy descent on one upper level: moves to the best-scoring neighbour until none
+    /// beats the current node. Upper levels only route, so no filter applies here.
+    func greedyClosest<Graph: GraphAdjacency>(
+        _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
+        from start: Hit, level: Int, cost: inout Int
+    ) -> Hit {
+        var best = start
+        var moved = true
+        while moved {
+            moved = false
+            for node in graph.neighbors(of: best.id, level: level) {
+                let score = vectors.similarity(query, node)
+                cost &+= 1
+                if score > best.score {
+                    best = Hit(id: node, score: score)
+                    moved = true
+                }
+            }
+        }
+        return best
+    }
+
+    /// Beam search of width `ef` on one level from `entry`. Afterwards `results` holds the
+    /// best `ef` nodes that `allow` accepts (rejected nodes still route the walk). Returns
+    /// true if it stopped early because the clock passed `deadline` (uptime nanoseconds),
+    /// which is read every 64 expansions, the first included.
+    func beam<Graph: GraphAdjacency>(
+        _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
+        entry: Hit, level: Int, ef: Int, deadline: UInt64, cost: inout Int,
+        allow: (UInt32) -> Bool
+    ) -> Bool {
+        // Locals, written back at the end: see HitHeap.
+        var visited = self.visited, candidates = self.candidates, results = self.results
+        defer { self.visited = visited; self.candidates = candidates; self.results = results }
+        visited.reset(nodes: graph.idLimit)
+        candidates.removeAll()
+        results.removeAll()
+
+        _ = visited.insert(entry.id)
+        candidates.push(Hit(id: entry.id, score: -entry.score))
+        if allow(entry.id) { results.push(entry) }
+        var expansions = 0
+        while !candidates.isEmpty {
+            let next = candidates.pop()
+            // The best unexpanded node is worse than the worst kept one: nothing left can enter.
+            if results.count >= ef && -next.score < results.top.score { break }
+            if expansions & 63 == 0 && deadline != .max && DispatchTime.now().uptimeNanoseconds >= deadline {
+                return true
+            }
+            expansions &+= 1
+            let links = graph.neighbors(of: next.id, level: level)
+            if let first = links.first { vectors.prefetch(first) }
+            for (i, node) in links.enumerated() {
+                if i &+ 1 < links.count { vectors.prefetch(links[i &+ 1]) }
+                guard visited.insert(node) else { continue }
+                let score = vectors.similarity(query, node)
+                cost &+= 1
+                guard results.count < ef || score > results.top.score else { continue }
+                candidates.push(Hit(id: node, score: -score))
+                if allow(node) {
+                    results.push(Hit(id: node, score: score))
+                    if results.count > ef { _ = results.pop() }
+                }
+            }
+        }
+        return false
+    }
+
+    /// Empties `results` into `out`, best first; returns how many.
+    func drainResults(into out: UnsafeMutablePointer<Hit>) -> Int {
+        let n = results.count
+        for i in stride(from: n - 1, through: 0, by: -1) { out[i] = results.pop() }
+        return n
+    }
+}
