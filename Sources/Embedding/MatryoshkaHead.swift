@@ -43,8 +43,16 @@ public struct MatryoshkaHead: Sendable {
         self.matrix = matrix
     }
 
-    /// One vector in head space.
-    public func apply(_ vector: [Float]) -> [Float] { apply(rows: vector, count: 1) }
+    /// One vector in head space (a matrix-vector product: sgemm's set-up costs more than it
+    /// saves for one row).
+    public func apply(_ vector: [Float]) -> [Float] {
+        guard let matrix else { return vector }
+        precondition(vector.count == dimensions)
+        var out = [Float](repeating: 0, count: dimensions)
+        let d = Int32(dimensions)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, 1, matrix, d, vector, 1, 0, &out, 1)
+        return out
+    }
 
     /// `count` row-major vectors in head space (one matrix product).
     public func apply(rows: [Float], count: Int) -> [Float] {

@@ -16,8 +16,9 @@ public struct KnownItemQuery: Sendable {
 
     /// Reads a JSONL file (plain, .gz or "-") of `{"query": "...", "relevant_id": "..."}`,
     /// with `"vector": [...]` in place of or beside `query` (the vector is then used).
+    /// Without `requiringRelevant`, `relevant_id` may be absent (it reads as "").
     /// Throws `badDocument` naming the file, line and field, and `unreadable`.
-    public static func read(path: String) throws -> [KnownItemQuery] {
+    public static func read(path: String, requiringRelevant: Bool = true) throws -> [KnownItemQuery] {
         let reader = try LineReader(path: path, maxLineBytes: 16 << 20)
         let source = path == "-" ? "<stdin>" : path
         var queries: [KnownItemQuery] = []
@@ -29,7 +30,8 @@ public struct KnownItemQuery: Sendable {
                 .badDocument(source: source, line: number, field: field, message: message)
             }
             guard let fields = try DocumentParser.jsonObject(bytes, source: source, line: number) else { continue }
-            guard let relevant = fields["relevant_id"] as? String, !relevant.isEmpty else {
+            let relevant = fields["relevant_id"] as? String ?? ""
+            guard !relevant.isEmpty || !requiringRelevant else {
                 throw fail("relevant_id", "is missing or not a non-empty string")
             }
             var query = KnownItemQuery(relevantID: relevant)

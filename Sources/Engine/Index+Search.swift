@@ -5,9 +5,11 @@ import Store
 extension VectorBlock: PrefixBlock {}
 
 extension Index {
-    /// Exact cosine top-k over the first `dims` coordinates (all when nil) of the head's space.
-    /// Throws `invalidRequest` for a bad field, `modelUnavailable` for a text query
-    /// without the model, and the store's read errors.
+    /// Searches the index: an exact scan of a prefix when `dims` is given (or the index has
+    /// no usable graph), otherwise the Matryoshka funnel, with the plan the planner picks for
+    /// the budget (or the default), or the beam width given as `ef`. The answer says which
+    /// plan ran. Throws `invalidRequest` for a bad field, `modelUnavailable` for a text
+    /// query without the model, and the store's read errors.
     public func search(_ request: SearchRequest) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         let vector: [Float]
@@ -20,32 +22,86 @@ extension Index {
         } else {
             vector = request.vector!
         }
-        let dims = request.dims ?? manifest.dimensions
         let start = DispatchTime.now()
+        let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
         return try store.read { snapshot in
             // Prefixes are taken in the head's space: rotate the query as the vectors were.
             let (record, head) = try currentHead(in: snapshot)
             let query = head.apply(vector)
+            let dims = request.dims ?? manifest.dimensions
             guard query[0..<dims].contains(where: { $0 != 0 }) else {
                 throw EngineError.invalidRequest(field: "vector", message: "its first \(dims) dimensions in the index's head space are all zero: no direction to search")
             }
-            let blocks = try snapshot.vectorBlocks(space: record?.space ?? .raw)
-            let (hits, cost) = ExactSearch.run(query: query, dimensions: dims, k: request.k, blocks: blocks,
-                                                 layout: layout, threads: scanThreads)
-            let resolved = try hits.map { hit -> SearchHit in
-                guard let doc = try snapshot.document(internalID: hit.id) else {
-                    throw StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
+            let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
+            var choice = (plan: SearchPlan.exact(dims: dims, k: request.k), predictedMs: nil as Double?, modelMs: nil as Double?)
+            if let graph {
+                if let ef = request.ef {
+                    choice.plan = SearchPlan(graphDims: graph.record.dims, ef: max(ef, request.k),
+                                             stages: [.init(dims: manifest.dimensions, keep: request.k)], earlyExit: nil, exact: false)
+                } else if let planner = try planner(in: snapshot, graph: graph) {
+                    let picked = planner.plan(budgetMs: request.budgetMs, k: request.k)
+                    choice = (picked.plan, picked.predictedMs, picked.modelMs)
+                } else {
+                    choice.plan = Index.defaultPlan(graphDims: graph.record.dims, dimensions: manifest.dimensions, k: request.k)
                 }
-                return SearchHit(id: doc.id, score: hit.score,
-                                 text: request.includeText ? doc.text : nil,
-                                 meta: request.includeText ? doc.meta : nil)
+            }
+            let blocks = try snapshot.vectorBlocks(space: record?.space ?? .raw)
+            let answer = run(choice.plan, query: query, k: request.k, blocks: blocks, graph: graph, deadline: deadline)
+            let resolved = try answer.hits.map { hit -> SearchHit in
+                let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
+                guard request.includeText else {
+                    guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
+                    return SearchHit(id: id, score: hit.score, text: nil, meta: nil)
+                }
+                guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
+                return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta)
             }
             let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+            if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
             return SearchResult(
-                hits: resolved,
-                plan: SearchPlan(graphDims: nil, ef: nil, stages: [.init(dims: dims, keep: request.k)], earlyExit: nil, exact: true),
-                partial: false, predictedMs: nil, tookMs: took,
-                distanceComputations: cost.distanceComputations, bytesTouched: cost.bytesTouched)
+                hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs, tookMs: took,
+                distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched)
         }
     }
+
+    /// The plan used while no cost model has been measured: a beam of 64 at the graph's
+    /// prefix, rescored at full dimensions.
+    static func defaultPlan(graphDims: Int, dimensions: Int, k: Int) -> SearchPlan {
+        SearchPlan(graphDims: graphDims, ef: max(64, k), stages: [.init(dims: dimensions, keep: k)], earlyExit: nil, exact: false)
+    }
+
+    /// Runs one plan over `blocks` (the head's space): an exact scan or the funnel.
+    func run(_ plan: SearchPlan, query: [Float], k: Int, blocks: [VectorBlock], graph: LoadedGraph?,
+             deadline: DispatchTime?) -> Funnel<VectorBlock>.Answer {
+        guard !plan.exact, let graph else {
+            let (hits, cost) = ExactSearch.run(query: query, dimensions: plan.stages.last!.dims, k: k, blocks: blocks,
+                                               layout: layout, threads: scanThreads)
+            return .init(hits: hits, cost: cost, partial: false, exitedEarly: false)
+        }
+        let searcher = graphSearchers.withLock { $0.popLast() } ?? GraphSearcher()
+        defer { graphSearchers.withLock { $0.append(searcher) } }
+        return Funnel(blocks: blocks, layout: layout, blockRows: manifest.blockRows)
+            .run(query, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors, searcher: searcher,
+                 deadline: deadline ?? .distantFuture)
+    }
+
+    /// The planner for the stored cost model, if one was measured on this graph; kept across
+    /// snapshots (with what it learnt of the machine's load) while the model is the same.
+    func planner(in snapshot: Snapshot, graph: LoadedGraph) throws -> Planner? {
+        let version = snapshot.version
+        if let cached = plannerCache.withLock({ $0 }), cached.version == version { return cached.planner }
+        guard let model = try snapshot.meta(Index.costModelKey, as: CostModel.self),
+              model.graphBuiltAt == graph.record.builtAt, !model.measurements.isEmpty else {
+            plannerCache.withLock { $0 = nil }
+            return nil
+        }
+        let planner = plannerCache.withLock { cached in
+            let kept = cached?.planner.model == model ? cached!.planner : Planner(model: model)
+            cached = (version, kept)
+            return kept
+        }
+        return planner
+    }
+
+    static let costModelKey = "cost_model"
 }

@@ -4,8 +4,8 @@ import Store
 extension Index {
     /// Upserts a batch in one durable transaction (see `IndexStore.upsert`). Documents
     /// without a vector are embedded by the model, except those whose content is unchanged,
-    /// which are skipped before any embedding work. The current head's copy is written in
-    /// the same transaction.
+    /// which are skipped before any embedding work. The current head's copy and the ANN
+    /// graph are updated in the same transaction.
     /// Throws `invalidRequest` for a text-only document in an index of foreign vectors,
     /// `modelUnavailable`, and the store's errors; nothing of the batch is written then.
     public func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
@@ -36,7 +36,10 @@ extension Index {
             let d = manifest.dimensions
             for i in writes.indices { writes[i].headVector = Array(rotated[i * d..<(i + 1) * d]) }
         }
-        report += try store.upsert(writes, head: record)
+        report += try store.upsert(writes, head: record) { graph, rows in
+            let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
+            try self.updateGraph(graph, head: record, written: written, deleted: [])
+        }
         return report
     }
 }

@@ -15,8 +15,15 @@ public final class Index {
     public let name: String
     public let store: IndexStore
     let layout: PrefixLayout
-    /// The decoded current head, by version (see `currentHead`).
-    let headCache = Mutex<(version: UInt32, head: MatryoshkaHead)?>(nil)
+    /// The current head as of a committed state (see `currentHead`).
+    let headCache = Mutex<(version: CommittedVersion, record: HeadRecord?, head: MatryoshkaHead)?>(nil)
+    /// The stored graph as of a committed state, nil when none is usable (see `loadedGraph`),
+    /// and the writer's changeable copy.
+    let graphCache = Mutex<(version: CommittedVersion, graph: LoadedGraph?)?>(nil)
+    let writerGraph = Mutex<GraphBuilder?>(nil)
+    /// Searchers (each with its scratch memory) free for the next query, and the planner.
+    let graphSearchers = Mutex<[GraphSearcher]>([])
+    let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
 
     public var manifest: Manifest { store.manifest }
 
@@ -53,8 +60,11 @@ public final class Index {
         try store.read { try $0.document(id: id) }
     }
 
-    /// Deletes documents by id in one transaction; returns how many existed.
-    public func delete(ids: [String]) throws -> Int { try store.delete(ids: ids) }
+    /// Deletes documents by id in one transaction, graph included; returns how many existed.
+    public func delete(ids: [String]) throws -> Int {
+        let head = try currentHead().record
+        return try store.delete(ids: ids) { graph, rows in try self.updateGraph(graph, head: head, written: [], deleted: rows) }
+    }
 
     /// Whether text can be embedded into this index's space by the built-in model.
     var acceptsText: Bool { manifest.model?.name == Model.defaultName }

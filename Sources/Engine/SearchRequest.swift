@@ -1,22 +1,35 @@
 import Foundation
+import Search
 
 /// A query: text (embedded by the model) or a vector in the model's raw space.
 public struct SearchRequest: Sendable {
     public var query: String?
     public var vector: [Float]?
     public var k: Int
-    /// Search the first `dims` coordinates exactly; nil means all of them.
+    /// Search the first `dims` coordinates exactly (no graph); nil lets the planner choose.
     public var dims: Int?
+    /// The graph walk's beam width, overriding the planner (rescoring at full dimensions).
+    public var ef: Int?
+    /// Latency budget of the search itself (planning to answer, not encoding), in ms: the
+    /// planner picks the best plan predicted to fit.
+    public var budgetMs: Double?
+    /// Hard stop, in ms from the start of the search: past it the best results so far are
+    /// returned with `partial` set.
+    public var deadlineMs: Double?
     /// Return each hit's text and meta.
     public var includeText: Bool
 
     public static let maxK = 10_000
 
-    public init(query: String? = nil, vector: [Float]? = nil, k: Int = 10, dims: Int? = nil, includeText: Bool = false) {
+    public init(query: String? = nil, vector: [Float]? = nil, k: Int = 10, dims: Int? = nil, ef: Int? = nil,
+                budgetMs: Double? = nil, deadlineMs: Double? = nil, includeText: Bool = false) {
         self.query = query
         self.vector = vector
         self.k = k
         self.dims = dims
+        self.ef = ef
+        self.budgetMs = budgetMs
+        self.deadlineMs = deadlineMs
         self.includeText = includeText
     }
 
@@ -27,6 +40,17 @@ public struct SearchRequest: Sendable {
         }
         guard (1...SearchRequest.maxK).contains(k) else {
             throw EngineError.invalidRequest(field: "k", message: "must be between 1 and \(SearchRequest.maxK), got \(k)")
+        }
+        if let ef, !(1...SearchRequest.maxK).contains(ef) {
+            throw EngineError.invalidRequest(field: "ef", message: "must be between 1 and \(SearchRequest.maxK), got \(ef)")
+        }
+        for (field, value) in [("budget_ms", budgetMs), ("deadline_ms", deadlineMs)] {
+            if let value, !(value.isFinite && value > 0) {
+                throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds, got \(value)")
+            }
+        }
+        if dims != nil, ef != nil || budgetMs != nil {
+            throw EngineError.invalidRequest(field: "dims", message: "asks for an exact scan of a prefix: give it without \"ef\" and \"budget_ms\"")
         }
         if let dims, !(1...dimensions).contains(dims) {
             throw EngineError.invalidRequest(field: "dims", message: "must be between 1 and \(dimensions) (the index's dimensions), got \(dims)")
@@ -43,32 +67,6 @@ public struct SearchRequest: Sendable {
                 throw EngineError.invalidRequest(field: "vector", message: "its first \(prefix.count) dimensions are all zero: no direction to search")
             }
         }
-    }
-}
-
-/// What a search did, returned with its hits (field names as in the socket API).
-public struct SearchPlan: Equatable, Sendable {
-    public struct Stage: Equatable, Sendable {
-        public var dims: Int
-        public var keep: Int
-    }
-    /// Dimensions of the graph traversal; nil for an exact scan.
-    public var graphDims: Int?
-    /// Beam width of the graph traversal; nil for an exact scan.
-    public var ef: Int?
-    public var stages: [Stage]
-    public var earlyExit: Double?
-    public var exact: Bool
-
-    /// JSON object with the API's snake_case names.
-    public var json: [String: Any] {
-        [
-            "graph_dims": graphDims as Any? ?? NSNull(),
-            "ef": ef as Any? ?? NSNull(),
-            "stages": stages.map { ["dims": $0.dims, "keep": $0.keep] },
-            "early_exit": earlyExit as Any? ?? NSNull(),
-            "exact": exact,
-        ]
     }
 }
 

@@ -6,18 +6,13 @@ import Foundation
 /// map has not moved) these pointers stay valid; a long-lived reader (the daemon, a
 /// benchmark) then skips hundreds of lookups per query.
 final class BlockDirectory: @unchecked Sendable {  // immutable after init
-    struct Version: Equatable {
-        var txnID: Int
-        var mapAddress: UnsafeMutableRawPointer?
-    }
-
-    let version: Version
+    let version: CommittedVersion
     let blocks: [VectorBlock]
     /// Aligned copies of the rare values LMDB stores unaligned (small values sit inside leaf
     /// pages, 2-byte aligned); owned here so their pointers live as long as the directory.
     private var alignedCopies: [UnsafeMutableRawPointer] = []
 
-    init(version: Version, space: VectorSpace, snapshot: Snapshot) throws {
+    init(version: CommittedVersion, space: VectorSpace, snapshot: Snapshot) throws {
         self.version = version
         let manifest = snapshot.store.manifest
         let segmentCount = manifest.segmentBoundaries.count - 1
@@ -47,4 +42,12 @@ final class BlockDirectory: @unchecked Sendable {  // immutable after init
     }
 
     deinit { alignedCopies.forEach { $0.deallocate() } }
+}
+
+/// One committed state of an index as a reader sees it: LMDB never changes committed pages
+/// while a snapshot of them is open, so pointers taken at one version stay valid in every
+/// snapshot of the same version (as long as the map has not moved).
+public struct CommittedVersion: Equatable, Sendable {
+    var txnID: Int
+    nonisolated(unsafe) var mapAddress: UnsafeMutableRawPointer?
 }

@@ -48,6 +48,14 @@ enum DocumentRecord {
             contentHash: hash)
     }
 
+    /// Only the external id of a record (a search's hits need no more unless asked).
+    static func decodeID(_ raw: UnsafeRawBufferPointer) -> String? {
+        guard raw.count >= headerSize else { return nil }
+        let idLength = Int(raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian)
+        guard headerSize + idLength <= raw.count else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[headerSize..<headerSize + idLength]), as: UTF8.self)
+    }
+
     private static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }

@@ -92,7 +92,7 @@ extension IndexStore {
         try withUnsafeBytes(of: &next) { try txn.put(meta, HeadKeys.vectorsGeneration, $0) }
     }
 
-    private func vectorsGeneration(_ txn: Transaction) throws -> UInt64 {
+    func vectorsGeneration(_ txn: Transaction) throws -> UInt64 {
         guard let raw = try txn.get(meta, HeadKeys.vectorsGeneration), raw.count == 8 else { return 0 }
         return raw.loadUnaligned(as: UInt64.self)
     }

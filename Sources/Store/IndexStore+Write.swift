@@ -41,8 +41,12 @@ extension IndexStore {
     /// whose content hash equals the stored one is skipped (counted `unchanged`).
     /// `head` is the head the batch's `headVector`s were computed with (nil when none were):
     /// it must be the index's current head, so a head change in between cannot mix spaces.
-    /// Throws `wrongDimensions` (nothing written), `headChanged`, `mapCapReached`, `diskFull`, `lmdb`.
-    public func upsert(_ batch: [DocumentWrite], head: HeadRecord? = nil) throws -> WriteReport {
+    /// `graph`, when given, runs last in the same transaction with the internal id each
+    /// document was written to (nil: unchanged), to keep the ANN graph in step.
+    /// Throws `wrongDimensions` (nothing written), `headChanged`, `mapCapReached`, `diskFull`, `lmdb`,
+    /// and what `graph` throws (nothing written then either).
+    public func upsert(_ batch: [DocumentWrite], head: HeadRecord? = nil,
+                       graph: ((GraphTransaction, [UInt32?]) throws -> Void)? = nil) throws -> WriteReport {
         for doc in batch {
             for vector in [doc.vector] + (doc.headVector.map { [$0] } ?? []) where vector.count != manifest.dimensions {
                 throw StoreError.wrongDimensions(id: doc.id, expected: manifest.dimensions, found: vector.count)
@@ -52,12 +56,14 @@ extension IndexStore {
             var report = WriteReport()
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: head))
             var nextID = try storedNextID(txn)
+            var rows: [UInt32?] = []
             for doc in batch {
                 let row: UInt32
                 if let existing = try Snapshot(store: self, txn: txn).internalID(of: doc.id) {
                     let stored = try txn.get(docs, InternalID.key(existing)).flatMap(DocumentRecord.decode)
                     if stored?.contentHash == doc.contentHash {
                         report.unchanged += 1
+                        rows.append(nil)
                         continue
                     }
                     row = existing
@@ -70,29 +76,33 @@ extension IndexStore {
                 let record = StoredDocument(id: doc.id, text: doc.text, meta: doc.meta, contentHash: doc.contentHash)
                 try txn.put(docs, InternalID.key(row), DocumentRecord.encode(record))
                 try patches.set(id: row, raw: doc.vector, head: doc.headVector)
+                rows.append(row)
             }
             try patches.write()
             try txn.put(meta, Array("next_id".utf8), InternalID.value(nextID))
+            try graph?(GraphTransaction(store: self, txn: txn), rows)
             return report
         }
     }
 
     /// Deletes documents by external id (vector, text and key) in one transaction;
-    /// returns how many existed. Their row ids are reused by later inserts.
-    public func delete(ids: [String]) throws -> Int {
+    /// returns how many existed. Their row ids are reused by later inserts. `graph`, when
+    /// given, runs last in the same transaction with the internal ids deleted.
+    public func delete(ids: [String], graph: ((GraphTransaction, [UInt32]) throws -> Void)? = nil) throws -> Int {
         try env.write { txn in
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: nil, strict: false))
-            var deleted = 0
+            var deleted: [UInt32] = []
             for id in ids {
                 guard let row = try Snapshot(store: self, txn: txn).internalID(of: id) else { continue }
                 try txn.delete(keys, Array(id.utf8))
                 try txn.delete(docs, InternalID.key(row))
                 try txn.put(free, InternalID.key(row), [UInt8]())
                 try patches.clear(id: row)
-                deleted += 1
+                deleted.append(row)
             }
             try patches.write()
-            return deleted
+            try graph?(GraphTransaction(store: self, txn: txn), deleted)
+            return deleted.count
         }
     }
 

@@ -11,6 +11,7 @@ import Synchronization
 /// | `keys`   | external id (UTF-8) → internal id (u32 LE) |
 /// | `blocks` | (kind, block) → vector segments, norms, live bytes; (head version, kind, block) → a head's copy (`VectorBlocks`) |
 /// | `free`   | internal id (u32 BE) → empty: ids freed by deletes, reused first |
+/// | `graph`  | (0, block u32 BE) → the ANN graph's level-0 rows; (1) → its upper levels (`GraphRecord`) |
 ///
 /// ```swift
 /// let store = try IndexStore.create(directory: "indexes/notes", manifest: manifest)
@@ -22,6 +23,8 @@ public final class IndexStore {
     public let manifest: Manifest
     let env: Environment
     let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
+    /// The ANN graph's database; nil in an index made before it existed, opened read-only.
+    let graph: MDB_dbi?
     private let writerLock: WriterLock?
     /// Block pointers per space of the last committed state read (see `Snapshot.vectorBlocks`).
     let blockDirectories = Mutex<[VectorSpace: BlockDirectory]>([:])
@@ -35,6 +38,8 @@ public final class IndexStore {
     }
 
     static let databaseNames = ["meta", "docs", "keys", "blocks", "free"]
+    /// Added after format 1's first indexes: created when such an index is opened for writing.
+    static let graphDatabase = "graph"
 
     /// True when `directory` holds an index.
     public static func exists(directory: String) -> Bool {
@@ -57,10 +62,10 @@ public final class IndexStore {
         }
         defer { try? fm.removeItem(atPath: building) }
         do {
-            let env = try Environment(directory: building, maxDatabases: databaseNames.count,
+            let env = try Environment(directory: building, maxDatabases: databaseNames.count + 1,
                                       mapSizeCap: options.mapSizeCap, readOnly: false)
             let json = try JSONEncoder().encode(manifest)
-            try env.openDatabases(databaseNames, create: true) { txn, dbis in
+            try env.openDatabases(databaseNames + [graphDatabase], create: true) { txn, dbis in
                 try txn.put(dbis[0], Array("manifest".utf8), Array(json))
             }
         }  // the environment is closed here, before the rename
@@ -76,9 +81,11 @@ public final class IndexStore {
     public static func open(directory: String, mode: Mode, options: Options = Options()) throws -> IndexStore {
         guard exists(directory: directory) else { throw StoreError.indexNotFound(path: directory) }
         let lock = mode == .write ? try WriterLock(directory: directory) : nil
-        let env = try Environment(directory: directory, maxDatabases: databaseNames.count,
+        let env = try Environment(directory: directory, maxDatabases: databaseNames.count + 1,
                                   mapSizeCap: options.mapSizeCap, readOnly: false)
         let dbis = try env.openDatabases(databaseNames, create: false)
+        let graph = mode == .write ? try env.openDatabases([graphDatabase], create: true)[0]
+                                   : try? env.openDatabases([graphDatabase], create: false)[0]
         let manifest = try env.read { txn -> Manifest in
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
@@ -92,14 +99,15 @@ public final class IndexStore {
             }
             return manifest
         }
-        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, lock: lock)
+        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, lock: lock)
     }
 
-    private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], lock: WriterLock?) {
+    private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], graph: MDB_dbi?, lock: WriterLock?) {
         self.directory = directory
         self.manifest = manifest
         self.env = env
         (meta, docs, keys, blocks, free) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
+        self.graph = graph
         writerLock = lock
     }
 

@@ -14,6 +14,9 @@ public final class Snapshot {
         self.txn = txn
     }
 
+    /// The index's directory, for error messages.
+    public var path: String { store.directory }
+
     /// Number of live documents.
     public func documentCount() throws -> Int { try txn.count(store.keys) }
 
@@ -28,6 +31,15 @@ public final class Snapshot {
             throw StoreError.corrupt(path: store.directory, detail: "document record \(internalID)")
         }
         return doc
+    }
+
+    /// Just the external id of a document, without decoding its text.
+    public func documentID(internalID: UInt32) throws -> String? {
+        guard let raw = try txn.get(store.docs, InternalID.key(internalID)) else { return nil }
+        guard let id = DocumentRecord.decodeID(raw) else {
+            throw StoreError.corrupt(path: store.directory, detail: "document record \(internalID)")
+        }
+        return id
     }
 
     public func document(id: String) throws -> StoredDocument? {
@@ -58,9 +70,7 @@ public final class Snapshot {
     /// committed state of the index (transaction id and map address): until a write
     /// commits, they stay valid.
     public func vectorBlocks(space: VectorSpace = .raw) throws -> [VectorBlock] {
-        var info = MDB_envinfo()
-        mdb_env_info(store.env.handle, &info)
-        let version = BlockDirectory.Version(txnID: mdb_txn_id(txn.handle), mapAddress: info.me_mapaddr)
+        let version = self.version
         if let cached = store.blockDirectories.withLock({ $0[space] }), cached.version == version {
             directory.append(cached)
             return cached.blocks
@@ -72,6 +82,14 @@ public final class Snapshot {
         }
         directory.append(fresh)
         return fresh.blocks
+    }
+
+    /// Identifies the committed state this snapshot reads: pointers into the map taken in one
+    /// snapshot stay valid in any later snapshot with the same version.
+    public var version: CommittedVersion {
+        var info = MDB_envinfo()
+        mdb_env_info(store.env.handle, &info)
+        return CommittedVersion(txnID: mdb_txn_id(txn.handle), mapAddress: info.me_mapaddr)
     }
 
     /// Each block's live value, in block order (the blocks that exist).

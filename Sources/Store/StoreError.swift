@@ -19,6 +19,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case wrongDimensions(id: String, expected: Int, found: Int)
     /// The index's Matryoshka head changed while a write prepared for the old one was in flight.
     case headChanged(path: String)
+    /// A write was asked of an index opened for reading.
+    case readOnly(path: String, operation: String)
     /// A stored record could not be decoded: the index is damaged.
     case corrupt(path: String, detail: String)
     /// Any other LMDB or system error, with the operation that failed.
@@ -43,6 +45,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "document \"\(id)\": vector has \(found) dimensions, the index has \(expected)"
         case .headChanged(let path):
             return "the Matryoshka head of the index at \(path) changed during this write (another `mrl head` or `mrl index` ran); nothing was written: run it again"
+        case .readOnly(let path, let operation):
+            return "cannot \(operation): the index at \(path) was opened for reading"
         case .corrupt(let path, let detail):
             return "index at \(path) is damaged (\(detail)): restore it from a backup or re-index"
         case .lmdb(let code, let operation, let path):

@@ -17,7 +17,8 @@ struct IndexCommand: ParsableCommand {
             re-running the same file skips unchanged documents, so an interrupted run resumes cheaply.
             The index is created on first use, with the dimensions of the first vector (or the model's).
             From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so
-            that short prefixes search well; see `mrl head`.
+            that short prefixes search well (see `mrl head`); from 5,000 on, an ANN graph is built and its
+            search plans timed (see `mrl graph`). Later writes keep the graph current.
             """)
 
     @OptionGroup var target: IndexOptions
@@ -75,12 +76,15 @@ struct IndexCommand: ParsableCommand {
                                 plainLine: "fitting the PCA head: wrote \(done) of \(total) vector blocks")
         }
         headProgress.finish()
+        let graphBuild = try opened?.buildGraphIfDue()
+        let costModel = try graphBuild.flatMap { _ in try calibrateWithProgress(opened!) }
         if json {
             try printJSON([
                 "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
                 "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
                 "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),
                 "seconds": summary.seconds,
+                "graph_built": graphBuild.map { ["nodes": $0.record.nodes, "dims": $0.record.dims, "seconds": $0.record.buildSeconds] as [String: Any] } as Any? ?? NSNull(),
                 "head_fitted": headChange.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull(),
             ])
         } else {
@@ -92,6 +96,7 @@ struct IndexCommand: ParsableCommand {
                 if summary.skipped > summary.skippedErrors.count { print("  ... and \(summary.skipped - summary.skippedErrors.count) more") }
             }
             if let headChange { try report(headChange, index: target.index, json: false) }
+            if let graphBuild { try report(graphBuild, costModel, index: target.index, json: false) }
         }
     }
 

@@ -9,6 +9,6 @@ struct MRL: ParsableCommand {
             Indexes live in --data (default: indexes/, or $MRL_DATA), one LMDB environment per index.
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self,
+        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self,
                       GetCommand.self, DeleteCommand.self, DropCommand.self, BenchCommand.self])
 }

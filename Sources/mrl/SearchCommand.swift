@@ -7,10 +7,13 @@ struct SearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Find the documents closest in meaning to a text or a vector.",
         discussion: """
-            Exact cosine search over the first --dims coordinates of the stored vectors (all by default):
-            fewer dimensions read fewer bytes and answer faster, at some cost in quality.
+            With a graph (built by `mrl index` from 5,000 documents on, or `mrl graph`), the search walks
+            it at a short prefix and rescores the candidates at full dimensions, with the plan the planner
+            picks for --budget-ms (or a default reaching recall 0.95). --dims N scans the first N
+            dimensions exactly instead: fewer dimensions read fewer bytes, at some cost in quality.
             Examples:
               mrl search --index debian "tiling window manager"
+              mrl search --index debian --budget-ms 0.5 "pdf viewer"
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
               mrl search --index mine --vector-file q.json
             """)
@@ -26,8 +29,17 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .short, help: "How many hits to return (1-10000).")
     var k = 10
 
-    @Option(help: "Search with the first N dimensions (e.g. 32, 64, 128, 256, 384; default: all).")
+    @Option(help: "Scan the first N dimensions exactly (e.g. 32, 64, 128, 256, 384), without the graph.")
     var dims: Int?
+
+    @Option(help: "Latency budget in ms for the search itself: the planner picks the best plan predicted to fit.")
+    var budgetMs: Double?
+
+    @Option(help: "Hard stop in ms: past it, answer with the best found so far (marked partial).")
+    var deadlineMs: Double?
+
+    @Option(help: "Beam width of the graph walk, overriding the planner.")
+    var ef: Int?
 
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
     var json = false
@@ -41,7 +53,8 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let index = try target.open(.read)
         let vector = try vectorFile.map(readVector)
-        let result = try index.search(SearchRequest(query: query, vector: vector, k: k, dims: dims, includeText: true))
+        let result = try index.search(SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
+                                                    deadlineMs: deadlineMs, includeText: true))
         if json {
             try printJSON(result.json)
             return
@@ -51,10 +64,10 @@ struct SearchCommand: ParsableCommand {
             table.rows.append(["\(rank + 1)", String(format: "%.4f", hit.score), hit.id, (hit.text ?? "").snippet(72)])
         }
         print(table.render())
-        let dimsUsed = result.plan.stages.last?.dims ?? 0
-        print(String(format: "exact scan at %d dims over %@ vectors (%@ MB read) in %.2f ms",
-                     dimsUsed, result.distanceComputations.formatted(),
-                     String(format: "%.1f", Double(result.bytesTouched) / 1e6), result.tookMs))
+        let predicted = result.predictedMs.map { String(format: " (predicted %.2f)", $0) } ?? ""
+        print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
+                     result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),
+                     result.tookMs, predicted, result.partial ? "; partial: the deadline cut it short" : ""))
     }
 
     private func readVector(_ path: String) throws -> [Float] {

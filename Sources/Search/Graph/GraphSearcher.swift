@@ -20,7 +20,7 @@ public struct GraphSearchResult: Sendable {
 /// ```
 /// After the first queries have grown its scratch, a search allocates nothing, provided the
 /// caller has let go of the previous result's `hits` (their storage is reused).
-public final class GraphSearcher {
+public final class GraphSearcher: @unchecked Sendable {  // used by one thread at a time (pooled by callers)
     private let scratch = SearchScratch()
     private let prepared = ScratchBuffer<Float>()
     private let drained = ScratchBuffer<Hit>()

@@ -4,7 +4,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure mrl's speed on real data (see BENCHMARKS.md).",
-        subcommands: [ScanBench.self, EncoderBench.self])
+        subcommands: [ScanBench.self, EncoderBench.self, AnnBench.self])
 }
 
 /// Parses "32,64,128" into [32, 64, 128].

@@ -1,0 +1,105 @@
+import Foundation
+import Search
+import Store
+
+extension Index {
+    /// Beam widths and funnels the planner chooses among: a beam at the graph's prefix,
+    /// rescored at full dimensions directly or through the 128-d prefix first; and the exact scan.
+    static func candidatePlans(graphDims: Int, dimensions: Int, k: Int, layout: PrefixLayout) -> [SearchPlan] {
+        let efs = [10, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384]
+        var plans: [SearchPlan] = []
+        for ef in efs where ef >= k {
+            plans.append(SearchPlan(graphDims: graphDims, ef: ef, stages: [.init(dims: dimensions, keep: k)], earlyExit: nil, exact: false))
+            if let middle = layout.boundaries.first(where: { $0 > graphDims && $0 < dimensions }), ef >= 4 * k {
+                plans.append(SearchPlan(graphDims: graphDims, ef: ef, stages: [.init(dims: middle, keep: max(2 * k, ef / 4)),
+                                                                               .init(dims: dimensions, keep: k)],
+                                        earlyExit: nil, exact: false))
+            }
+        }
+        return plans + [.exact(dims: dimensions, k: k)]
+    }
+
+    /// Measures recall@k (against exact full-dimension search) and latency of each plan on
+    /// `queries` (head space), each query timed alone as a daemon serves it.
+    func measure(_ plans: [SearchPlan], queries: [[Float]], k: Int,
+                 progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
+        try store.read { snapshot in
+            let head = try snapshot.head()
+            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+            let graph = try loadedGraph(in: snapshot, head: head)
+            let truth = queries.map { q in
+                Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: blocks, layout: layout,
+                                    threads: scanThreads).hits.map(\.id))
+            }
+            return plans.enumerated().map { p, plan in
+                for q in queries.prefix(20) { _ = run(plan, query: q, k: k, blocks: blocks, graph: graph, deadline: nil) }  // warm up
+                var times: [Double] = [], found = 0, computations = 0
+                for (q, query) in queries.enumerated() {
+                    let start = DispatchTime.now()
+                    let answer = run(plan, query: query, k: k, blocks: blocks, graph: graph, deadline: nil)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
+                    found += answer.hits.filter { truth[q].contains($0.id) }.count
+                    computations += answer.cost.distanceComputations
+                }
+                progress(p + 1, plans.count)
+                times.sort()
+                let n = Double(queries.count)
+                return PlanMeasurement(plan: plan, recall: Double(found) / (n * Double(k)), meanMs: times.reduce(0, +) / n,
+                                       p50Ms: times[times.count / 2], p99Ms: times[min(times.count - 1, Int(n * 0.99))],
+                                       meanDistanceComputations: Double(computations) / n)
+            }
+        }
+    }
+
+    /// Measures the candidate plans on `queryCount` documents of the index used as queries
+    /// (seeded), and stores the result as the planner's cost model. Returns nil when the
+    /// index has no usable graph.
+    @discardableResult
+    public func calibrate(queryCount: Int = 200, k: Int = 10, seed: UInt64 = 1,
+                          progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
+        let sample = try store.read { snapshot -> (GraphRecord, [[Float]])? in
+            let head = try snapshot.head()
+            guard let graph = try loadedGraph(in: snapshot, head: head) else { return nil }
+            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+            var live: [(VectorBlock, Int)] = []
+            for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { live.append((block, i)) } }
+            var rng = SplitMix64(seed: seed)
+            let picked = (0..<min(queryCount, live.count)).map { _ in live[Int(rng.next() % UInt64(live.count))] }
+            return (graph.record, picked.map { block, row in
+                (0..<layout.segmentCount).flatMap { s in
+                    UnsafeBufferPointer(start: block.segments[s] + row * layout.width(s), count: layout.width(s))
+                }
+            })
+        }
+        guard let (graph, queries) = sample, !queries.isEmpty else { return nil }
+        let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
+        let model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt,
+                              measurements: try measure(plans, queries: queries, k: k, progress: progress))
+        try store.putMeta(Index.costModelKey, model)
+        return model
+    }
+
+    /// The stored cost model, if one was measured on the current graph.
+    public func costModel() throws -> CostModel? {
+        try store.read { snapshot in
+            guard let graph = try loadedGraph(in: snapshot, head: try snapshot.head()),
+                  let model = try snapshot.meta(Index.costModelKey, as: CostModel.self),
+                  model.graphBuiltAt == graph.record.builtAt else { return nil }
+            return model
+        }
+    }
+}
+
+extension Index {
+    /// Recall@k and latency of every candidate plan of the current graph on `queries` (the
+    /// model's raw space), for `mrl bench ann`. Empty when the index has no usable graph.
+    public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
+        let (head, graph) = try store.read { snapshot in
+            let head = try currentHead(in: snapshot)
+            return (head.head, try loadedGraph(in: snapshot, head: head.record)?.record)
+        }
+        guard let graph else { return [] }
+        let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
+        return try measure(plans, queries: rawQueries.map(head.apply), k: k, progress: progress)
+    }
+}

@@ -1,0 +1,148 @@
+import Embedding
+import Foundation
+import Search
+import Store
+
+/// What building a graph did, for `mrl graph` and `mrl index`.
+public struct GraphBuild: Sendable {
+    public var record: GraphRecord
+    public var threads: Int
+}
+
+extension Index {
+    /// Index size from which `mrl index` builds a graph by itself: below it an exact scan
+    /// costs well under a millisecond.
+    public static let automaticGraphMinimum = 5_000
+
+    /// Options of a graph build.
+    public struct GraphOptions: Sendable {
+        /// Prefix of the head-space vectors the graph walks (a stored segment boundary). 128
+        /// measured best on MiniLM's Debian vectors: 64-d neighbours are too often not the
+        /// 384-d ones, so the beam must be wider than the cheaper distances pay for.
+        public var dims = 128
+        public var m = 16
+        public var efConstruction = 128
+        public var encoding = GraphVectors.Encoding.int8
+        public var threads = 2
+        public init() {}
+    }
+
+    /// The stored graph for `snapshot`, loaded once per committed state; nil when the index
+    /// has none or it was built over another head's vectors (stale).
+    func loadedGraph(in snapshot: Snapshot, head: HeadRecord?) throws -> LoadedGraph? {
+        let version = snapshot.version
+        if let cached = graphCache.withLock({ $0 }), cached.version == version { return cached.graph }
+        var loaded: LoadedGraph?
+        if let record = try snapshot.graphRecord(), record.headVersion == (head?.version ?? 0) {
+            loaded = try LoadedGraph(record: record, snapshot: snapshot,
+                                     blocks: try snapshot.vectorBlocks(space: head?.space ?? .raw), layout: layout)
+        }
+        graphCache.withLock { $0 = (version, loaded) }
+        return loaded
+    }
+
+    /// Builds the ANN graph over the current head's vectors on `options.threads` threads and
+    /// stores it in one transaction, replacing any graph. Searches use the old graph (or
+    /// exact scans) until it commits. Throws `invalidRequest` for dims off the stored
+    /// prefixes, `StoreError.headChanged` if the index kept changing, and write errors.
+    @discardableResult
+    public func buildGraph(_ options: GraphOptions = GraphOptions()) throws -> GraphBuild {
+        guard layout.boundaries.dropFirst().contains(options.dims) else {
+            throw EngineError.invalidRequest(field: "dims", message:
+                "the graph's dims must be one of the stored prefixes \(layout.boundaries.dropFirst().map(String.init).joined(separator: ", ")), got \(options.dims)")
+        }
+        for _ in 0..<3 {  // begin again if vectors were written meanwhile
+            let started = Date()
+            let generation = try store.read { try $0.vectorsGeneration() }
+            let head = try store.read { try $0.head() }
+            let (vectors, ids) = try store.read { snapshot -> (GraphVectors, [UInt32]) in
+                let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+                let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
+                let vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: options.dims, layout: layout,
+                                                      encoding: options.encoding)
+                var ids: [UInt32] = []
+                for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
+                return (vectors, ids)
+            }
+            let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
+            builder.insert(ids, threads: options.threads)
+            let record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
+                                     encoding: options.encoding.rawValue, headVersion: head?.version ?? 0,
+                                     nodes: builder.layers.count, buildSeconds: Date().timeIntervalSince(started))
+            let stored = try store.replaceGraph(ifGeneration: generation) { graph in try put(builder, record, into: graph) }
+            if stored {
+                writerGraph.withLock { $0 = nil }
+                return GraphBuild(record: record, threads: options.threads)
+            }
+        }
+        throw StoreError.headChanged(path: store.directory)
+    }
+
+    /// Removes the graph; searches scan exactly. Returns whether there was one.
+    public func dropGraph() throws -> Bool {
+        var had = false
+        _ = try store.replaceGraph(ifGeneration: try store.read { try $0.vectorsGeneration() }) { graph in
+            had = try graph.record() != nil
+            try graph.drop()
+        }
+        writerGraph.withLock { $0 = nil }
+        return had
+    }
+
+    /// Builds a graph when the index is big enough for one to pay and has none, or only a
+    /// stale one (built over another head). Returns what it did, or nil.
+    public func buildGraphIfDue() throws -> GraphBuild? {
+        let (record, head, documents) = try store.read { (try $0.graphRecord(), try $0.head(), try $0.documentCount()) }
+        if let record, record.headVersion == (head?.version ?? 0) { return nil }
+        guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
+        var options = GraphOptions()
+        if let record {
+            options.dims = record.dims
+            options.m = record.m
+            options.efConstruction = record.efConstruction
+        }
+        return try buildGraph(options)
+    }
+
+    /// Keeps the stored graph in step with a write, inside its transaction: rows written
+    /// (re)enter the graph with `walkRows`, rows deleted leave it. The writer's graph is
+    /// kept in memory between batches; any failure drops it, to be reloaded from the store.
+    func updateGraph(_ graph: GraphTransaction, head: HeadRecord?, written: [(UInt32, [Float])], deleted: [UInt32]) throws {
+        guard let record = try graph.record(), record.headVersion == (head?.version ?? 0) else { return }
+        do {
+            let builder = try writerGraphBuilder(record: record, head: head)
+            let changed = written.map(\.0).filter(builder.layers.contains)
+            builder.delete(Set(deleted + changed).filter(builder.layers.contains))
+            for (id, vector) in written { builder.vectors.set(id: id, to: LoadedGraph.walkRow(vector, dims: record.dims)) }
+            builder.insert(written.map(\.0))
+            var updated = record
+            updated.nodes = builder.layers.count
+            try put(builder, updated, into: graph)
+        } catch {
+            writerGraph.withLock { $0 = nil }
+            throw error
+        }
+    }
+
+    /// The writer's changeable copy of the stored graph, restored on first use.
+    private func writerGraphBuilder(record: GraphRecord, head: HeadRecord?) throws -> GraphBuilder {
+        if let builder = writerGraph.withLock({ $0 }) { return builder }
+        let builder = try store.read { snapshot -> GraphBuilder in
+            guard let loaded = try loadedGraph(in: snapshot, head: head) else {
+                throw StoreError.corrupt(path: store.directory, detail: "graph record without graph data")
+            }
+            let shared = loaded.vectors  // searches read it: the writer changes a copy
+            let copy = GraphVectors(encoding: shared.encoding, dimensions: shared.dimensions, bytes: shared.bytes, scales: shared.scales)
+            return GraphBuilder(vectors: copy, parameters: .init(m: record.m, efConstruction: record.efConstruction),
+                                layers: GraphLayers(restoring: loaded.graph))
+        }
+        writerGraph.withLock { $0 = builder }
+        return builder
+    }
+
+    private func put(_ builder: GraphBuilder, _ record: GraphRecord, into graph: GraphTransaction) throws {
+        let layers = builder.layers
+        try graph.put(record, blockCount: layers.level0BlockCount, level0Block: { layers.level0Block($0) },
+                      upperLevels: layers.encodeUpperLevels())
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Search
+import Store
+
+/// A stored ANN graph ready to walk, for one committed state of an index: level 0 read in
+/// place from the map, the upper levels decoded, and the walk's vectors (the head-space
+/// prefix, renormalised, int8) computed from the vector blocks, which is cheaper than
+/// storing and keeping a third copy of every vector.
+final class LoadedGraph: @unchecked Sendable {  // immutable after init
+    let version: CommittedVersion
+    let record: GraphRecord
+    let graph: MappedGraph
+    let vectors: GraphVectors
+    /// Aligned copies of level-0 values LMDB stored unaligned (small values inside leaf pages).
+    private let copies: [UnsafeMutableRawPointer]
+
+    /// Loads the graph of `snapshot`, whose vector blocks (in the graph's head space) are `blocks`.
+    /// Throws `StoreError.corrupt` when the stored graph does not decode.
+    init(record: GraphRecord, snapshot: Snapshot, blocks: [VectorBlock], layout: PrefixLayout) throws {
+        version = snapshot.version
+        self.record = record
+        let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
+        vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: record.dims, layout: layout,
+                                          encoding: GraphVectors.Encoding(rawValue: record.encoding) ?? .int8)
+        let blockCount = (rows + 1023) / 1024
+        guard let data = try snapshot.graphData(blockCount: blockCount) else {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph record without graph data")
+        }
+        let upper: GraphUpperLevels
+        do {
+            upper = try GraphUpperLevels(decoding: data.upperLevels)
+        } catch {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph upper levels: \(error)")
+        }
+        var copies: [UnsafeMutableRawPointer] = []
+        let level0 = data.level0.map { value -> UnsafeRawPointer in
+            if Int(bitPattern: value.baseAddress!) % 4 == 0 { return value.baseAddress! }
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: value.count, alignment: 64)
+            copy.copyMemory(from: value.baseAddress!, byteCount: value.count)
+            copies.append(copy)
+            return UnsafeRawPointer(copy)
+        }
+        self.copies = copies
+        graph = MappedGraph(upperLevels: upper, level0Blocks: Array(level0.prefix((upper.idLimit + 1023) / 1024)))
+    }
+
+    deinit { copies.forEach { $0.deallocate() } }
+
+    /// Row i: the first `dims` coordinates of vector i, renormalised (zero for a dead row).
+    static func walkVectors(blocks: [VectorBlock], rows: Int, dims: Int, layout: PrefixLayout,
+                            encoding: GraphVectors.Encoding) -> GraphVectors {
+        var floats = [Float](repeating: 0, count: rows * dims)
+        let segments = layout.boundaries.firstIndex(of: dims)!
+        for block in blocks {
+            for i in 0..<block.rows where block.live[i] != 0 {
+                let base = (Int(block.firstID) + i) * dims
+                var squared: Float = 0
+                for s in 0..<segments {
+                    let width = layout.width(s)
+                    for j in 0..<width { floats[base + layout.boundaries[s] + j] = block.segments[s][i * width + j] }
+                    squared += block.segmentSquaredNorms[s][i]
+                }
+                let scale = squared > 0 ? 1 / squared.squareRoot() : 0
+                for j in 0..<dims { floats[base + j] *= scale }
+            }
+        }
+        return floats.withUnsafeBufferPointer { GraphVectors(encoding: encoding, dimensions: dims, floats: $0) }
+    }
+
+    /// One vector's walk row: its first `dims` head-space coordinates, renormalised.
+    static func walkRow(_ vector: [Float], dims: Int) -> [Float] {
+        let prefix = vector.prefix(dims)
+        let norm = prefix.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        return prefix.map { norm > 0 ? $0 / norm : 0 }
+    }
+}

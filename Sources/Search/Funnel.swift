@@ -1,0 +1,96 @@
+import CKernels
+import Dispatch
+
+/// Matryoshka adaptive retrieval: candidates from a graph walk over a short prefix, then
+/// rescored at longer prefixes, each stage keeping fewer, until the top k at the last.
+///
+/// ```swift
+/// let plan = SearchPlan(graphDims: 64, ef: 48, stages: [.init(dims: 384, keep: 10)], earlyExit: nil, exact: false)
+/// let answer = Funnel(blocks: blocks, layout: layout, blockRows: 1024).run(query, plan: plan, k: 10,
+///                                                                            graph: graph, vectors: codes, searcher: searcher)
+/// ```
+/// Scores are cosines of the truncated vectors (the prefix renormalised), as in the exact scan.
+public struct Funnel<Block: PrefixBlock> {
+    public let blocks: [Block]
+    public let layout: PrefixLayout
+    public let blockRows: Int
+
+    public init(blocks: [Block], layout: PrefixLayout, blockRows: Int) {
+        self.blocks = blocks
+        self.layout = layout
+        self.blockRows = blockRows
+    }
+
+    public struct Answer {
+        public var hits: [Hit]
+        public var cost: SearchCost
+        /// The deadline cut the search short; `hits` are the best found until then.
+        public var partial: Bool
+        /// The early exit skipped the stages after a middle one.
+        public var exitedEarly: Bool
+
+        public init(hits: [Hit], cost: SearchCost, partial: Bool, exitedEarly: Bool) {
+            self.hits = hits
+            self.cost = cost
+            self.partial = partial
+            self.exitedEarly = exitedEarly
+        }
+    }
+
+    /// Runs `plan` (not exact; stage dims on the layout's boundaries, last stage keeping at
+    /// least k) for a query in head space, stopping at `deadline`.
+    public func run<Graph: GraphAdjacency>(_ query: [Float], plan: SearchPlan, k: Int, graph: Graph, vectors: GraphVectors,
+                                           searcher: GraphSearcher, deadline: DispatchTime = .distantFuture) -> Answer {
+        precondition(!plan.exact && plan.graphDims == vectors.dimensions)
+        var cost = SearchCost()
+        let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, in: graph,
+                                   vectors: vectors, deadline: deadline, allow: isLive)
+        cost.distanceComputations += walk.distanceComputations
+        cost.bytesTouched += walk.distanceComputations * vectors.bytesPerRow
+        var candidates = walk.hits
+        var partial = walk.partial, exitedEarly = false
+        for (s, stage) in plan.stages.enumerated() {
+            if partial || DispatchTime.now() >= deadline {
+                partial = true
+                break
+            }
+            candidates = rescore(candidates, query: ExactSearch.normalizedPrefix(query, stage.dims), keep: stage.keep, cost: &cost)
+            if let margin = plan.earlyExit, s < plan.stages.count - 1, candidates.count > k,
+               candidates[k - 1].score - candidates[k].score > Float(margin) {
+                exitedEarly = true
+                break
+            }
+        }
+        return Answer(hits: Array(candidates.prefix(k)), cost: cost, partial: partial, exitedEarly: exitedEarly)
+    }
+
+    @inline(__always)
+    func isLive(_ id: UInt32) -> Bool {
+        let b = Int(id) / blockRows, row = Int(id) % blockRows
+        return b < blocks.count && row < blocks[b].rows && blocks[b].live[row] != 0
+    }
+
+    /// The candidates' cosines at the query prefix's length, best `keep` first.
+    func rescore(_ candidates: [Hit], query: [Float], keep: Int, cost: inout SearchCost) -> [Hit] {
+        let dims = query.count
+        let segments = layout.boundaries.firstIndex(of: dims)!  // stage dims fall on boundaries
+        var scored = [Hit]()
+        scored.reserveCapacity(candidates.count)
+        query.withUnsafeBufferPointer { q in
+            for candidate in candidates {
+                let block = blocks[Int(candidate.id) / blockRows], row = Int(candidate.id) % blockRows
+                var dot: Float = 0, squared: Float = 0
+                for s in 0..<segments {
+                    let width = layout.width(s)
+                    dot += mrl_dot(q.baseAddress! + layout.boundaries[s], block.segments[s] + row * width, width)
+                    squared += block.segmentSquaredNorms[s][row]
+                }
+                scored.append(Hit(id: candidate.id, score: squared > 0 ? dot / squared.squareRoot() : -.infinity))
+            }
+        }
+        cost.distanceComputations += candidates.count
+        cost.bytesTouched += candidates.count * dims * MemoryLayout<Float>.size
+        scored.sort(by: Hit.ranksBefore)
+        return Array(scored.prefix(keep))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+
+/// How one plan did on the sample queries of a calibration.
+public struct PlanMeasurement: Codable, Equatable, Sendable {
+    public var plan: SearchPlan
+    /// Recall@k against exact full-dimension search for the same queries.
+    public var recall: Double
+    public var meanMs: Double
+    public var p50Ms: Double
+    public var p99Ms: Double
+    public var meanDistanceComputations: Double
+
+    public init(plan: SearchPlan, recall: Double, meanMs: Double, p50Ms: Double, p99Ms: Double, meanDistanceComputations: Double) {
+        self.plan = plan
+        self.recall = recall
+        self.meanMs = meanMs
+        self.p50Ms = p50Ms
+        self.p99Ms = p99Ms
+        self.meanDistanceComputations = meanDistanceComputations
+    }
+}
+
+/// The measured latency and recall of the plans an index can run, stored with the index
+/// (meta `cost_model`) by `mrl index`/`mrl tune` and read by the planner.
+public struct CostModel: Codable, Equatable, Sendable {
+    /// The k the plans were measured at.
+    public var k: Int
+    public var queries: Int
+    /// The graph they were measured on (its `builtAt`): a rebuilt graph needs a new model.
+    public var graphBuiltAt: String
+    public var measuredAt: String
+    public var measurements: [PlanMeasurement]
+
+    public init(k: Int, queries: Int, graphBuiltAt: String, measurements: [PlanMeasurement]) {
+        self.k = k
+        self.queries = queries
+        self.graphBuiltAt = graphBuiltAt
+        measuredAt = ISO8601DateFormatter().string(from: Date())
+        self.measurements = measurements
+    }
+
+    /// The measurements no other beats on both recall and p99 latency, fastest first.
+    public var frontier: [PlanMeasurement] {
+        measurements.filter { m in
+            !measurements.contains { o in
+                (o.recall >= m.recall && o.p99Ms < m.p99Ms) || (o.recall > m.recall && o.p99Ms <= m.p99Ms)
+            }
+        }.sorted { $0.p99Ms < $1.p99Ms }
+    }
+}
+
+/// Picks a plan for a latency budget from a cost model: the best expected recall whose
+/// predicted p99, scaled by how slow the machine has recently been against the model, fits
+/// in the budget with a safety margin.
+///
+/// ```swift
+/// let planner = Planner(model: model)
+/// let (plan, predicted, model) = planner.plan(budgetMs: 1.5, k: 10)
+/// planner.observe(modelMs: model, tookMs: measured)   // adapts to load
+/// ```
+public final class Planner: Sendable {
+    public let model: CostModel
+    /// Share of the budget a plan's predicted p99 may use: the rest absorbs noise.
+    public static let margin = 0.8
+    /// The recall the default plan (no budget, no preset) must reach, at least cost.
+    public static let defaultRecall = 0.95
+    /// Recent measured ÷ predicted latency, smoothed; 1 on an idle machine like the model's.
+    private let slowdown = Mutex(1.0)
+
+    public init(model: CostModel) { self.model = model }
+
+    public var currentSlowdown: Double { slowdown.withLock { $0 } }
+
+    /// The plan for `budgetMs` (nil: the default) and k, with its predicted time in ms (the
+    /// model's mean scaled by the recent slowdown) and the model's own mean.
+    public func plan(budgetMs: Double?, k: Int) -> (plan: SearchPlan, predictedMs: Double, modelMs: Double) {
+        let scale = currentSlowdown
+        let choices = model.measurements
+        let chosen: PlanMeasurement
+        if let budgetMs {
+            let fitting = choices.filter { $0.p99Ms * scale <= budgetMs * Planner.margin }
+            chosen = fitting.max { ($0.recall, -$0.meanMs) < ($1.recall, -$1.meanMs) }
+                ?? choices.min { $0.p99Ms < $1.p99Ms }!
+        } else {
+            chosen = choices.filter { $0.recall >= Planner.defaultRecall }.min { $0.meanMs < $1.meanMs }
+                ?? choices.max { $0.recall < $1.recall }!
+        }
+        return (chosen.plan.adapted(to: k), chosen.meanMs * scale, chosen.meanMs)
+    }
+
+    /// Feeds back a search's measured time against the model's mean for its plan, so plans
+    /// shrink while the machine is loaded and grow back when it is not.
+    public func observe(modelMs: Double, tookMs: Double) {
+        guard modelMs > 0, tookMs.isFinite else { return }
+        let ratio = min(max(tookMs / modelMs, 0.5), 20)
+        slowdown.withLock { $0 = max(1, 0.9 * $0 + 0.1 * ratio) }
+    }
+}
+
+extension SearchPlan {
+    /// The plan for another k: the walk keeps at least k candidates, the last stage exactly k.
+    public func adapted(to k: Int) -> SearchPlan {
+        var plan = self
+        if let ef { plan.ef = max(ef, k) }
+        for s in plan.stages.indices { plan.stages[s].keep = max(plan.stages[s].keep, k) }
+        if !plan.stages.isEmpty { plan.stages[plan.stages.count - 1].keep = k }
+        return plan
+    }
+}

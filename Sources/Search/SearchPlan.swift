@@ -1,0 +1,49 @@
+import Foundation
+
+/// How a search runs, returned with its hits (field names as in the socket API): an exact
+/// scan, or a graph walk at `graphDims` with beam `ef` followed by rescoring stages.
+public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
+    /// Candidates are rescored with the first `dims` coordinates and the best `keep` go on.
+    public struct Stage: Equatable, Hashable, Codable, Sendable {
+        public var dims: Int
+        public var keep: Int
+        public init(dims: Int, keep: Int) {
+            self.dims = dims
+            self.keep = keep
+        }
+    }
+    /// Dimensions of the graph traversal; nil for an exact scan.
+    public var graphDims: Int?
+    /// Beam width of the graph traversal; nil for an exact scan.
+    public var ef: Int?
+    public var stages: [Stage]
+    /// Skip the stages after a middle one when the k-th and (k+1)-th candidates are
+    /// already this far apart (nil: never).
+    public var earlyExit: Double?
+    public var exact: Bool
+
+    public init(graphDims: Int?, ef: Int?, stages: [Stage], earlyExit: Double?, exact: Bool) {
+        self.graphDims = graphDims
+        self.ef = ef
+        self.stages = stages
+        self.earlyExit = earlyExit
+        self.exact = exact
+    }
+
+    /// An exact scan of the first `dims` coordinates.
+    public static func exact(dims: Int, k: Int) -> SearchPlan {
+        SearchPlan(graphDims: nil, ef: nil, stages: [Stage(dims: dims, keep: k)], earlyExit: nil, exact: true)
+    }
+
+    /// JSON object with the API's snake_case names.
+    public var json: [String: Any] {
+        [
+            "graph_dims": graphDims as Any? ?? NSNull(),
+            "ef": ef as Any? ?? NSNull(),
+            "stages": stages.map { ["dims": $0.dims, "keep": $0.keep] },
+            "early_exit": earlyExit as Any? ?? NSNull(),
+            "exact": exact,
+        ]
+    }
+}
+

@@ -1,0 +1,37 @@
+import Foundation
+
+/// What an index's ANN graph is, stored as JSON under `graph` in `meta`; the graph itself
+/// (level-0 rows in blocks, upper levels in one value) is in the `graph` database.
+///
+/// ```swift
+/// let record = try store.read { try $0.graphRecord() }
+/// if record?.headVersion != currentHeadVersion { /* stale: built over another head's vectors */ }
+/// ```
+public struct GraphRecord: Codable, Equatable, Sendable {
+    /// The prefix of the head-space vectors the graph links and walks (e.g. 64).
+    public var dims: Int
+    /// Links per node on upper levels (2M on level 0), and the beam width it was built with.
+    public var m: Int
+    public var efConstruction: Int
+    /// How the walk's vectors are held: "int8" (per-dimension scales, recomputed from the
+    /// vectors when the graph is loaded) or "float32".
+    public var encoding: String
+    /// The head whose vectors the graph was built over (0: the identity head); a graph of
+    /// another head is stale and not used.
+    public var headVersion: UInt32
+    public var nodes: Int
+    public var buildSeconds: Double
+    public var builtAt: String
+
+    public init(dims: Int, m: Int, efConstruction: Int, encoding: String, headVersion: UInt32,
+                nodes: Int, buildSeconds: Double) {
+        self.dims = dims
+        self.m = m
+        self.efConstruction = efConstruction
+        self.encoding = encoding
+        self.headVersion = headVersion
+        self.nodes = nodes
+        self.buildSeconds = buildSeconds
+        builtAt = ISO8601DateFormatter().string(from: Date())
+    }
+}

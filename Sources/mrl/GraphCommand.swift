@@ -1,0 +1,121 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Search
+
+struct GraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph",
+        abstract: "Build (or drop) the ANN graph that searches walk, and measure the plans it offers.",
+        discussion: """
+            The graph is an HNSW graph over a short prefix of the head-space vectors (128 dims by
+            default, int8), stored in the index. A search walks it to collect candidates, then rescores
+            them at longer prefixes (the Matryoshka funnel). `mrl index` builds one by itself from
+            5,000 documents on, and after a change of head; writes keep it current.
+            After a build, the plans (beam width, rescoring stages) are timed on documents of the index
+            used as queries, and the planner picks from them by each query's latency budget.
+            Examples:  mrl graph --index debian
+                       mrl graph --index debian --dims 128 --m 24
+                       mrl graph --index debian --drop
+            """)
+
+    @OptionGroup var target: IndexOptions
+
+    @Option(help: "Prefix of the head-space vectors the graph links and walks (a stored prefix: 32, 64, 128, ...).")
+    var dims = Index.GraphOptions().dims
+
+    @Option(help: "Links per node (2M on the base level): more is better recall, more memory and build time.")
+    var m = 16
+
+    @Option(help: "Beam width while building.")
+    var efConstruction = 128
+
+    @Option(help: "Threads to build with.")
+    var threads = 2
+
+    @Flag(help: "Walk float32 vectors instead of int8 (4x the memory traffic).")
+    var float32 = false
+
+    @Flag(help: "Remove the graph: searches scan exactly.")
+    var drop = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard m >= 2, efConstruction >= 1, threads >= 1 else {
+            throw ValidationError("--m must be at least 2, --ef-construction and --threads at least 1")
+        }
+    }
+
+    func run() throws {
+        let index = try target.open(.write)
+        if drop {
+            print(try index.dropGraph() ? "\(target.index): graph dropped" : "\(target.index): had no graph")
+            return
+        }
+        var options = Index.GraphOptions()
+        options.dims = dims
+        options.m = m
+        options.efConstruction = efConstruction
+        options.threads = threads
+        options.encoding = float32 ? .float32 : .int8
+        let build = try index.buildGraph(options)
+        let model = try calibrateWithProgress(index)
+        try report(build, model, index: target.index, json: json)
+    }
+}
+
+/// Times the plans after a build, with a progress line.
+func calibrateWithProgress(_ index: Index) throws -> CostModel? {
+    let progress = ProgressDisplay()
+    defer { progress.finish() }
+    return try index.calibrate { done, total in
+        progress.update(fraction: Double(done) / Double(total), count: done, unit: "plans",
+                        plainLine: "timed \(done) of \(total) search plans")
+    }
+}
+
+/// Prints what a graph build did and the plans' frontier (for `mrl graph` and `mrl index`).
+func report(_ build: GraphBuild, _ model: CostModel?, index: String, json: Bool) throws {
+    let r = build.record
+    if json {
+        try printJSON([
+            "index": index, "dims": r.dims, "m": r.m, "ef_construction": r.efConstruction, "encoding": r.encoding,
+            "nodes": r.nodes, "build_seconds": r.buildSeconds, "threads": build.threads,
+            "frontier": (model?.frontier ?? []).map(\.json),
+        ])
+        return
+    }
+    print(String(format: "%@: graph of %@ nodes over %d dims (%@, M=%d, ef_construction=%d) built in %.1f s on %d threads",
+                 index, r.nodes.formatted(), r.dims, r.encoding, r.m, r.efConstruction, r.buildSeconds, build.threads))
+    guard let model else { return }
+    print("plans on the recall/latency frontier (\(model.queries) documents as queries, recall@\(model.k) vs exact):")
+    print(planTable(model.frontier).render())
+}
+
+func planTable(_ measurements: [PlanMeasurement]) -> Table {
+    var table = Table(header: ["plan", "recall", "mean ms", "p50 ms", "p99 ms", "QPS", "distances"], rightAligned: Set(1..<7))
+    for m in measurements {
+        table.rows.append([m.plan.summary, String(format: "%.3f", m.recall), String(format: "%.3f", m.meanMs),
+                           String(format: "%.3f", m.p50Ms), String(format: "%.3f", m.p99Ms),
+                           Int(1000 / max(m.meanMs, 1e-6)).formatted(), Int(m.meanDistanceComputations).formatted()])
+    }
+    return table
+}
+
+extension SearchPlan {
+    /// One line for people: "graph 64d ef 48 → 384d keep 10", or "exact 384d".
+    var summary: String {
+        let stages = self.stages.map { "\($0.dims)d keep \($0.keep)" }.joined(separator: " → ")
+        guard !exact, let graphDims, let ef else { return "exact " + stages }
+        return "graph \(graphDims)d ef \(ef) → " + stages + (earlyExit.map { String(format: " (exit at margin %.3f)", $0) } ?? "")
+    }
+}
+
+extension PlanMeasurement {
+    var json: [String: Any] {
+        ["plan": plan.json, "recall": recall, "mean_ms": meanMs, "p50_ms": p50Ms, "p99_ms": p99Ms,
+         "mean_distance_computations": meanDistanceComputations]
+    }
+}
