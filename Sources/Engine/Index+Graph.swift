@@ -96,6 +96,7 @@ extension Index {
         if let record, record.headVersion == (head?.version ?? 0) { return nil }
         guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
         var options = GraphOptions()
+        options.dims = layout.boundaries.dropFirst().last { $0 <= options.dims } ?? layout.dimensions
         if let record {
             options.dims = record.dims
             options.m = record.m

@@ -1,0 +1,153 @@
+import Engine
+import Foundation
+import Search
+import Store
+import XCTest
+
+/// The ANN graph inside an index: searched through the funnel, kept current by writes,
+/// planned by budget, cut by deadlines, made stale by a change of head.
+final class GraphSearchTests: XCTestCase {
+    static let dims = 64
+
+    /// Vectors around 60 random centres, so neighbourhoods are meaningful (as in real
+    /// embeddings) and recall measures the graph, not the hubness of uniform noise.
+    private func corpus(_ count: Int, from start: Int = 0) -> [DocumentInput] {
+        var centres = SplitMix64(seed: 5)
+        let centre = (0..<60).map { _ in (0..<GraphSearchTests.dims).map { _ in uniform(&centres) } }
+        return (start..<start + count).map { n in
+            var rng = SplitMix64(seed: UInt64(n) &+ 1_000)
+            let c = centre[n % 60]
+            return DocumentInput(id: "d\(n)", text: "doc \(n)", vector: c.map { $0 + 0.4 * uniform(&rng) })
+        }
+    }
+
+    private func uniform(_ rng: inout SplitMix64) -> Float { Float(Int(rng.next() % 2_000_001) - 1_000_000) / 1e6 }
+
+    private func makeIndex(_ docs: [DocumentInput]) throws -> Index {
+        let index = try Index.create(name: "g", in: temporaryData(self), dimensions: GraphSearchTests.dims, model: nil)
+        for start in stride(from: 0, to: docs.count, by: 1000) { _ = try index.upsert(Array(docs[start..<min(start + 1000, docs.count)])) }
+        return index
+    }
+
+    private func buildGraph(_ index: Index) throws {
+        var options = Index.GraphOptions()
+        options.dims = 32
+        options.m = 24
+        try index.buildGraph(options)
+    }
+
+    /// recall@10 of the planned (or `ef`) search against exact full-dimension search.
+    private func recall(_ index: Index, _ queries: [[Float]], ef: Int? = 128, excluding gone: Set<String> = []) throws -> Double {
+        var found = 0
+        for q in queries {
+            let exact = Set(try index.search(SearchRequest(vector: q, k: 10, dims: GraphSearchTests.dims)).hits.map(\.id))
+            let result = try index.search(SearchRequest(vector: q, k: 10, ef: ef))
+            XCTAssertFalse(result.plan.exact, "the graph is used")
+            XCTAssertTrue(gone.isDisjoint(with: result.hits.map(\.id)), "a deleted document came back")
+            found += result.hits.filter { exact.contains($0.id) }.count
+        }
+        return Double(found) / Double(queries.count * 10)
+    }
+
+    func testGraphSearchFindsWhatExactSearchFindsAndSaysItsPlan() throws {
+        let docs = corpus(6_000)
+        let index = try makeIndex(docs)
+        let q = docs[17].vector!
+        XCTAssertTrue(try index.search(SearchRequest(vector: q, k: 5)).plan.exact, "no graph yet: exact scan")
+        try buildGraph(index)
+        XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, 6_000)
+
+        let result = try index.search(SearchRequest(vector: q, k: 5, ef: 64))
+        XCTAssertEqual(result.plan.graphDims, 32)
+        XCTAssertEqual(result.plan.ef, 64)
+        XCTAssertEqual(result.plan.stages, [.init(dims: 64, keep: 5)])
+        XCTAssertEqual(result.hits.first?.id, "d17")
+        XCTAssertLessThan(result.distanceComputations, 6_000 / 2, "the walk touches a fraction of the index")
+        XCTAssertTrue(try index.search(SearchRequest(vector: q, k: 5, dims: 32)).plan.exact, "dims asks for an exact scan")
+        XCTAssertGreaterThan(try recall(index, docs.prefix(150).map { $0.vector!.map { $0 * 1.01 + 0.05 } }), 0.9)
+    }
+
+    func testWritesAndDeletesKeepTheGraphCurrent() throws {
+        let index = try makeIndex(corpus(5_000))
+        try buildGraph(index)
+        let late = corpus(500, from: 5_000)
+        _ = try index.upsert(late)
+        XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, 5_500)
+        for doc in late.prefix(50) {
+            XCTAssertEqual(try index.search(SearchRequest(vector: doc.vector, k: 1, ef: 64)).hits.first?.id, doc.id)
+        }
+        // A changed vector moves its node: it is found at its new place.
+        var moved = late[0]
+        moved.vector = late[1].vector!.map { -$0 }
+        _ = try index.upsert([moved])
+        XCTAssertEqual(try index.search(SearchRequest(vector: moved.vector, k: 1, ef: 64)).hits.first?.id, moved.id)
+
+        var rng = SplitMix64(seed: 9)
+        let all = corpus(5_000) + late
+        let gone = Set(all.filter { _ in rng.next() % 10 < 3 }.map(\.id))
+        for chunk in stride(from: 0, to: gone.count, by: 500) {
+            _ = try index.delete(ids: Array(Array(gone)[chunk..<min(chunk + 500, gone.count)]))
+        }
+        XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, 5_500 - gone.count)
+        let queries = all.filter { !gone.contains($0.id) }.prefix(150).map { $0.vector!.map { $0 + 0.02 } }
+        XCTAssertGreaterThan(try recall(index, Array(queries), excluding: gone), 0.9, "recall holds after deleting 30%")
+    }
+
+    func testThePlannerFollowsTheBudgetAndADeadlineGivesAPartialAnswer() throws {
+        let docs = corpus(5_000)
+        let index = try makeIndex(docs)
+        try buildGraph(index)
+        let model = try XCTUnwrap(try index.calibrate(queryCount: 100))
+        XCTAssertEqual(model.queries, 100)
+        XCTAssertTrue(model.measurements.contains { $0.plan.exact && $0.recall == 1 }, "exact search is a plan too")
+        XCTAssertEqual(try index.costModel(), model)
+
+        var lastRecall = -1.0
+        for budget in [0.001, 0.05, 0.2, 1, 50] {
+            let result = try index.search(SearchRequest(vector: docs[3].vector, k: 10, budgetMs: budget))
+            let expected = try XCTUnwrap(model.measurements.first { $0.plan == result.plan }, "a measured plan: \(result.plan)")
+            XCTAssertGreaterThanOrEqual(expected.recall, lastRecall, "recall never falls as the budget grows")
+            lastRecall = expected.recall
+            XCTAssertNotNil(result.predictedMs)
+        }
+        XCTAssertEqual(lastRecall, 1, "a generous budget buys the best plan")
+
+        let cut = try index.search(SearchRequest(vector: docs[3].vector, k: 10, ef: 200, deadlineMs: 1e-6))
+        XCTAssertTrue(cut.partial, "past the deadline the answer is partial, not an error")
+        XCTAssertFalse(cut.hits.isEmpty)
+    }
+
+    func testAChangeOfHeadMakesTheGraphStaleUntilRebuilt() throws {
+        let docs = corpus(5_000)
+        let index = try makeIndex(docs)
+        try buildGraph(index)
+        try index.changeHead(to: .pca, automatic: false)
+        XCTAssertTrue(try index.search(SearchRequest(vector: docs[0].vector, k: 3)).plan.exact,
+                      "a graph over the old head's vectors is not used")
+        XCTAssertNotNil(try index.buildGraphIfDue())
+        let result = try index.search(SearchRequest(vector: docs[0].vector, k: 3, ef: 64))
+        XCTAssertFalse(result.plan.exact)
+        XCTAssertEqual(result.hits.first?.id, "d0")
+        XCTAssertNil(try index.buildGraphIfDue(), "nothing to do once current")
+    }
+
+    func testBadPlanningFieldsNameTheField() throws {
+        let index = try makeIndex(corpus(100))
+        let v = corpus(1)[0].vector!
+        let cases: [(SearchRequest, String)] = [
+            (SearchRequest(vector: v, budgetMs: 0), #"field "budget_ms": must be a positive number"#),
+            (SearchRequest(vector: v, budgetMs: .nan), #"field "budget_ms""#),
+            (SearchRequest(vector: v, deadlineMs: -1), #"field "deadline_ms""#),
+            (SearchRequest(vector: v, ef: 0), #"field "ef": must be between 1 and 10000"#),
+            (SearchRequest(vector: v, dims: 32, ef: 10), #"field "dims": asks for an exact scan"#),
+        ]
+        for (request, expected) in cases {
+            XCTAssertThrowsError(try index.search(request)) { XCTAssertTrue("\($0)".contains(expected), "\($0) should say \(expected)") }
+        }
+        var options = Index.GraphOptions()
+        options.dims = 48
+        XCTAssertThrowsError(try index.buildGraph(options)) { XCTAssertTrue("\($0)".contains("one of the stored prefixes 32, 64"), "\($0)") }
+        let exact = try index.search(SearchRequest(vector: v, k: 3, budgetMs: 1))
+        XCTAssertTrue(exact.plan.exact, "without a graph a budgeted search scans exactly and says so")
+    }
+}
