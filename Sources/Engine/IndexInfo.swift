@@ -14,6 +14,10 @@ public struct IndexInfo: Sendable {
     /// The head searches use (nil: never set, the identity) and one left half-written, if any.
     public var head: HeadRecord?
     public var pendingHead: HeadRecord?
+    /// The ANN graph (nil: none), whether it is over the current head, and the plans measured on it.
+    public var graph: GraphRecord?
+    public var graphIsCurrent: Bool
+    public var costModel: CostModel?
 
     public var json: [String: Any] {
         [
@@ -25,6 +29,11 @@ public struct IndexInfo: Sendable {
                 "kind": head?.kind ?? "none", "version": head?.version ?? 0, "fitted_on": head?.fittedOn ?? 0,
                 "automatic": head?.automatic ?? true, "pending": pendingHead?.kind as Any? ?? NSNull(),
             ] as [String: Any],
+            "graph": graph.map { g -> [String: Any] in
+                ["dims": g.dims, "m": g.m, "ef_construction": g.efConstruction, "encoding": g.encoding, "nodes": g.nodes,
+                 "build_seconds": g.buildSeconds, "built_at": g.builtAt, "current": graphIsCurrent,
+                 "plans_measured": costModel?.measurements.count ?? 0]
+            } as Any? ?? NSNull(),
             "created_at": manifest.createdAt, "file_bytes": fileBytes, "used_bytes": usedBytes,
             "map_bytes": mapBytes, "kernel_isa": kernelISA,
         ]
@@ -34,10 +43,13 @@ public struct IndexInfo: Sendable {
 extension Index {
     public func info() throws -> IndexInfo {
         let usage = try store.diskUsage()
+        let costModel = try self.costModel()
         return try store.read { snapshot in
-            IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
-                      fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
-                      kernelISA: ExactSearch.kernelISA, head: try snapshot.head(), pendingHead: try snapshot.pendingHead())
+            let head = try snapshot.head(), graph = try snapshot.graphRecord()
+            return IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
+                             fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
+                             kernelISA: ExactSearch.kernelISA, head: head, pendingHead: try snapshot.pendingHead(),
+                             graph: graph, graphIsCurrent: graph?.headVersion == (head?.version ?? 0), costModel: costModel)
         }
     }
 }
@@ -52,5 +64,22 @@ extension IndexInfo {
         }
         return "\(head.kind) v\(head.version), fitted on \(head.fittedOn.formatted()) documents"
             + (head.automatic ? " (refitted automatically at \(Index.automaticHeadRegrowth)x growth)" : " (chosen by hand)")
+    }
+}
+
+extension IndexInfo {
+    /// One line for people: the graph, and the plan a search without a budget runs.
+    public var graphDescription: String {
+        guard let graph else {
+            return "none: searches scan exactly" + (documents >= Index.automaticGraphMinimum ? " (build one with `mrl graph`)" : "")
+        }
+        var line = "\(graph.dims) dims, \(graph.encoding), M=\(graph.m), \(graph.nodes.formatted()) nodes, built in \(String(format: "%.1f", graph.buildSeconds)) s"
+        if !graphIsCurrent { line += "; stale (built over another head): searches scan exactly until `mrl graph` or `mrl index` rebuilds it" }
+        if let costModel {
+            let planner = Planner(model: costModel).plan(budgetMs: nil, k: costModel.k)
+            let recall = costModel.measurements.first { $0.plan == planner.plan }?.recall ?? 0
+            line += String(format: "; %d plans measured, default reaches recall %.3f in %.3f ms", costModel.measurements.count, recall, planner.modelMs)
+        }
+        return line
     }
 }

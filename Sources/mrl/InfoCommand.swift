@@ -26,6 +26,7 @@ struct InfoCommand: ParsableCommand {
             ["dimensions", "\(m.dimensions) (\(m.vectorType); prefix segments at \(m.segmentBoundaries.dropFirst().map(String.init).joined(separator: "/")))"],
             ["model", m.model.map { "\($0.name) (\($0.fingerprint))" } ?? "none (your own vectors)"],
             ["head", info.headDescription],
+            ["graph", info.graphDescription],
             ["format", "\(m.format)"],
             ["on disk", "\(mb(info.fileBytes)) file, \(mb(info.usedBytes)) in use"],
             ["created", m.createdAt],

@@ -53,11 +53,18 @@ extension SearchScratch {
                 return true
             }
             expansions &+= 1
+            // First the unseen neighbours, all asked for at once, so their rows load while
+            // the first are scored (one prefetch ahead left most of a walk waiting on memory).
             let links = graph.neighbors(of: next.id, level: level)
-            if let first = links.first { vectors.prefetch(first) }
-            for (i, node) in links.enumerated() {
-                if i &+ 1 < links.count { vectors.prefetch(links[i &+ 1]) }
-                guard visited.insert(node) else { continue }
+            let fresh = pending.reserve(links.count)
+            var freshCount = 0
+            for node in links where visited.insert(node) {
+                vectors.prefetch(node)
+                fresh[freshCount] = node
+                freshCount &+= 1
+            }
+            for f in 0..<freshCount {
+                let node = fresh[f]
                 let score = vectors.similarity(query, node)
                 cost &+= 1
                 guard results.count < ef || score > results.top.score else { continue }

@@ -98,6 +98,8 @@ final class SearchScratch {
     var visited = VisitedSet()
     var candidates = HitHeap()
     var results = HitHeap()
+    /// A node's unseen neighbours, gathered before they are scored.
+    let pending = ScratchBuffer<UInt32>(capacity: 64)
 
     deinit {
         visited.deallocate()
