@@ -43,14 +43,15 @@ public struct MatryoshkaHead: Sendable {
         self.matrix = matrix
     }
 
-    /// One vector in head space (a matrix-vector product: sgemm's set-up costs more than it
-    /// saves for one row).
-    public func apply(_ vector: [Float]) -> [Float] {
-        guard let matrix else { return vector }
-        precondition(vector.count == dimensions)
-        var out = [Float](repeating: 0, count: dimensions)
+    /// The first `prefix` coordinates (all by default) of one vector in head space: a
+    /// matrix-vector product over that many rows only (13 us for all 384, 4 for 128).
+    public func apply(_ vector: [Float], prefix: Int? = nil) -> [Float] {
+        let rows = prefix ?? dimensions
+        guard let matrix else { return Array(vector.prefix(rows)) }
+        precondition(vector.count == dimensions && rows <= dimensions)
+        var out = [Float](repeating: 0, count: rows)
         let d = Int32(dimensions)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, d, d, 1, matrix, d, vector, 1, 0, &out, 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), d, 1, matrix, d, vector, 1, 0, &out, 1)
         return out
     }
 

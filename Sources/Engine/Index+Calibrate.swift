@@ -20,26 +20,31 @@ extension Index {
     }
 
     /// Measures recall@k (against exact full-dimension search) and latency of each plan on
-    /// `queries` (head space), each query timed alone as a daemon serves it.
+    /// `queries` (the model's raw space), each query timed alone as a daemon serves it, from
+    /// the query's rotation into head space to the ranked hits.
     func measure(_ plans: [SearchPlan], queries: [[Float]], k: Int,
                  progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
         try store.read { snapshot in
-            let head = try snapshot.head()
-            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
-            let graph = try loadedGraph(in: snapshot, head: head)
+            let (record, head) = try currentHead(in: snapshot)
+            let graph = try loadedGraph(in: snapshot, head: record)
+            let raw = try snapshot.vectorBlocks(space: .raw)
             let truth = queries.map { q in
-                Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: blocks, layout: layout,
+                Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: raw, layout: layout,
                                     threads: scanThreads).hits.map(\.id))
             }
-            return plans.enumerated().map { p, plan in
-                for q in queries.prefix(20) { _ = run(plan, query: q, k: k, blocks: blocks, graph: graph, deadline: nil) }  // warm up
+            func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel<VectorBlock>.Answer {
+                let prefix = head.apply(q, prefix: plan.headSpacePrefix(fullDimensions: manifest.dimensions))
+                return try run(plan, query: prefix, rawQuery: q, k: k, snapshot: snapshot, head: record, graph: graph, deadline: nil)
+            }
+            return try plans.enumerated().map { p, plan in
+                for q in queries.prefix(20) { _ = try answer(plan, q) }  // warm up
                 var times: [Double] = [], found = 0, computations = 0
                 for (q, query) in queries.enumerated() {
                     let start = DispatchTime.now()
-                    let answer = run(plan, query: query, k: k, blocks: blocks, graph: graph, deadline: nil)
+                    let result = try answer(plan, query)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
-                    found += answer.hits.filter { truth[q].contains($0.id) }.count
-                    computations += answer.cost.distanceComputations
+                    found += result.hits.filter { truth[q].contains($0.id) }.count
+                    computations += result.cost.distanceComputations
                 }
                 progress(p + 1, plans.count)
                 times.sort()
@@ -51,8 +56,8 @@ extension Index {
         }
     }
 
-    /// Measures the candidate plans on `queryCount` documents of the index used as queries
-    /// (seeded), and stores the result as the planner's cost model. Returns nil when the
+    /// Measures the candidate plans on the raw vectors of `queryCount` documents of the index
+    /// used as queries (seeded), and stores the result as the planner's cost model. Returns nil when the
     /// index has no usable graph.
     @discardableResult
     public func calibrate(queryCount: Int = 200, k: Int = 10, seed: UInt64 = 1,
@@ -60,7 +65,7 @@ extension Index {
         let sample = try store.read { snapshot -> (GraphRecord, [[Float]])? in
             let head = try snapshot.head()
             guard let graph = try loadedGraph(in: snapshot, head: head) else { return nil }
-            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+            let blocks = try snapshot.vectorBlocks(space: .raw)
             var live: [(VectorBlock, Int)] = []
             for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { live.append((block, i)) } }
             var rng = SplitMix64(seed: seed)
@@ -94,12 +99,10 @@ extension Index {
     /// Recall@k and latency of every candidate plan of the current graph on `queries` (the
     /// model's raw space), for `mrl bench ann`. Empty when the index has no usable graph.
     public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
-        let (head, graph) = try store.read { snapshot in
-            let head = try currentHead(in: snapshot)
-            return (head.head, try loadedGraph(in: snapshot, head: head.record)?.record)
+        guard let graph = try store.read({ snapshot in try loadedGraph(in: snapshot, head: try currentHead(in: snapshot).record)?.record }) else {
+            return []
         }
-        guard let graph else { return [] }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
-        return try measure(plans, queries: rawQueries.map(head.apply), k: k, progress: progress)
+        return try measure(plans, queries: rawQueries, k: k, progress: progress)
     }
 }

@@ -25,15 +25,10 @@ extension Index {
         let start = DispatchTime.now()
         let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
         return try store.read { snapshot in
-            // Prefixes are taken in the head's space: rotate the query as the vectors were.
             let (record, head) = try currentHead(in: snapshot)
-            let query = head.apply(vector)
-            let dims = request.dims ?? manifest.dimensions
-            guard query[0..<dims].contains(where: { $0 != 0 }) else {
-                throw EngineError.invalidRequest(field: "vector", message: "its first \(dims) dimensions in the index's head space are all zero: no direction to search")
-            }
             let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
-            var choice = (plan: SearchPlan.exact(dims: dims, k: request.k), predictedMs: nil as Double?, modelMs: nil as Double?)
+            var choice = (plan: SearchPlan.exact(dims: request.dims ?? manifest.dimensions, k: request.k),
+                          predictedMs: nil as Double?, modelMs: nil as Double?)
             if let graph {
                 if let ef = request.ef {
                     choice.plan = SearchPlan(graphDims: graph.record.dims, ef: max(ef, request.k),
@@ -45,8 +40,16 @@ extension Index {
                     choice.plan = Index.defaultPlan(graphDims: graph.record.dims, dimensions: manifest.dimensions, k: request.k)
                 }
             }
-            let blocks = try snapshot.vectorBlocks(space: record?.space ?? .raw)
-            let answer = run(choice.plan, query: query, k: request.k, blocks: blocks, graph: graph, deadline: deadline)
+            // Prefixes are taken in the head's space; full dimensions score the raw vectors,
+            // which a rotation leaves the same, so only the prefix the plan needs is rotated.
+            let prefix = choice.plan.headSpacePrefix(fullDimensions: manifest.dimensions)
+            let query = head.apply(vector, prefix: prefix)
+            let checked = prefix > 0 ? query : vector
+            guard checked[0..<(request.dims ?? checked.count)].contains(where: { $0 != 0 }) else {
+                throw EngineError.invalidRequest(field: "vector", message: "its first \(request.dims ?? checked.count) dimensions in the index's head space are all zero: no direction to search")
+            }
+            let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
+                                 head: record, graph: graph, deadline: deadline)
             let resolved = try answer.hits.map { hit -> SearchHit in
                 let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
                 guard request.includeText else {
@@ -70,18 +73,23 @@ extension Index {
         SearchPlan(graphDims: graphDims, ef: max(64, k), stages: [.init(dims: dimensions, keep: k)], earlyExit: nil, exact: false)
     }
 
-    /// Runs one plan over `blocks` (the head's space): an exact scan or the funnel.
-    func run(_ plan: SearchPlan, query: [Float], k: Int, blocks: [VectorBlock], graph: LoadedGraph?,
-             deadline: DispatchTime?) -> Funnel<VectorBlock>.Answer {
+    /// Runs one plan: an exact scan or the funnel. `query` is the head-space prefix the plan
+    /// needs (see `headSpacePrefix`), `rawQuery` the query in the model's space.
+    func run(_ plan: SearchPlan, query: [Float], rawQuery: [Float], k: Int, snapshot: Snapshot, head: HeadRecord?,
+             graph: LoadedGraph?, deadline: DispatchTime?) throws -> Funnel<VectorBlock>.Answer {
+        let raw = try snapshot.vectorBlocks(space: .raw)
+        let blocks = try head.map { try snapshot.vectorBlocks(space: $0.space) } ?? raw
         guard !plan.exact, let graph else {
-            let (hits, cost) = ExactSearch.run(query: query, dimensions: plan.stages.last!.dims, k: k, blocks: blocks,
+            let dims = plan.stages.last!.dims
+            let full = dims == manifest.dimensions
+            let (hits, cost) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: full ? raw : blocks,
                                                layout: layout, threads: scanThreads)
             return .init(hits: hits, cost: cost, partial: false, exitedEarly: false)
         }
         let searcher = graphSearchers.withLock { $0.popLast() } ?? GraphSearcher()
         defer { graphSearchers.withLock { $0.append(searcher) } }
-        return Funnel(blocks: blocks, layout: layout, blockRows: manifest.blockRows)
-            .run(query, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors, searcher: searcher,
+        return Funnel(blocks: blocks, fullBlocks: raw, layout: layout, blockRows: manifest.blockRows)
+            .run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors, searcher: searcher,
                  deadline: deadline ?? .distantFuture)
     }
 

@@ -6,17 +6,21 @@ import Dispatch
 ///
 /// ```swift
 /// let plan = SearchPlan(graphDims: 64, ef: 48, stages: [.init(dims: 384, keep: 10)], earlyExit: nil, exact: false)
-/// let answer = Funnel(blocks: blocks, layout: layout, blockRows: 1024).run(query, plan: plan, k: 10,
-///                                                                            graph: graph, vectors: codes, searcher: searcher)
+/// let funnel = Funnel(blocks: headBlocks, fullBlocks: rawBlocks, layout: layout, blockRows: 1024)
+/// let answer = funnel.run(headPrefix, fullQuery: raw, plan: plan, k: 10, graph: graph, vectors: codes, searcher: searcher)
 /// ```
 /// Scores are cosines of the truncated vectors (the prefix renormalised), as in the exact scan.
+/// A stage at full dimensions scores `fullBlocks` with `fullQuery`: for a rotation head the
+/// raw vectors give the same cosines without rotating the whole query.
 public struct Funnel<Block: PrefixBlock> {
     public let blocks: [Block]
+    public let fullBlocks: [Block]
     public let layout: PrefixLayout
     public let blockRows: Int
 
-    public init(blocks: [Block], layout: PrefixLayout, blockRows: Int) {
+    public init(blocks: [Block], fullBlocks: [Block], layout: PrefixLayout, blockRows: Int) {
         self.blocks = blocks
+        self.fullBlocks = fullBlocks
         self.layout = layout
         self.blockRows = blockRows
     }
@@ -38,9 +42,11 @@ public struct Funnel<Block: PrefixBlock> {
     }
 
     /// Runs `plan` (not exact; stage dims on the layout's boundaries, last stage keeping at
-    /// least k) for a query in head space, stopping at `deadline`.
-    public func run<Graph: GraphAdjacency>(_ query: [Float], plan: SearchPlan, k: Int, graph: Graph, vectors: GraphVectors,
-                                           searcher: GraphSearcher, deadline: DispatchTime = .distantFuture) -> Answer {
+    /// least k) for `query`, the query's head-space prefix long enough for the walk and every
+    /// stage short of full dimensions, and `fullQuery` in `fullBlocks`' space; stops at `deadline`.
+    public func run<Graph: GraphAdjacency>(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, graph: Graph,
+                                           vectors: GraphVectors, searcher: GraphSearcher,
+                                           deadline: DispatchTime = .distantFuture) -> Answer {
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
         var cost = SearchCost()
         let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, in: graph,
@@ -54,7 +60,9 @@ public struct Funnel<Block: PrefixBlock> {
                 partial = true
                 break
             }
-            candidates = rescore(candidates, query: ExactSearch.normalizedPrefix(query, stage.dims), keep: stage.keep, cost: &cost)
+            let full = stage.dims == layout.dimensions
+            candidates = rescore(candidates, query: ExactSearch.normalizedPrefix(full ? fullQuery : query, stage.dims),
+                                 in: full ? fullBlocks : blocks, keep: stage.keep, cost: &cost)
             if let margin = plan.earlyExit, s < plan.stages.count - 1, candidates.count > k,
                candidates[k - 1].score - candidates[k].score > Float(margin) {
                 exitedEarly = true
@@ -71,7 +79,7 @@ public struct Funnel<Block: PrefixBlock> {
     }
 
     /// The candidates' cosines at the query prefix's length, best `keep` first.
-    func rescore(_ candidates: [Hit], query: [Float], keep: Int, cost: inout SearchCost) -> [Hit] {
+    func rescore(_ candidates: [Hit], query: [Float], in blocks: [Block], keep: Int, cost: inout SearchCost) -> [Hit] {
         let dims = query.count
         let segments = layout.boundaries.firstIndex(of: dims)!  // stage dims fall on boundaries
         var scored = [Hit]()

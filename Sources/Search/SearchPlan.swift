@@ -30,6 +30,13 @@ public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
         self.exact = exact
     }
 
+    /// How many head-space coordinates of the query the plan reads: the walk's and every
+    /// stage's short of full dimensions (full-dimension scores are the raw vectors'); 0 when
+    /// it reads none.
+    public func headSpacePrefix(fullDimensions: Int) -> Int {
+        ([graphDims ?? 0] + stages.map(\.dims).filter { $0 < fullDimensions }).max()!
+    }
+
     /// An exact scan of the first `dims` coordinates.
     public static func exact(dims: Int, k: Int) -> SearchPlan {
         SearchPlan(graphDims: nil, ef: nil, stages: [Stage(dims: dims, keep: k)], earlyExit: nil, exact: true)
