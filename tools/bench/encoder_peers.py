@@ -18,7 +18,7 @@ from transformers import AutoModel, AutoTokenizer
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--corpus", default="data/debian-packages.jsonl.gz")
-ap.add_argument("--count", type=int, default=2000)
+ap.add_argument("--count", type=int, default=5000)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--model", default="models/all-MiniLM-L6-v2")
 ap.add_argument("--fixture", default="Tests/EmbeddingTests/Fixtures/minilm-reference.jsonl")

@@ -17,7 +17,7 @@ struct EncoderBench: ParsableCommand {
     var corpus = "data/debian-packages.jsonl.gz"
 
     @Option(help: "How many texts and titles.")
-    var count = 2000
+    var count = 5000
 
     @Option(help: "Timed repetitions; the best is reported.")
     var repeats = 2
