@@ -1,6 +1,7 @@
 // The graph walk's asymmetric distance: float query against int8 rows, one variant per
 // instruction set, chosen once on first use from cpuid (as in scan_kernels.c).
 #include "graph_kernels.h"
+#include "isa_choice.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,20 +76,21 @@ static struct {
 } kernels;
 static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
+// Takes variant `isa` if this CPU runs it.
 static int install(const char *isa) {
+    if (!mrl_cpu_runs(isa)) return 0;
     if (strcmp(isa, "generic") == 0) {
         kernels.dot = dot_f32_i8_generic;
         kernels.isa = "generic";
         return 1;
     }
 #ifdef MRL_X86
-    __builtin_cpu_init();
-    if (strcmp(isa, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
+    if (strcmp(isa, "avx512f") == 0) {
         kernels.dot = dot_f32_i8_avx512;
         kernels.isa = "avx512f";
         return 1;
     }
-    if (strcmp(isa, "avx2+fma") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (strcmp(isa, "avx2+fma") == 0) {
         kernels.dot = dot_f32_i8_avx2;
         kernels.isa = "avx2+fma";
         return 1;
@@ -97,18 +99,7 @@ static int install(const char *isa) {
     return 0;
 }
 
-// The best variant this CPU runs, capped by MRL_ISA like the scan kernels, so one
-// environment variable rules a kernel out everywhere.
-static void choose_kernels(void) {
-    const char *cap = getenv("MRL_ISA");
-    const char *order[] = {"avx512f", "avx2+fma", "generic"};
-    int allowed = cap == NULL;
-    for (int i = 0; i < 3; i++) {
-        if (!allowed && strcmp(cap, order[i]) == 0) allowed = 1;
-        if (allowed && install(order[i])) return;
-    }
-    install("generic");
-}
+static void choose_kernels(void) { mrl_install_best(install); }
 
 int mrl_graph_kernels_select(const char *isa) {
     pthread_once(&kernels_once, choose_kernels);

@@ -3,6 +3,7 @@
 // x86-64 so it runs on any CPU, and uses AVX2/AVX-512 where present.
 #include "scan_kernels.h"
 #include <math.h>
+#include "isa_choice.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +213,9 @@ static struct {
 } kernels;
 static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
+// Takes variant `isa` if this CPU runs it.
 static int install(const char *isa) {
+    if (!mrl_cpu_runs(isa)) return 0;
     if (strcmp(isa, "generic") == 0) {
         kernels.generic = cosine_rows_generic;
         kernels.simd = NULL;
@@ -221,14 +224,13 @@ static int install(const char *isa) {
         return 1;
     }
 #ifdef MRL_X86
-    __builtin_cpu_init();
-    if (strcmp(isa, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
+    if (strcmp(isa, "avx512f") == 0) {
         kernels.simd = cosine_rows_avx512;
         kernels.dot = dot_avx512;
         kernels.isa = "avx512f";
         return 1;
     }
-    if (strcmp(isa, "avx2+fma") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (strcmp(isa, "avx2+fma") == 0) {
         kernels.simd = cosine_rows_avx2;
         kernels.dot = dot_avx2;
         kernels.isa = "avx2+fma";
@@ -238,18 +240,7 @@ static int install(const char *isa) {
     return 0;
 }
 
-// The best variant this CPU runs. MRL_ISA=avx2+fma or MRL_ISA=generic caps the choice,
-// for a user who wants to rule a kernel out.
-static void choose_kernels(void) {
-    const char *cap = getenv("MRL_ISA");
-    const char *order[] = {"avx512f", "avx2+fma", "generic"};
-    int allowed = cap == NULL;
-    for (int i = 0; i < 3; i++) {
-        if (!allowed && strcmp(cap, order[i]) == 0) allowed = 1;
-        if (allowed && install(order[i])) return;
-    }
-    install("generic");
-}
+static void choose_kernels(void) { mrl_install_best(install); }
 
 int mrl_scan_kernels_select(const char *isa) {
     pthread_once(&kernels_once, choose_kernels);
