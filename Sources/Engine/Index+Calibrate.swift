@@ -40,7 +40,7 @@ extension Index {
                 Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: raw, layout: layout,
                                     threads: scanThreads).hits.map(\.id))
             }
-            func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel<VectorBlock>.Answer {
+            func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel.Answer {
                 let prefix = head.apply(q, prefix: plan.headSpacePrefix(fullDimensions: manifest.dimensions))
                 return try run(plan, query: prefix, rawQuery: q, k: k, snapshot: snapshot, head: record, graph: graph, deadline: nil)
             }
@@ -90,6 +90,14 @@ extension Index {
                               measurements: try measure(plans, queries: queries, k: k, progress: progress))
         try store.putMeta(Index.costModelKey, model)
         return model
+    }
+
+    /// Calibrates when the index has a usable graph but no cost model measured on it (a new
+    /// graph, or one rebuilt with a change of head). Returns the new model, or nil.
+    public func calibrateIfDue(progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
+        let hasGraph = try store.read { snapshot in try loadedGraph(in: snapshot, head: try currentHead(in: snapshot).record) != nil }
+        guard hasGraph, try costModel() == nil else { return nil }
+        return try calibrate(progress: progress)
     }
 
     /// The stored cost model, if one was measured on the current graph.

@@ -34,8 +34,8 @@ extension Index {
         if let cached = graphCache.withLock({ $0 }), cached.version == version { return cached.graph }
         var loaded: LoadedGraph?
         if let record = try snapshot.graphRecord(), record.headVersion == (head?.version ?? 0) {
-            loaded = try LoadedGraph(record: record, snapshot: snapshot,
-                                     blocks: try snapshot.vectorBlocks(space: head?.space ?? .raw), layout: layout)
+            loaded = try LoadedGraph(record: record, snapshot: snapshot, blocks: try snapshot.vectorBlocks(space: head?.space ?? .raw),
+                                     rawBlocks: try snapshot.vectorBlocks(space: .raw), layout: layout, blockRows: manifest.blockRows)
         }
         graphCache.withLock { $0 = (version, loaded) }
         return loaded
@@ -52,23 +52,9 @@ extension Index {
                 "the graph's dims must be one of the stored prefixes \(layout.boundaries.dropFirst().map(String.init).joined(separator: ", ")), got \(options.dims)")
         }
         for _ in 0..<3 {  // begin again if vectors were written meanwhile
-            let started = Date()
             let generation = try store.read { try $0.vectorsGeneration() }
             let head = try store.read { try $0.head() }
-            let (vectors, ids) = try store.read { snapshot -> (GraphVectors, [UInt32]) in
-                let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
-                let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
-                let vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: options.dims, layout: layout,
-                                                      encoding: options.encoding)
-                var ids: [UInt32] = []
-                for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
-                return (vectors, ids)
-            }
-            let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
-            builder.insert(ids, threads: options.threads)
-            let record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
-                                     encoding: options.encoding.rawValue, headVersion: head?.version ?? 0,
-                                     nodes: builder.layers.count, buildSeconds: Date().timeIntervalSince(started))
+            let (builder, record) = try graphInMemory(over: head, options: options)
             let stored = try store.replaceGraph(ifGeneration: generation) { graph in try put(builder, record, into: graph) }
             if stored {
                 writerGraph.withLock { $0 = nil }
@@ -76,6 +62,38 @@ extension Index {
             }
         }
         throw StoreError.headChanged(path: store.directory)
+    }
+
+    /// A graph over `head`'s copy of the vectors (written, if the head is still pending),
+    /// built in memory, with its record.
+    func graphInMemory(over head: HeadRecord?, options: GraphOptions) throws -> (GraphBuilder, GraphRecord) {
+        let started = Date()
+        let (vectors, ids) = try store.read { snapshot -> (GraphVectors, [UInt32]) in
+            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+            let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
+            let vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: options.dims, layout: layout,
+                                                  encoding: options.encoding)
+            var ids: [UInt32] = []
+            for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
+            return (vectors, ids)
+        }
+        let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
+        builder.insert(ids, threads: options.threads)
+        let record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
+                                 encoding: options.encoding.rawValue, headVersion: head?.version ?? 0,
+                                 nodes: builder.layers.count, buildSeconds: Date().timeIntervalSince(started))
+        return (builder, record)
+    }
+
+    /// The options the stored graph was built with, to rebuild it alike; nil when there is none.
+    func storedGraphOptions() throws -> GraphOptions? {
+        guard let record = try store.read({ try $0.graphRecord() }) else { return nil }
+        var options = GraphOptions()
+        options.dims = record.dims
+        options.m = record.m
+        options.efConstruction = record.efConstruction
+        options.encoding = GraphVectors.Encoding(rawValue: record.encoding) ?? .int8
+        return options
     }
 
     /// Removes the graph; searches scan exactly. Returns whether there was one.
@@ -97,12 +115,7 @@ extension Index {
         guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
         var options = GraphOptions()
         options.dims = layout.boundaries.dropFirst().last { $0 <= options.dims } ?? layout.dimensions
-        if let record {
-            options.dims = record.dims
-            options.m = record.m
-            options.efConstruction = record.efConstruction
-        }
-        return try buildGraph(options)
+        return try buildGraph(try storedGraphOptions() ?? options)
     }
 
     /// Keeps the stored graph in step with a write, inside its transaction: rows written
@@ -141,7 +154,7 @@ extension Index {
         return builder
     }
 
-    private func put(_ builder: GraphBuilder, _ record: GraphRecord, into graph: GraphTransaction) throws {
+    func put(_ builder: GraphBuilder, _ record: GraphRecord, into graph: GraphTransaction) throws {
         let layers = builder.layers
         try graph.put(record, blockCount: layers.level0BlockCount, level0Block: { layers.level0Block($0) },
                       upperLevels: layers.encodeUpperLevels())

@@ -75,7 +75,14 @@ extension Index {
                     progress(start + chunk.count, blocks.count)
                 }
             }
-            if try store.finishHead(pending) {
+            // An index with a graph gets one over the new head in the same transaction that
+            // makes the head current: no moment, crash or not, with a stale graph.
+            let graph = try storedGraphOptions().map { try graphInMemory(over: pending.record, options: $0) }
+            let finished = try store.finishHead(pending) { transaction in
+                if let (builder, record) = graph { try put(builder, record, into: transaction) }
+            }
+            if finished {
+                writerGraph.withLock { $0 = nil }
                 var cumulative: Float = 0
                 let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
                     cumulative += s

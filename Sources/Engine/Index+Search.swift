@@ -76,21 +76,19 @@ extension Index {
     /// Runs one plan: an exact scan or the funnel. `query` is the head-space prefix the plan
     /// needs (see `headSpacePrefix`), `rawQuery` the query in the model's space.
     func run(_ plan: SearchPlan, query: [Float], rawQuery: [Float], k: Int, snapshot: Snapshot, head: HeadRecord?,
-             graph: LoadedGraph?, deadline: DispatchTime?) throws -> Funnel<VectorBlock>.Answer {
-        let raw = try snapshot.vectorBlocks(space: .raw)
-        let blocks = try head.map { try snapshot.vectorBlocks(space: $0.space) } ?? raw
+             graph: LoadedGraph?, deadline: DispatchTime?) throws -> Funnel.Answer {
         guard !plan.exact, let graph else {
             let dims = plan.stages.last!.dims
             let full = dims == manifest.dimensions
-            let (hits, cost) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: full ? raw : blocks,
+            let blocks = try snapshot.vectorBlocks(space: full ? .raw : head?.space ?? .raw)
+            let (hits, cost) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: blocks,
                                                layout: layout, threads: scanThreads)
             return .init(hits: hits, cost: cost, partial: false, exitedEarly: false)
         }
         let searcher = graphSearchers.withLock { $0.popLast() } ?? GraphSearcher()
         defer { graphSearchers.withLock { $0.append(searcher) } }
-        return Funnel(blocks: blocks, fullBlocks: raw, layout: layout, blockRows: manifest.blockRows)
-            .run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors, searcher: searcher,
-                 deadline: deadline ?? .distantFuture)
+        return graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
+                                searcher: searcher, deadline: deadline ?? .distantFuture)
     }
 
     /// The planner for the stored cost model, if one was measured on this graph; kept across

@@ -11,14 +11,19 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
     let record: GraphRecord
     let graph: MappedGraph
     let vectors: GraphVectors
+    /// The funnel over this state's blocks: the head's copy, and the raw vectors for full dimensions.
+    let funnel: Funnel
     /// Aligned copies of level-0 values LMDB stored unaligned (small values inside leaf pages).
     private let copies: [UnsafeMutableRawPointer]
 
-    /// Loads the graph of `snapshot`, whose vector blocks (in the graph's head space) are `blocks`.
-    /// Throws `StoreError.corrupt` when the stored graph does not decode.
-    init(record: GraphRecord, snapshot: Snapshot, blocks: [VectorBlock], layout: PrefixLayout) throws {
+    /// Loads the graph of `snapshot`, whose vector blocks are `blocks` in the graph's head
+    /// space and `rawBlocks` in the model's. Throws `StoreError.corrupt` when the stored graph
+    /// does not decode.
+    init(record: GraphRecord, snapshot: Snapshot, blocks: [VectorBlock], rawBlocks: [VectorBlock], layout: PrefixLayout,
+         blockRows: Int) throws {
         version = snapshot.version
         self.record = record
+        funnel = Funnel(blocks: blocks, fullBlocks: rawBlocks, layout: layout, blockRows: blockRows)
         let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
         vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: record.dims, layout: layout,
                                           encoding: GraphVectors.Encoding(rawValue: record.encoding) ?? .int8)

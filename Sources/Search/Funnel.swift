@@ -12,20 +12,31 @@ import Dispatch
 /// Scores are cosines of the truncated vectors (the prefix renormalised), as in the exact scan.
 /// A stage at full dimensions scores `fullBlocks` with `fullQuery`: for a rotation head the
 /// raw vectors give the same cosines without rotating the whole query.
-public struct Funnel<Block: PrefixBlock> {
-    public let blocks: [Block]
-    public let fullBlocks: [Block]
+public final class Funnel: @unchecked Sendable {  // immutable after init
     public let layout: PrefixLayout
     public let blockRows: Int
+    /// Per block, pointers to each segment and its squared norms (block b, segment s at
+    /// b × segments + s), for the head's copy and for the full-dimension one; and the live
+    /// bytes. Flat tables of pointers, so the hot loops index memory, not arrays of structs.
+    private let segments: [UnsafePointer<Float>], norms: [UnsafePointer<Float>]
+    private let fullSegments: [UnsafePointer<Float>], fullNorms: [UnsafePointer<Float>]
+    private let live: [UnsafePointer<UInt8>], rows: [Int]
 
-    public init(blocks: [Block], fullBlocks: [Block], layout: PrefixLayout, blockRows: Int) {
-        self.blocks = blocks
-        self.fullBlocks = fullBlocks
+    /// `blocks` and `fullBlocks` must hold the same ids (the head's copy and the raw one) and
+    /// stay valid (their snapshot's state) while the funnel is used.
+    public init<Block: PrefixBlock>(blocks: [Block], fullBlocks: [Block], layout: PrefixLayout, blockRows: Int) {
+        precondition(blocks.count == fullBlocks.count)
         self.layout = layout
         self.blockRows = blockRows
+        segments = blocks.flatMap(\.segments)
+        norms = blocks.flatMap(\.segmentSquaredNorms)
+        fullSegments = fullBlocks.flatMap(\.segments)
+        fullNorms = fullBlocks.flatMap(\.segmentSquaredNorms)
+        live = blocks.map(\.live)
+        rows = blocks.map(\.rows)
     }
 
-    public struct Answer {
+    public struct Answer: Sendable {
         public var hits: [Hit]
         public var cost: SearchCost
         /// The deadline cut the search short; `hits` are the best found until then.
@@ -49,8 +60,15 @@ public struct Funnel<Block: PrefixBlock> {
                                            deadline: DispatchTime = .distantFuture) -> Answer {
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
         var cost = SearchCost()
-        let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, in: graph,
-                                   vectors: vectors, deadline: deadline, allow: isLive)
+        let walk = live.withUnsafeBufferPointer { live in
+            rows.withUnsafeBufferPointer { rows in
+                searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, in: graph,
+                                vectors: vectors, deadline: deadline) { id in
+                    let b = Int(id) / blockRows, row = Int(id) % blockRows
+                    return b < live.count && row < rows[b] && live[b][row] != 0
+                }
+            }
+        }
         cost.distanceComputations += walk.distanceComputations
         cost.bytesTouched += walk.distanceComputations * vectors.bytesPerRow
         var candidates = walk.hits
@@ -62,7 +80,8 @@ public struct Funnel<Block: PrefixBlock> {
             }
             let full = stage.dims == layout.dimensions
             candidates = rescore(candidates, query: ExactSearch.normalizedPrefix(full ? fullQuery : query, stage.dims),
-                                 in: full ? fullBlocks : blocks, keep: stage.keep, cost: &cost)
+                                 segments: full ? fullSegments : segments, norms: full ? fullNorms : norms,
+                                 keep: stage.keep, cost: &cost)
             if let margin = plan.earlyExit, s < plan.stages.count - 1, candidates.count > k,
                candidates[k - 1].score - candidates[k].score > Float(margin) {
                 exitedEarly = true
@@ -72,28 +91,27 @@ public struct Funnel<Block: PrefixBlock> {
         return Answer(hits: Array(candidates.prefix(k)), cost: cost, partial: partial, exitedEarly: exitedEarly)
     }
 
-    @inline(__always)
-    func isLive(_ id: UInt32) -> Bool {
-        let b = Int(id) / blockRows, row = Int(id) % blockRows
-        return b < blocks.count && row < blocks[b].rows && blocks[b].live[row] != 0
-    }
-
     /// The candidates' cosines at the query prefix's length, best `keep` first.
-    func rescore(_ candidates: [Hit], query: [Float], in blocks: [Block], keep: Int, cost: inout SearchCost) -> [Hit] {
-        let dims = query.count
-        let segments = layout.boundaries.firstIndex(of: dims)!  // stage dims fall on boundaries
+    private func rescore(_ candidates: [Hit], query: [Float], segments: [UnsafePointer<Float>], norms: [UnsafePointer<Float>],
+                         keep: Int, cost: inout SearchCost) -> [Hit] {
+        let dims = query.count, perBlock = layout.segmentCount
+        let used = layout.boundaries.firstIndex(of: dims)!  // stage dims fall on boundaries
         var scored = [Hit]()
         scored.reserveCapacity(candidates.count)
         query.withUnsafeBufferPointer { q in
-            for candidate in candidates {
-                let block = blocks[Int(candidate.id) / blockRows], row = Int(candidate.id) % blockRows
-                var dot: Float = 0, squared: Float = 0
-                for s in 0..<segments {
-                    let width = layout.width(s)
-                    dot += mrl_dot(q.baseAddress! + layout.boundaries[s], block.segments[s] + row * width, width)
-                    squared += block.segmentSquaredNorms[s][row]
+            segments.withUnsafeBufferPointer { segments in
+                norms.withUnsafeBufferPointer { norms in
+                    for candidate in candidates {
+                        let block = Int(candidate.id) / blockRows, row = Int(candidate.id) % blockRows
+                        var dot: Float = 0, squared: Float = 0
+                        for s in 0..<used {
+                            let width = layout.width(s)
+                            dot += mrl_dot(q.baseAddress! + layout.boundaries[s], segments[block * perBlock + s] + row * width, width)
+                            squared += norms[block * perBlock + s][row]
+                        }
+                        scored.append(Hit(id: candidate.id, score: squared > 0 ? dot / squared.squareRoot() : -.infinity))
+                    }
                 }
-                scored.append(Hit(id: candidate.id, score: squared > 0 ? dot / squared.squareRoot() : -.infinity))
             }
         }
         cost.distanceComputations += candidates.count

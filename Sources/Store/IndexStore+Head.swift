@@ -63,10 +63,11 @@ extension IndexStore {
     }
 
     /// Makes `pending` the current head and deletes the previous head's vectors and matrix,
-    /// in one transaction. Returns false, changing nothing, when raw vectors were written
-    /// since `beginHead` (the copy may miss them): begin again.
+    /// in one transaction, in which `graph` replaces the ANN graph with one over the new head.
+    /// Returns false, changing nothing, when raw vectors were written since `beginHead` (the
+    /// copy may miss them): begin again.
     /// Throws `headChanged` if `pending` is no longer the pending head, and write errors.
-    public func finishHead(_ pending: PendingHead) throws -> Bool {
+    public func finishHead(_ pending: PendingHead, graph: (GraphTransaction) throws -> Void = { _ in }) throws -> Bool {
         try env.write { txn in
             guard try storedHead(txn, key: HeadKeys.pending)?.version == pending.record.version else {
                 throw StoreError.headChanged(path: directory)
@@ -75,6 +76,7 @@ extension IndexStore {
             if let old = try storedHead(txn, key: HeadKeys.current) { try dropHeadData(old.version, txn) }
             try txn.put(meta, HeadKeys.current, Array(try JSONEncoder().encode(pending.record)))
             try txn.delete(meta, HeadKeys.pending)
+            try graph(GraphTransaction(store: self, txn: txn))
             return true
         }
     }

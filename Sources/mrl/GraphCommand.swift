@@ -66,14 +66,16 @@ struct GraphCommand: ParsableCommand {
     }
 }
 
-/// Times the plans after a build, with a progress line.
-func calibrateWithProgress(_ index: Index) throws -> CostModel? {
+/// Times the plans after a build (or, with `onlyIfDue`, when the cost model is missing or
+/// stale), with a progress line.
+func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> CostModel? {
     let progress = ProgressDisplay()
     defer { progress.finish() }
-    return try index.calibrate { done, total in
+    let report = { (done: Int, total: Int) in
         progress.update(fraction: Double(done) / Double(total), count: done, unit: "plans",
                         plainLine: "timed \(done) of \(total) search plans")
     }
+    return try onlyIfDue ? index.calibrateIfDue(progress: report) : index.calibrate(progress: report)
 }
 
 /// Prints what a graph build did and the plans' frontier (for `mrl graph` and `mrl index`).

@@ -16,7 +16,8 @@ struct HeadCommand: ParsableCommand {
             prefix keeps as much of each vector as a prefix can; full-dimension scores are unchanged.
             `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth,
             unless a head was chosen here. The new head's copy of the vectors is written in batches;
-            searches use the old head until it is complete. Raw vectors are always kept.
+            searches use the old head until it is complete. An ANN graph is rebuilt over the new head
+            and becomes current in the same transaction. Raw vectors are always kept.
             Example:  mrl head --index debian --kind pca
             """)
 
@@ -46,6 +47,8 @@ struct HeadCommand: ParsableCommand {
                             plainLine: "wrote \(done) of \(total) vector blocks in the new head's space")
         }
         progress.finish()
+        // A graph was rebuilt over the new head with it: time its plans for the planner.
+        _ = try calibrateWithProgress(index, onlyIfDue: true)
         try report(change, index: target.index, json: json)
     }
 }

@@ -77,7 +77,7 @@ struct IndexCommand: ParsableCommand {
         }
         headProgress.finish()
         let graphBuild = try opened?.buildGraphIfDue()
-        let costModel = try graphBuild.flatMap { _ in try calibrateWithProgress(opened!) }
+        let costModel = try opened.flatMap { try calibrateWithProgress($0, onlyIfDue: true) }
         if json {
             try printJSON([
                 "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,

@@ -117,18 +117,22 @@ final class GraphSearchTests: XCTestCase {
         XCTAssertFalse(cut.hits.isEmpty)
     }
 
-    func testAChangeOfHeadMakesTheGraphStaleUntilRebuilt() throws {
+    func testAChangeOfHeadRebuildsTheGraphInTheSameTransaction() throws {
         let docs = corpus(5_000)
         let index = try makeIndex(docs)
         try buildGraph(index)
-        try index.changeHead(to: .pca, automatic: false)
-        XCTAssertTrue(try index.search(SearchRequest(vector: docs[0].vector, k: 3)).plan.exact,
-                      "a graph over the old head's vectors is not used")
-        XCTAssertNotNil(try index.buildGraphIfDue())
+        XCTAssertNotNil(try index.calibrate(queryCount: 50))
+        let change = try index.changeHead(to: .pca, automatic: false)
+        let graph = try XCTUnwrap(try index.store.read { try $0.graphRecord() })
+        XCTAssertEqual(graph.headVersion, change.version, "the graph is over the new head from the moment it is current")
+        XCTAssertEqual(graph.dims, 32, "rebuilt alike")
+        XCTAssertNil(try index.buildGraphIfDue(), "nothing stale to rebuild")
+        XCTAssertNil(try index.costModel(), "plans measured on the old graph no longer apply")
         let result = try index.search(SearchRequest(vector: docs[0].vector, k: 3, ef: 64))
         XCTAssertFalse(result.plan.exact)
         XCTAssertEqual(result.hits.first?.id, "d0")
-        XCTAssertNil(try index.buildGraphIfDue(), "nothing to do once current")
+        XCTAssertNotNil(try index.calibrateIfDue())
+        XCTAssertNil(try index.calibrateIfDue(), "measured once")
     }
 
     func testBadPlanningFieldsNameTheField() throws {
