@@ -2,8 +2,8 @@ import Foundation
 import Search
 import Store
 
-/// A stored ANN graph ready to walk, for one committed state of an index: level 0 read in
-/// place from the map, the upper levels decoded, and the walk's vectors (the head-space
+/// A stored ANN graph ready to walk, for one committed state of an index: level 0 copied
+/// from the map, the upper levels decoded, and the walk's vectors (the head-space
 /// prefix, renormalised, int8) computed from the vector blocks, which is cheaper than
 /// storing and keeping a third copy of every vector.
 final class LoadedGraph: @unchecked Sendable {  // immutable after init
@@ -13,8 +13,8 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
     let vectors: GraphVectors
     /// The funnel over this state's blocks: the head's copy, and the raw vectors for full dimensions.
     let funnel: Funnel
-    /// Aligned copies of level-0 values LMDB stored unaligned (small values inside leaf pages).
-    private let copies: [UnsafeMutableRawPointer]
+    /// Level 0's rows, copied from the map.
+    private let level0Copy: UnsafeMutableRawPointer
 
     /// Loads the graph of `snapshot`, whose vector blocks are `blocks` in the graph's head
     /// space and `rawBlocks` in the model's. Throws `StoreError.corrupt` when the stored graph
@@ -37,19 +37,22 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
         } catch {
             throw StoreError.corrupt(path: snapshot.path, detail: "graph upper levels: \(error)")
         }
-        var copies: [UnsafeMutableRawPointer] = []
-        let level0 = data.level0.map { value -> UnsafeRawPointer in
-            if Int(bitPattern: value.baseAddress!) % 4 == 0 { return value.baseAddress! }
-            let copy = UnsafeMutableRawPointer.allocate(byteCount: value.count, alignment: 64)
-            copy.copyMemory(from: value.baseAddress!, byteCount: value.count)
-            copies.append(copy)
-            return UnsafeRawPointer(copy)
+        // Level 0 is copied out of the map into one run of (huge-page) memory: a walk jumps
+        // between rows at random, and on the map's 4 KB pages each jump would miss the TLB too.
+        let level0Blocks = Array(data.level0.prefix((upper.idLimit + 1023) / 1024))
+        let total = level0Blocks.reduce(0) { $0 + $1.count }
+        let copy = GraphMemory.allocate(byteCount: total)
+        var offset = 0
+        let level0 = level0Blocks.map { value -> UnsafeRawPointer in
+            (copy + offset).copyMemory(from: value.baseAddress!, byteCount: value.count)
+            defer { offset += value.count }
+            return UnsafeRawPointer(copy + offset)
         }
-        self.copies = copies
-        graph = MappedGraph(upperLevels: upper, level0Blocks: Array(level0.prefix((upper.idLimit + 1023) / 1024)))
+        level0Copy = copy
+        graph = MappedGraph(upperLevels: upper, level0Blocks: level0)
     }
 
-    deinit { copies.forEach { $0.deallocate() } }
+    deinit { GraphMemory.deallocate(level0Copy) }
 
     /// Row i: the first `dims` coordinates of vector i, renormalised (zero for a dead row).
     static func walkVectors(blocks: [VectorBlock], rows: Int, dims: Int, layout: PrefixLayout,

@@ -67,13 +67,13 @@ public final class GraphVectors: @unchecked Sendable {
         self.rows = rows
         bytesPerRow = encoding == .float32 ? dimensions * 4 : dimensions
         capacity = max(rows, 1)
-        storage = .allocate(byteCount: capacity * bytesPerRow, alignment: 64)
+        storage = GraphMemory.allocate(byteCount: capacity * bytesPerRow)
         scalesPointer = .allocate(capacity: max(scales.count, 1))
         scalesPointer.initialize(from: scales, count: scales.count)
     }
 
     deinit {
-        storage.deallocate()
+        GraphMemory.deallocate(storage)
         scalesPointer.deallocate()
     }
 
@@ -87,9 +87,9 @@ public final class GraphVectors: @unchecked Sendable {
         let index = Int(id)
         if index >= capacity {
             let grown = max(index + 1, capacity * 2)
-            let moved = UnsafeMutableRawPointer.allocate(byteCount: grown * bytesPerRow, alignment: 64)
+            let moved = GraphMemory.allocate(byteCount: grown * bytesPerRow)
             moved.copyMemory(from: storage, byteCount: rows * bytesPerRow)
-            storage.deallocate()
+            GraphMemory.deallocate(storage)
             storage = moved
             capacity = grown
         }
