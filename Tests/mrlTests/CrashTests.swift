@@ -30,14 +30,9 @@ final class CrashTests: XCTestCase {
         var killed = 0, attempts = 0
         while killed < kills, attempts < kills * 3 {
             attempts += 1
-            let (process, _, err) = try launch(arguments)
             let delay = Double.random(in: 0.01...(fullRun * 1.1), using: &rng)
-            usleep(useconds_t(delay * 1e6))
-            let wasRunning = process.isRunning
-            if wasRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if wasRunning && process.terminationReason == .uncaughtSignal { killed += 1 }
+            let (landed, stderr) = try runKilled(arguments, after: delay)
+            if landed { killed += 1 }
             try check(dir: dir, docs: docs, batch: batch, dims: dims, reported: stderr, after: "attempt \(attempts), kill at \(String(format: "%.3f", delay)) s")
         }
         XCTAssertEqual(killed, kills, "the kills must land while mrl runs")

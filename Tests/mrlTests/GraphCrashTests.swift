@@ -63,16 +63,11 @@ final class GraphCrashTests: XCTestCase {
                 try restore()
                 lastPresent = base
             }
-            let (process, _, err) = try launch(arguments)
-            usleep(useconds_t(delay * 1e6))
-            let wasRunning = process.isRunning
-            if wasRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if wasRunning && process.terminationReason == .uncaughtSignal { killed += 1 }
+            let (landed, stderr) = try runKilled(arguments, after: delay)
+            if landed { killed += 1 }
             let after = "seed \(seed), attempt \(attempts), kill at \(String(format: "%.3f", delay)) s"
             lastPresent = try check(dir: dir, docs: docs, reported: stderr, atLeast: lastPresent, after: after)
-            print("graph crash test: \(after): \(wasRunning ? "killed" : "had finished") with \(lastPresent) documents")
+            print("graph crash test: \(after): \(landed ? "killed" : "had finished") with \(lastPresent) documents")
         }
         XCTAssertEqual(killed, kills, "the kills must land while mrl runs")
         print("graph crash test: \(killed) kills in \(attempts) attempts after \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

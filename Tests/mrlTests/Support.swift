@@ -44,6 +44,18 @@ func mrl(_ arguments: [String]) throws -> Run {
                stderr: String(decoding: stderr, as: UTF8.self))
 }
 
+/// Runs `mrl` and SIGKILLs it after `delay` seconds if it is still running. Returns
+/// whether the kill landed (the process died of it) and what it wrote to standard error.
+func runKilled(_ arguments: [String], after delay: Double) throws -> (killed: Bool, stderr: String) {
+    let (process, _, err) = try launch(arguments)
+    usleep(useconds_t(delay * 1e6))
+    let wasRunning = process.isRunning
+    if wasRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (wasRunning && process.terminationReason == .uncaughtSignal, stderr)
+}
+
 /// A fresh folder for indexes and input files, removed when the test ends.
 func scratchFolder(_ test: XCTestCase) -> String {
     let path = NSTemporaryDirectory() + "mrl-cli-\(UUID().uuidString)"
