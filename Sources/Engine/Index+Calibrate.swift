@@ -95,19 +95,25 @@ extension Index {
     /// Calibrates when the index has a usable graph but no cost model measured on it (a new
     /// graph, or one rebuilt with a change of head). Returns the new model, or nil.
     public func calibrateIfDue(progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
-        let hasGraph = try store.read { snapshot in try loadedGraph(in: snapshot, head: try currentHead(in: snapshot).record) != nil }
-        guard hasGraph, try costModel() == nil else { return nil }
+        guard try store.read(currentGraphRecord) != nil, try costModel() == nil else { return nil }
         return try calibrate(progress: progress)
     }
 
-    /// The stored cost model, if one was measured on the current graph.
+    /// The stored cost model, if one was measured on the current graph (read from the
+    /// records alone: no graph is loaded to answer).
     public func costModel() throws -> CostModel? {
         try store.read { snapshot in
-            guard let graph = try loadedGraph(in: snapshot, head: try snapshot.head()),
+            guard let graph = try currentGraphRecord(snapshot),
                   let model = try snapshot.meta(Index.costModelKey, as: CostModel.self),
-                  model.graphBuiltAt == graph.record.builtAt else { return nil }
+                  model.graphBuiltAt == graph.builtAt else { return nil }
             return model
         }
+    }
+
+    /// The graph's record when the graph is over the current head, nil otherwise.
+    func currentGraphRecord(_ snapshot: Snapshot) throws -> GraphRecord? {
+        guard let graph = try snapshot.graphRecord(), graph.headVersion == (try snapshot.head()?.version ?? 0) else { return nil }
+        return graph
     }
 }
 
@@ -115,9 +121,7 @@ extension Index {
     /// Recall@k and latency of every candidate plan of the current graph on `queries` (the
     /// model's raw space), for `mrl bench ann`. Empty when the index has no usable graph.
     public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
-        guard let graph = try store.read({ snapshot in try loadedGraph(in: snapshot, head: try currentHead(in: snapshot).record)?.record }) else {
-            return []
-        }
+        guard let graph = try store.read(currentGraphRecord) else { return [] }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
         return try measure(plans, queries: rawQueries, k: k, progress: progress)
     }

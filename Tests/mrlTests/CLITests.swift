@@ -24,7 +24,7 @@ final class CLITests: XCTestCase {
 
         let table = try mrl(["search", "--data", dir, "--index", "t", "--vector-file", query, "-k", "2"])
         XCTAssertTrue(table.stdout.contains("c123"), table.stdout)
-        XCTAssertTrue(table.stdout.contains("exact scan at 48 dims over 300 vectors"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("exact 48d keep 2: 300 distances, 0.06 MB read"), table.stdout)
 
         let info = try json(try mrl(["info", "--data", dir, "--index", "t", "--json"]).stdout)
         XCTAssertEqual(info["documents"] as? Int, 300)
