@@ -21,7 +21,7 @@ for q in "tiling window manager" "read and annotate PDF files" "play music from 
   $MRL search --data "$DATA" --index debian -k 5 "$q"
 done
 echo
-echo "== the same query within a 0.2 ms budget: the planner picks a cheaper walk of the graph"
+echo "== the same query within a 0.2 ms budget: the planner runs the most accurate plan predicted to fit"
 $MRL search --data "$DATA" --index debian -k 5 --budget-ms 0.2 "tiling window manager"
 echo
 echo "== an exact scan of the first 64 of 384 dimensions: a sixth of the bytes read, and worse answers,"

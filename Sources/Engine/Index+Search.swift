@@ -22,11 +22,13 @@ extension Index {
         } else {
             vector = request.vector!
         }
-        let start = DispatchTime.now()
-        let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
         return try store.read { snapshot in
+            // Loading the head and graph (once per process and committed state) is start-up,
+            // like loading the model: the budget and took_ms count from planning on.
             let (record, head) = try currentHead(in: snapshot)
             let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
+            let start = DispatchTime.now()
+            let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
             let choice = try plan(for: request, snapshot: snapshot, graph: graph)
             // Prefixes are taken in the head's space; full dimensions score the raw vectors,
             // which a rotation leaves the same, so only the prefix the plan needs is rotated.
