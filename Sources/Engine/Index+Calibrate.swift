@@ -112,7 +112,7 @@ extension Index {
 
     /// The graph's record when the graph is over the current head, nil otherwise.
     func currentGraphRecord(_ snapshot: Snapshot) throws -> GraphRecord? {
-        guard let graph = try snapshot.graphRecord(), graph.headVersion == (try snapshot.head()?.version ?? 0) else { return nil }
+        guard let graph = try snapshot.graphRecord(), graph.isOver(try snapshot.head()) else { return nil }
         return graph
     }
 }

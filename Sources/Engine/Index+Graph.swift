@@ -33,7 +33,7 @@ extension Index {
         let version = snapshot.version
         if let cached = graphCache.withLock({ $0 }), cached.version == version { return cached.graph }
         var loaded: LoadedGraph?
-        if let record = try snapshot.graphRecord(), record.headVersion == (head?.version ?? 0) {
+        if let record = try snapshot.graphRecord(), record.isOver(head) {
             loaded = try LoadedGraph(record: record, snapshot: snapshot, blocks: try snapshot.vectorBlocks(space: head?.space ?? .raw),
                                      rawBlocks: try snapshot.vectorBlocks(space: .raw), layout: layout, blockRows: manifest.blockRows)
         }
@@ -111,7 +111,7 @@ extension Index {
     /// stale one (built over another head). Returns what it did, or nil.
     public func buildGraphIfDue() throws -> GraphBuild? {
         let (record, head, documents) = try store.read { (try $0.graphRecord(), try $0.head(), try $0.documentCount()) }
-        if let record, record.headVersion == (head?.version ?? 0) { return nil }
+        if let record, record.isOver(head) { return nil }
         guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
         var options = GraphOptions()
         options.dims = layout.boundaries.dropFirst().last { $0 <= options.dims } ?? layout.dimensions
@@ -122,11 +122,11 @@ extension Index {
     /// (re)enter the graph with `walkRows`, rows deleted leave it. The writer's graph is
     /// kept in memory between batches; any failure drops it, to be reloaded from the store.
     func updateGraph(_ graph: GraphTransaction, head: HeadRecord?, written: [(UInt32, [Float])], deleted: [UInt32]) throws {
-        guard let record = try graph.record(), record.headVersion == (head?.version ?? 0) else { return }
+        guard let record = try graph.record(), record.isOver(head) else { return }
         do {
             let builder = try writerGraphBuilder(record: record, head: head)
-            let changed = written.map(\.0).filter(builder.layers.contains)
-            builder.delete(Set(deleted + changed).filter(builder.layers.contains))
+            // A changed document's node leaves and re-enters, linked for its new vector.
+            builder.delete(Set(deleted + written.map(\.0)).filter(builder.layers.contains))
             for (id, vector) in written { builder.vectors.set(id: id, to: LoadedGraph.walkRow(vector, dims: record.dims)) }
             builder.insert(written.map(\.0))
             var updated = record

@@ -49,7 +49,7 @@ extension Index {
             return IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
                              fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
                              kernelISA: ExactSearch.kernelISA, head: head, pendingHead: try snapshot.pendingHead(),
-                             graph: graph, graphIsCurrent: graph?.headVersion == (head?.version ?? 0), costModel: costModel)
+                             graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel)
         }
     }
 }

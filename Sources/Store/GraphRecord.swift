@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```swift
 /// let record = try store.read { try $0.graphRecord() }
-/// if record?.headVersion != currentHeadVersion { /* stale: built over another head's vectors */ }
+/// if record?.isOver(head) == false { /* stale: built over another head's vectors */ }
 /// ```
 public struct GraphRecord: Codable, Equatable, Sendable {
     /// The prefix of the head-space vectors the graph links and walks (e.g. 64).
@@ -34,4 +34,8 @@ public struct GraphRecord: Codable, Equatable, Sendable {
         self.buildSeconds = buildSeconds
         builtAt = ISO8601DateFormatter().string(from: Date())
     }
+
+    /// Whether the graph was built over `head`'s vectors (nil: the identity, version 0), so
+    /// a search under that head may walk it.
+    public func isOver(_ head: HeadRecord?) -> Bool { headVersion == (head?.version ?? 0) }
 }
