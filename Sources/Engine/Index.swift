@@ -11,7 +11,7 @@ import Synchronization
 /// let result = try index.search(SearchRequest(query: "tiling window manager", k: 10, dims: 64))
 /// print(result.hits.map(\.id))
 /// ```
-public final class Index {
+public final class Index: @unchecked Sendable {  // state is in Mutexes and Atomics; the store is thread-safe
     public let name: String
     public let store: IndexStore
     let layout: PrefixLayout
@@ -29,7 +29,11 @@ public final class Index {
 
     /// Threads an exact scan splits its blocks across (the machine has 2 cores; a daemon
     /// serving many queries at once may prefer 1).
-    public var scanThreads = 2
+    public var scanThreads: Int {
+        get { scanThreadCount.load(ordering: .relaxed) }
+        set { scanThreadCount.store(newValue, ordering: .relaxed) }
+    }
+    private let scanThreadCount = Atomic(2)
 
     /// Creates index `name` for vectors of `dimensions` floats. `model` names the model
     /// whose raw space they are in (nil for bring-your-own vectors of another size).

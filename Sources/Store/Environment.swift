@@ -1,16 +1,25 @@
 import CLMDB
 import Foundation
+import Synchronization
 
 /// One LMDB environment (a directory holding data.mdb and lock.mdb) and its named databases.
 ///
 /// Writes run in `write`, which grows the memory map when LMDB reports it full and
 /// retries the whole transaction, up to `mapSizeCap`. LMDB keeps its default durable
 /// sync: a committed transaction is on disk when `mdb_txn_commit` returns.
-final class Environment {
+///
+/// Safe to use from many threads (the daemon's): LMDB allows any number of read
+/// transactions beside one write transaction, but changes the map's size only while this
+/// process has no transaction open, so every transaction holds `mapLock` shared and a
+/// resize takes it exclusively.
+final class Environment: @unchecked Sendable {
     let path: String
     let handle: OpaquePointer
     let mapSizeCap: Int
-    private(set) var mapSize: Int
+    private let currentMapSize: Atomic<Int>
+    private let mapLock = ReadWriteLock()
+
+    var mapSize: Int { currentMapSize.load(ordering: .relaxed) }
 
     static let initialMapSize = 64 << 20
 
@@ -38,7 +47,7 @@ final class Environment {
         }
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
-        mapSize = info.me_mapsize
+        currentMapSize = Atomic(info.me_mapsize)
     }
 
     deinit { mdb_env_close(handle) }
@@ -57,16 +66,18 @@ final class Environment {
                 return dbis
             }
         }
-        let txn = try begin(flags: UInt32(MDB_RDONLY))
-        let dbis: [MDB_dbi]
-        do {
-            dbis = try names.map { try open($0, txn, create: false) }
-        } catch {
-            mdb_txn_abort(txn.handle)
-            throw error
+        return try mapLock.withReadLock {
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            let dbis: [MDB_dbi]
+            do {
+                dbis = try names.map { try open($0, txn, create: false) }
+            } catch {
+                mdb_txn_abort(txn.handle)
+                throw error
+            }
+            try Environment.check(mdb_txn_commit(txn.handle), "commit", path)
+            return dbis
         }
-        try Environment.check(mdb_txn_commit(txn.handle), "commit", path)
-        return dbis
     }
 
     private func open(_ name: String, _ txn: Transaction, create: Bool) throws -> MDB_dbi {
@@ -79,9 +90,11 @@ final class Environment {
 
     /// Runs `body` in a read-only snapshot. Pointers read inside are valid only inside `body`.
     func read<T>(_ body: (Transaction) throws -> T) throws -> T {
-        let txn = try begin(flags: UInt32(MDB_RDONLY))
-        defer { mdb_txn_abort(txn.handle) }
-        return try body(txn)
+        try mapLock.withReadLock {
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            defer { mdb_txn_abort(txn.handle) }
+            return try body(txn)
+        }
     }
 
     /// Runs `body` in one write transaction and commits it. When the map is full the
@@ -90,45 +103,54 @@ final class Environment {
     /// Throws `mapCapReached` at the cap and `diskFull` on ENOSPC; nothing of `body` is kept then.
     func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         while true {
-            let txn = try begin(flags: 0)
-            let result: T
-            do {
-                result = try body(txn)
-            } catch StoreError.lmdb(let code, _, _) where code == MDB_MAP_FULL {
-                mdb_txn_abort(txn.handle)
-                try grow()
-                continue
-            } catch {
-                mdb_txn_abort(txn.handle)
-                throw error
+            let outcome: T? = try mapLock.withReadLock {
+                let txn = try begin(flags: 0)
+                let result: T
+                do {
+                    result = try body(txn)
+                } catch StoreError.lmdb(let code, _, _) where code == MDB_MAP_FULL {
+                    mdb_txn_abort(txn.handle)
+                    return nil
+                } catch {
+                    mdb_txn_abort(txn.handle)
+                    throw error
+                }
+                // mdb_txn_commit frees the transaction whatever it returns: never abort after it.
+                let rc = mdb_txn_commit(txn.handle)
+                if rc == MDB_MAP_FULL { return nil }
+                try Environment.check(rc, "commit", path)
+                return result
             }
-            // mdb_txn_commit frees the transaction whatever it returns: never abort after it.
-            let rc = mdb_txn_commit(txn.handle)
-            if rc == MDB_MAP_FULL {
-                try grow()
-                continue
-            }
-            try Environment.check(rc, "commit", path)
-            return result
+            if let outcome { return outcome }
+            try grow()
         }
     }
 
+    /// Doubles the map, with no transaction of this process open (LMDB's rule).
     private func grow() throws {
-        guard mapSize < mapSizeCap else { throw StoreError.mapCapReached(path: path, capBytes: mapSizeCap) }
-        let next = min(mapSize * 2, mapSizeCap)
-        try Environment.check(mdb_env_set_mapsize(handle, next), "mdb_env_set_mapsize", path)
-        mapSize = next
+        try mapLock.withWriteLock {
+            let size = mapSize
+            guard size < mapSizeCap else { throw StoreError.mapCapReached(path: path, capBytes: mapSizeCap) }
+            let next = min(size * 2, mapSizeCap)
+            try Environment.check(mdb_env_set_mapsize(handle, next), "mdb_env_set_mapsize", path)
+            currentMapSize.store(next, ordering: .relaxed)
+        }
     }
 
+    /// Begins a transaction; the caller holds `mapLock` shared. When another process grew
+    /// the map, adopting its size needs the lock exclusively: it is dropped and retaken.
     private func begin(flags: UInt32) throws -> Transaction {
         var txn: OpaquePointer?
         var rc = mdb_txn_begin(handle, nil, flags, &txn)
         if rc == MDB_MAP_RESIZED {
-            // Another process grew the map: adopt its size and begin again.
-            mdb_env_set_mapsize(handle, 0)
-            var info = MDB_envinfo()
-            mdb_env_info(handle, &info)
-            mapSize = info.me_mapsize
+            mapLock.unlock()
+            mapLock.withWriteLock {
+                mdb_env_set_mapsize(handle, 0)
+                var info = MDB_envinfo()
+                mdb_env_info(handle, &info)
+                currentMapSize.store(info.me_mapsize, ordering: .relaxed)
+            }
+            mapLock.lockRead()
             rc = mdb_txn_begin(handle, nil, flags, &txn)
         }
         try Environment.check(rc, "begin transaction", path)

@@ -18,7 +18,7 @@ import Synchronization
 /// let report = try store.upsert(batch)          // one durable transaction
 /// let hit = try store.read { try $0.document(id: "a") }
 /// ```
-public final class IndexStore {
+public final class IndexStore: @unchecked Sendable {  // immutable but for Mutexes; Environment is thread-safe
     public let directory: String
     public let manifest: Manifest
     let env: Environment
