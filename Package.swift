@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
-//   mrl (CLI) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI) → Server (→ SwiftNIO) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 let package = Package(
     name: "mrl",
     platforms: [.macOS(.v13)],
@@ -12,6 +12,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System C libraries, installed by tools/setup.sh (apt-get).
@@ -25,15 +29,27 @@ let package = Package(
         .target(name: "Search", dependencies: ["CKernels"]),
         .target(name: "Embedding", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CZlib"]),
+        .target(name: "Server", dependencies: [
+            "Engine", "Store",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(
             name: "mrl",
-            dependencies: ["Engine", "Search", "Store", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Engine", "Server", "Search", "Store", "CKernels",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search"]),
     ]
 )

@@ -41,11 +41,73 @@ public struct DataDirectory: Sendable {
     }
 }
 
+extension DataDirectory {
+    static let backupsFolder = "backups"
+
+    /// Where backups go: `backups/` inside the data directory, never a path a client chooses.
+    public var backupsPath: String { (path as NSString).appendingPathComponent(DataDirectory.backupsFolder) }
+
+    /// Copies `index` (open in this process) into `backups/NAME-YYYYMMDDTHHMMSSZ`, compacted,
+    /// while it serves. Returns the backup's name (what `restore` takes) and size.
+    public func backup(_ index: Index) throws -> (name: String, bytes: Int) {
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withYear, .withMonth, .withDay, .withTime, .withTimeZone])
+        var name = "\(index.name)-\(stamp)"
+        var suffix = 1
+        while FileManager.default.fileExists(atPath: (backupsPath as NSString).appendingPathComponent(name)) {
+            suffix += 1
+            name = "\(index.name)-\(stamp)-\(suffix)"
+        }
+        try FileManager.default.createDirectory(atPath: backupsPath, withIntermediateDirectories: true)
+        let bytes = try index.store.copy(to: (backupsPath as NSString).appendingPathComponent(name))
+        return (name, bytes)
+    }
+
+    /// Names of the backups present, oldest first.
+    public func backupNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: backupsPath)) ?? []).filter {
+            IndexStore.exists(directory: (backupsPath as NSString).appendingPathComponent($0))
+        }.sorted()
+    }
+
+    /// Makes index `name` a copy of backup `backup` (a name in `backups/` or a folder path),
+    /// replacing the index if it exists. Takes the index's writer lock first, so it refuses
+    /// while a daemon or another writer has the index open: `StoreError.busyWriter`.
+    /// The swap is two renames; the backup itself stays.
+    public func restore(_ name: String, from backup: String) throws {
+        let target = try directory(of: name)
+        let inBackups = (backupsPath as NSString).appendingPathComponent(backup)
+        let source = IndexStore.exists(directory: inBackups) ? inBackups : backup
+        guard IndexStore.exists(directory: source) else { throw StoreError.indexNotFound(path: source) }
+        let fm = FileManager.default
+        let staging = target + ".restoring-\(getpid())"
+        try? fm.removeItem(atPath: staging)
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        try fm.copyItem(atPath: source + "/data.mdb", toPath: staging + "/data.mdb")
+        // Opening the copy checks it is an index this mrl reads before anything is replaced.
+        _ = try IndexStore.open(directory: staging, mode: .read)
+        let existing = IndexStore.exists(directory: target) ? try IndexStore.open(directory: target, mode: .write) : nil
+        let aside = target + ".replaced-\(getpid())"
+        if existing != nil, rename(target, aside) != 0 {
+            throw StoreError.lmdb(code: errno, operation: "move the old index aside", path: target)
+        }
+        guard rename(staging, target) == 0 else {
+            let code = errno
+            if existing != nil { rename(aside, target) }
+            throw StoreError.lmdb(code: code, operation: "rename the restored index into place", path: target)
+        }
+        withExtendedLifetime(existing) { try? fm.removeItem(atPath: aside) }
+    }
+}
+
 enum IndexName {
+    /// Folders of the data directory that are not indexes.
+    static let reserved: Set<String> = [DataDirectory.backupsFolder]
+
     static func validate(_ name: String) throws {
         let allowed = name.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
         }
-        guard allowed, (1...64).contains(name.utf8.count) else { throw EngineError.invalidIndexName(name) }
+        guard allowed, (1...64).contains(name.utf8.count), !reserved.contains(name) else { throw EngineError.invalidIndexName(name) }
     }
 }

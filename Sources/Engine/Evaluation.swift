@@ -30,14 +30,14 @@ public struct KnownItemQuery: Sendable {
                 .badDocument(source: source, line: number, field: field, message: message)
             }
             guard let fields = try DocumentParser.jsonObject(bytes, source: source, line: number) else { continue }
-            let relevant = fields["relevant_id"] as? String ?? ""
+            let relevant = fields["relevant_id"]?.string ?? ""
             guard !relevant.isEmpty || !requiringRelevant else {
                 throw fail("relevant_id", "is missing or not a non-empty string")
             }
             var query = KnownItemQuery(relevantID: relevant)
-            if let raw = fields["vector"], !(raw is NSNull) {
+            if let raw = fields["vector"], raw != .null {
                 do { query.vector = try DocumentParser.vector(from: raw).get() } catch { throw fail("vector", error.message) }
-            } else if let text = fields["query"] as? String {
+            } else if let text = fields["query"]?.string {
                 query.query = text
             } else {
                 throw fail("query", "is missing: each line needs \"query\" (text) or \"vector\"")

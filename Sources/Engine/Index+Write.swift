@@ -9,12 +9,30 @@ extension Index {
     /// Throws `invalidRequest` for a text-only document in an index of foreign vectors,
     /// `modelUnavailable`, and the store's errors; nothing of the batch is written then.
     public func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
+        try upsert(groups: [documents])[0]
+    }
+
+    /// Upserts several batches (the daemon's concurrent write requests) in one transaction,
+    /// one fsync for all, and reports what happened to each batch's documents.
+    public func upsert(groups: [[DocumentInput]]) throws -> [WriteReport] {
+        let documents = groups.flatMap { $0 }
         let hashes = documents.map(\.contentHash)
         let stored = try store.storedHashes(for: documents.map(\.id))
-        var report = WriteReport()
+        var reports: [WriteReport] = []
         var pending: [(DocumentInput, UInt64)] = []
-        for (i, doc) in documents.enumerated() {
-            if stored[i] == hashes[i] { report.unchanged += 1 } else { pending.append((doc, hashes[i])) }
+        var offset = 0
+        for group in groups {
+            var report = WriteReport()
+            for i in offset..<offset + group.count {
+                switch stored[i] {
+                case hashes[i]: report.unchanged += 1
+                case nil: report.added += 1
+                default: report.changed += 1
+                }
+                if stored[i] != hashes[i] { pending.append((documents[i], hashes[i])) }
+            }
+            reports.append(report)
+            offset += group.count
         }
         let needText = pending.indices.filter { pending[$0].0.vector == nil }
         var embeddings: [[Float]] = []
@@ -36,10 +54,10 @@ extension Index {
             let d = manifest.dimensions
             for i in writes.indices { writes[i].headVector = Array(rotated[i * d..<(i + 1) * d]) }
         }
-        report += try store.upsert(writes, head: record) { graph, rows in
+        _ = try store.upsert(writes, head: record) { graph, rows in
             let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
             try self.updateGraph(graph, head: record, written: written, deleted: [])
         }
-        return report
+        return reports
     }
 }

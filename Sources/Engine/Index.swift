@@ -71,5 +71,5 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     }
 
     /// Whether text can be embedded into this index's space by the built-in model.
-    var acceptsText: Bool { manifest.model?.name == Model.defaultName }
+    public var acceptsText: Bool { manifest.model?.name == Model.defaultName }
 }

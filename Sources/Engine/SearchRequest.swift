@@ -34,7 +34,7 @@ public struct SearchRequest: Sendable {
     }
 
     /// Checks the request against an index of `dimensions`; throws `invalidRequest` naming the field.
-    func validate(dimensions: Int) throws {
+    public func validate(dimensions: Int) throws {
         guard (query == nil) != (vector == nil) else {
             throw EngineError.invalidRequest(field: "query", message: "give exactly one of \"query\" (text) and \"vector\"")
         }
@@ -89,23 +89,21 @@ public struct SearchResult: Sendable {
     public var distanceComputations: Int
     public var bytesTouched: Int
 
-    /// JSON object with the API's snake_case names.
-    public var json: [String: Any] {
-        [
-            "hits": hits.map { hit -> [String: Any] in
-                var object: [String: Any] = ["id": hit.id, "score": Double(hit.score)]
-                if let text = hit.text { object["text"] = text }
-                if let meta = hit.meta, let parsed = try? JSONSerialization.jsonObject(with: Data(meta.utf8)) {
-                    object["meta"] = parsed
-                }
-                return object
-            },
-            "plan": plan.json,
-            "partial": partial,
-            "predicted_ms": predictedMs as Any? ?? NSNull(),
-            "took_ms": tookMs,
-            "cost": ["distance_computations": distanceComputations, "bytes_touched": bytesTouched,
-                     "dims": plan.stages.last?.dims ?? 0],
-        ]
+    /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
+    public var json: JSON {
+        .object([
+            "hits": .array(hits.map { hit in
+                var object: [String: JSON] = ["id": .string(hit.id), "score": .float(hit.score)]
+                if let text = hit.text { object["text"] = .string(text) }
+                if let meta = hit.meta, let parsed = try? JSON.parse(meta) { object["meta"] = parsed }
+                return .object(object)
+            }),
+            "plan": JSON(any: plan.json),
+            "partial": .bool(partial),
+            "predicted_ms": JSON(predictedMs),
+            "took_ms": .number(tookMs),
+            "cost": ["distance_computations": JSON(distanceComputations), "bytes_touched": JSON(bytesTouched),
+                     "dims": JSON(plan.stages.last?.dims ?? 0)],
+        ])
     }
 }

@@ -126,6 +126,13 @@ final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Writes a compacted copy of the environment into the existing, empty `directory`.
+    func copy(to directory: String) throws {
+        try mapLock.withReadLock {
+            try Environment.check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "copy the index", directory)
+        }
+    }
+
     /// Doubles the map, with no transaction of this process open (LMDB's rule).
     private func grow() throws {
         try mapLock.withWriteLock {

@@ -127,6 +127,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
         return (fileBytes, (info.me_last_pgno + 1) * Int(stat.ms_psize))
     }
 
+    /// Whether this process holds the index's writer lock.
+    public var isWriter: Bool { writerLock != nil }
+
     /// Current size of the memory map in bytes (grows on demand up to the cap).
     public var mapSize: Int { env.mapSize }
 

@@ -18,10 +18,9 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
-/// Prints a JSON object on standard output, keys sorted so output diffs cleanly.
-func printJSON(_ object: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: data, as: UTF8.self))
+/// Prints a JSON value on standard output, keys sorted so output diffs cleanly.
+func printJSON(_ object: Any) {
+    print(JSON(any: object).serialized)
 }
 
 /// Writes a line to standard error.

@@ -16,7 +16,7 @@ struct GetCommand: ParsableCommand {
         }
         var object: [String: Any] = ["id": doc.id, "text": doc.text]
         if let meta = doc.meta { object["meta"] = try JSONSerialization.jsonObject(with: Data(meta.utf8)) }
-        try printJSON(object)
+        printJSON(object)
     }
 }
 

@@ -49,7 +49,7 @@ struct EvalCommand: ParsableCommand {
         }
         progress.finish()
         if json {
-            try printJSON([
+            printJSON([
                 "index": target.index, "head": evaluation.head, "queries": evaluation.queries,
                 "missing_relevant": evaluation.missingRelevant,
                 "by_dims": evaluation.byDims.map {

@@ -82,7 +82,7 @@ func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> Co
 func report(_ build: GraphBuild, _ model: CostModel?, index: String, json: Bool) throws {
     let r = build.record
     if json {
-        try printJSON([
+        printJSON([
             "index": index, "dims": r.dims, "m": r.m, "ef_construction": r.efConstruction, "encoding": r.encoding,
             "nodes": r.nodes, "build_seconds": r.buildSeconds, "threads": build.threads,
             "frontier": (model?.frontier ?? []).map(\.json),

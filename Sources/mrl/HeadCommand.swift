@@ -56,7 +56,7 @@ struct HeadCommand: ParsableCommand {
 /// Prints what a change of head did (for `mrl head` and the automatic fit of `mrl index`).
 func report(_ change: HeadChange, index: String, json: Bool) throws {
     if json {
-        try printJSON([
+        printJSON([
             "index": index, "kind": change.kind.rawValue, "version": change.version, "samples": change.samples,
             "documents": change.documents, "seconds": change.seconds,
             "variance_in_prefix": Dictionary(uniqueKeysWithValues: change.varianceInPrefix.map { ("\($0.dims)", $0.share) }),

@@ -79,7 +79,7 @@ struct IndexCommand: ParsableCommand {
         let graphBuild = try opened?.buildGraphIfDue()
         let costModel = try opened.flatMap { try calibrateWithProgress($0, onlyIfDue: true) }
         if json {
-            try printJSON([
+            printJSON([
                 "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
                 "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
                 "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),

@@ -14,7 +14,7 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         let info = try target.open(.read).info()
         if json {
-            try printJSON(info.json)
+            printJSON(info.json)
             return
         }
         let m = info.manifest

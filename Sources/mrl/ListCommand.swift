@@ -15,7 +15,7 @@ struct ListCommand: ParsableCommand {
         let directory = DataDirectory(path: data)
         let infos = try directory.indexNames().map { try Index.open(name: $0, in: directory, mode: .read).info() }
         if json {
-            try printJSON(["indexes": infos.map(\.json)])
+            printJSON(["indexes": infos.map(\.json)])
             return
         }
         guard !infos.isEmpty else {

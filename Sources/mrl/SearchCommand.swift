@@ -56,7 +56,7 @@ struct SearchCommand: ParsableCommand {
         let result = try index.search(SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                                     deadlineMs: deadlineMs, includeText: true))
         if json {
-            try printJSON(result.json)
+            printJSON(result.json)
             return
         }
         var table = Table(header: ["#", "score", "id", "text"], rightAligned: [0, 1])
@@ -74,8 +74,8 @@ struct SearchCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw EngineError.unreadable(path: path, reason: "no such file or not readable")
         }
-        let parsed = try? JSONSerialization.jsonObject(with: data)
-        guard let raw = (parsed as? [Any]) ?? ((parsed as? [String: Any])?["vector"]) else {
+        let parsed = try? JSON.parse(data)
+        guard let raw = parsed.flatMap({ $0.array != nil ? $0 : $0["vector"] }) else {
             throw EngineError.unreadable(path: path, reason: "expected a JSON array of numbers, or an object with \"vector\"")
         }
         do {

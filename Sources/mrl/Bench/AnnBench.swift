@@ -40,7 +40,7 @@ struct AnnBench: ParsableCommand {
         let truth = try vectors.map { v in Set(try index.search(SearchRequest(vector: v, k: k, dims: index.manifest.dimensions)).hits.map(\.id)) }
         let sweep = try budgetList.map { budget in try budgetRow(index, budget: budget, vectors: vectors, truth: truth) }
         if json {
-            try printJSON(["index": target.index, "queries": vectors.count, "k": k,
+            printJSON(["index": target.index, "queries": vectors.count, "k": k,
                            "plans": plans.map(\.json), "budgets": sweep.map(\.json)])
             return
         }

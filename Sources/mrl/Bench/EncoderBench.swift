@@ -49,7 +49,7 @@ struct EncoderBench: ParsableCommand {
                          "gflops": flops / best / 1e9])
         }
         if json {
-            try printJSON(["model": encoder.modelName, "threads": 2, "results": rows])
+            printJSON(["model": encoder.modelName, "threads": 2, "results": rows])
             return
         }
         var table = Table(header: ["set", "count", "mean tokens", "per second", "tokens/s", "GFLOPS"], rightAligned: [1, 2, 3, 4, 5])

@@ -100,7 +100,7 @@ struct ScanBench: ParsableCommand {
             "read_bandwidth_gb_per_s": Dictionary(uniqueKeysWithValues: bandwidth.map { ("\($0.key)", $0.value / 1e9) }),
             "scan": scanRows,
         ]
-        if json { try printJSON(report) } else { printTables(ingestRows, bandwidth, scanRows) }
+        if json { printJSON(report) } else { printTables(ingestRows, bandwidth, scanRows) }
     }
 
     private func printTables(_ ingest: [[String: Any]], _ bandwidth: [Int: Double], _ scan: [[String: Any]]) {

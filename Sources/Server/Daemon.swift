@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// `mrl serve`: HTTP/1.1 over a Unix-domain socket, on SwiftNIO.
+///
+/// SwiftNIO directly rather than a framework (Hummingbird): the daemon needs the accepted
+/// socket itself (peer credentials by SO_PEERCRED), a socket systemd hands over (socket
+/// activation), limits enforced before a body is read, and searches run on the event loop
+/// that read them without a hop; routing twelve paths needs no framework.
+public final class Daemon: Sendable {
+    private let configuration: ServerConfiguration
+    private let logger: Logger
+    private let connections = Mutex<[ObjectIdentifier: Channel]>([:])
+    private let draining = Atomic(false)
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, answers the requests in flight,
+    /// lets the writers commit, closes the indexes and removes the socket file.
+    /// `ready` is called once the socket accepts connections, with its path.
+    public func run(ready: (String) -> Void = { _ in }) throws {
+        guard configuration.socketMode & 0o002 == 0 else {
+            throw ListeningSocket.Problem.worldWritable(configuration.socketPath, configuration.socketMode)
+        }
+        let application = Application(configuration: configuration, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let stop = DispatchSemaphore(value: 0)
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelInitializer { channel in self.initialize(channel, application: application) }
+        let server: Channel
+        let ownsSocketFile: Bool
+        if let inherited = ListeningSocket.inherited() {
+            server = try bootstrap.withBoundSocket(inherited).wait()
+            ownsSocketFile = false
+        } else {
+            let path = configuration.socketPath
+            try ListeningSocket.prepare(path)
+            let previous = umask(ListeningSocket.umask(for: configuration.socketMode))
+            defer { umask(previous) }
+            server = try bootstrap.bind(unixDomainSocketPath: path).wait()
+            do {
+                try ListeningSocket.secure(path, mode: configuration.socketMode, group: configuration.socketGroup)
+            } catch {
+                try? server.close().wait()
+                unlink(path)
+                throw error
+            }
+            ownsSocketFile = true
+        }
+        let listening = ownsSocketFile ? configuration.socketPath : "the socket systemd passed (fd 3)"
+        logger.info("listening on \(listening), indexes in \(configuration.data.path)")
+        ready(listening)
+
+        stop.wait()
+        logger.info("stopping: finishing requests in flight")
+        draining.store(true, ordering: .relaxed)
+        try? server.close().wait()
+        let deadline = Date().addingTimeInterval(30)
+        while application.inFlight.load(ordering: .relaxed) > 0, Date() < deadline { usleep(2_000) }
+        application.registry.openIndexes.forEach { $0.writer.flush() }
+        for channel in connections.withLock({ Array($0.values) }) { try? channel.close().wait() }
+        application.batcher.stop()
+        try? group.syncShutdownGracefully()
+        application.registry.closeAll()
+        if ownsSocketFile { unlink(configuration.socketPath) }
+        logger.info("stopped")
+    }
+
+    /// A new connection: the limit on connections, the peer's uid, and the pipeline
+    /// (timeouts, HTTP/1.1 with pipelining and 400s for malformed requests, the handler).
+    private func initialize(_ channel: Channel, application: Application) -> EventLoopFuture<Void> {
+        let id = ObjectIdentifier(channel)
+        let count = connections.withLock { connections in
+            connections[id] = channel
+            return connections.count
+        }
+        application.metrics.connections(count)
+        channel.closeFuture.whenComplete { _ in
+            let left = self.connections.withLock { connections in
+                connections[id] = nil
+                return connections.count
+            }
+            application.metrics.connections(left)
+        }
+        guard count <= configuration.maxConnections, !draining.load(ordering: .relaxed) else {
+            logger.warning("refused a connection: \(count - 1) open, the limit is \(configuration.maxConnections) (--max-connections)")
+            return channel.close()
+        }
+        return peerUID(of: channel).flatMapThrowing { uid in
+            let timer = ConnectionTimer(idle: .nanoseconds(Int64(self.configuration.idleTimeout * 1e9)),
+                                        request: .nanoseconds(Int64(self.configuration.requestTimeout * 1e9)))
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(timer)
+            try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try pipeline.addHandler(ConnectionHandler(application: application, timer: timer, peerUID: uid,
+                                                      draining: { self.draining.load(ordering: .relaxed) }))
+        }
+    }
+
+    /// The connecting process's uid by SO_PEERCRED (nil if the kernel does not say).
+    private func peerUID(of channel: Channel) -> EventLoopFuture<UInt32?> {
+        guard let provider = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return credentials.map { Optional($0.uid) }.recover { _ in nil }
+    }
+}
+
+/// Linux's `struct ucred` (Glibc hides it behind _GNU_SOURCE): what SO_PEERCRED returns.
+private struct PeerCredentials: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

@@ -1,0 +1,69 @@
+import Engine
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request as the routes see it: the whole body read (up to the body cap).
+struct Request {
+    var method: HTTPMethod
+    /// Path segments, percent-decoded ("/indexes/a%2Fb" → ["indexes", "a/b"]).
+    var path: [String]
+    var query: [String: String]
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+    /// The connecting process's uid, when the kernel told it (SO_PEERCRED).
+    var peerUID: UInt32?
+
+    /// The body parsed as a JSON object; `APIError.badRequest` naming the position otherwise.
+    func jsonObject(maxDepth: Int) throws -> [String: JSON] {
+        guard body.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON object body") }
+        let value: JSON
+        do {
+            value = try body.withUnsafeReadableBytes { try JSON.parse($0, maxDepth: maxDepth) }
+        } catch let error as JSONSyntaxError {
+            throw APIError.badRequest("the body is not valid JSON: \(error)")
+        }
+        guard let object = value.object else { throw APIError.badRequest("the body must be a JSON object, not \(value.typeName)") }
+        return object
+    }
+}
+
+/// An answer: a status and a JSON (or plain text) body.
+struct Response {
+    var status: HTTPResponseStatus
+    var body: [UInt8]
+    var contentType = "application/json"
+    var extraHeaders: [(String, String)] = []
+
+    static func json(_ value: JSON, status: HTTPResponseStatus = .ok) -> Response {
+        var body = value.bytes
+        body.append(0x0A)
+        return Response(status: status, body: body)
+    }
+
+    static func text(_ text: String, contentType: String) -> Response {
+        Response(status: .ok, body: Array(text.utf8), contentType: contentType)
+    }
+}
+
+/// An error the client is told about: `{"error": {"code", "message"}}` with its status.
+struct APIError: Error {
+    var status: HTTPResponseStatus
+    var code: String
+    var message: String
+    var headers: [(String, String)] = []
+
+    static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, code: "bad_request", message: message) }
+    static func field(_ name: String, _ message: String) -> APIError {
+        APIError(status: .badRequest, code: "bad_request", message: "\"\(name)\" \(message)")
+    }
+    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    static func overloaded(_ message: String) -> APIError {
+        APIError(status: .serviceUnavailable, code: "overloaded", message: message, headers: [("Retry-After", "1")])
+    }
+
+    var response: Response {
+        var response = Response.json(["error": ["code": .string(code), "message": .string(message)]], status: status)
+        response.extraHeaders = headers
+        return response
+    }
+}

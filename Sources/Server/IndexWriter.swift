@@ -1,0 +1,100 @@
+import Dispatch
+import Engine
+import Logging
+import NIOCore
+import Store
+import Synchronization
+
+/// Serializes one index's writes. Requests that arrive while a transaction commits wait
+/// together and go into the next one (group commit: one fsync for all), and each is
+/// answered only once that transaction is durable.
+final class IndexWriter: Sendable {
+    enum Job: Sendable {
+        case upsert([DocumentInput], EventLoopPromise<WriteReport>)
+        case delete(String, EventLoopPromise<Bool>)
+    }
+
+    private let index: Index
+    private let queue: WorkQueue
+    private let logger: Logger
+    private let pending = Mutex<[Job]>([])
+    private let serial: DispatchQueue
+
+    init(index: Index, queue: WorkQueue, logger: Logger) {
+        self.index = index
+        self.queue = queue
+        self.logger = logger
+        serial = DispatchQueue(label: "mrl.writer.\(index.name)")
+    }
+
+    /// Queues `job`; throws 503 when too much is waiting already.
+    func submit(_ job: Job) throws {
+        try queue.admit()
+        let first = pending.withLock { pending in
+            pending.append(job)
+            return pending.count == 1
+        }
+        if first { serial.async { self.drain() } }
+    }
+
+    /// Blocks until everything queued so far is written (for shutdown).
+    func flush() { serial.sync {} }
+
+    private func drain() {
+        while true {
+            let jobs = pending.withLock { pending in
+                defer { pending.removeAll() }
+                return pending
+            }
+            if jobs.isEmpty { return }
+            defer { queue.release(jobs.count) }
+            var start = 0
+            while start < jobs.count {
+                // Consecutive upserts share a transaction; a delete keeps its place in the order.
+                var end = start
+                while end < jobs.count, case .upsert = jobs[end] { end += 1 }
+                if end > start {
+                    commit(upserts: jobs[start..<end])
+                    start = end
+                } else {
+                    guard case .delete(let id, let promise) = jobs[start] else { break }
+                    promise.completeWith(Result { try index.delete(ids: [id]) > 0 })
+                    start += 1
+                }
+            }
+            maintain()
+        }
+    }
+
+    private func commit(upserts: ArraySlice<Job>) {
+        var groups: [[DocumentInput]] = [], promises: [EventLoopPromise<WriteReport>] = []
+        for case .upsert(let documents, let promise) in upserts {
+            groups.append(documents)
+            promises.append(promise)
+        }
+        do {
+            let reports = try index.upsert(groups: groups)
+            for (promise, report) in zip(promises, reports) { promise.succeed(report) }
+        } catch {
+            for promise in promises { promise.fail(error) }
+        }
+    }
+
+    /// What `mrl index` does after a run: fit or refit the head, build the graph, measure
+    /// the planner's cost model, each only when due. Searches go on meanwhile.
+    private func maintain() {
+        do {
+            if let change = try index.refitHeadIfDue() {
+                logger.info("fitted a \(change.kind.rawValue) head (version \(change.version)) in \(change.seconds) s", metadata: ["index": "\(index.name)"])
+            }
+            if let build = try index.buildGraphIfDue() {
+                logger.info("built the graph: \(build.record.nodes) nodes in \(build.record.buildSeconds) s", metadata: ["index": "\(index.name)"])
+            }
+            if let model = try index.calibrateIfDue() {
+                logger.info("measured \(model.measurements.count) plans for the planner", metadata: ["index": "\(index.name)"])
+            }
+        } catch {
+            logger.warning("index upkeep failed (writes are committed; it is retried after the next write): \(error)", metadata: ["index": "\(index.name)"])
+        }
+    }
+}

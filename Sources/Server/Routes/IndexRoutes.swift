@@ -1,0 +1,68 @@
+import Foundation
+import Engine
+import NIOCore
+import Store
+
+/// `GET /indexes`, `GET|PUT|DELETE /indexes/{name}`, `POST /indexes/{name}/backup`.
+extension Application {
+    func listIndexes() throws -> Response {
+        let infos = try registry.data.indexNames().map { try registry.index($0).index.info() }
+        return .json(["indexes": .array(infos.map { JSON(any: $0.json) })])
+    }
+
+    func indexInfo(_ name: String) throws -> Response {
+        .json(JSON(any: try registry.index(name).index.info().json))
+    }
+
+    /// Creates an index: `{}` (or no body) for texts embedded by the built-in model,
+    /// `{"dimensions": N}` for vectors of your own model.
+    func createIndex(_ request: Request, name: String) throws -> Response {
+        var dimensions: Int?
+        if request.body.readableBytes > 0 {
+            let fields = Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth))
+            try fields.allowOnly(["dimensions"])
+            dimensions = try fields.int("dimensions")
+            if let d = dimensions, !(1...4_096).contains(d) {
+                throw APIError.field("dimensions", "must be between 1 and 4096, got \(d)")
+            }
+        }
+        do {
+            let created = try registry.create(name, dimensions: dimensions)
+            return .json(JSON(any: try created.index.info().json), status: .created)
+        } catch StoreError.indexExists {
+            throw APIError(status: .conflict, code: "exists", message: "index \"\(name)\" already exists: DELETE it first to re-create it")
+        }
+    }
+
+    func dropIndex(_ name: String) throws -> Response {
+        try registry.drop(name)
+        return .json(["dropped": .string(name)])
+    }
+
+    /// A compacted hot copy into `backups/` of the data directory, made off the event loop.
+    func backup(_ name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
+        let target = try registry.index(name)
+        let promise = loop.makePromise(of: Response.self)
+        backups.async {
+            promise.completeWith(Result {
+                let (backup, bytes) = try self.registry.data.backup(target.index)
+                return .json(["index": .string(name), "backup": .string(backup), "bytes": JSON(bytes),
+                              "restore": .string("mrl restore --index \(name) --from \(backup)")])
+            })
+        }
+        return promise.futureResult
+    }
+
+    func health() -> Response {
+        .json(["status": "ok", "pid": JSON(Int(getpid())), "data": .string(registry.data.path),
+               "uptime_s": .number(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9),
+               "indexes_open": JSON(registry.openIndexes.count)])
+    }
+
+    func renderMetrics() -> Response {
+        for open in registry.openIndexes {
+            if let info = try? open.index.info() { metrics.index(open.index.name, documents: info.documents, bytes: info.fileBytes) }
+        }
+        return .text(metrics.render(), contentType: "text/plain; version=0.0.4")
+    }
+}

@@ -1,0 +1,80 @@
+import Engine
+import NIOCore
+
+/// `POST /indexes/{name}/search` and `/search/batch`.
+extension Application {
+    static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
+                                            "include_text", "ef"]
+
+    /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
+    func searchRequest(_ fields: Fields) throws -> SearchRequest {
+        try fields.allowOnly(Application.searchFields)
+        if let preset = try fields.string("preset") {
+            throw APIError.field(fields.path + "preset", "names no preset of this index (\"\(preset)\"): presets arrive with `mrl tune`; use budget_ms")
+        }
+        let request = SearchRequest(
+            query: try fields.string("query"), vector: try fields.vector("vector"), k: try fields.int("k") ?? 10,
+            dims: try fields.int("dims"), ef: try fields.int("ef"), budgetMs: try fields.double("budget_ms"),
+            deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
+        guard (request.query == nil) != (request.vector == nil) else {
+            throw APIError.field(fields.path + "query", "give exactly one of \"query\" (text) and \"vector\"")
+        }
+        return request
+    }
+
+    func search(_ request: Request, index name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
+        let target = try registry.index(name)
+        let search = try searchRequest(Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth)))
+        return try searches([search], in: target.index, on: loop).map { results in .json(results[0]) }
+    }
+
+    func searchBatch(_ request: Request, index name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
+        let target = try registry.index(name)
+        let fields = Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth))
+        try fields.allowOnly(["queries"])
+        let items = try fields.array("queries", max: configuration.maxBatchQueries)
+        let searches = try items.enumerated().map { i, item in try searchRequest(try fields.element(item, of: "queries", at: i)) }
+        return try self.searches(searches, in: target.index, on: loop).map { results in .json(["results": .array(results)]) }
+    }
+
+    /// Runs searches on this event loop; texts are embedded first, in one encoder batch
+    /// shared with other requests' texts. Field errors name the query's position.
+    private func searches(_ requests: [SearchRequest], in index: Index, on loop: EventLoop) throws -> EventLoopFuture<[JSON]> {
+        let texts = requests.compactMap(\.query)
+        if !texts.isEmpty, !index.acceptsText {
+            throw APIError.field(requests.count > 1 ? "queries[\(requests.firstIndex { $0.query != nil }!)].query" : "query",
+                                 "cannot be used: index \"\(index.name)\" holds vectors of your own model (\(index.manifest.dimensions)-d): send \"vector\"")
+        }
+        for (i, request) in requests.enumerated() where request.query != nil {
+            // Bad fields are reported before the text waits for the encoder.
+            var probe = request
+            probe.query = nil
+            probe.vector = [Float](repeating: 1, count: index.manifest.dimensions)
+            try rename(requests.count > 1 ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
+        }
+        let run = { (vectors: [[Float]]) throws -> [JSON] in
+            var vectors = vectors.makeIterator()
+            return try requests.enumerated().map { i, request in
+                var request = request
+                if request.query != nil {
+                    request.vector = vectors.next()
+                    request.query = nil
+                }
+                let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
+                self.metrics.search(dims: result.plan.stages.last?.dims ?? 0, tookMs: result.tookMs, partial: result.partial)
+                return result.json
+            }
+        }
+        guard !texts.isEmpty else { return loop.makeCompletedFuture { try run([]) } }
+        return try batcher.embed(texts, on: loop).flatMapThrowing(run)
+    }
+
+    /// Runs `body`, prefixing the field named in an `invalidRequest` with `path`.
+    private func rename<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch EngineError.invalidRequest(let field, let message) {
+            throw APIError.field(path + field, message)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import CoreMetrics
+import Dispatch
+import Metrics
+import Prometheus
+
+/// The daemon's metrics, through swift-metrics into a Prometheus registry that
+/// `GET /metrics` renders as text.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+
+    /// Makes the process's metrics go to this registry (once per process: the daemon's).
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let fine: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(200), .microseconds(500),
+                                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                                .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500),
+                                .seconds(1), .seconds(5)]
+        factory.durationHistogramBuckets = ["mrl_request_duration_seconds": fine, "mrl_search_duration_seconds": fine]
+        factory.valueHistogramBuckets = ["mrl_encoder_batch_size": [1, 2, 4, 8, 16, 32, 64, 128]]
+        MetricsSystem.bootstrap(factory)
+    }
+
+    func request(route: String, status: UInt, started: DispatchTime) {
+        Counter(label: "mrl_requests_total", dimensions: [("route", route), ("status", String(status))]).increment()
+        Metrics.Timer(label: "mrl_request_duration_seconds", dimensions: [("route", route)])
+            .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds))
+    }
+
+    /// A search's own time (the answer's took_ms), by the dimensions its last stage read.
+    func search(dims: Int, tookMs: Double, partial: Bool) {
+        Metrics.Timer(label: "mrl_search_duration_seconds", dimensions: [("dims", String(dims))])
+            .recordNanoseconds(Int64(tookMs * 1e6))
+        if partial { Counter(label: "mrl_search_partial_total").increment() }
+    }
+
+    func encoderBatch(size: Int) {
+        Recorder(label: "mrl_encoder_batch_size", aggregate: true).record(size)
+    }
+
+    func overloaded() { Counter(label: "mrl_overloaded_total").increment() }
+
+    func index(_ name: String, documents: Int, bytes: Int) {
+        Gauge(label: "mrl_index_documents", dimensions: [("index", name)]).record(documents)
+        Gauge(label: "mrl_index_bytes", dimensions: [("index", name)]).record(bytes)
+    }
+
+    func connections(_ count: Int) { Gauge(label: "mrl_connections").record(count) }
+
+    /// The Prometheus text exposition.
+    func render() -> String { registry.emitToString() }
+}

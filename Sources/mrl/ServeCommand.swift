@@ -1,0 +1,101 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Logging
+import Server
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the indexes over HTTP/JSON on a Unix-domain socket.",
+        discussion: """
+            The socket defaults to $MRL_SOCKET, else $XDG_RUNTIME_DIR/mrl.sock, else mrl.sock in the data
+            folder; it is created with mode 600 (660 with --socket-group). The API is in api/openapi.json.
+            `mrl search`, `mrl index` and `mrl info` use a running daemon by themselves.
+            Examples:
+              mrl serve
+              curl --unix-socket indexes/mrl.sock http://mrl/indexes
+              curl --unix-socket indexes/mrl.sock http://mrl/indexes/debian/search -d '{"query": "pdf viewer", "k": 5}'
+            SIGTERM or Ctrl-C stops it after the requests in flight; systemd socket activation works (LISTEN_FDS).
+            """)
+
+    @Option(help: "Socket file to listen on.")
+    var socket: String?
+
+    @Option(help: "Folder holding the indexes (default: $MRL_DATA, or indexes/).")
+    var data: String?
+
+    @Option(help: "Group that may use the socket (mode 660 instead of 600).")
+    var socketGroup: String?
+
+    @Option(help: "Only these uids may connect, checked by the kernel's peer credentials (repeat, or comma-separated).")
+    var allowUid: [String] = []
+
+    @Option(help: "Largest request body (e.g. 16M).")
+    var maxBody = ByteSize(argument: "16M")!
+
+    @Option(help: "Most open connections.")
+    var maxConnections = 1_024
+
+    @Option(help: "Text queries and writes waiting beyond this many get 503.")
+    var maxQueued = 256
+
+    @Option(help: "Seconds a request may take to arrive, from its first byte.")
+    var requestTimeout: Double = 10
+
+    @Option(help: "Seconds an idle connection is kept.")
+    var idleTimeout: Double = 60
+
+    @Option(help: "Event-loop threads (they also run the vector searches).")
+    var threads = 2
+
+    @Option(help: "Milliseconds an idle encoder waits for more text queries to batch with the first.")
+    var batchWaitMs: Double = 1
+
+    @Option(help: "Log level: trace, debug (a line per request), info, warning, error.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, warning, error") }
+        guard threads > 0, maxConnections > 0, maxQueued > 0 else { throw ValidationError("--threads, --max-connections and --max-queued must be positive") }
+        guard requestTimeout > 0, idleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        _ = try allowedUIDs()
+    }
+
+    private func allowedUIDs() throws -> Set<UInt32>? {
+        let uids = allowUid.flatMap { $0.split(separator: ",") }
+        guard !uids.isEmpty else { return nil }
+        return Set(try uids.map { text in
+            guard let uid = UInt32(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--allow-uid takes numeric uids, got \(text)") }
+            return uid
+        })
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let data = DataDirectory(path: data)
+        var configuration = ServerConfiguration(socketPath: socket ?? ServerConfiguration.defaultSocketPath(data: data), data: data)
+        if let socketGroup {
+            configuration.socketGroup = socketGroup
+            configuration.socketMode = 0o660
+        }
+        configuration.allowedUIDs = try allowedUIDs()
+        configuration.maxBodyBytes = maxBody.bytes
+        configuration.maxConnections = maxConnections
+        configuration.maxQueued = maxQueued
+        configuration.requestTimeout = requestTimeout
+        configuration.idleTimeout = idleTimeout
+        configuration.threads = threads
+        configuration.batchWait = batchWaitMs / 1000
+        do {
+            try Daemon(configuration: configuration, logger: Logger(label: "mrl")).run()
+        } catch let problem as CustomStringConvertible {
+            throw ValidationError("\(problem)")
+        }
+    }
+}
