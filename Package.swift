@@ -49,7 +49,9 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
-        .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search"]),
+        // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
+        .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["mrl", "Server", "Engine", "TestSupport"]),
+        .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
     ]
 )

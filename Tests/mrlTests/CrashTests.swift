@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Search
+import TestSupport
 import XCTest
 
 /// Kills `mrl index` with SIGKILL at random moments and checks, after each kill, that the

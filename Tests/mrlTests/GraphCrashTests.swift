@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Search
+import TestSupport
 import XCTest
 
 /// CrashTests for an index that has an ANN graph: `mrl index` inserts each batch into the

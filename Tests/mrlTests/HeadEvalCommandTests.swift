@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `mrl index` fitting a head by itself, `mrl head` changing it, and `mrl eval` measuring

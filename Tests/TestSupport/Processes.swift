@@ -3,14 +3,14 @@ import Search
 import XCTest
 
 /// The outcome of one `mrl` run.
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct Run {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// The `mrl` executable: `$MRL_BIN`, or the one SwiftPM built beside this test bundle.
-let mrlExecutable: URL = {
+public let mrlExecutable: URL = {
     if let path = ProcessInfo.processInfo.environment["MRL_BIN"] { return URL(fileURLWithPath: path) }
     let bundle = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
     var dir = bundle.deletingLastPathComponent()
@@ -21,10 +21,13 @@ let mrlExecutable: URL = {
 }()
 
 /// Starts `mrl` with `arguments`; the caller waits (or kills).
-func launch(_ arguments: [String], stdin: FileHandle? = nil) throws -> (Process, Pipe, Pipe) {
+public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
     let process = Process()
     process.executableURL = mrlExecutable
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -34,7 +37,7 @@ func launch(_ arguments: [String], stdin: FileHandle? = nil) throws -> (Process,
 }
 
 /// Runs `mrl` to completion.
-func mrl(_ arguments: [String]) throws -> Run {
+public func mrl(_ arguments: [String]) throws -> Run {
     let (process, out, err) = try launch(arguments)
     // Read before waiting: a full pipe would block the child forever.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
@@ -46,7 +49,7 @@ func mrl(_ arguments: [String]) throws -> Run {
 
 /// Runs `mrl` and SIGKILLs it after `delay` seconds if it is still running. Returns
 /// whether the kill landed (the process died of it) and what it wrote to standard error.
-func runKilled(_ arguments: [String], after delay: Double) throws -> (killed: Bool, stderr: String) {
+public func runKilled(_ arguments: [String], after delay: Double) throws -> (killed: Bool, stderr: String) {
     let (process, _, err) = try launch(arguments)
     usleep(useconds_t(delay * 1e6))
     let wasRunning = process.isRunning
@@ -57,7 +60,7 @@ func runKilled(_ arguments: [String], after delay: Double) throws -> (killed: Bo
 }
 
 /// A fresh folder for indexes and input files, removed when the test ends.
-func scratchFolder(_ test: XCTestCase) -> String {
+public func scratchFolder(_ test: XCTestCase) -> String {
     let path = NSTemporaryDirectory() + "mrl-cli-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
@@ -66,13 +69,13 @@ func scratchFolder(_ test: XCTestCase) -> String {
 
 /// The deterministic vector of document n: pseudo-random per n, so no two documents are
 /// near-duplicates however many there are (a sine of n repeats within 100,000 documents).
-func vector(_ n: Int, dims: Int) -> [Float] {
+public func vector(_ n: Int, dims: Int) -> [Float] {
     var rng = SplitMix64(seed: UInt64(n))
     return (0..<dims).map { _ in Float(Int(rng.next() % 2_000_001) - 1_000_000) / 1e6 }
 }
 
 /// A JSONL file of `count` documents "c0", "c1", ... with `dims`-d vectors.
-func writeCorpus(_ path: String, count: Int, dims: Int) {
+public func writeCorpus(_ path: String, count: Int, dims: Int) {
     var text = ""
     text.reserveCapacity(count * dims * 12)
     for n in 0..<count {
@@ -82,6 +85,6 @@ func writeCorpus(_ path: String, count: Int, dims: Int) {
     FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }
 
-func json(_ text: String) throws -> [String: Any] {
+public func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
 }

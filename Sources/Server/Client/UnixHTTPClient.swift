@@ -1,0 +1,150 @@
+import Engine
+import Foundation
+
+/// A small blocking HTTP/1.1 client over a Unix-domain socket, one keep-alive connection:
+/// what the CLI uses to talk to the daemon, and the load generator's and tests' client.
+///
+/// ```swift
+/// let client = try UnixHTTPClient(socketPath: "indexes/mrl.sock")
+/// let reply = try client.request("POST", "/indexes/debian/search", json: ["query": "pdf viewer"])
+/// print(reply.status, reply.json?["hits"] ?? [])
+/// ```
+public final class UnixHTTPClient {
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var json: JSON? { try? JSON.parse(body) }
+        /// The daemon's error message for a non-2xx reply.
+        public var errorMessage: String { json?["error"]?["message"]?.string ?? String(decoding: body, as: UTF8.self) }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    public let socketPath: String
+    private let timeout: TimeInterval
+    private var fd: Int32 = -1
+    private var buffer: [UInt8] = []
+
+    /// Connects to `socketPath`; throws `Failure` when nothing listens there.
+    public init(socketPath: String, timeout: TimeInterval = 600) throws {
+        self.socketPath = socketPath
+        self.timeout = timeout
+        try connectSocket()
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    public func request(_ method: String, _ path: String, json: JSON) throws -> Reply {
+        try request(method, path, body: json.bytes)
+    }
+
+    /// Sends one request and reads its reply; reconnects once if the daemon had closed an
+    /// idle connection.
+    public func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> Reply {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: mrl\r\n"
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        let message = Array((head + "\r\n").utf8) + (body ?? [])
+        do {
+            try send(message)
+            return try readReply()
+        } catch let failure as Failure where failure.description.hasPrefix("connection closed") && buffer.isEmpty {
+            try connectSocket()
+            try send(message)
+            return try readReply()
+        }
+    }
+
+    private func connectSocket() throws {
+        if fd >= 0 { close(fd) }
+        buffer.removeAll()
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard socketPath.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure(description: "socket path \(socketPath) is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(socketPath.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+        guard ok else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            fd = -1
+            throw Failure(description: "cannot connect to the daemon at \(socketPath): \(reason) (is `mrl serve` running?)")
+        }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private func send(_ bytes: [UInt8]) throws {
+        if fd < 0 { try connectSocket() }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw Failure(description: "connection closed while sending: \(String(cString: strerror(errno)))") }
+            sent += n
+        }
+    }
+
+    /// Reads more bytes into `buffer`; false at end of stream.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0, errno == EINTR { continue }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw Failure(description: "no reply from the daemon within \(Int(timeout)) s") }
+            if n <= 0 { return false }
+            buffer.append(contentsOf: chunk[0..<n])
+            return true
+        }
+    }
+
+    private func readReply() throws -> Reply {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var end: Int?
+        while true {
+            if buffer.count >= 4 {
+                end = (0...(buffer.count - 4)).first { buffer[$0] == 13 && Array(buffer[$0..<$0 + 4]) == separator }
+                if end != nil { break }
+            }
+            guard try fill() else {
+                close(fd)
+                fd = -1
+                throw Failure(description: "connection closed by the daemon before a reply")
+            }
+        }
+        let lines = String(decoding: buffer[0..<end!], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = lines[0].split(separator: " ")
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+            throw Failure(description: "not an HTTP reply: \(lines[0].prefix(80))")
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        buffer.removeFirst(end! + 4)
+        while buffer.count < length {
+            guard try fill() else { throw Failure(description: "connection closed by the daemon in the middle of a reply") }
+        }
+        let body = Array(buffer[0..<length])
+        buffer.removeFirst(length)
+        if headers["connection"]?.lowercased() == "close" {
+            close(fd)
+            fd = -1
+        }
+        return Reply(status: status, headers: headers, body: body)
+    }
+}
