@@ -3,14 +3,17 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 FULL ?=
+PREFIX ?= /usr/local
+SYSTEMD_DIR ?= /etc/systemd/system
 
-.PHONY: setup build release test demo torture bench clean help
+.PHONY: setup build release test demo torture bench install clean help
 
 help:
 	@echo "make demo     set up, build (release), index the Debian corpus, run example queries"
 	@echo "make test     set up, run every test"
 	@echo "make torture  the long crash test against a release build"
 	@echo "make bench    scan benchmark vs numpy and memory bandwidth (needs ../shared)"
+	@echo "make install  mrl into PREFIX (/usr/local), the model into PREFIX/share/mrl, systemd units mrl.socket + mrl.service"
 
 setup:
 	@tools/setup.sh
@@ -36,6 +39,17 @@ torture: release
 
 bench: release
 	tools/bench/scan.sh
+
+# The binary, the model beside it, and a socket-activated systemd unit pair
+# (then: systemctl daemon-reload && systemctl enable --now mrl.socket).
+install: release
+	install -D -m 755 .build/release/mrl $(DESTDIR)$(PREFIX)/bin/mrl
+	install -d $(DESTDIR)$(PREFIX)/share/mrl/models/all-MiniLM-L6-v2
+	install -m 644 $(addprefix models/all-MiniLM-L6-v2/,config.json vocab.txt tokenizer.json model.safetensors) $(DESTDIR)$(PREFIX)/share/mrl/models/all-MiniLM-L6-v2/
+	install -D -m 644 tools/systemd/mrl.socket $(DESTDIR)$(SYSTEMD_DIR)/mrl.socket
+	sed 's|@PREFIX@|$(PREFIX)|g' tools/systemd/mrl.service > mrl.service.tmp
+	install -D -m 644 mrl.service.tmp $(DESTDIR)$(SYSTEMD_DIR)/mrl.service
+	rm -f mrl.service.tmp
 
 clean:
 	rm -rf .build .build-*

@@ -14,8 +14,9 @@ public struct KnownItemQuery: Sendable {
         self.relevantID = relevantID
     }
 
-    /// Reads a JSONL file (plain, .gz or "-") of `{"query": "...", "relevant_id": "..."}`,
-    /// with `"vector": [...]` in place of or beside `query` (the vector is then used).
+    /// Reads a JSONL file (plain, .gz or "-") of `{"query": "...", "relevant_id": "..."}`
+    /// (`title` stands for a missing `query`), with `"vector": [...]` in place of or beside
+    /// the text (both are kept; searches use the vector).
     /// Without `requiringRelevant`, `relevant_id` may be absent (it reads as "").
     /// Throws `badDocument` naming the file, line and field, and `unreadable`.
     public static func read(path: String, requiringRelevant: Bool = true) throws -> [KnownItemQuery] {
@@ -34,12 +35,10 @@ public struct KnownItemQuery: Sendable {
             guard !relevant.isEmpty || !requiringRelevant else {
                 throw fail("relevant_id", "is missing or not a non-empty string")
             }
-            var query = KnownItemQuery(relevantID: relevant)
+            var query = KnownItemQuery(query: fields["query"]?.string ?? fields["title"]?.string, relevantID: relevant)
             if let raw = fields["vector"], raw != .null {
                 do { query.vector = try DocumentParser.vector(from: raw).get() } catch { throw fail("vector", error.message) }
-            } else if let text = fields["query"]?.string {
-                query.query = text
-            } else {
+            } else if query.query == nil {
                 throw fail("query", "is missing: each line needs \"query\" (text) or \"vector\"")
             }
             queries.append(query)

@@ -36,6 +36,7 @@ public struct IndexInfo: Sendable {
             } as Any? ?? NSNull(),
             "created_at": manifest.createdAt, "file_bytes": fileBytes, "used_bytes": usedBytes,
             "map_bytes": mapBytes, "kernel_isa": kernelISA,
+            "description": ["head": headDescription, "graph": graphDescription],
         ]
     }
 }

@@ -1,6 +1,18 @@
 import Foundation
 import Store
 
+/// Where an ingest's batches go: an `Index` opened here, or a running daemon.
+public protocol DocumentSink {
+    var name: String { get }
+    var dimensions: Int { get }
+    /// Writes a batch durably and says what it did.
+    func upsert(_ documents: [DocumentInput]) throws -> WriteReport
+}
+
+extension Index: DocumentSink {
+    public var dimensions: Int { manifest.dimensions }
+}
+
 /// Reads a JSONL file (plain or .gz, or "-" for standard input) into an index in batches,
 /// one durable transaction each. Progress is reported only after a batch commits, so what
 /// it reports as done survives a crash; re-running skips what is already stored.
@@ -56,11 +68,11 @@ public struct Ingest {
     /// index can take its dimensions from it. Throws the first bad line's `badDocument`
     /// (unless `skipBad`), `unreadable`, and the index's errors; batches committed before
     /// the error stay committed.
-    public func run(openIndex: (DocumentInput) throws -> Index, progress: (Progress) -> Void) throws -> Summary {
+    public func run(openIndex: (DocumentInput) throws -> any DocumentSink, progress: (Progress) -> Void) throws -> Summary {
         let started = Date()
         let reader = try LineReader(path: path, maxLineBytes: options.maxLineBytes)
         let parser = DocumentParser(source: source)
-        var index: Index?
+        var index: (any DocumentSink)?
         var batch: [DocumentInput] = []
         var batchFirstLine = 0, lastLine = 0
         var totals = WriteReport()
@@ -92,9 +104,9 @@ public struct Ingest {
                 do {
                     guard let doc = try parser.parse(bytes, line: number) else { continue }
                     if index == nil { index = try openIndex(doc) }
-                    if let vector = doc.vector, vector.count != index!.manifest.dimensions {
+                    if let vector = doc.vector, vector.count != index!.dimensions {
                         throw EngineError.badDocument(source: source, line: number, field: "vector",
-                            message: "has \(vector.count) dimensions, index \"\(index!.name)\" has \(index!.manifest.dimensions)")
+                            message: "has \(vector.count) dimensions, index \"\(index!.name)\" has \(index!.dimensions)")
                     }
                     if batch.isEmpty { batchFirstLine = number }
                     batch.append(doc)

@@ -16,7 +16,8 @@ public enum Model {
     }
 
     /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` under the working directory or
-    /// under any folder above the executable (so a built `mrl` finds the repo's models/).
+    /// under any folder above the executable (so a built `mrl` finds the repo's models/),
+    /// or `share/mrl/models/...` there (where `make install` puts it).
     public static func directory() -> URL? {
         let fm = FileManager.default
         if let explicit = ProcessInfo.processInfo.environment["MRL_MODEL_DIR"] {
@@ -28,7 +29,8 @@ public enum Model {
             candidates.append(dir)
             dir = dir.deletingLastPathComponent()
         }
-        return candidates.map { $0.appendingPathComponent("models/\(defaultName)") }
+        return candidates.flatMap { [$0.appendingPathComponent("models/\(defaultName)"),
+                                     $0.appendingPathComponent("share/mrl/models/\(defaultName)")] }
             .first { fm.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
     }
 

@@ -33,6 +33,18 @@ public struct SearchRequest: Sendable {
         self.includeText = includeText
     }
 
+    /// The API's request shape (what the CLI sends a daemon).
+    public var json: JSON {
+        var object: [String: JSON] = ["k": JSON(k), "include_text": .bool(includeText)]
+        if let query { object["query"] = .string(query) }
+        if let vector { object["vector"] = .array(vector.map(JSON.float)) }
+        if let dims { object["dims"] = JSON(dims) }
+        if let ef { object["ef"] = JSON(ef) }
+        if let budgetMs { object["budget_ms"] = .number(budgetMs) }
+        if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
+        return .object(object)
+    }
+
     /// Checks the request against an index of `dimensions`; throws `invalidRequest` naming the field.
     public func validate(dimensions: Int) throws {
         guard (query == nil) != (vector == nil) else {
@@ -105,5 +117,25 @@ public struct SearchResult: Sendable {
             "cost": ["distance_computations": JSON(distanceComputations), "bytes_touched": JSON(bytesTouched),
                      "dims": JSON(plan.stages.last?.dims ?? 0)],
         ])
+    }
+}
+
+extension SearchResult {
+    /// Reads the API's shape back (what the CLI gets from a daemon); nil if it is not one.
+    public init?(json: JSON) {
+        guard let hits = json["hits"]?.array, let plan = json["plan"], let cost = json["cost"],
+              let stages = plan["stages"]?.array, let tookMs = json["took_ms"]?.number else { return nil }
+        self.hits = hits.compactMap { hit in
+            guard let id = hit["id"]?.string, let score = hit["score"]?.number else { return nil }
+            return SearchHit(id: id, score: Float(score), text: hit["text"]?.string, meta: hit["meta"].map(\.serialized))
+        }
+        self.plan = SearchPlan(graphDims: plan["graph_dims"]?.int, ef: plan["ef"]?.int,
+                               stages: stages.map { .init(dims: $0["dims"]?.int ?? 0, keep: $0["keep"]?.int ?? 0) },
+                               earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false)
+        partial = json["partial"]?.bool ?? false
+        predictedMs = json["predicted_ms"]?.number
+        self.tookMs = tookMs
+        distanceComputations = cost["distance_computations"]?.int ?? 0
+        bytesTouched = cost["bytes_touched"]?.int ?? 0
     }
 }

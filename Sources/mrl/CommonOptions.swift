@@ -11,7 +11,13 @@ struct IndexOptions: ParsableArguments {
     @Option(name: .long, help: "Folder holding the indexes (default: $MRL_DATA, or indexes/).")
     var data: String?
 
+    @Option(name: .long, help: "Talk to the daemon on this socket (default: the daemon on the default socket when one runs and --data is not given).")
+    var socket: String?
+
     var dataDirectory: DataDirectory { DataDirectory(path: data) }
+
+    /// The daemon to send this command to, or nil to open the index here.
+    func daemon() throws -> DaemonConnection? { try DaemonConnection.resolve(socket: socket, data: data) }
 
     func open(_ mode: IndexStore.Mode, options: IndexStore.Options = .init()) throws -> Index {
         try Index.open(name: index, in: dataDirectory, mode: mode, options: options)

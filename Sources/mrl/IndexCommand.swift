@@ -56,8 +56,11 @@ struct IndexCommand: ParsableCommand {
         let progress = ProgressDisplay(), headProgress = ProgressDisplay()
         let summary: Ingest.Summary
         var opened: Index?
+        // With a daemon running, batches go to it; it fits the head and builds the graph itself.
+        let daemon = try target.daemon()
         do {
             summary = try ingest.run(openIndex: { first in
+                if let daemon { return try DaemonSink(daemon: daemon, name: target.index, first: first) }
                 opened = try openOrCreate(first: first, options: storeOptions)
                 return opened!
             }) { p in

@@ -12,25 +12,28 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let info = try target.open(.read).info()
+        // One rendering for both paths: from the JSON a daemon sends or this process makes.
+        let info = try target.daemon().map { try $0.expect("GET", "/indexes/\(target.index)") }
+            ?? JSON(any: try target.open(.read).info().json)
         if json {
-            printJSON(info.json)
+            print(info.serialized)
             return
         }
-        let m = info.manifest
-        let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
+        let mb = { (key: String) in String(format: "%.1f MB", (info[key]?.number ?? 0) / 1e6) }
+        let segments = (info["prefix_segments"]?.array ?? []).dropFirst().compactMap(\.int).map(String.init).joined(separator: "/")
+        let model = info["model"].flatMap { model in model["name"]?.string.map { "\($0) (\(model["fingerprint"]?.string ?? "?"))" } }
         var table = Table(header: nil)
         table.rows = [
-            ["index", info.name],
-            ["documents", info.documents.formatted()],
-            ["dimensions", "\(m.dimensions) (\(m.vectorType); prefix segments at \(m.segmentBoundaries.dropFirst().map(String.init).joined(separator: "/")))"],
-            ["model", m.model.map { "\($0.name) (\($0.fingerprint))" } ?? "none (your own vectors)"],
-            ["head", info.headDescription],
-            ["graph", info.graphDescription],
-            ["format", "\(m.format)"],
-            ["on disk", "\(mb(info.fileBytes)) file, \(mb(info.usedBytes)) in use"],
-            ["created", m.createdAt],
-            ["scan kernels", info.kernelISA],
+            ["index", info["name"]?.string ?? target.index],
+            ["documents", (info["documents"]?.int ?? 0).formatted()],
+            ["dimensions", "\(info["dimensions"]?.int ?? 0) (\(info["vector_type"]?.string ?? "?"); prefix segments at \(segments))"],
+            ["model", model ?? "none (your own vectors)"],
+            ["head", info["description"]?["head"]?.string ?? "?"],
+            ["graph", info["description"]?["graph"]?.string ?? "?"],
+            ["format", "\(info["format"]?.int ?? 0)"],
+            ["on disk", "\(mb("file_bytes")) file, \(mb("used_bytes")) in use"],
+            ["created", info["created_at"]?.string ?? "?"],
+            ["scan kernels", info["kernel_isa"]?.string ?? "?"],
         ]
         print(table.render())
     }

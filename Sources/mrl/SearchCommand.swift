@@ -51,10 +51,19 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let index = try target.open(.read)
         let vector = try vectorFile.map(readVector)
-        let result = try index.search(SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
-                                                    deadlineMs: deadlineMs, includeText: true))
+        let request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
+                                    deadlineMs: deadlineMs, includeText: true)
+        let result: SearchResult
+        if let daemon = try target.daemon() {
+            let answer = try daemon.expect("POST", "/indexes/\(target.index)/search", request.json)
+            guard let decoded = SearchResult(json: answer) else {
+                throw DaemonConnection.Failure(description: "the daemon's answer is not a search result: \(answer.serialized.prefix(200))")
+            }
+            result = decoded
+        } else {
+            result = try target.open(.read).search(request)
+        }
         if json {
             printJSON(result.json)
             return

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Server
+import Store
+
+/// A running `mrl serve` that a command talks to instead of opening the index itself:
+/// the one named by --socket, else the default socket when a daemon answers there and no
+/// --data was given (a given --data means "this folder, directly").
+struct DaemonConnection {
+    let client: UnixHTTPClient
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func resolve(socket: String?, data: String?) throws -> DaemonConnection? {
+        if let socket {
+            do {
+                return DaemonConnection(client: try UnixHTTPClient(socketPath: socket))
+            } catch {
+                throw Failure(description: "\(error)")
+            }
+        }
+        guard data == nil else { return nil }
+        let path = ServerConfiguration.defaultSocketPath(data: DataDirectory(path: nil))
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return (try? UnixHTTPClient(socketPath: path)).map(DaemonConnection.init)
+    }
+
+    /// Sends a request; a non-2xx answer throws the daemon's message. `notFound` is thrown
+    /// as `StoreError.indexNotFound`-like `Failure` unless the caller handles 404 itself.
+    func call(_ method: String, _ path: String, _ body: JSON? = nil) throws -> (status: Int, json: JSON) {
+        let reply: UnixHTTPClient.Reply
+        do {
+            reply = try client.request(method, path, body: body?.bytes)
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+        guard let json = reply.json else {
+            throw Failure(description: "the daemon at \(client.socketPath) sent a reply that is not JSON (status \(reply.status))")
+        }
+        return (reply.status, json)
+    }
+
+    /// `call`, requiring a 2xx answer.
+    func expect(_ method: String, _ path: String, _ body: JSON? = nil) throws -> JSON {
+        let (status, json) = try call(method, path, body)
+        guard (200..<300).contains(status) else {
+            throw Failure(description: json["error"]?["message"]?.string ?? "the daemon answered \(status)")
+        }
+        return json
+    }
+}
+
+/// An ingest's batches sent to the daemon (`POST /indexes/NAME/documents`), which commits
+/// each durably before answering.
+final class DaemonSink: DocumentSink {
+    let name: String
+    let dimensions: Int
+    private let daemon: DaemonConnection
+
+    /// The daemon's index `name`, created there (like `mrl index` does) when missing, with
+    /// the dimensions of `first`'s vector or the model's.
+    init(daemon: DaemonConnection, name: String, first: DocumentInput) throws {
+        self.daemon = daemon
+        self.name = name
+        var (status, info) = try daemon.call("GET", "/indexes/\(name)")
+        if status == 404 {
+            let dimensions = first.vector?.count ?? Model.defaultDimensions
+            let body: JSON = dimensions == Model.defaultDimensions ? [:] : ["dimensions": JSON(dimensions)]
+            info = try daemon.expect("PUT", "/indexes/\(name)", body)
+        } else if status != 200 {
+            throw DaemonConnection.Failure(description: info["error"]?["message"]?.string ?? "the daemon answered \(status)")
+        }
+        dimensions = info["dimensions"]?.int ?? Model.defaultDimensions
+    }
+
+    func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
+        let items: [JSON] = documents.map { doc in
+            var object: [String: JSON] = ["id": .string(doc.id), "text": .string(doc.text)]
+            if let meta = doc.meta { object["meta"] = (try? JSON.parse(meta)) ?? .null }
+            if let vector = doc.vector { object["vector"] = .array(vector.map(JSON.float)) }
+            return .object(object)
+        }
+        let reply = try daemon.expect("POST", "/indexes/\(name)/documents", ["documents": .array(items)])
+        var report = WriteReport()
+        report.added = reply["added"]?.int ?? 0
+        report.changed = reply["changed"]?.int ?? 0
+        report.unchanged = reply["unchanged"]?.int ?? 0
+        return report
+    }
+}

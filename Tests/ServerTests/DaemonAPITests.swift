@@ -1,0 +1,128 @@
+import Engine
+import Foundation
+import Server
+import TestSupport
+import XCTest
+
+/// The API over a real socket to a real daemon, every answer checked against api/openapi.json.
+final class DaemonAPITests: XCTestCase {
+    let spec = try! OpenAPISpec()
+
+    /// Asserts `reply` has `status` and a body that the spec's schema for `route` accepts.
+    @discardableResult
+    func check(_ reply: UnixHTTPClient.Reply, _ method: String, _ route: String, _ status: Int,
+               file: StaticString = #filePath, line: UInt = #line) throws -> JSON {
+        XCTAssertEqual(reply.status, status, "\(method) \(route): \(reply.errorMessage)", file: file, line: line)
+        let body = try XCTUnwrap(reply.json, "\(method) \(route): not JSON: \(String(decoding: reply.body, as: UTF8.self))", file: file, line: line)
+        let schema = try XCTUnwrap(spec.responseSchema(method, route, status: status), "the spec has no \(status) for \(method) \(route)",
+                                   file: file, line: line)
+        let problems = spec.problems(body, schema)
+        XCTAssertEqual(problems, [], "\(method) \(route) \(status): \(body.serialized.prefix(300))", file: file, line: line)
+        return body
+    }
+
+    func testOwnVectorsRoundTripThroughEveryRoute() throws {
+        let daemon = try DaemonProcess(data: scratchFolder(self), test: self)
+        let client = try daemon.client()
+        try check(client.send("GET", "/health"), "GET", "/health", 200)
+        try check(client.send("PUT", "/indexes/vec", ["dimensions": 8]), "PUT", "/indexes/{name}", 201)
+        try check(client.send("PUT", "/indexes/vec", ["dimensions": 8]), "PUT", "/indexes/{name}", 409)
+        let documents: [JSON] = (0..<50).map { n in
+            ["id": .string("d\(n)"), "text": .string("document \(n)"), "meta": ["n": JSON(n)],
+             "vector": .array(vector(n, dims: 8).map(JSON.float))]
+        }
+        let written = try check(client.send("POST", "/indexes/vec/documents", ["documents": .array(documents)]),
+                                "POST", "/indexes/{name}/documents", 200)
+        XCTAssertEqual(written, ["added": 50, "changed": 0, "unchanged": 0])
+        let again = try check(client.send("POST", "/indexes/vec/documents", ["documents": .array(Array(documents.prefix(5)))]),
+                              "POST", "/indexes/{name}/documents", 200)
+        XCTAssertEqual(again, ["added": 0, "changed": 0, "unchanged": 5])
+
+        let query = JSON.array(vector(7, dims: 8).map(JSON.float))
+        let found = try check(client.send("POST", "/indexes/vec/search", ["vector": query, "k": 3, "include_text": true]),
+                              "POST", "/indexes/{name}/search", 200)
+        XCTAssertEqual(found["hits"]?.array?.first?["id"], "d7")
+        XCTAssertEqual(found["hits"]?.array?.first?["text"], "document 7")
+        XCTAssertEqual(found["hits"]?.array?.first?["meta"], ["n": 7])
+        XCTAssertEqual(found["hits"]?.array?.count, 3)
+        let batch = try check(client.send("POST", "/indexes/vec/search/batch", ["queries": [["vector": query, "k": 1], ["vector": query, "dims": 4, "k": 2]]]),
+                              "POST", "/indexes/{name}/search/batch", 200)
+        XCTAssertEqual(batch["results"]?.array?.map { $0["hits"]?.array?.count }, [1, 2])
+        XCTAssertEqual(batch["results"]?.array?[1]["plan"]?["stages"], [["dims": 4, "keep": 2]])
+
+        let document = try check(client.send("GET", "/indexes/vec/documents/d3"), "GET", "/indexes/{name}/documents/{id}", 200)
+        XCTAssertEqual(document, ["id": "d3", "text": "document 3", "meta": ["n": 3]])
+        try check(client.send("DELETE", "/indexes/vec/documents/d3"), "DELETE", "/indexes/{name}/documents/{id}", 200)
+        try check(client.send("DELETE", "/indexes/vec/documents/d3"), "DELETE", "/indexes/{name}/documents/{id}", 404)
+        try check(client.send("GET", "/indexes/vec/documents/d3"), "GET", "/indexes/{name}/documents/{id}", 404)
+
+        let info = try check(client.send("GET", "/indexes/vec"), "GET", "/indexes/{name}", 200)
+        XCTAssertEqual(info["documents"], 49)
+        let list = try check(client.send("GET", "/indexes"), "GET", "/indexes", 200)
+        XCTAssertEqual(list["indexes"]?.array?.compactMap { $0["name"]?.string }, ["vec"])
+        let metrics = try client.send("GET", "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        XCTAssertTrue(text.contains(#"mrl_requests_total{route="/indexes/{name}/search",status="200"} 1"#), text)
+        XCTAssertTrue(text.contains(#"mrl_search_duration_seconds_count{dims="8"} 2"#), text)
+        XCTAssertTrue(text.contains(#"mrl_index_documents{index="vec"} 49.0"#), text)
+
+        let backup = try check(client.send("POST", "/indexes/vec/backup"), "POST", "/indexes/{name}/backup", 200)
+        try check(client.send("DELETE", "/indexes/vec"), "DELETE", "/indexes/{name}", 200)
+        try check(client.send("GET", "/indexes/vec"), "GET", "/indexes/{name}", 404)
+        XCTAssertEqual(daemon.stop(), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.socket), "the socket file is removed on SIGTERM")
+
+        // The backup comes back with `mrl restore` while no daemon holds the index.
+        let restored = try mrl(["restore", "--data", daemon.data, "--index", "vec", "--from", backup["backup"]!.string!])
+        XCTAssertEqual(restored.status, 0, restored.stderr)
+        let got = try mrl(["get", "--data", daemon.data, "--index", "vec", "d5"])
+        XCTAssertTrue(got.stdout.contains("document 5"), got.stdout + got.stderr)
+    }
+
+    func testBadRequestsGetJSONErrorsWithTheRightStatus() throws {
+        let daemon = try DaemonProcess(data: scratchFolder(self), arguments: ["--max-body", "4K"], test: self)
+        let client = try daemon.client()
+        try check(client.send("PUT", "/indexes/v", ["dimensions": 4]), "PUT", "/indexes/{name}", 201)
+        let search = "/indexes/{name}/search"
+        let cases: [(String, String, [UInt8]?, Int, String, String)] = [
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4]"#.utf8), 400, search, "line 1, column 24"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3]}"#.utf8), 400, search, "has 3 dimensions, the index has 4"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "k": 0}"#.utf8), 400, search, "\"k\" must be between 1 and 10000"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "k": 10001}"#.utf8), 400, search, "\"k\" must be between"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "budget_ms": -1}"#.utf8), 400, search, "\"budget_ms\" must be a positive"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "k": "ten"}"#.utf8), 400, search, "\"k\" must be a whole number"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "kk": 1}"#.utf8), 400, search, "\"kk\" is not a field"),
+            ("POST", "/indexes/v/search", Array(#"{"query": "text"}"#.utf8), 400, search, "holds vectors of your own model"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1e999, 0, 0, 0]}"#.utf8), 400, search, "out of range"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [0, 0, 0, 0]}"#.utf8), 400, search, "all zero"),
+            ("POST", "/indexes/v/search", [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D], 400, search, "invalid UTF-8"),
+            ("POST", "/indexes/v/search", Array((String(repeating: "[", count: 40) + String(repeating: "]", count: 40)).utf8), 400, search, "nesting deeper than 32"),
+            ("POST", "/indexes/v/search", Array("[1]".utf8), 400, search, "must be a JSON object"),
+            ("POST", "/indexes/v/search", nil, 400, search, "needs a JSON object body"),
+            ("POST", "/indexes/v/search", Array(repeating: 0x20, count: 5000), 413, search, "the limit is 4096 bytes"),
+            ("POST", "/indexes/nope/search", Array(#"{"vector": [1, 2, 3, 4]}"#.utf8), 404, search, "no index named \"nope\""),
+            ("POST", "/indexes/..%2F..%2Fetc/search", Array(#"{"vector": [1, 2, 3, 4]}"#.utf8), 400, search, "invalid index name"),
+            ("GET", "/indexes/v/search", nil, 405, search, "takes POST"),
+            ("POST", "/indexes/v/documents", Array(#"{"documents": [{"id": "a", "vector": [1, 2]}]}"#.utf8), 400, "/indexes/{name}/documents", "documents[0].vector\" has 2 dimensions"),
+            ("POST", "/indexes/v/documents", Array(#"{"documents": [{"id": "a", "text": "no vector"}]}"#.utf8), 400, "/indexes/{name}/documents", "each document needs one"),
+            ("POST", "/indexes/v/documents", Array(#"{"documents": [{"text": "x"}]}"#.utf8), 400, "/indexes/{name}/documents", "documents[0].id\" is missing"),
+            ("POST", "/indexes/v/documents", Array(#"{"documents": []}"#.utf8), 400, "/indexes/{name}/documents", "is empty"),
+            ("PUT", "/indexes/backups", nil, 400, "/indexes/{name}", "invalid index name"),
+            ("PUT", "/indexes/w", Array(#"{"dimensions": 0}"#.utf8), 400, "/indexes/{name}", "between 1 and 4096"),
+        ]
+        for (method, path, body, status, route, message) in cases {
+            let reply = try client.request(method, path, body: body)
+            XCTAssertEqual(reply.status, status, "\(method) \(path): \(reply.errorMessage)")
+            XCTAssertTrue(reply.errorMessage.contains(message), "\(method) \(path): expected “\(message)” in “\(reply.errorMessage)”")
+            if let schema = spec.responseSchema(method, route, status: status), let json = reply.json {
+                XCTAssertEqual(spec.problems(json, schema), [], "\(method) \(path)")
+            } else if route != search || status != 405 {
+                XCTFail("\(method) \(path) \(status): the spec does not describe this answer, or it is not JSON")
+            }
+        }
+        let unknown = try client.request("GET", "/nowhere")
+        XCTAssertEqual(unknown.status, 404)
+        XCTAssertTrue(daemon.process.isRunning)
+    }
+}
