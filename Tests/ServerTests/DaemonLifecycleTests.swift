@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Server
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -60,6 +61,45 @@ final class DaemonLifecycleTests: XCTestCase {
         guard case .response(200, _, _) = idle.receive(within: 5) else { return XCTFail("no answer to /health") }
         XCTAssertEqual(idle.receive(within: 5), .closed(received: []), "an idle connection is closed")
         XCTAssertEqual(try daemon.client().send("GET", "/health").status, 200)
+    }
+
+    /// SIGTERM while clients write: every write the daemon acknowledged is there after a
+    /// restart, and the daemon exits 0 having removed its socket.
+    func testSIGTERMFinishesWritesInFlight() throws {
+        let data = scratchFolder(self)
+        let daemon = try DaemonProcess(data: data, test: self)
+        XCTAssertEqual(try daemon.client().send("PUT", "/indexes/w", ["dimensions": 4]).status, 201)
+        let acknowledged = Mutex<[String]>([])
+        let writers = DispatchGroup()
+        let socket = daemon.socket
+        for writer in 0..<4 {
+            DispatchQueue.global().async(group: writers) {
+                guard let client = try? UnixHTTPClient(socketPath: socket) else { return }
+                for batch in 0..<10_000 {
+                    let ids = (0..<10).map { "w\(writer)-\(batch)-\($0)" }
+                    let documents = JSON.array(ids.enumerated().map { i, id in
+                        ["id": .string(id), "vector": [1, JSON(i), JSON(batch), JSON(writer)]]
+                    })
+                    guard let reply = try? client.send("POST", "/indexes/w/documents", ["documents": documents]),
+                          reply.status == 200 else { return }
+                    acknowledged.withLock { $0 += ids }
+                }
+            }
+        }
+        usleep(700_000)
+        XCTAssertEqual(daemon.stop(), 0, daemon.stderr)
+        writers.wait()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.socket))
+        let written = acknowledged.withLock { $0 }
+        XCTAssertGreaterThan(written.count, 0)
+
+        let restarted = try DaemonProcess(data: data, test: self)
+        let client = try restarted.client()
+        let count = try client.send("GET", "/indexes/w").json?["documents"]?.int
+        XCTAssertGreaterThanOrEqual(count ?? 0, written.count)
+        for id in written where try client.send("GET", "/indexes/w/documents/\(id)").status != 200 {
+            XCTFail("acknowledged document \(id) is missing")
+        }
     }
 
     /// systemd's socket activation: the listening socket arrives as fd 3 with LISTEN_FDS=1
