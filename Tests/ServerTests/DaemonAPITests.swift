@@ -81,7 +81,7 @@ final class DaemonAPITests: XCTestCase {
     }
 
     func testBadRequestsGetJSONErrorsWithTheRightStatus() throws {
-        let daemon = try DaemonProcess(data: scratchFolder(self), arguments: ["--max-body", "4K"], test: self)
+        let daemon = try DaemonProcess(data: scratchFolder(self), arguments: ["--max-body", "64K"], test: self)
         let client = try daemon.client()
         try check(client.send("PUT", "/indexes/v", ["dimensions": 4]), "PUT", "/indexes/{name}", 201)
         let search = "/indexes/{name}/search"
@@ -100,7 +100,7 @@ final class DaemonAPITests: XCTestCase {
             ("POST", "/indexes/v/search", Array((String(repeating: "[", count: 40) + String(repeating: "]", count: 40)).utf8), 400, search, "nesting deeper than 32"),
             ("POST", "/indexes/v/search", Array("[1]".utf8), 400, search, "must be a JSON object"),
             ("POST", "/indexes/v/search", nil, 400, search, "needs a JSON object body"),
-            ("POST", "/indexes/v/search", Array(repeating: 0x20, count: 5000), 413, search, "the limit is 4096 bytes"),
+            ("POST", "/indexes/v/search", Array(repeating: 0x20, count: 70_000), 413, search, "the limit is 65536 bytes"),
             ("POST", "/indexes/nope/search", Array(#"{"vector": [1, 2, 3, 4]}"#.utf8), 404, search, "no index named \"nope\""),
             ("POST", "/indexes/..%2F..%2Fetc/search", Array(#"{"vector": [1, 2, 3, 4]}"#.utf8), 400, search, "invalid index name"),
             ("GET", "/indexes/v/search", nil, 405, search, "takes POST"),
@@ -121,6 +121,9 @@ final class DaemonAPITests: XCTestCase {
                 XCTFail("\(method) \(path) \(status): the spec does not describe this answer, or it is not JSON")
             }
         }
+        let tooMany = try client.send("POST", "/indexes/v/search/batch", ["queries": .array(Array(repeating: ["vector": [1, 2, 3, 4]], count: 1_025))])
+        XCTAssertEqual(tooMany.status, 413, tooMany.errorMessage)
+        XCTAssertTrue(tooMany.errorMessage.contains("\"queries\" has 1025 items, over the limit of 1024"), tooMany.errorMessage)
         let unknown = try client.request("GET", "/nowhere")
         XCTAssertEqual(unknown.status, 404)
         XCTAssertTrue(daemon.process.isRunning)
