@@ -70,26 +70,48 @@ extension Index {
     @discardableResult
     public func calibrate(queryCount: Int = 200, k: Int = 10, seed: UInt64 = 1,
                           progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
-        let sample = try store.read { snapshot -> (GraphRecord, [[Float]])? in
+        try tune(queries: nil, sampleCount: queryCount, seed: seed, k: k, progress: progress)
+    }
+
+    /// `mrl tune`: measures recall@k (against exact search for the same query) and latency
+    /// of every candidate plan on `queries` (raw vectors), or on `sampleCount` documents of
+    /// the index drawn with `seed`; chooses the built-in presets, the named `goals`, and the
+    /// named goals of the model it replaces; stores it all as the planner's cost model.
+    /// Returns nil when the index has no usable graph.
+    @discardableResult
+    public func tune(queries given: [[Float]]?, sampleCount: Int = 500, seed: UInt64 = 1, k: Int = 10,
+                     goals: [(name: String, goal: Preset.Goal)] = [],
+                     progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
+        let sample = try store.read { snapshot -> (GraphRecord, [[Float]], CostModel?)? in
             let head = try snapshot.head()
             guard let graph = try loadedGraph(in: snapshot, head: head) else { return nil }
-            let blocks = try snapshot.vectorBlocks(space: .raw)
-            var live: [(VectorBlock, Int)] = []
-            for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { live.append((block, i)) } }
-            var rng = SplitMix64(seed: seed)
-            let picked = (0..<min(queryCount, live.count)).map { _ in live[Int(rng.next() % UInt64(live.count))] }
-            return (graph.record, picked.map { block, row in
-                (0..<layout.segmentCount).flatMap { s in
-                    UnsafeBufferPointer(start: block.segments[s] + row * layout.width(s), count: layout.width(s))
-                }
-            })
+            let previous = try? snapshot.meta(Index.costModelKey, as: CostModel.self)
+            return (graph.record, try given ?? sampleDocumentVectors(snapshot, count: sampleCount, seed: seed), previous)
         }
-        guard let (graph, queries) = sample, !queries.isEmpty else { return nil }
+        guard let (graph, queries, previous) = sample, !queries.isEmpty else { return nil }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
-        let model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt,
-                              measurements: try measure(plans, queries: queries, k: k, progress: progress))
+        let measurements = try measure(plans, queries: queries, k: k, progress: progress)
+        let builtIn = Set(Preset.builtIn.map(\.name)), asked = Set(goals.map(\.name))
+        let kept = (previous?.presets ?? []).filter { !builtIn.contains($0.name) && !asked.contains($0.name) }.map { ($0.name, $0.goal) }
+        let model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt, measurements: measurements,
+                              presets: Preset.chosen(for: Preset.builtInGoals + kept + goals, from: measurements))
         try store.putMeta(Index.costModelKey, model)
         return model
+    }
+
+    /// The raw vectors of `count` live documents drawn with `seed` (with replacement).
+    private func sampleDocumentVectors(_ snapshot: Snapshot, count: Int, seed: UInt64) throws -> [[Float]] {
+        let blocks = try snapshot.vectorBlocks(space: .raw)
+        var live: [(VectorBlock, Int)] = []
+        for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { live.append((block, i)) } }
+        guard !live.isEmpty else { return [] }
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            let (block, row) = live[Int(rng.next() % UInt64(live.count))]
+            return (0..<layout.segmentCount).flatMap { s in
+                UnsafeBufferPointer(start: block.segments[s] + row * layout.width(s), count: layout.width(s))
+            }
+        }
     }
 
     /// Calibrates when the index has a usable graph but no cost model measured on it (a new

@@ -86,7 +86,7 @@ extension Index {
     }
 
     /// The options the stored graph was built with, to rebuild it alike; nil when there is none.
-    func storedGraphOptions() throws -> GraphOptions? {
+    public func storedGraphOptions() throws -> GraphOptions? {
         guard let record = try store.read({ try $0.graphRecord() }) else { return nil }
         var options = GraphOptions()
         options.dims = record.dims
@@ -113,9 +113,14 @@ extension Index {
         let (record, head, documents) = try store.read { (try $0.graphRecord(), try $0.head(), try $0.documentCount()) }
         if let record, record.isOver(head) { return nil }
         guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
+        return try buildGraph(try storedGraphOptions() ?? defaultGraphOptions)
+    }
+
+    /// The default options, with the prefix cut to the index's size (a 32-d index walks 32 dims).
+    public var defaultGraphOptions: GraphOptions {
         var options = GraphOptions()
         options.dims = layout.boundaries.dropFirst().last { $0 <= options.dims } ?? layout.dimensions
-        return try buildGraph(try storedGraphOptions() ?? options)
+        return options
     }
 
     /// Keeps the stored graph in step with a write, inside its transaction: rows written

@@ -62,6 +62,9 @@ extension Index {
     /// measured yet, a walk of beam `defaultEf`. Returns the predicted and modelled ms too.
     private func plan(for request: SearchRequest, snapshot: Snapshot, graph: LoadedGraph?) throws
         -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?) {
+        if let name = request.preset {
+            return try presetPlan(name, k: request.k, snapshot: snapshot, graph: graph)
+        }
         guard let graph else { return (.exact(dims: request.dims ?? manifest.dimensions, k: request.k), nil, nil) }
         if request.ef == nil, let planner = try planner(in: snapshot, graph: graph) {
             let picked = planner.plan(budgetMs: request.budgetMs, k: request.k)
@@ -70,6 +73,21 @@ extension Index {
         let walk = SearchPlan(graphDims: graph.record.dims, ef: request.ef ?? Index.defaultEf,
                               stages: [.init(dims: manifest.dimensions, keep: request.k)], earlyExit: nil, exact: false)
         return (walk.adapted(to: request.k), nil, nil)
+    }
+
+    /// A preset's plan, its time predicted like the planner's; `invalidRequest` naming the
+    /// presets there are when `name` is not one of them.
+    private func presetPlan(_ name: String, k: Int, snapshot: Snapshot, graph: LoadedGraph?) throws
+        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?) {
+        guard let graph, let planner = try planner(in: snapshot, graph: graph) else {
+            throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no measured plans yet (they come with its graph, from 5,000 documents on): run `mrl tune --index \(self.name)`")
+        }
+        guard let preset = planner.model.preset(name) else {
+            let names = planner.model.presets.map(\.name).joined(separator: ", ")
+            throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no preset \"\(name)\" (it has \(names)): `mrl tune --index \(self.name) --name \(name) --target-recall R` makes one")
+        }
+        let scale = planner.currentSlowdown
+        return (preset.measurement.plan.adapted(to: k), preset.measurement.meanMs * scale, preset.measurement.meanMs)
     }
 
     /// The beam while no cost model has been measured (recall about 0.96 on MiniLM vectors).

@@ -36,7 +36,11 @@ public struct IndexInfo: Sendable {
             } as Any? ?? NSNull(),
             "created_at": manifest.createdAt, "file_bytes": fileBytes, "used_bytes": usedBytes,
             "map_bytes": mapBytes, "kernel_isa": kernelISA,
-            "description": ["head": headDescription, "graph": graphDescription],
+            "presets": (costModel?.presets ?? []).map { preset -> [String: Any] in
+                ["name": preset.name, "goal": preset.goal.description, "recall": preset.measurement.recall,
+                 "p50_ms": preset.measurement.p50Ms, "p99_ms": preset.measurement.p99Ms, "plan": preset.measurement.plan.json]
+            },
+            "description": ["head": headDescription, "graph": graphDescription, "presets": presetsDescription],
         ]
     }
 }
@@ -82,5 +86,14 @@ extension IndexInfo {
             line += String(format: "; %d plans measured, default reaches recall %.3f in %.3f ms", costModel.measurements.count, recall, planner.modelMs)
         }
         return line
+    }
+}
+
+extension IndexInfo {
+    /// One line for people: each preset's recall and p99, and whether the times still hold here.
+    public var presetsDescription: String {
+        guard let costModel, !costModel.presets.isEmpty else { return "none yet (they come with the graph's measured plans; see `mrl tune`)" }
+        let list = costModel.presets.map { String(format: "%@ %.3f recall at p99 %.3f ms", $0.name, $0.measurement.recall, $0.measurement.p99Ms) }
+        return list.joined(separator: "; ") + (costModel.staleness.map { " (\($0): run `mrl tune` to re-measure)" } ?? "")
     }
 }

@@ -13,6 +13,8 @@ public struct SearchRequest: Sendable {
     /// Latency budget of the search itself (planning to answer, not encoding), in ms: the
     /// planner picks the best plan predicted to fit.
     public var budgetMs: Double?
+    /// A named plan measured by `mrl tune` (or the built-in fast, balanced, accurate).
+    public var preset: String?
     /// Hard stop, in ms from the start of the search: past it the best results so far are
     /// returned with `partial` set.
     public var deadlineMs: Double?
@@ -22,7 +24,8 @@ public struct SearchRequest: Sendable {
     public static let maxK = 10_000
 
     public init(query: String? = nil, vector: [Float]? = nil, k: Int = 10, dims: Int? = nil, ef: Int? = nil,
-                budgetMs: Double? = nil, deadlineMs: Double? = nil, includeText: Bool = false) {
+                budgetMs: Double? = nil, preset: String? = nil, deadlineMs: Double? = nil, includeText: Bool = false) {
+        self.preset = preset
         self.query = query
         self.vector = vector
         self.k = k
@@ -41,6 +44,7 @@ public struct SearchRequest: Sendable {
         if let dims { object["dims"] = JSON(dims) }
         if let ef { object["ef"] = JSON(ef) }
         if let budgetMs { object["budget_ms"] = .number(budgetMs) }
+        if let preset { object["preset"] = .string(preset) }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
         return .object(object)
     }
@@ -61,8 +65,11 @@ public struct SearchRequest: Sendable {
                 throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds, got \(value)")
             }
         }
-        if dims != nil, ef != nil || budgetMs != nil {
-            throw EngineError.invalidRequest(field: "dims", message: "asks for an exact scan of a prefix: give it without \"ef\" and \"budget_ms\"")
+        if dims != nil, ef != nil || budgetMs != nil || preset != nil {
+            throw EngineError.invalidRequest(field: "dims", message: "asks for an exact scan of a prefix: give it without \"ef\", \"budget_ms\" and \"preset\"")
+        }
+        if preset != nil, ef != nil || budgetMs != nil {
+            throw EngineError.invalidRequest(field: "preset", message: "names a plan: give it without \"ef\" and \"budget_ms\"")
         }
         if let dims, !(1...dimensions).contains(dims) {
             throw EngineError.invalidRequest(field: "dims", message: "must be between 1 and \(dimensions) (the index's dimensions), got \(dims)")

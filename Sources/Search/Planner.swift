@@ -31,13 +31,40 @@ public struct CostModel: Codable, Equatable, Sendable {
     public var graphBuiltAt: String
     public var measuredAt: String
     public var measurements: [PlanMeasurement]
+    /// Named plans: the built-in fast/balanced/accurate and any a user tuned for.
+    public var presets: [Preset]
+    /// Where it was measured (nil: before this was recorded); elsewhere its times are stale.
+    public var machine: MachineFingerprint?
 
-    public init(k: Int, queries: Int, graphBuiltAt: String, measurements: [PlanMeasurement]) {
+    public init(k: Int, queries: Int, graphBuiltAt: String, measurements: [PlanMeasurement], presets: [Preset]? = nil) {
         self.k = k
         self.queries = queries
         self.graphBuiltAt = graphBuiltAt
         measuredAt = ISO8601DateFormatter().string(from: Date())
         self.measurements = measurements
+        self.presets = presets ?? Preset.chosen(for: Preset.builtInGoals, from: measurements)
+        machine = .current
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        k = try c.decode(Int.self, forKey: .k)
+        queries = try c.decode(Int.self, forKey: .queries)
+        graphBuiltAt = try c.decode(String.self, forKey: .graphBuiltAt)
+        measuredAt = try c.decode(String.self, forKey: .measuredAt)
+        measurements = try c.decode([PlanMeasurement].self, forKey: .measurements)
+        // Models stored before presets existed get the built-in ones from their measurements.
+        presets = try c.decodeIfPresent([Preset].self, forKey: .presets) ?? Preset.chosen(for: Preset.builtInGoals, from: measurements)
+        machine = try c.decodeIfPresent(MachineFingerprint.self, forKey: .machine)
+    }
+
+    /// The preset named `name`, if any.
+    public func preset(_ name: String) -> Preset? { presets.first { $0.name == name } }
+
+    /// Why its latencies may not hold here, or nil when measured on this machine.
+    public var staleness: String? {
+        guard let machine else { return "measured before machines were recorded" }
+        return machine == .current ? nil : "measured on another machine (\(machine))"
     }
 
     /// The measurements no other beats on both recall and p99 latency, fastest first.

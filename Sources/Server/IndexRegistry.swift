@@ -35,6 +35,9 @@ final class IndexRegistry: Sendable {
             // One query at a time per event loop: a scan split over both cores would only
             // take a core from another request.
             opened.index.scanThreads = 1
+            if let stale = (try? opened.index.costModel())??.staleness {
+                logger.warning("the planner's timings of index \(name) were \(stale): budgets may be missed until `mrl tune --index \(name)` re-measures them")
+            }
             open[name] = opened
             return opened
         }

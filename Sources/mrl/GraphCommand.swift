@@ -21,8 +21,8 @@ struct GraphCommand: ParsableCommand {
 
     @OptionGroup var target: IndexOptions
 
-    @Option(help: "Prefix of the head-space vectors the graph links and walks (a stored prefix: 32, 64, 128, ...).")
-    var dims = Index.GraphOptions().dims
+    @Option(help: "Prefix of the head-space vectors the graph links and walks (a stored prefix: 32, 64, 128, ...; default 128, or the index's size if smaller).")
+    var dims: Int?
 
     @Option(help: "Links per node (2M on the base level): more is better recall, more memory and build time.")
     var m = 16
@@ -54,8 +54,8 @@ struct GraphCommand: ParsableCommand {
             print(try index.dropGraph() ? "\(target.index): graph dropped" : "\(target.index): had no graph")
             return
         }
-        var options = Index.GraphOptions()
-        options.dims = dims
+        var options = index.defaultGraphOptions
+        if let dims { options.dims = dims }
         options.m = m
         options.efConstruction = efConstruction
         options.threads = threads

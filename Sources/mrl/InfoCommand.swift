@@ -30,6 +30,7 @@ struct InfoCommand: ParsableCommand {
             ["model", model ?? "none (your own vectors)"],
             ["head", info["description"]?["head"]?.string ?? "?"],
             ["graph", info["description"]?["graph"]?.string ?? "?"],
+            ["presets", info["description"]?["presets"]?.string ?? "?"],
             ["format", "\(info["format"]?.int ?? 0)"],
             ["on disk", "\(mb("file_bytes")) file, \(mb("used_bytes")) in use"],
             ["created", info["created_at"]?.string ?? "?"],

@@ -10,5 +10,5 @@ struct MRL: ParsableCommand {
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
         subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self,
-                      GetCommand.self, DeleteCommand.self, DropCommand.self, ServeCommand.self, RestoreCommand.self, BenchCommand.self])
+                      GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self, BenchCommand.self])
 }

@@ -14,6 +14,7 @@ struct SearchCommand: ParsableCommand {
             Examples:
               mrl search --index debian "tiling window manager"
               mrl search --index debian --budget-ms 0.5 "pdf viewer"
+              mrl search --index debian --preset fast "pdf viewer"
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
               mrl search --index mine --vector-file q.json
             """)
@@ -35,6 +36,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Latency budget in ms for the search itself: the planner picks the best plan predicted to fit.")
     var budgetMs: Double?
 
+    @Option(help: "A preset measured by `mrl tune`: fast, balanced, accurate, or one you named.")
+    var preset: String?
+
     @Option(help: "Hard stop in ms: past it, answer with the best found so far (marked partial).")
     var deadlineMs: Double?
 
@@ -53,7 +57,7 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let vector = try vectorFile.map(readVector)
         let request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
-                                    deadlineMs: deadlineMs, includeText: true)
+                                    preset: preset, deadlineMs: deadlineMs, includeText: true)
         let result: SearchResult
         if let daemon = try target.daemon() {
             let answer = try daemon.expect("POST", "/indexes/\(target.index)/search", request.json)

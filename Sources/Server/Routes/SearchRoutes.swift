@@ -9,13 +9,10 @@ extension Application {
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
         try fields.allowOnly(Application.searchFields)
-        if let preset = try fields.string("preset") {
-            throw APIError.field(fields.path + "preset", "names no preset of this index (\"\(preset)\"): presets arrive with `mrl tune`; use budget_ms")
-        }
         let request = SearchRequest(
             query: try fields.string("query"), vector: try fields.vector("vector"), k: try fields.int("k") ?? 10,
             dims: try fields.int("dims"), ef: try fields.int("ef"), budgetMs: try fields.double("budget_ms"),
-            deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
+            preset: try fields.string("preset"), deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
         guard (request.query == nil) != (request.vector == nil) else {
             throw APIError.field(fields.path + "query", "give exactly one of \"query\" (text) and \"vector\"")
         }

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Search
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Measure recall against cost for every search plan, and store presets (fast, balanced, accurate, yours).",
+        discussion: """
+            Times every plan of the index's graph (beam width × rescoring stages × early exit, and the exact
+            scan) on sample queries and measures its recall@k against exact search for the same query. Queries
+            are --queries (JSONL with "query" or "vector"), or the vectors of documents drawn from the index
+            (--sample, --seed: a document finding itself counts like any other hit). The Pareto frontier
+            gives the presets: fast (recall ≥ 0.90), balanced (≥ 0.95) and accurate (≥ 0.99), each the
+            cheapest plan that reaches it, plus one you name for --target-recall or --budget-ms. Presets are
+            stored with the index; `mrl search --preset NAME` and the daemon's "preset" field use them.
+            The plan sample is deterministic for a --seed; timings are not.
+            Examples:
+              mrl tune --index debian
+              mrl tune --index debian --name strict --target-recall 0.97 --plot frontier.svg --peers tools/bench/out/ann_peers.json
+              mrl tune --index debian --name snappy --budget-ms 0.2
+            """)
+
+    @OptionGroup var target: IndexOptions
+
+    @Option(help: "JSONL queries (\"query\" text or \"vector\"); default: documents of the index.")
+    var queries: String?
+
+    @Option(help: "How many documents to draw as queries when --queries is not given.")
+    var sample = 500
+
+    @Option(help: "Seed of the document draw.")
+    var seed: UInt64 = 1
+
+    @Option(name: .short, help: "Hits per query the recall is measured at.")
+    var k = 10
+
+    @Option(help: "Name of the preset to store for --target-recall or --budget-ms.")
+    var name: String?
+
+    @Option(help: "Store a preset: the cheapest plan reaching this recall@k.")
+    var targetRecall: Double?
+
+    @Option(help: "Store a preset: the best recall whose p99 fits in this many ms.")
+    var budgetMs: Double?
+
+    @Flag(help: "Rebuild the graph first (at --graph-dims), then measure.")
+    var rebuildGraph = false
+
+    @Option(help: "Prefix dimensions of the rebuilt graph (with --rebuild-graph).")
+    var graphDims: Int?
+
+    @Option(help: "Write an SVG of recall vs latency: every plan, the frontier, the presets.")
+    var plot: String?
+
+    @Option(help: "Peers' ANN benchmark JSON to draw beside ours ({system, params, recall_at_10, qps}).")
+    var peers: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard sample > 0, (1...1_000).contains(k) else { throw ValidationError("--sample must be positive and -k between 1 and 1000") }
+        guard targetRecall == nil || budgetMs == nil else { throw ValidationError("give --target-recall or --budget-ms, not both") }
+        if let targetRecall, !(targetRecall > 0 && targetRecall <= 1) { throw ValidationError("--target-recall must be in (0, 1]") }
+        if let budgetMs, !(budgetMs > 0 && budgetMs.isFinite) { throw ValidationError("--budget-ms must be a positive number") }
+        if name != nil, targetRecall == nil, budgetMs == nil { throw ValidationError("--name needs --target-recall or --budget-ms") }
+        if graphDims != nil, !rebuildGraph { throw ValidationError("--graph-dims needs --rebuild-graph") }
+        if let name, Preset.builtIn.contains(where: { $0.name == name }) {
+            throw ValidationError("\(name) is a built-in preset, chosen by its own target: give your preset another name")
+        }
+    }
+
+    func run() throws {
+        let index = try target.open(.write)
+        if rebuildGraph {
+            // Keep the stored graph's other settings; change only its prefix when asked.
+            var options = try index.storedGraphOptions() ?? index.defaultGraphOptions
+            if let graphDims { options.dims = graphDims }
+            let build = try index.buildGraph(options)
+            note("rebuilt the graph over \(build.record.dims) dims in \(String(format: "%.1f", build.record.buildSeconds)) s")
+        }
+        let goal: Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
+        let presetName = name ?? (targetRecall.map { String(format: "recall-%g", $0) } ?? budgetMs.map { String(format: "budget-%gms", $0) })
+        let vectors = try queries.map(queryVectors)
+        let progress = ProgressDisplay()
+        let model = try index.tune(queries: vectors, sampleCount: sample, seed: seed, k: k,
+                                   goals: goal.map { [(presetName!, $0)] } ?? []) { done, total in
+            progress.update(fraction: Double(done) / Double(total), count: done, unit: "plans", plainLine: "timed \(done) of \(total) plans")
+        }
+        progress.finish()
+        guard let model else {
+            let documents = try index.info().documents
+            throw ValidationError("index \(target.index) has \(documents) documents and no graph to tune: a graph is built from \(Index.automaticGraphMinimum.formatted()) documents on, or by `mrl graph --index \(target.index)` (or --rebuild-graph here)")
+        }
+        if let plot { try frontierChart(model).write(to: plot) }
+        if json { return printJSON(TuneCommand.json(model, index: target.index)) }
+        print("\(target.index): \(model.measurements.count) plans timed on \(model.queries) queries, recall@\(model.k) against exact search")
+        print("frontier (no other plan is both faster at p99 and better in recall):")
+        print(planTable(model.frontier).render())
+        let exact = model.measurements.first { $0.plan.exact }
+        for preset in model.presets {
+            let m = preset.measurement
+            var line = String(format: "%@: recall %.3f, p50 %.3f ms, p99 %.3f ms (%@)", preset.name, m.recall, m.p50Ms, m.p99Ms, m.plan.summary)
+            if let exact { line += String(format: "; %.0f%% of exact search's time, %.1f%% of its distance computations",
+                                          m.meanMs / exact.meanMs * 100, m.meanDistanceComputations / exact.meanDistanceComputations * 100) }
+            print(line)
+            if let chosen = Preset.choose(preset.goal, among: model.measurements), !chosen.met {
+                print("  no plan meets \(preset.goal): this is the closest there is")
+            }
+        }
+        if let plot { print("wrote \(plot)") }
+    }
+
+    /// The queries file's vectors: given, or its texts embedded by the model.
+    private func queryVectors(_ path: String) throws -> [[Float]] {
+        let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
+        guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
+        let texts = known.compactMap { $0.vector == nil ? $0.query : nil }
+        var embedded = try (texts.isEmpty ? [] : Model.encoder().embed(texts)).makeIterator()
+        return known.map { $0.vector ?? embedded.next()! }
+    }
+
+    static func json(_ model: CostModel, index: String) -> [String: Any] {
+        ["index": index, "k": model.k, "queries": model.queries,
+         "plans": model.measurements.map(\.json), "frontier": model.frontier.map(\.json),
+         "presets": model.presets.map(\.json)]
+    }
+
+    /// Recall vs p99 latency: all plans, the frontier, the presets, and the peers if given.
+    private func frontierChart(_ model: CostModel) throws -> SVGChart {
+        var chart = SVGChart(title: "\(target.index): recall@\(model.k) vs p99 latency, one thread", xLabel: "p99 latency per query, ms (log)",
+                             yLabel: "recall@\(model.k) vs exact search", logX: true)
+        chart.series.append(.init(name: "mrl plans", points: model.measurements.map { ($0.p99Ms, $0.recall, nil) }, style: .dots, color: "#7a9cc6"))
+        chart.series.append(.init(name: "mrl frontier", points: model.frontier.map { ($0.p99Ms, $0.recall, nil) }, style: .line, color: "#1f4e9c"))
+        chart.series.append(.init(name: "presets", points: model.presets.map { ($0.measurement.p99Ms, $0.measurement.recall, $0.name) },
+                                  style: .markers, color: "#c0392b"))
+        if let peers {
+            guard let data = FileManager.default.contents(atPath: peers), case .array(let rows) = try JSON.parse(data) else {
+                throw ValidationError("\(peers): expected a JSON list of {system, params, recall_at_10, qps}")
+            }
+            // Peers report QPS over a query set; 1000/QPS is their mean latency, drawn as such.
+            let colors = ["#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d"]
+            let systems = Array(Set(rows.compactMap { $0["system"]?.string })).sorted()
+            for (i, system) in systems.enumerated() {
+                let points = rows.filter { $0["system"]?.string == system }.compactMap { row -> (Double, Double, String?)? in
+                    guard let qps = row["qps"]?.number, qps > 0, let recall = row["recall_at_10"]?.number else { return nil }
+                    return (1000 / qps, recall, nil)
+                }
+                chart.series.append(.init(name: "\(system) (mean)", points: points, style: .dots, color: colors[i % colors.count]))
+            }
+        }
+        return chart
+    }
+}
+
+extension Preset {
+    var json: [String: Any] {
+        ["name": name, "goal": goal.description, "plan": measurement.plan.json, "recall": measurement.recall,
+         "mean_ms": measurement.meanMs, "p50_ms": measurement.p50Ms, "p99_ms": measurement.p99Ms,
+         "mean_distance_computations": measurement.meanDistanceComputations]
+    }
+}
