@@ -1,4 +1,5 @@
 import Foundation
+import Search
 import Store
 
 /// A known-item query: a text (or a vector in the model's raw space) and the id of the one
@@ -47,17 +48,24 @@ public struct KnownItemQuery: Sendable {
     }
 }
 
-/// Retrieval quality of exact search at one prefix length.
-public struct PrefixQuality: Sendable {
-    public var dims: Int
+/// Retrieval quality of one way of searching: exact search at a prefix, or a preset.
+public struct Quality: Sendable {
+    /// "384" for an exact prefix, the preset's name otherwise.
+    public var label: String
+    public var dims: Int?
+    public var plan: SearchPlan?
     /// Mean reciprocal rank of the relevant document, counting ranks 1–10 only.
-    public var mrrAt10: Double
-    /// Share of queries whose relevant document is in the top 10 (top 100).
-    public var recallAt10: Double
-    public var recallAt100: Double
+    public var mrrAt10: Double = 0
+    /// Share of queries whose relevant document is in the top 10 (top 100; exact prefixes only).
+    public var recallAt10: Double = 0
+    public var recallAt100: Double?
     /// nDCG@10 with one relevant document: 1 / log2(rank + 1) within the top 10.
-    public var ndcgAt10: Double
-    public var meanMs: Double
+    public var ndcgAt10: Double = 0
+    /// Presets: share of exact full-dimension search's top 10 found.
+    public var recallVsExact: Double?
+    public var meanMs: Double = 0
+    public var p99Ms: Double = 0
+    public var meanDistanceComputations: Double = 0
 }
 
 /// What `mrl eval` reports.
@@ -67,48 +75,78 @@ public struct Evaluation: Sendable {
     public var queries: Int
     public var missingRelevant: Int
     public var missingExamples: [String]
-    public var byDims: [PrefixQuality]
+    public var byDims: [Quality]
+    public var byPreset: [Quality]
 }
 
 extension Index {
     /// Known-item quality of exact search at each prefix in `dims` (in the current head's
-    /// space). Queries whose relevant id is not in the index are counted, not scored.
-    /// Throws `invalidRequest` for a bad query vector or dims, `modelUnavailable` for text
-    /// queries without the model, and the store's errors.
-    public func evaluate(_ queries: [KnownItemQuery], dims: [Int],
+    /// space), and of each preset in `presets` (ANN, k = 10, also scored against exact
+    /// full-dimension search). Queries whose relevant id is not in the index are counted,
+    /// not scored. Throws `invalidRequest` for a bad query vector, dims or preset,
+    /// `modelUnavailable` for text queries without the model, and the store's errors.
+    public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [],
                          progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
         let present = try store.read { snapshot in try queries.map { try snapshot.internalID(of: $0.relevantID) != nil } }
         let scored = zip(queries, present).filter(\.1).map(\.0)
         let missing = zip(queries, present).filter { !$0.1 }.map(\.0.relevantID)
         let vectors = try queryVectors(scored)
-        var results: [PrefixQuality] = []
-        let total = dims.count * scored.count
-        for (d, prefix) in dims.enumerated() {
-            var quality = PrefixQuality(dims: prefix, mrrAt10: 0, recallAt10: 0, recallAt100: 0, ndcgAt10: 0, meanMs: 0)
+        let total = (dims.count + presets.count + (presets.isEmpty ? 0 : 1)) * scored.count
+        var done = 0
+        func run(_ label: String, _ request: (Int) -> SearchRequest, truth: [[String]]? = nil) throws -> (Quality, [[String]]) {
+            var quality = Quality(label: label)
+            var times: [Double] = [], found100 = 0.0, vsExact = 0.0, answers: [[String]] = []
             for (i, query) in scored.enumerated() {
-                let result = try search(SearchRequest(vector: vectors[i], k: 100, dims: prefix))
-                quality.meanMs += result.tookMs
-                if let rank = result.hits.firstIndex(where: { $0.id == query.relevantID }).map({ $0 + 1 }) {
-                    quality.recallAt100 += 1
+                let result = try search(request(i))
+                quality.plan = result.plan
+                times.append(result.tookMs)
+                quality.meanDistanceComputations += Double(result.distanceComputations)
+                let ids = result.hits.map(\.id)
+                answers.append(ids)
+                if let rank = ids.firstIndex(of: query.relevantID).map({ $0 + 1 }) {
+                    found100 += 1
                     if rank <= 10 {
                         quality.recallAt10 += 1
                         quality.mrrAt10 += 1 / Double(rank)
                         quality.ndcgAt10 += 1 / log2(Double(rank) + 1)
                     }
                 }
-                if i % 1_000 == 999 || i == scored.count - 1 { progress(d * scored.count + i + 1, total) }
+                if let truth { vsExact += Double(Set(truth[i].prefix(10)).intersection(ids.prefix(10)).count) / Double(max(min(truth[i].count, 10), 1)) }
+                done += 1
+                if done % 1_000 == 0 || i == scored.count - 1 { progress(done, total) }
             }
             let n = Double(max(scored.count, 1))
             quality.mrrAt10 /= n
             quality.recallAt10 /= n
-            quality.recallAt100 /= n
             quality.ndcgAt10 /= n
-            quality.meanMs /= n
-            results.append(quality)
+            quality.meanDistanceComputations /= n
+            quality.meanMs = times.reduce(0, +) / n
+            times.sort()
+            quality.p99Ms = times.isEmpty ? 0 : times[min(times.count - 1, Int(n * 0.99))]
+            if truth != nil { quality.recallVsExact = vsExact / n } else { quality.recallAt100 = found100 / n }
+            return (quality, answers)
+        }
+        var byDims: [Quality] = []
+        for prefix in dims {
+            var (quality, _) = try run(String(prefix)) { SearchRequest(vector: vectors[$0], k: 100, dims: prefix) }
+            quality.dims = prefix
+            byDims.append(quality)
+        }
+        var byPreset: [Quality] = []
+        if !presets.isEmpty {
+            // The reference for presets: exact search at full dimensions, at their k.
+            let (exact, truth) = try run("exact") { SearchRequest(vector: vectors[$0], k: 10, dims: self.manifest.dimensions) }
+            for name in presets {
+                byPreset.append(try run(name, { SearchRequest(vector: vectors[$0], k: 10, preset: name) }, truth: truth).0)
+            }
+            var reference = exact
+            reference.recallVsExact = 1
+            byPreset.append(reference)
         }
         let head = try currentHead().record
         return Evaluation(head: head.map { "\($0.kind) v\($0.version)" } ?? "none", queries: scored.count,
-                          missingRelevant: missing.count, missingExamples: Array(missing.prefix(5)), byDims: results)
+                          missingRelevant: missing.count, missingExamples: Array(missing.prefix(5)), byDims: byDims,
+                          byPreset: byPreset)
     }
 
     /// Each query's raw vector: given, or embedded (all texts in one encoder call, which

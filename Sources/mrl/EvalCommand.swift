@@ -5,14 +5,18 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Measure retrieval quality (MRR@10, recall@10/100, nDCG@10) by prefix dimensions.",
+        abstract: "Measure retrieval quality (MRR@10, recall@10/100, nDCG@10) by prefix dimensions and by preset.",
         discussion: """
             Runs known-item queries against the index with exact search at each prefix length and
             reports how often, and how high, the relevant document comes back. The queries file is
             JSONL: {"query": "text", "relevant_id": "ID"}, or "vector": [...] in place of "query".
             Queries whose relevant id is not in the index are counted and reported, not scored.
+            With a graph, each preset (see `mrl tune`) is scored too: the same measures, its recall@10
+            against exact full-dimension search, its latency and what it cost against exact search.
             For the Debian corpus, tools/known_item.py writes such a file (query = title).
-            Example:  mrl eval --index debian --queries debian-titles.jsonl
+            Examples:
+              mrl eval --index debian --queries debian-titles.jsonl
+              mrl eval --index debian --queries debian-titles.jsonl --presets balanced --plot quality.svg
             """)
 
     @OptionGroup var target: IndexOptions
@@ -22,6 +26,12 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Comma-separated prefix lengths to evaluate (default: every stored prefix).")
     var dims: String?
+
+    @Option(help: "Comma-separated presets to score (default: all the index has; \"none\" for none).")
+    var presets: String?
+
+    @Option(help: "Write an SVG of MRR@10 and recall@10 by prefix dimensions.")
+    var plot: String?
 
     @Option(help: "Use only the first N queries.")
     var limit: Int?
@@ -42,36 +52,71 @@ struct EvalCommand: ParsableCommand {
         if let limit { known = Array(known.prefix(limit)) }
         guard !known.isEmpty else { throw ValidationError("\(queries) holds no queries") }
         let prefixes = dims.map { $0.split(separator: ",").compactMap { Int($0) } } ?? index.manifest.segmentBoundaries.dropFirst().map { $0 }
+        let stored = try index.costModel()?.presets.map(\.name) ?? []
+        let presetNames = presets == "none" ? [] : presets.map { $0.split(separator: ",").map(String.init) } ?? stored
         let progress = ProgressDisplay()
-        let evaluation = try index.evaluate(known, dims: prefixes) { done, total in
+        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames) { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "searches",
                             plainLine: "\(done) of \(total) searches")
         }
         progress.finish()
+        if let plot { try qualityChart(evaluation).write(to: plot) }
         if json {
             printJSON([
                 "index": target.index, "head": evaluation.head, "queries": evaluation.queries,
                 "missing_relevant": evaluation.missingRelevant,
-                "by_dims": evaluation.byDims.map {
-                    ["dims": $0.dims, "mrr_at_10": $0.mrrAt10, "recall_at_10": $0.recallAt10,
-                     "recall_at_100": $0.recallAt100, "ndcg_at_10": $0.ndcgAt10, "mean_ms": $0.meanMs]
-                },
+                "by_dims": evaluation.byDims.map(\.json), "by_preset": evaluation.byPreset.map(\.json),
             ])
             return
         }
-        let full = evaluation.byDims.max { $0.dims < $1.dims }?.mrrAt10 ?? 0
+        let full = evaluation.byDims.max { ($0.dims ?? 0) < ($1.dims ?? 0) }?.mrrAt10 ?? 0
         var table = Table(header: ["dims", "MRR@10", "of full", "recall@10", "recall@100", "nDCG@10", "mean ms"],
                           rightAligned: Set(0..<7))
         for q in evaluation.byDims {
-            table.rows.append(["\(q.dims)", String(format: "%.3f", q.mrrAt10),
+            table.rows.append([q.label, String(format: "%.3f", q.mrrAt10),
                                full > 0 ? String(format: "%.0f%%", q.mrrAt10 / full * 100) : "-",
-                               String(format: "%.3f", q.recallAt10), String(format: "%.3f", q.recallAt100),
+                               String(format: "%.3f", q.recallAt10), String(format: "%.3f", q.recallAt100 ?? 0),
                                String(format: "%.3f", q.ndcgAt10), String(format: "%.2f", q.meanMs)])
         }
         print("\(target.index): \(evaluation.queries.formatted()) known-item queries, head \(evaluation.head), exact search")
         print(table.render())
+        if let exact = evaluation.byPreset.last {
+            var presets = Table(header: ["preset", "MRR@10", "of exact", "recall@10", "vs exact", "mean ms", "p99 ms", "time", "distances"],
+                                rightAligned: Set(1..<9))
+            for q in evaluation.byPreset {
+                presets.rows.append([q.label, String(format: "%.3f", q.mrrAt10),
+                                     String(format: "%.1f%%", q.mrrAt10 / max(exact.mrrAt10, 1e-12) * 100),
+                                     String(format: "%.3f", q.recallAt10), String(format: "%.3f", q.recallVsExact ?? 0),
+                                     String(format: "%.3f", q.meanMs), String(format: "%.3f", q.p99Ms),
+                                     String(format: "%.0f%%", q.meanMs / max(exact.meanMs, 1e-12) * 100),
+                                     String(format: "%.1f%%", q.meanDistanceComputations / max(exact.meanDistanceComputations, 1) * 100)])
+            }
+            print("\nby preset (k = 10; time and distance computations as a share of exact 384-d search's):")
+            print(presets.render())
+        }
         if evaluation.missingRelevant > 0 {
             print("\(evaluation.missingRelevant) queries skipped: their relevant id is not in the index (e.g. \(evaluation.missingExamples.joined(separator: ", ")))")
         }
+        if let plot { print("wrote \(plot)") }
+    }
+
+    private func qualityChart(_ evaluation: Evaluation) -> SVGChart {
+        var chart = SVGChart(title: "\(target.index): known-item quality by prefix dimensions (head \(evaluation.head))",
+                             xLabel: "prefix dimensions (log)", yLabel: "score", logX: true)
+        chart.series.append(.init(name: "MRR@10", points: evaluation.byDims.map { (Double($0.dims ?? 0), $0.mrrAt10, nil) }, style: .line, color: "#1f4e9c"))
+        chart.series.append(.init(name: "recall@10", points: evaluation.byDims.map { (Double($0.dims ?? 0), $0.recallAt10, nil) }, style: .line, color: "#c0392b"))
+        return chart
+    }
+}
+
+extension Quality {
+    var json: [String: Any] {
+        var object: [String: Any] = ["label": label, "mrr_at_10": mrrAt10, "recall_at_10": recallAt10, "ndcg_at_10": ndcgAt10,
+                                     "mean_ms": meanMs, "p99_ms": p99Ms, "mean_distance_computations": meanDistanceComputations]
+        if let dims { object["dims"] = dims }
+        if let recallAt100 { object["recall_at_100"] = recallAt100 }
+        if let recallVsExact { object["recall_vs_exact"] = recallVsExact }
+        if let plan { object["plan"] = plan.json }
+        return object
     }
 }

@@ -51,6 +51,18 @@ final class TuneCommandTests: XCTestCase {
         let info = try mrl(["info"] + data)
         XCTAssertTrue(info.stdout.contains("strict"), info.stdout)
 
+        // mrl eval scores each preset beside exact search, against exact search.
+        let queries = (0..<60).map { n in #"{"relevant_id": "c\#(n * 7)", "vector": [\#(vector(n * 7, dims: 32).map { String($0) }.joined(separator: ","))]}"# }
+        try queries.joined(separator: "\n").write(toFile: folder + "/q.jsonl", atomically: true, encoding: .utf8)
+        let eval = try mrl(["eval"] + data + ["--queries", folder + "/q.jsonl", "--dims", "16,32", "--json", "--plot", folder + "/q.svg"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let byPreset = try XCTUnwrap(try JSON.parse(eval.stdout)["by_preset"]?.array)
+        XCTAssertEqual(byPreset.compactMap { $0["label"]?.string }, ["fast", "balanced", "accurate", "strict", "exact"])
+        XCTAssertEqual(byPreset.last?["mrr_at_10"], 1, "each document's own vector finds it first")
+        XCTAssertEqual(byPreset.last?["recall_vs_exact"], 1)
+        for preset in byPreset { XCTAssertGreaterThan(preset["recall_vs_exact"]?.number ?? 0, 0.5, "\(preset)") }
+        XCTAssertTrue(try String(contentsOfFile: folder + "/q.svg", encoding: .utf8).contains("MRR@10"))
+
         // Re-tuning keeps the named preset, chosen again from the new measurements.
         let again = try mrl(["tune"] + data + ["--sample", "50", "--seed", "7", "--json"])
         XCTAssertEqual(try JSON.parse(again.stdout)["presets"]?.array?.compactMap { $0["name"]?.string }, ["fast", "balanced", "accurate", "strict"])
