@@ -94,6 +94,8 @@ final class DaemonAPITests: XCTestCase {
             ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "k": "ten"}"#.utf8), 400, search, "\"k\" must be a whole number"),
             ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "kk": 1}"#.utf8), 400, search, "\"kk\" is not a field"),
             ("POST", "/indexes/v/search", Array(#"{"query": "text"}"#.utf8), 400, search, "holds vectors of your own model"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "preset": "fast"}"#.utf8), 400, search, "has no measured plans yet"),
+            ("POST", "/indexes/v/search", Array(#"{"vector": [1, 2, 3, 4], "preset": "fast", "ef": 5}"#.utf8), 400, search, "\"preset\" names a plan"),
             ("POST", "/indexes/v/search", Array(#"{"vector": [1e999, 0, 0, 0]}"#.utf8), 400, search, "out of range"),
             ("POST", "/indexes/v/search", Array(#"{"vector": [0, 0, 0, 0]}"#.utf8), 400, search, "all zero"),
             ("POST", "/indexes/v/search", [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D], 400, search, "invalid UTF-8"),
