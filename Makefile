@@ -11,7 +11,7 @@ SYSTEMD_DIR ?= /etc/systemd/system
 help:
 	@echo "make demo     set up, build (release), index the Debian corpus, run example queries"
 	@echo "make test     set up, run every test"
-	@echo "make torture  the long crash test against a release build"
+	@echo "make torture  the long crash and fuzz tests against a release build"
 	@echo "make bench    scan benchmark vs numpy and memory bandwidth (needs ../shared)"
 	@echo "make install  mrl into PREFIX (/usr/local), the model into PREFIX/share/mrl, systemd units mrl.socket + mrl.service"
 
@@ -32,10 +32,13 @@ demo: release
 	@FULL=$(FULL) tools/demo.sh
 
 # Many more kills over a larger corpus, against the optimised binary. The graph's crash test
-# runs past 24,000 documents, where the head is refitted (and the graph rebuilt with it).
+# runs past 24,000 documents, where the head is refitted (and the graph rebuilt with it). The
+# daemon gets 20,000 malformed requests and 100 kills during a stream of acknowledged writes.
 torture: release
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 MRL_CRASH_DOCS=100000 $(SWIFT) test --disable-swift-testing --filter mrlTests.CrashTests
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=30 MRL_CRASH_DOCS=30000 $(SWIFT) test --disable-swift-testing --filter mrlTests.GraphCrashTests
+	MRL_BIN=$$PWD/.build/release/mrl MRL_FUZZ_REQUESTS=20000 $(SWIFT) test --disable-swift-testing --filter ServerTests.FuzzTests
+	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 $(SWIFT) test --disable-swift-testing --filter ServerTests.DaemonCrashTests
 
 bench: release
 	tools/bench/scan.sh
