@@ -39,7 +39,7 @@ extension MalformedRequests {
         case "budget_ms", "deadline_ms": pick(MalformedRequests.badMilliseconds)
         case "include_text": pick(MalformedRequests.badBools)
         case "query": pick(["1", "true", "[]", "{}", "\"text\"", "\"\"", "[\"a\"]"])
-        case "preset": pick(["\"fast\"", "1", "[]", "{}", "true"])
+        case "preset": pick(["\"no-such-preset\"", "1", "[]", "{}", "true"])
         default: pick(badVectors() + [filled("0"), filled("-0")])
         }
     }
