@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// Turns one JSONL line, or one element of the daemon's `documents` array, into a
 /// `DocumentInput`: `{"id": "...", "text": "...", "meta": {...}, "vector": [...]}` with `id`
@@ -24,6 +25,8 @@ public struct DocumentParser {
     public static func document(_ fields: [String: JSON], fail: (String?, String) -> Error) throws -> DocumentInput {
         let id: String
         switch fields["id"] {
+        case .string(let s) where s.utf8.count > IndexStore.maxIDBytes:
+            throw fail("id", "is \(s.utf8.count) bytes: ids may be at most \(IndexStore.maxIDBytes) bytes of UTF-8")
         case .string(let s) where !s.isEmpty: id = s
         case .number(let n) where n.rounded() == n && abs(n) < 1e15: id = String(Int64(n))
         case nil: throw fail("id", "is missing")

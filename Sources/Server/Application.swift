@@ -35,10 +35,10 @@ final class Application: Sendable {
     /// Answers `request`; never fails: errors become their JSON error response.
     func handle(_ request: Request, on loop: EventLoop) -> EventLoopFuture<Response> {
         let started = DispatchTime.now()
-    /// Requests being answered now (a shutdown waits for them).
-    let inFlight = Atomic(0)
+        inFlight.add(1, ordering: .relaxed)
         let (route, future) = dispatch(request, on: loop)
         return future.recover { self.errorResponse($0, route: route) }.map { response in
+            self.inFlight.subtract(1, ordering: .relaxed)
             self.metrics.request(route: route, status: response.status.code, started: started)
             self.logger.debug("\(request.method) /\(request.path.joined(separator: "/")) → \(response.status.code)",
                               metadata: ["route": "\(route)", "ms": "\(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)"])
@@ -127,7 +127,7 @@ final class Application: Sendable {
         case let e as StoreError:
             switch e {
             case .indexNotFound: api = .notFound(e.description)
-            case .wrongDimensions: api = .badRequest(e.description)
+            case .wrongDimensions, .invalidID: api = .badRequest(e.description)
             case .busyWriter, .headChanged, .indexExists: api = APIError(status: .conflict, code: "conflict", message: e.description)
             case .diskFull, .mapCapReached: api = APIError(status: .insufficientStorage, code: "no_space", message: e.description)
             case .readOnly: api = APIError(status: .conflict, code: "read_only", message: e.description)

@@ -48,6 +48,9 @@ extension IndexStore {
     public func upsert(_ batch: [DocumentWrite], head: HeadRecord? = nil,
                        graph: ((GraphTransaction, [UInt32?]) throws -> Void)? = nil) throws -> WriteReport {
         for doc in batch {
+            guard (1...IndexStore.maxIDBytes).contains(doc.id.utf8.count) else {
+                throw StoreError.invalidID(id: doc.id)
+            }
             for vector in [doc.vector] + (doc.headVector.map { [$0] } ?? []) where vector.count != manifest.dimensions {
                 throw StoreError.wrongDimensions(id: doc.id, expected: manifest.dimensions, found: vector.count)
             }

@@ -38,6 +38,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     }
 
     static let databaseNames = ["meta", "docs", "keys", "blocks", "free"]
+
+    /// Longest document id in bytes of UTF-8: ids are LMDB keys, which LMDB caps at 511.
+    public static let maxIDBytes = 511
     /// Added after format 1's first indexes: created when such an index is opened for writing.
     static let graphDatabase = "graph"
 

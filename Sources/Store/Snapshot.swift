@@ -21,6 +21,8 @@ public final class Snapshot {
     public func documentCount() throws -> Int { try txn.count(store.keys) }
 
     public func internalID(of id: String) throws -> UInt32? {
+        // An id LMDB cannot hold as a key cannot be stored: no need to ask.
+        guard (1...IndexStore.maxIDBytes).contains(id.utf8.count) else { return nil }
         guard let raw = try txn.get(store.keys, Array(id.utf8)), raw.count == 4 else { return nil }
         return raw.loadUnaligned(as: UInt32.self).littleEndian
     }

@@ -15,6 +15,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case mapCapReached(path: String, capBytes: Int)
     /// The disk (or quota) is full; the batch in flight was not written.
     case diskFull(path: String)
+    /// A document id is empty or longer than `IndexStore.maxIDBytes`.
+    case invalidID(id: String)
     /// A vector's length does not match the index.
     case wrongDimensions(id: String, expected: Int, found: Int)
     /// The index's Matryoshka head changed while a write prepared for the old one was in flight.
@@ -41,6 +43,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "index at \(path) reached its size cap of \(cap / (1 << 20)) MiB; the last batch was not written (every earlier batch is). Raise it with --max-size or MRL_MAX_SIZE"
         case .diskFull(let path):
             return "no space left on the disk holding \(path); the last batch was not written (every earlier batch is). Free some space and re-run: unchanged documents are skipped"
+        case .invalidID(let id):
+            return "document id \"\(id.prefix(40))\(id.count > 40 ? "..." : "")\" is \(id.utf8.count) bytes: ids must be 1 to \(IndexStore.maxIDBytes) bytes of UTF-8"
         case .wrongDimensions(let id, let expected, let found):
             return "document \"\(id)\": vector has \(found) dimensions, the index has \(expected)"
         case .headChanged(let path):

@@ -110,6 +110,10 @@ final class DaemonAPITests: XCTestCase {
             ("POST", "/indexes/v/documents", Array(#"{"documents": [{"id": "a", "text": "no vector"}]}"#.utf8), 400, "/indexes/{name}/documents", "each document needs one"),
             ("POST", "/indexes/v/documents", Array(#"{"documents": [{"text": "x"}]}"#.utf8), 400, "/indexes/{name}/documents", "documents[0].id\" is missing"),
             ("POST", "/indexes/v/documents", Array(#"{"documents": []}"#.utf8), 400, "/indexes/{name}/documents", "is empty"),
+            ("POST", "/indexes/v/documents", Array(#"{"documents": [{"id": "\#(String(repeating: "i", count: 512))", "vector": [1, 2, 3, 4]}]}"#.utf8), 400,
+             "/indexes/{name}/documents", "documents[0].id\" is 512 bytes: ids may be at most 511"),
+            ("GET", "/indexes/v/documents/\(String(repeating: "i", count: 600))", nil, 404, "/indexes/{name}/documents/{id}", "has no document"),
+            ("GET", "/health?=&&==", nil, 200, "/health", "\"status\":\"ok\""),
             ("PUT", "/indexes/backups", nil, 400, "/indexes/{name}", "invalid index name"),
             ("PUT", "/indexes/w", Array(#"{"dimensions": 0}"#.utf8), 400, "/indexes/{name}", "between 1 and 4096"),
         ]

@@ -1,4 +1,5 @@
 import Foundation
+import Server
 
 /// One connection to a Unix socket that sends bytes exactly as given, malformed or not, and
 /// reads what comes back: a whole HTTP response, the daemon closing, or nothing in time.
@@ -31,23 +32,7 @@ public final class RawConnection {
 
     /// Connects; throws when nothing listens at `socketPath`.
     public init(socketPath: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawConnection.failure("socket()") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(socketPath.utf8.prefix(raw.count - 1))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        guard connected else {
-            let error = RawConnection.failure("connect to \(socketPath)")
-            close(fd)
-            throw error
-        }
+        fd = try UnixSocket.connect(to: socketPath)
         // Sends never block for long: a daemon that stopped reading (after a 413, say) must
         // not stall the test.
         var sendTimeout = timeval(tv_sec: 2, tv_usec: 0)
@@ -125,9 +110,5 @@ public final class RawConnection {
             }
         }
         return bytes.count > limit ? text + "... (\(bytes.count) bytes)" : text
-    }
-
-    private static func failure(_ operation: String) -> Error {
-        NSError(domain: "RawConnection", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "\(operation): \(String(cString: strerror(errno)))"])
     }
 }

@@ -60,27 +60,12 @@ public final class UnixHTTPClient {
 
     private func connectSocket() throws {
         if fd >= 0 { close(fd) }
+        fd = -1
         buffer.removeAll()
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        guard socketPath.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw Failure(description: "socket path \(socketPath) is too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(socketPath.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        guard ok else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            fd = -1
-            throw Failure(description: "cannot connect to the daemon at \(socketPath): \(reason) (is `mrl serve` running?)")
+        do {
+            fd = try UnixSocket.connect(to: socketPath)
+        } catch {
+            throw Failure(description: "\(error) (is `mrl serve` running?)")
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
