@@ -128,19 +128,25 @@ struct TuneCommand: ParsableCommand {
          "presets": model.presets.map(\.json)]
     }
 
-    /// Recall vs p99 latency: all plans, the frontier, the presets, and the peers if given.
+    /// Recall vs mean latency (what the peers' QPS gives): all plans, their frontier, the
+    /// presets (one label for presets on the same plan), and the peers if given.
     private func frontierChart(_ model: CostModel) throws -> SVGChart {
-        var chart = SVGChart(title: "\(target.index): recall@\(model.k) vs p99 latency, one thread", xLabel: "p99 latency per query, ms (log)",
+        var chart = SVGChart(title: "\(target.index): recall@\(model.k) vs mean latency, one thread", xLabel: "mean latency per query, ms (log)",
                              yLabel: "recall@\(model.k) vs exact search", logX: true)
-        chart.series.append(.init(name: "mrl plans", points: model.measurements.map { ($0.p99Ms, $0.recall, nil) }, style: .dots, color: "#7a9cc6"))
-        chart.series.append(.init(name: "mrl frontier", points: model.frontier.map { ($0.p99Ms, $0.recall, nil) }, style: .line, color: "#1f4e9c"))
-        chart.series.append(.init(name: "presets", points: model.presets.map { ($0.measurement.p99Ms, $0.measurement.recall, $0.name) },
-                                  style: .markers, color: "#c0392b"))
+        let frontier = model.measurements.filter { m in
+            !model.measurements.contains { o in (o.recall >= m.recall && o.meanMs < m.meanMs) || (o.recall > m.recall && o.meanMs <= m.meanMs) }
+        }
+        chart.series.append(.init(name: "mrl plans", points: model.measurements.map { ($0.meanMs, $0.recall, nil) }, style: .dots, color: "#7a9cc6"))
+        chart.series.append(.init(name: "mrl frontier", points: frontier.map { ($0.meanMs, $0.recall, nil) }, style: .line, color: "#1f4e9c"))
+        let byPlan = Dictionary(grouping: model.presets, by: \.measurement.plan)
+        chart.series.append(.init(name: "presets", points: byPlan.values.map { presets in
+            (presets[0].measurement.meanMs, presets[0].measurement.recall, presets.map(\.name).joined(separator: ", "))
+        }, style: .markers, color: "#c0392b"))
         if let peers {
             guard let data = FileManager.default.contents(atPath: peers), case .array(let rows) = try JSON.parse(data) else {
                 throw ValidationError("\(peers): expected a JSON list of {system, params, recall_at_10, qps}")
             }
-            // Peers report QPS over a query set; 1000/QPS is their mean latency, drawn as such.
+            // Peers report QPS over a query set on one thread: 1000 / QPS is their mean latency.
             let colors = ["#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d"]
             let systems = Array(Set(rows.compactMap { $0["system"]?.string })).sorted()
             for (i, system) in systems.enumerated() {
@@ -148,7 +154,7 @@ struct TuneCommand: ParsableCommand {
                     guard let qps = row["qps"]?.number, qps > 0, let recall = row["recall_at_10"]?.number else { return nil }
                     return (1000 / qps, recall, nil)
                 }
-                chart.series.append(.init(name: "\(system) (mean)", points: points, style: .dots, color: colors[i % colors.count]))
+                chart.series.append(.init(name: system, points: points, style: .points, color: colors[i % colors.count]))
             }
         }
         return chart

@@ -5,7 +5,9 @@ import Foundation
 /// without a plotting dependency.
 struct SVGChart {
     struct Series {
-        enum Style { case dots, line, markers }
+        /// dots: faint small points (a cloud); points: solid ones; line: joined, left to right;
+        /// markers: open squares.
+        enum Style { case dots, points, line, markers }
         var name: String
         var points: [(x: Double, y: Double, label: String?)]
         var style: Style
@@ -67,8 +69,9 @@ struct SVGChart {
                 let path = s.points.sorted { $0.x < $1.x }.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
                 svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"
                 for p in s.points { svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(s.color)\"/>\n" }
-            case .dots:
-                for p in s.points { svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(s.color)\" fill-opacity=\"0.45\"/>\n" }
+            case .dots, .points:
+                let (radius, opacity) = s.style == .dots ? (2.5, 0.45) : (3.5, 1.0)
+                for p in s.points { svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"\(radius)\" fill=\"\(s.color)\" fill-opacity=\"\(opacity)\"/>\n" }
             case .markers:
                 for p in s.points {
                     let (x, y) = (px(p.x), py(p.y))
