@@ -1,0 +1,44 @@
+import Search
+import XCTest
+
+/// Presets are chosen from measurements by their goal; a goal no plan meets gets the closest.
+final class PresetTests: XCTestCase {
+    func measurement(ef: Int, recall: Double, meanMs: Double, p99Ms: Double) -> PlanMeasurement {
+        PlanMeasurement(plan: SearchPlan(graphDims: 64, ef: ef, stages: [.init(dims: 384, keep: 10)], earlyExit: nil, exact: false),
+                        recall: recall, meanMs: meanMs, p50Ms: meanMs, p99Ms: p99Ms, meanDistanceComputations: Double(ef * 10))
+    }
+
+    func testGoalsPickTheCheapestThatMeetsThemOrTheClosest() throws {
+        let plans = [measurement(ef: 16, recall: 0.88, meanMs: 0.05, p99Ms: 0.09),
+                     measurement(ef: 32, recall: 0.93, meanMs: 0.08, p99Ms: 0.12),
+                     measurement(ef: 48, recall: 0.96, meanMs: 0.11, p99Ms: 0.20),
+                     measurement(ef: 64, recall: 0.96, meanMs: 0.14, p99Ms: 0.18),
+                     measurement(ef: 128, recall: 0.985, meanMs: 0.25, p99Ms: 0.40)]
+        let exact = PlanMeasurement(plan: .exact(dims: 384, k: 10), recall: 1, meanMs: 5, p50Ms: 5, p99Ms: 9, meanDistanceComputations: 60_000)
+        let all = plans + [exact]
+
+        XCTAssertEqual(Preset.choose(.recall(0.95), among: all)?.0.plan.ef, 48, "the cheaper by mean of the two reaching 0.95")
+        XCTAssertEqual(Preset.choose(.budget(0.19), among: all)?.0.plan.ef, 64, "the best recall with p99 within 0.19 ms")
+        let unreachable = try XCTUnwrap(Preset.choose(.budget(0.01), among: all))
+        XCTAssertEqual(unreachable.0.plan.ef, 16)
+        XCTAssertFalse(unreachable.met)
+
+        let builtIns = Preset.chosen(for: Preset.builtInGoals, from: all)
+        XCTAssertEqual(builtIns.map(\.name), ["fast", "balanced", "accurate"])
+        XCTAssertEqual(builtIns.map(\.measurement.plan.ef), [32, 48, 128], "accurate is the best graph plan: exact is not picked")
+        let (closest, met) = try XCTUnwrap(Preset.choose(.recall(0.99), among: plans))
+        XCTAssertEqual(closest.plan.ef, 128)
+        XCTAssertFalse(met)
+    }
+
+    func testModelsStoredBeforePresetsGetTheBuiltInOnes() throws {
+        let model = CostModel(k: 10, queries: 5, graphBuiltAt: "then", measurements: [measurement(ef: 48, recall: 0.96, meanMs: 0.1, p99Ms: 0.2)])
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(model)) as? [String: Any])
+        object["presets"] = nil
+        object["machine"] = nil
+        let old = try JSONDecoder().decode(CostModel.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(old.presets.map(\.name), ["fast", "balanced", "accurate"])
+        XCTAssertEqual(old.staleness, "measured before machines were recorded")
+        XCTAssertNil(model.staleness, "measured here")
+    }
+}
