@@ -102,7 +102,7 @@ struct EvalCommand: ParsableCommand {
 
     private func qualityChart(_ evaluation: Evaluation) -> SVGChart {
         var chart = SVGChart(title: "\(target.index): known-item quality by prefix dimensions (head \(evaluation.head))",
-                             xLabel: "prefix dimensions (log)", yLabel: "score", logX: true)
+                             xLabel: "prefix dimensions", yLabel: "score")
         chart.series.append(.init(name: "MRR@10", points: evaluation.byDims.map { (Double($0.dims ?? 0), $0.mrrAt10, nil) }, style: .line, color: "#1f4e9c"))
         chart.series.append(.init(name: "recall@10", points: evaluation.byDims.map { (Double($0.dims ?? 0), $0.recallAt10, nil) }, style: .line, color: "#c0392b"))
         return chart

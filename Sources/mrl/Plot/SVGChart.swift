@@ -97,9 +97,9 @@ struct SVGChart {
         return (a - span * 0.05, b + span * 0.05)
     }
 
-    /// About five round ticks between a and b.
+    /// Five to ten round ticks between a and b.
     private static func ticks(_ a: Double, _ b: Double) -> [Double] {
-        let raw = (b - a) / 5
+        let raw = (b - a) / 8
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         return stride(from: ceil(a / step) * step, through: b, by: step).map { $0 }
