@@ -36,7 +36,7 @@ final class TuneCommandTests: XCTestCase {
             }
         }
         let svg = try String(contentsOfFile: folder + "/frontier.svg", encoding: .utf8)
-        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("mrl frontier") && svg.contains(">strict</text>"), String(svg.prefix(300)))
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("mrl frontier") && svg.contains("strict</text>"), String(svg.prefix(300)))
 
         let query = vector(42, dims: 32).map { String($0) }.joined(separator: ",")
         try "[\(query)]".write(toFile: folder + "/q.json", atomically: true, encoding: .utf8)
