@@ -42,6 +42,10 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
     /// Token ids of `text` as the model reads them: [CLS] ... [SEP], at most `maxTokens`.
     public func tokenize(_ text: String) -> [Int32] { tokenizer.encode(text, maxTokens: maxTokens) }
 
+    /// How many tokens the model would read of `text`, without [CLS] and [SEP] and without
+    /// the window's limit (for cutting long texts into chunks that fit).
+    public func tokenCount(_ text: String) -> Int { tokenizer.encode(text, maxTokens: .max).count - 2 }
+
     /// One unit-length vector of `dimensions` floats per text, in input order. Long texts
     /// are truncated to `maxTokens` tokens; an empty text still gets a vector ([CLS] [SEP]).
     public func embed(_ texts: [String]) -> [[Float]] {

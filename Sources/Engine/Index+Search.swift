@@ -12,6 +12,7 @@ extension Index {
     /// query without the model, and the store's read errors.
     public func search(_ request: SearchRequest) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
+        if request.groupByParent { return try searchGroupedByParent(request) }
         let vector: [Float]
         if let text = request.query {
             guard acceptsText else {
@@ -55,6 +56,24 @@ extension Index {
                 hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched)
         }
+    }
+
+    /// The best chunk per parent: a wider search (8 hits per one asked, which the plan adapts
+    /// to), then the first hit of each parent in rank order.
+    private func searchGroupedByParent(_ request: SearchRequest) throws -> SearchResult {
+        var wide = request
+        wide.groupByParent = false
+        wide.includeText = true
+        wide.k = min(request.k * 8, SearchRequest.maxK)
+        var result = try search(wide)
+        var seen = Set<String>()
+        result.hits = result.hits.filter { hit in
+            let meta = hit.meta.flatMap { try? JSON.parse($0) }
+            return seen.insert(meta?["parent"]?.string ?? meta?["path"]?.string ?? hit.id).inserted
+        }.prefix(request.k).map { hit in
+            request.includeText ? hit : SearchHit(id: hit.id, score: hit.score, text: nil, meta: nil)
+        }
+        return result
     }
 
     /// The plan for `request`: an exact scan without a usable graph (or with `dims`), a walk

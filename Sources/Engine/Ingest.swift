@@ -31,6 +31,8 @@ public struct Ingest {
         public var maxLineBytes = 16 << 20
         /// Stop after this many lines (a quick subset).
         public var lineLimit: Int?
+        /// Cut texts longer than `tokens` (the model's window) into overlapping chunks ID#N.
+        public var chunking: (tokens: Int, overlap: Int)?
         public init() {}
     }
 
@@ -109,7 +111,11 @@ public struct Ingest {
                             message: "has \(vector.count) dimensions, index \"\(index!.name)\" has \(index!.dimensions)")
                     }
                     if batch.isEmpty { batchFirstLine = number }
-                    batch.append(doc)
+                    if let chunking = options.chunking {
+                        batch += doc.chunked(tokens: chunking.tokens, overlap: chunking.overlap, encoder: try Model.encoder())
+                    } else {
+                        batch.append(doc)
+                    }
                 } catch let error as EngineError {
                     guard case .badDocument = error else { throw error }
                     try reject(error)

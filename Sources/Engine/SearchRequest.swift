@@ -20,6 +20,9 @@ public struct SearchRequest: Sendable {
     public var deadlineMs: Double?
     /// Return each hit's text and meta.
     public var includeText: Bool
+    /// Return only the best chunk of each parent (a file's `path`, or the JSONL document a
+    /// chunk came from), so k hits are k different documents.
+    public var groupByParent = false
 
     public static let maxK = 10_000
 
@@ -45,6 +48,7 @@ public struct SearchRequest: Sendable {
         if let ef { object["ef"] = JSON(ef) }
         if let budgetMs { object["budget_ms"] = .number(budgetMs) }
         if let preset { object["preset"] = .string(preset) }
+        if groupByParent { object["group_by"] = "parent" }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
         return .object(object)
     }

@@ -1,14 +1,24 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Search
 import Store
 
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Add or update documents from a JSONL file.",
+        abstract: "Add or update documents: a JSONL file, or your own files and folders.",
         discussion: """
-            Each line is a JSON object: {"id": "...", "text": "...", "meta": {...}, "vector": [...]}.
+            Files and folders (anything but one .jsonl/.jsonl.gz file or -): folders are walked (hidden
+            files, .git and the like, and what a .mrlignore at the root lists are skipped; --include and
+            --exclude take globs), binary files are skipped, and text, Markdown, reStructuredText, HTML,
+            .gz and PDF (with pdftotext) are read. Long texts are cut into chunks of 256 tokens that
+            overlap by 32, at paragraph and sentence boundaries; each is a document PATH#N with meta
+            {path, chunk, bytes, lines, mtime}. Re-runs read only files whose size or mtime changed,
+            re-embed only changed text, and delete the chunks of files that are gone; --watch keeps
+            going, re-indexing as files change.
+
+            A JSONL file: each line is a JSON object: {"id": "...", "text": "...", "meta": {...}, "vector": [...]}.
             "id" is required, and "text" or "vector" (or both). Documents without a vector are embedded
             by the built-in model; a "vector" is taken as is, in the model's raw space.
             FILE may be gzip-compressed (.jsonl.gz) or "-" for standard input.
@@ -19,12 +29,34 @@ struct IndexCommand: ParsableCommand {
             From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so
             that short prefixes search well (see `mrl head`); from 5,000 on, an ANN graph is built and its
             search plans timed (see `mrl graph`). Later writes keep the graph current.
+            Examples:
+              mrl index --index notes ~/notes ~/papers
+              mrl index --index debian debian-packages.jsonl.gz
+              mrl index --index debian --chunk debian-packages.jsonl.gz
             """)
 
     @OptionGroup var target: IndexOptions
 
-    @Argument(help: "JSONL file to read (.jsonl, .jsonl.gz, or - for standard input).")
-    var file: String
+    @Argument(help: "A JSONL file (.jsonl, .jsonl.gz, or - for standard input), or files and folders to index.")
+    var paths: [String]
+
+    @Flag(help: "JSONL: cut documents longer than the model's window into chunks ID#N (meta parent = ID).")
+    var chunk = false
+
+    @Option(help: "Tokens per chunk, [CLS] and [SEP] included.")
+    var chunkTokens = 256
+
+    @Option(help: "Tokens a chunk repeats from the end of the one before.")
+    var overlap = 32
+
+    @Option(help: "Folders: read only files matching this glob (repeat for more).")
+    var include: [String] = []
+
+    @Option(help: "Folders: skip files matching this glob (repeat for more).")
+    var exclude: [String] = []
+
+    @Flag(help: "Folders: keep running, re-indexing files as they change (inotify), until interrupted.")
+    var watch = false
 
     @Option(help: "Documents per write transaction.")
     var batchSize = 1000
@@ -41,19 +73,33 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    /// One JSONL file (or standard input), as opposed to files and folders.
+    var isJSONL: Bool {
+        guard paths.count == 1, let path = paths.first else { return false }
+        return path == "-" || [".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz"].contains { path.hasSuffix($0) }
+    }
+
     func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give a JSONL file, or files and folders to index") }
+        guard (16...512).contains(chunkTokens), (0..<chunkTokens / 2).contains(overlap) else {
+            throw ValidationError("--chunk-tokens must be 16-512 and --overlap less than half of it")
+        }
+        if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
 
     func run() throws {
+        guard isJSONL else { return try indexFolders() }
+        let file = paths[0]
         var options = Ingest.Options()
         options.batchSize = batchSize
         options.skipBad = skipBad
         options.lineLimit = limit
+        if chunk { options.chunking = (chunkTokens, overlap) }
         let storeOptions = IndexStore.Options(mapSizeCap: maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
         let ingest = Ingest(path: file, options: options)
-        let progress = ProgressDisplay(), headProgress = ProgressDisplay()
+        let progress = ProgressDisplay()
         let summary: Ingest.Summary
         var opened: Index?
         // With a daemon running, batches go to it; it fits the head and builds the graph itself.
@@ -74,22 +120,14 @@ struct IndexCommand: ParsableCommand {
             throw error
         }
         progress.finish()
-        let headChange = try opened?.refitHeadIfDue { done, total in
-            headProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
-                                plainLine: "fitting the PCA head: wrote \(done) of \(total) vector blocks")
-        }
-        headProgress.finish()
-        let graphBuild = try opened?.buildGraphIfDue()
-        let costModel = try opened.flatMap { try calibrateWithProgress($0, onlyIfDue: true) }
+        let upkeep = try opened.map(upkeep)
         if json {
             printJSON([
                 "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
                 "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
                 "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),
                 "seconds": summary.seconds,
-                "graph_built": graphBuild.map { ["nodes": $0.record.nodes, "dims": $0.record.dims, "seconds": $0.record.buildSeconds] as [String: Any] } as Any? ?? NSNull(),
-                "head_fitted": headChange.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull(),
-            ])
+            ].merging(upkeep?.json ?? [:]) { a, _ in a })
         } else {
             let rate = Double(summary.linesRead) / max(summary.seconds, 1e-9)
             print("\(target.index): \(summary.totals.added) added, \(summary.totals.changed) changed, \(summary.totals.unchanged) unchanged from \(summary.linesRead) lines in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) lines/s)")
@@ -98,12 +136,39 @@ struct IndexCommand: ParsableCommand {
                 summary.skippedErrors.forEach { print("  \($0)") }
                 if summary.skipped > summary.skippedErrors.count { print("  ... and \(summary.skipped - summary.skippedErrors.count) more") }
             }
-            if let headChange { try report(headChange, index: target.index, json: false) }
-            if let graphBuild { try report(graphBuild, costModel, index: target.index, json: false) }
+            try upkeep?.print(index: target.index)
         }
     }
 
-    private func openOrCreate(first: DocumentInput, options: IndexStore.Options) throws -> Index {
+    /// What follows a run: fit or refit the head, build the graph, time its plans, each when due.
+    struct Upkeep {
+        var head: HeadChange?
+        var graph: GraphBuild?
+        var costModel: CostModel?
+
+        var json: [String: Any] {
+            ["graph_built": graph.map { ["nodes": $0.record.nodes, "dims": $0.record.dims, "seconds": $0.record.buildSeconds] as [String: Any] } as Any? ?? NSNull(),
+             "head_fitted": head.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull()]
+        }
+
+        func print(index: String) throws {
+            if let head { try report(head, index: index, json: false) }
+            if let graph { try report(graph, costModel, index: index, json: false) }
+        }
+    }
+
+    func upkeep(_ index: Index) throws -> Upkeep {
+        let headProgress = ProgressDisplay()
+        let head = try index.refitHeadIfDue { done, total in
+            headProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
+                                plainLine: "fitting the PCA head: wrote \(done) of \(total) vector blocks")
+        }
+        headProgress.finish()
+        let graph = try index.buildGraphIfDue()
+        return Upkeep(head: head, graph: graph, costModel: try calibrateWithProgress(index, onlyIfDue: true))
+    }
+
+    func openOrCreate(first: DocumentInput, options: IndexStore.Options) throws -> Index {
         do {
             return try target.open(.write, options: options)
         } catch StoreError.indexNotFound {
@@ -115,7 +180,7 @@ struct IndexCommand: ParsableCommand {
         }
     }
 
-    private func environmentMaxSize() -> Int? {
+    func environmentMaxSize() -> Int? {
         ProcessInfo.processInfo.environment["MRL_MAX_SIZE"].flatMap { ByteSize(argument: $0)?.bytes }
     }
 }

@@ -36,6 +36,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Latency budget in ms for the search itself: the planner picks the best plan predicted to fit.")
     var budgetMs: Double?
 
+    @Option(help: "\"parent\": only the best chunk of each file (or chunked document).")
+    var groupBy: String?
+
     @Option(help: "A preset measured by `mrl tune`: fast, balanced, accurate, or one you named.")
     var preset: String?
 
@@ -49,6 +52,7 @@ struct SearchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if let groupBy, groupBy != "parent" { throw ValidationError("--group-by takes \"parent\"") }
         guard (query == nil) != (vectorFile == nil) else {
             throw ValidationError("give a query text or --vector-file, not both and not neither")
         }
@@ -56,8 +60,9 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let vector = try vectorFile.map(readVector)
-        let request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
+        var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
+        request.groupByParent = groupBy == "parent"
         let result: SearchResult
         if let daemon = try target.daemon() {
             let answer = try daemon.expect("POST", "/indexes/\(target.index)/search", request.json)
@@ -72,11 +77,23 @@ struct SearchCommand: ParsableCommand {
             printJSON(result.json)
             return
         }
-        var table = Table(header: ["#", "score", "id", "text"], rightAligned: [0, 1])
-        for (rank, hit) in result.hits.enumerated() {
-            table.rows.append(["\(rank + 1)", String(format: "%.4f", hit.score), hit.id, (hit.text ?? "").snippet(72)])
+        let metas = result.hits.map { hit in hit.meta.flatMap { try? JSON.parse($0) } }
+        if metas.contains(where: { $0?["lines"] != nil }) {
+            // Chunks of files or long documents: where each is, and the passage that matched.
+            let highlight = isatty(STDOUT_FILENO) != 0
+            for (rank, (hit, meta)) in zip(result.hits, metas).enumerated() {
+                var place = meta?["path"]?.string ?? meta?["parent"]?.string ?? hit.id
+                if let lines = meta?["lines"]?.array?.compactMap(\.int), lines.count == 2 { place += ":\(lines[0])-\(lines[1])" }
+                print(String(format: "%3d  %.4f  %@", rank + 1, hit.score, place))
+                print("     " + Snippet(text: hit.text ?? "", query: query ?? "").render(width: 150, highlight: highlight))
+            }
+        } else {
+            var table = Table(header: ["#", "score", "id", "text"], rightAligned: [0, 1])
+            for (rank, hit) in result.hits.enumerated() {
+                table.rows.append(["\(rank + 1)", String(format: "%.4f", hit.score), hit.id, (hit.text ?? "").snippet(72)])
+            }
+            print(table.render())
         }
-        print(table.render())
         let predicted = result.predictedMs.map { String(format: " (predicted %.2f)", $0) } ?? ""
         print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
                      result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),

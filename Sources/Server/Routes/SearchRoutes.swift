@@ -4,15 +4,20 @@ import NIOCore
 /// `POST /indexes/{name}/search` and `/search/batch`.
 extension Application {
     static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
-                                            "include_text", "ef"]
+                                            "include_text", "ef", "group_by"]
 
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
         try fields.allowOnly(Application.searchFields)
-        let request = SearchRequest(
+        var request = SearchRequest(
             query: try fields.string("query"), vector: try fields.vector("vector"), k: try fields.int("k") ?? 10,
             dims: try fields.int("dims"), ef: try fields.int("ef"), budgetMs: try fields.double("budget_ms"),
             preset: try fields.string("preset"), deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
+        switch try fields.string("group_by") {
+        case nil: break
+        case "parent": request.groupByParent = true
+        case let other?: throw APIError.field(fields.path + "group_by", "can only be \"parent\", got \"\(other)\"")
+        }
         guard (request.query == nil) != (request.vector == nil) else {
             throw APIError.field(fields.path + "query", "give exactly one of \"query\" (text) and \"vector\"")
         }

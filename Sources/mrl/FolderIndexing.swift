@@ -1,0 +1,66 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Store
+
+extension IndexCommand {
+    /// `mrl index --index NAME PATH...` for files and folders: incremental, chunked, and
+    /// with --watch kept current until interrupted.
+    func indexFolders() throws {
+        var options = FolderIngest.Options()
+        options.chunkTokens = chunkTokens
+        options.overlap = overlap
+        options.rules = IgnoreRules(include: include, exclude: exclude)
+        let storeOptions = IndexStore.Options(mapSizeCap: maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
+        if try target.daemon() != nil, socketGiven {
+            throw ValidationError("indexing folders writes the index directly: run it without --socket while `mrl serve` does not hold the index")
+        }
+        let index = try openOrCreate(first: DocumentInput(id: "", text: ""), options: storeOptions)
+        let ingest = FolderIngest(roots: paths, options: options)
+        try runOnce(ingest, index: index, quietWhenNothing: false)
+        guard watch else { return }
+        let watcher = try FolderWatcher(roots: paths, rules: options.rules)
+        note("watching \(paths.joined(separator: ", ")) for changes (Ctrl-C to stop)")
+        while true {
+            watcher.waitForChanges()
+            try watcher.watchFolders()
+            try runOnce(ingest, index: index, quietWhenNothing: true)
+        }
+    }
+
+    private var socketGiven: Bool { target.socket != nil }
+
+    private func runOnce(_ ingest: FolderIngest, index: Index, quietWhenNothing: Bool) throws {
+        let progress = ProgressDisplay()
+        let summary: FolderIngest.Summary
+        do {
+            summary = try ingest.run(index: index) { p in
+                progress.update(fraction: Double(p.bytesDone) / Double(max(p.bytesTotal, 1)), count: p.filesDone, unit: "files",
+                                plainLine: "read \(p.filesDone) of \(p.filesTotal) files, \(p.chunks) chunks")
+            }
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        let upkeep = try upkeep(index)
+        let nothing = summary.added + summary.changed + summary.removed == 0
+        if quietWhenNothing, nothing { return }
+        if json {
+            printJSON([
+                "index": target.index, "files_added": summary.added, "files_changed": summary.changed,
+                "files_removed": summary.removed, "files_unchanged": summary.unchanged, "files_skipped": summary.skipped,
+                "chunks_written": summary.chunksWritten, "chunks_deleted": summary.chunksDeleted,
+                "bytes_read": summary.bytesRead, "seconds": summary.seconds, "notes": summary.notes,
+            ].merging(upkeep.json) { a, _ in a })
+            return
+        }
+        let mb = Double(summary.bytesRead) / 1e6
+        print(String(format: "%@: files %d added, %d changed, %d removed, %d unchanged, %d skipped; %d chunks written, %d deleted; %.1f MB read in %.1f s",
+                     target.index, summary.added, summary.changed, summary.removed, summary.unchanged, summary.skipped,
+                     summary.chunksWritten, summary.chunksDeleted, mb, summary.seconds))
+        for line in summary.notes.prefix(20) { print("  note: \(line)") }
+        if summary.notes.count > 20 { print("  ... and \(summary.notes.count - 20) more notes") }
+        try upkeep.print(index: target.index)
+    }
+}

@@ -1,0 +1,102 @@
+import Engine
+import Foundation
+import TestSupport
+import XCTest
+
+/// `mrl index` on files and folders: discovery, chunking, incremental re-runs, bad input.
+final class FolderIndexTests: XCTestCase {
+    func write(_ path: String, _ text: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func index(_ arguments: [String]) throws -> JSON {
+        let run = try mrl(["index", "--json"] + arguments)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        return try JSON.parse(run.stdout)
+    }
+
+    func testAFolderOfMixedFilesIndexesAndReindexesIncrementally() throws {
+        let folder = scratchFolder(self), docs = folder + "/docs"
+        let long = (0..<60).map { "Paragraph \($0) explains how the backup tool copies files to a remote server over ssh and checks them." }
+            .joined(separator: "\n\n")
+        try write(docs + "/guide.md", "# Guide\n\n" + long)
+        try write(docs + "/notes/pdf.txt", "Install a PDF viewer to read documents.")
+        try write(docs + "/page.html", "<html><style>x{}</style><body><h1>Compilers</h1><p>A C compiler &amp; linker.</p><script>bad()</script></body></html>")
+        try write(docs + "/.hidden/secret.txt", "hidden")
+        try write(docs + "/skip-me.log", "excluded by glob")
+        try write(docs + "/ignored/x.txt", "ignored by .mrlignore")
+        try write(docs + "/.mrlignore", "ignored/\n")
+        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: docs + "/latin1.txt"))
+        try Data([0x7F, 0x45, 0x4C, 0x46, 0, 0, 1, 2]).write(to: URL(fileURLWithPath: docs + "/program"))
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gz.arguments = ["-c", "printf 'Release notes: the daemon now batches writes.\\n' | gzip > '\(docs)/NEWS.gz'"]
+        try gz.run()
+        gz.waitUntilExit()
+        try FileManager.default.createSymbolicLink(atPath: docs + "/notes/loop", withDestinationPath: docs)
+        try FileManager.default.createSymbolicLink(atPath: docs + "/dangling", withDestinationPath: folder + "/nowhere")
+        let data = ["--data", folder + "/data", "--index", "notes"]
+
+        let first = try index(data + ["--exclude", "*.log", docs])
+        XCTAssertEqual(first["files_added"], 5, "guide, pdf, page, latin1, NEWS.gz: \(first.serialized)")
+        XCTAssertEqual(first["files_skipped"], 1, "the binary")
+        let notes = first["notes"]?.array?.compactMap(\.string).joined(separator: "\n") ?? ""
+        XCTAssertTrue(notes.contains("Latin-1"), notes)
+        XCTAssertTrue(notes.contains("dangling") && notes.contains("broken link"), notes)
+        let chunks = try XCTUnwrap(first["chunks_written"]?.int)
+        XCTAssertGreaterThan(chunks, 6, "the long guide is cut into chunks")
+
+        let chunk1 = try mrl(["get"] + data + [docs + "/guide.md#1"])
+        XCTAssertEqual(chunk1.status, 0, chunk1.stderr)
+        XCTAssertTrue(chunk1.stdout.contains("\"lines\""), chunk1.stdout)
+        let found = try mrl(["search"] + data + ["--json", "-k", "3", "copy files to a remote server"])
+        let hits = try XCTUnwrap(try JSON.parse(found.stdout)["hits"]?.array)
+        XCTAssertTrue(hits.allSatisfy { $0["meta"]?["path"]?.string == docs + "/guide.md" }, found.stdout)
+        let grouped = try mrl(["search"] + data + ["--json", "-k", "3", "--group-by", "parent", "copy files to a remote server"])
+        let paths = try XCTUnwrap(try JSON.parse(grouped.stdout)["hits"]?.array).compactMap { $0["meta"]?["path"]?.string }
+        XCTAssertEqual(paths.count, 3)
+        XCTAssertEqual(Set(paths).count, 3, "one chunk per file")
+        let shown = try mrl(["search"] + data + ["-k", "1", "compiler and linker"])
+        XCTAssertTrue(shown.stdout.contains("page.html:"), shown.stdout)
+
+        // Nothing changed: nothing read. Then a touch, an edit and a removal.
+        let again = try index(data + ["--exclude", "*.log", docs])
+        XCTAssertEqual(again["files_unchanged"], 5)
+        XCTAssertEqual(again["chunks_written"], 0)
+        let later = Date().addingTimeInterval(5)
+        try FileManager.default.setAttributes([.modificationDate: later], ofItemAtPath: docs + "/page.html")
+        try write(docs + "/guide.md", "# Guide\n\nNow short.")
+        try FileManager.default.removeItem(atPath: docs + "/notes/pdf.txt")
+        let third = try index(data + ["--exclude", "*.log", docs])
+        XCTAssertEqual([third["files_added"], third["files_changed"], third["files_removed"], third["files_unchanged"]], [0, 1, 1, 3], third.serialized)
+        XCTAssertEqual(third["chunks_written"], 1, "the touched page is not re-embedded")
+        XCTAssertEqual(third["chunks_deleted"]?.int, chunks - 4, "the guide's old chunks past the first, and pdf.txt's")
+        XCTAssertNotEqual(try mrl(["get"] + data + [docs + "/guide.md#1"]).status, 0)
+        XCTAssertNotEqual(try mrl(["get"] + data + [docs + "/notes/pdf.txt#0"]).status, 0)
+    }
+
+    func testAnEmptyFolderSaysSo() throws {
+        let folder = scratchFolder(self)
+        try FileManager.default.createDirectory(atPath: folder + "/empty", withIntermediateDirectories: true)
+        let run = try mrl(["index", "--data", folder + "/data", "--index", "e", folder + "/empty"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("files 0 added, 0 changed, 0 removed, 0 unchanged, 0 skipped"), run.stdout)
+    }
+
+    func testLongJSONLDocumentsAreChunkedWithTheirParent() throws {
+        let folder = scratchFolder(self)
+        let long = (0..<80).map { "Sentence \($0) of a long package description about network tools." }.joined(separator: " ")
+        try write(folder + "/docs.jsonl", #"{"id": "long", "text": "\#(long)", "title": "net"}"# + "\n" + #"{"id": "short", "text": "a short one"}"# + "\n")
+        let data = ["--data", folder + "/data", "--index", "j"]
+        let result = try index(data + ["--chunk", folder + "/docs.jsonl"])
+        XCTAssertGreaterThan(result["added"]?.int ?? 0, 3)
+        let chunk = try mrl(["get"] + data + ["long#1"])
+        XCTAssertEqual(chunk.status, 0, chunk.stderr)
+        let meta = try JSON.parse(chunk.stdout)["meta"]
+        XCTAssertEqual(meta?["parent"], "long")
+        XCTAssertEqual(meta?["title"], "net")
+        let grouped = try mrl(["search", "--json", "--group-by", "parent", "-k", "2"] + data + ["network tools"])
+        XCTAssertEqual(try JSON.parse(grouped.stdout)["hits"]?.array?.compactMap { $0["id"]?.string }.map { $0.hasPrefix("long#") }, [true, false])
+    }
+}
