@@ -82,12 +82,16 @@ public struct Evaluation: Sendable {
 extension Index {
     /// Known-item quality of exact search at each prefix in `dims` (in the current head's
     /// space), and of each preset in `presets` (ANN, k = 10, also scored against exact
-    /// full-dimension search). Queries whose relevant id is not in the index are counted,
+    /// full-dimension search). With `groupByParent`, hits are chunks grouped by the document
+    /// they are of, and a query finds its relevant document through any of its chunks. Queries whose relevant id is not in the index are counted,
     /// not scored. Throws `invalidRequest` for a bad query vector, dims or preset,
     /// `modelUnavailable` for text queries without the model, and the store's errors.
-    public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [],
+    public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [], groupByParent: Bool = false,
                          progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
-        let present = try store.read { snapshot in try queries.map { try snapshot.internalID(of: $0.relevantID) != nil } }
+        // A chunked document is there when its first chunk is.
+        let present = try store.read { snapshot in
+            try queries.map { try snapshot.internalID(of: $0.relevantID) != nil || (groupByParent && snapshot.internalID(of: $0.relevantID + "#0") != nil) }
+        }
         let scored = zip(queries, present).filter(\.1).map(\.0)
         let missing = zip(queries, present).filter { !$0.1 }.map(\.0.relevantID)
         let vectors = try queryVectors(scored)
@@ -97,11 +101,17 @@ extension Index {
             var quality = Quality(label: label)
             var times: [Double] = [], found100 = 0.0, vsExact = 0.0, answers: [[String]] = []
             for (i, query) in scored.enumerated() {
-                let result = try search(request(i))
+                var asked = request(i)
+                asked.groupByParent = groupByParent
+                asked.includeText = groupByParent
+                let result = try search(asked)
                 quality.plan = result.plan
                 times.append(result.tookMs)
                 quality.meanDistanceComputations += Double(result.distanceComputations)
-                let ids = result.hits.map(\.id)
+                // Grouped, a hit stands for its parent: the document (or file) the chunk is of.
+                let ids = result.hits.map { hit in
+                    groupByParent ? hit.meta.flatMap { try? JSON.parse($0) }.flatMap { $0["parent"]?.string ?? $0["path"]?.string } ?? hit.id : hit.id
+                }
                 answers.append(ids)
                 if let rank = ids.firstIndex(of: query.relevantID).map({ $0 + 1 }) {
                     found100 += 1

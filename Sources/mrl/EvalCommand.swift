@@ -33,6 +33,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write an SVG of MRR@10 and recall@10 by prefix dimensions.")
     var plot: String?
 
+    @Option(help: "\"parent\": score chunks as the document they are of (for indexes made with --chunk or of folders).")
+    var groupBy: String?
+
     @Option(help: "Use only the first N queries.")
     var limit: Int?
 
@@ -41,6 +44,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if let groupBy, groupBy != "parent" { throw ValidationError("--group-by takes \"parent\"") }
         if let dims, dims.split(separator: ",").contains(where: { Int($0) == nil }) {
             throw ValidationError("--dims must be numbers separated by commas, e.g. 32,64,128")
         }
@@ -55,7 +59,7 @@ struct EvalCommand: ParsableCommand {
         let stored = try index.costModel()?.presets.map(\.name) ?? []
         let presetNames = presets == "none" ? [] : presets.map { $0.split(separator: ",").map(String.init) } ?? stored
         let progress = ProgressDisplay()
-        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames) { done, total in
+        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames, groupByParent: groupBy == "parent") { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "searches",
                             plainLine: "\(done) of \(total) searches")
         }

@@ -98,5 +98,10 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(meta?["title"], "net")
         let grouped = try mrl(["search", "--json", "--group-by", "parent", "-k", "2"] + data + ["network tools"])
         XCTAssertEqual(try JSON.parse(grouped.stdout)["hits"]?.array?.compactMap { $0["id"]?.string }.map { $0.hasPrefix("long#") }, [true, false])
+        // Scored by parent, the long document is found through its chunks.
+        try write(folder + "/q.jsonl", #"{"query": "network tools", "relevant_id": "long"}"# + "\n")
+        let eval = try mrl(["eval", "--json", "--group-by", "parent", "--dims", "384", "--queries", folder + "/q.jsonl"] + data)
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        XCTAssertEqual(try JSON.parse(eval.stdout)["by_dims"]?.array?.first?["mrr_at_10"], 1)
     }
 }
