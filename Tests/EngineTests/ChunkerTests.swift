@@ -52,6 +52,15 @@ final class ChunkerTests: XCTestCase {
         XCTAssertEqual(result[2].bytes.upperBound, sentence.utf8.count)
     }
 
+    /// A sentence that fits a chunk only without the overlap gets a chunk without it (this
+    /// once emitted the overlap forever).
+    func testABigSentenceAfterAChunkGoesWithoutOverlap() {
+        let big = (0..<95).map { "b\($0)" }.joined(separator: " ") + "."
+        let result = chunks([paragraph("a", sentences: 2, words: 10), big], max: 100, overlap: 20)
+        XCTAssertEqual(result.map(\.tokens), [20, 95])
+        XCTAssertEqual(result.last?.text, big)
+    }
+
     func testSentencesSplitAfterTheirPunctuation() {
         XCTAssertEqual(Chunker.sentences(of: "One. Two! Three? Four...no split"), ["One. ", "Two! ", "Three? ", "Four...no split"])
     }

@@ -72,13 +72,13 @@ public struct Chunker {
 
     /// Ends the text: the last chunk, with any not yet taken.
     public mutating func finish() -> [Chunk] {
-        if !pending.isEmpty { emit(pending.count) }
+        if !pending.isEmpty { emit(pending.count, before: 0) }
         return take()
     }
 
     private mutating func push(_ unit: Unit) {
         while !pending.isEmpty, pendingTokens + unit.tokens > maxTokens {
-            emit(breakPoint())
+            emit(breakPoint(), before: unit.tokens)
         }
         pending.append(unit)
         pendingTokens += unit.tokens
@@ -99,8 +99,9 @@ public struct Chunker {
     }
 
     /// Makes a chunk of the first `n` pending units; the rest wait, after an overlap of the
-    /// chunk's last sentences.
-    private mutating func emit(_ n: Int) {
+    /// chunk's last sentences if it leaves room for the rest and the `incoming` tokens (else
+    /// the same overlap would be emitted again and again).
+    private mutating func emit(_ n: Int, before incoming: Int) {
         let taken = pending[..<n]
         var text = ""
         for unit in taken {
@@ -113,7 +114,7 @@ public struct Chunker {
         let rest = pending[n...]
         let restTokens = rest.reduce(0) { $0 + $1.tokens }
         for unit in taken.reversed() {
-            guard carriedTokens + unit.tokens <= overlap, carriedTokens + unit.tokens + restTokens < maxTokens else { break }
+            guard carriedTokens + unit.tokens <= overlap, carriedTokens + unit.tokens + restTokens + incoming <= maxTokens else { break }
             carried.insert(unit, at: 0)
             carriedTokens += unit.tokens
         }
