@@ -10,18 +10,7 @@ extension IndexStore {
     public func copy(to directory: String) throws -> Int {
         let fm = FileManager.default
         guard !fm.fileExists(atPath: directory) else { throw StoreError.indexExists(path: directory) }
-        let building = directory + ".copying-\(getpid())"
-        try? fm.removeItem(atPath: building)
-        do {
-            try fm.createDirectory(atPath: building, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError.lmdb(code: EACCES, operation: "create directory", path: building)
-        }
-        defer { try? fm.removeItem(atPath: building) }
-        try env.copy(to: building)
-        guard rename(building, directory) == 0 else {
-            throw StoreError.lmdb(code: errno, operation: "rename into place", path: directory)
-        }
+        try IndexStore.buildInPlace(directory, stage: "copying") { building in try env.copy(to: building) }
         let attributes = try? fm.attributesOfItem(atPath: directory + "/data.mdb")
         return (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }

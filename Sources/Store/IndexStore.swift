@@ -54,9 +54,24 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     /// during creation leaves either no index or a complete one.
     /// Throws `indexExists` if one is there (or another process created it first).
     public static func create(directory: String, manifest: Manifest, options: Options = Options()) throws -> IndexStore {
-        guard !exists(directory: directory) else { throw StoreError.indexExists(path: directory) }
+        try buildInPlace(directory, stage: "creating") { building in
+            let env = try Environment(directory: building, maxDatabases: databaseNames.count + 1,
+                                      mapSizeCap: options.mapSizeCap, readOnly: false)
+            let json = try JSONEncoder().encode(manifest)
+            try env.openDatabases(databaseNames + [graphDatabase], create: true) { txn, dbis in
+                try txn.put(dbis[0], Array("manifest".utf8), Array(json))
+            }
+        }  // the environment is closed when `body` returns, before the rename
+        return try open(directory: directory, mode: .write, options: options)
+    }
+
+    /// Makes index folder `directory` all at once: `body` fills a sibling folder
+    /// (`directory.STAGE-PID`), which is then renamed into place, so a crash leaves no half
+    /// index under the name. Throws `indexExists` if `directory` is there.
+    static func buildInPlace(_ directory: String, stage: String, _ body: (String) throws -> Void) throws {
         let fm = FileManager.default
-        let building = directory + ".creating-\(getpid())"
+        guard !exists(directory: directory) else { throw StoreError.indexExists(path: directory) }
+        let building = directory + ".\(stage)-\(getpid())"
         try? fm.removeItem(atPath: building)
         do {
             try fm.createDirectory(atPath: building, withIntermediateDirectories: true)
@@ -64,19 +79,11 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             throw StoreError.lmdb(code: EACCES, operation: "create directory", path: building)
         }
         defer { try? fm.removeItem(atPath: building) }
-        do {
-            let env = try Environment(directory: building, maxDatabases: databaseNames.count + 1,
-                                      mapSizeCap: options.mapSizeCap, readOnly: false)
-            let json = try JSONEncoder().encode(manifest)
-            try env.openDatabases(databaseNames + [graphDatabase], create: true) { txn, dbis in
-                try txn.put(dbis[0], Array("manifest".utf8), Array(json))
-            }
-        }  // the environment is closed here, before the rename
+        try body(building)
         guard rename(building, directory) == 0 else {
             if errno == ENOTEMPTY || errno == EEXIST { throw StoreError.indexExists(path: directory) }
             throw StoreError.lmdb(code: errno, operation: "rename into place", path: directory)
         }
-        return try open(directory: directory, mode: .write, options: options)
     }
 
     /// Opens an existing index. `.write` takes the writer lock (one writing process per index).
