@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: index the Debian package descriptions shipped in data/ and ask a few questions.
+# The demo: index the Debian package descriptions shipped in data/, ask a few questions, then
+# start the daemon and ask it over its socket.
 # Every 12th package by default (5,051 of them, spread over the alphabet: about a minute on
 # 2 cores); FULL=1 indexes all 60,605. Re-running is cheap: unchanged documents are skipped.
 set -euo pipefail
@@ -27,3 +28,17 @@ echo
 echo "== an exact scan of the first 64 of 384 dimensions: a sixth of the bytes read, and worse answers,"
 echo "   because MiniLM was not trained for truncation (its PCA head helps little; a learned one is next)"
 $MRL search --data "$DATA" --index debian -k 5 --dims 64 "tiling window manager"
+echo
+SOCKET="$DATA/mrl.sock"
+echo "== the daemon: mrl serve on $SOCKET, queried over the socket (stopped at the end of the demo)"
+$MRL serve --data "$DATA" --socket "$SOCKET" 2>"$DATA/serve.log" &
+SERVE=$!
+trap 'kill -TERM $SERVE 2>/dev/null; wait $SERVE 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$SOCKET" ] && break; sleep 0.1; done
+echo "\$ mrl search --socket $SOCKET --index debian --preset fast \"play music from the command line\""
+$MRL search --socket "$SOCKET" --index debian -k 5 --preset fast "play music from the command line"
+if command -v curl >/dev/null; then
+  echo "\$ curl --unix-socket $SOCKET http://mrl/indexes/debian/search -d '{\"query\": \"ssh server\", \"k\": 3}'"
+  curl -s --unix-socket "$SOCKET" http://mrl/indexes/debian/search -d '{"query": "ssh server", "k": 3}'
+  echo
+fi
