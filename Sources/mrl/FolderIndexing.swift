@@ -10,6 +10,7 @@ extension IndexCommand {
         var options = FolderIngest.Options()
         options.chunkTokens = chunkTokens
         options.overlap = overlap
+        options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
         let storeOptions = IndexStore.Options(mapSizeCap: maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
         if try target.daemon() != nil, socketGiven {

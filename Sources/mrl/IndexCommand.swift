@@ -58,8 +58,8 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Folders: keep running, re-indexing files as they change (inotify), until interrupted.")
     var watch = false
 
-    @Option(help: "Documents per write transaction.")
-    var batchSize = 1000
+    @Option(help: "Documents (or chunks) per write transaction (default: 1000 from JSONL, 256 chunks from files).")
+    var batchSize: Int?
 
     @Flag(help: "Skip bad lines (reporting how many and where) instead of stopping at the first.")
     var skipBad = false
@@ -85,7 +85,7 @@ struct IndexCommand: ParsableCommand {
             throw ValidationError("--chunk-tokens must be 16-512 and --overlap less than half of it")
         }
         if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
     }
 
@@ -93,7 +93,7 @@ struct IndexCommand: ParsableCommand {
         guard isJSONL else { return try indexFolders() }
         let file = paths[0]
         var options = Ingest.Options()
-        options.batchSize = batchSize
+        options.batchSize = batchSize ?? options.batchSize
         options.skipBad = skipBad
         options.lineLimit = limit
         if chunk { options.chunking = (chunkTokens, overlap) }

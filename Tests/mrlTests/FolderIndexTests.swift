@@ -76,6 +76,45 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertNotEqual(try mrl(["get"] + data + [docs + "/notes/pdf.txt#0"]).status, 0)
     }
 
+    /// --watch picks up a new file, and a deleted one, while it runs.
+    func testWatchKeepsTheIndexCurrent() throws {
+        let folder = scratchFolder(self), docs = folder + "/docs"
+        try write(docs + "/a.txt", "The first file, about gardening.")
+        let data = ["--data", folder + "/data", "--index", "w"]
+        let (watcher, _, _) = try launch(["index", "--watch"] + data + [docs])
+        addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
+        func waitFor(_ id: String, present: Bool) -> Bool {
+            for _ in 0..<300 {
+                if ((try? mrl(["get"] + data + [id]))?.status == 0) == present { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        XCTAssertTrue(waitFor(docs + "/a.txt#0", present: true), "the first run indexes a.txt")
+        try write(docs + "/sub/b.md", "A new note about bicycles, written while watching.")
+        XCTAssertTrue(waitFor(docs + "/sub/b.md#0", present: true), "a new file in a new folder is indexed")
+        try FileManager.default.removeItem(atPath: docs + "/a.txt")
+        XCTAssertTrue(waitFor(docs + "/a.txt#0", present: false), "a deleted file's chunks go")
+        kill(watcher.processIdentifier, SIGINT)
+        watcher.waitUntilExit()
+    }
+
+    /// A run killed at random moments, then re-run, ends with what one clean run gives.
+    func testAKilledRunResumes() throws {
+        let folder = scratchFolder(self), docs = folder + "/docs"
+        for n in 0..<16 {
+            try write(docs + "/f\(n).txt", (0..<3).map { "File \(n), paragraph \($0): notes on topic \(n * 7 + $0)." }.joined(separator: "\n\n"))
+        }
+        let data = ["--data", folder + "/data", "--index", "k"]
+        for delay in [0.8, 1.5, 2.5] { _ = try runKilled(["index", "--batch-size", "3"] + data + [docs], after: delay) }
+        let resumed = try index(data + [docs])
+        XCTAssertEqual((resumed["files_added"]?.int ?? 0) + (resumed["files_unchanged"]?.int ?? 0) + (resumed["files_changed"]?.int ?? 0), 16)
+        let clean = try index(["--data", folder + "/clean", "--index", "k", docs])
+        let count = { (dir: String) throws -> JSON? in try JSON.parse(try mrl(["info", "--json", "--data", dir, "--index", "k"]).stdout)["documents"] }
+        XCTAssertEqual(try count(folder + "/data"), try count(folder + "/clean"))
+        XCTAssertEqual(clean["files_added"], 16)
+    }
+
     func testAnEmptyFolderSaysSo() throws {
         let folder = scratchFolder(self)
         try FileManager.default.createDirectory(atPath: folder + "/empty", withIntermediateDirectories: true)
