@@ -3,7 +3,8 @@
 
 Data: the Debian reference embeddings (../shared/data/minilm-debian-docs.f16.npy, 60,605 x 384,
 as float32, ids = row numbers) and the first --queries title embeddings as queries, as in
-tools/bench/ann_peers.py. Ground truth: exact top-10 by 384-d cosine over all documents.
+tools/bench/ann_peers.py (whose helpers are not imported: it parses its arguments and loads faiss
+and hnswlib at import). Ground truth: exact top-10 by 384-d cosine over all documents.
 
 - chromadb: PersistentClient in a temp dir, one collection, space=cosine, HNSW defaults (read
   back from the collection and reported), added in batches of client.get_max_batch_size().

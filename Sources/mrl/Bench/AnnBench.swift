@@ -34,7 +34,7 @@ struct AnnBench: ParsableCommand {
     func run() throws {
         let index = try target.open(.read)
         let budgetList = budgets.split(separator: ",").compactMap { Double($0) }
-        let vectors = try queryVectors()
+        let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit).vectors()
         let plans = try index.measurePlans(rawQueries: vectors, k: k)
         guard !plans.isEmpty else { throw ValidationError("index \(target.index) has no graph: build one with `mrl graph --index \(target.index)`") }
         let truth = try vectors.map { v in Set(try index.search(SearchRequest(vector: v, k: k, dims: index.manifest.dimensions)).hits.map(\.id)) }
@@ -74,15 +74,8 @@ struct AnnBench: ParsableCommand {
             plans[result.plan.summary, default: 0] += 1
         }
         times.sort()
-        return BudgetRow(budget: budget, recall: Double(found) / Double(vectors.count * k), p50: times[times.count / 2],
-                         p99: times[min(times.count - 1, times.count * 99 / 100)], partial: partial,
+        return BudgetRow(budget: budget, recall: Double(found) / Double(vectors.count * k), p50: quantile(times, 0.5),
+                         p99: quantile(times, 0.99), partial: partial,
                          plan: plans.max { $0.value < $1.value }!.key)
-    }
-
-    private func queryVectors() throws -> [[Float]] {
-        let read = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
-        let texts = read.filter { $0.vector == nil }.map { $0.query! }
-        var embedded = try texts.isEmpty ? [] : Model.encoder().embed(texts)
-        return read.map { $0.vector ?? embedded.removeFirst() }
     }
 }

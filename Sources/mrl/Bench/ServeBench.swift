@@ -1,0 +1,285 @@
+import ArgumentParser
+import Dispatch
+import Engine
+import Foundation
+import Search
+import Server
+import Synchronization
+
+struct ServeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Load a running daemon over its socket: QPS and latency by budget and number of clients.",
+        discussion: """
+            Each client is a thread with its own keep-alive connection that sends its next search \
+            as soon as the last is answered (closed loop). Request bodies are built before timing; \
+            a point ends after --requests answers or --seconds, whichever comes first.
+
+            Latency is the client's (queueing included); "server p99" is the p99 of the answers' \
+            took_ms. "gen CPU" is this generator's CPU time over wall time, "machine CPU" all \
+            processes' (100% = one core).
+
+            Example: mrl bench serve --socket indexes/mrl.sock --index debian-ref \
+            --queries tools/bench/out/debian-titles.jsonl --budget-ms default,1 --recall
+            """)
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case vector, text
+    }
+
+    @Option(help: "The daemon's socket.")
+    var socket: String
+
+    @Option(help: "Name of the index to search.")
+    var index: String
+
+    @Option(help: "JSONL queries: {\"vector\": [...]} and/or {\"query\" (or \"title\"): \"text\"}.")
+    var queries: String
+
+    @Option(help: "vector: send vectors (a line with only text is embedded here first); text: send texts, embedded by the daemon.")
+    var mode = Mode.vector
+
+    @Option(help: "How many queries to cycle through.")
+    var limit = 1000
+
+    @Option(name: .customLong("budget-ms"), help: "Budgets in ms, comma-separated; \"default\" is the planner's own choice.")
+    var budgetList = "default"
+
+    @Option(help: "Concurrent clients, comma-separated.")
+    var clients = IntList(argument: "1,8,64")!
+
+    @Option(help: "Answers per point at most.")
+    var requests = 5000
+
+    @Option(help: "Seconds per point at most.")
+    var seconds = 20.0
+
+    @Option(name: .short, help: "Results per query.")
+    var k = 10
+
+    @Flag(help: "Recall@k against an exact full-dimension search of each query, asked once before timing.")
+    var recall = false
+
+    @Flag(help: "Print results as JSON.")
+    var json = false
+
+    /// nil is the planner's default budget.
+    private var budgets: [Double?] {
+        get throws {
+            try budgetList.split(separator: ",").map { item in
+                if item == "default" { return nil }
+                guard let ms = Double(item), ms > 0 else { throw ValidationError("--budget-ms: \"\(item)\" is neither a positive number nor \"default\"") }
+                return ms
+            }
+        }
+    }
+
+    func run() throws {
+        let budgets = try self.budgets
+        let info = try UnixHTTPClient(socketPath: socket).request("GET", "/indexes/\(index)")
+        guard info.status == 200, let dimensions = info.json?["dimensions"]?.int else {
+            throw ValidationError("index \(index) on \(socket): \(info.errorMessage)")
+        }
+        let known = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
+        let searches: [SearchRequest]
+        switch mode {
+        case .vector: searches = try known.vectors().map { SearchRequest(vector: $0, k: k) }
+        case .text:
+            guard known.allSatisfy({ $0.query != nil }) else { throw ValidationError("--mode text: every line of \(queries) needs \"query\" or \"title\"") }
+            searches = known.map { SearchRequest(query: $0.query!, k: k) }
+        }
+        func bodies(_ change: (inout SearchRequest) -> Void) -> [[UInt8]] {
+            searches.map { var request = $0; change(&request); return request.json.bytes }
+        }
+        // The exact answers also warm the daemon up; without them, one untimed pass does.
+        let exact = bodies { $0.dims = dimensions }
+        let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity)
+        guard truth.errors == 0 else { throw ValidationError("the exact searches failed: \(truth.firstError ?? "")") }
+        var points: [Point] = []
+        for budget in budgets {
+            let timed = bodies { $0.budgetMs = budget }
+            for count in clients.values {
+                var point = try measure(timed, clients: count, requests: requests, seconds: seconds,
+                                    truth: recall ? truth.answers : nil)
+                point.budget = budget
+                points.append(point)
+                if !json { note("budget \(budget.map { "\($0) ms" } ?? "default"), \(count) clients: \(Int(point.qps)) QPS") }
+            }
+        }
+        if json {
+            printJSON(["index": index, "mode": mode.rawValue, "queries": searches.count, "k": k, "points": points.map(\.json)])
+            return
+        }
+        print("\(index) over \(socket): \(searches.count) \(mode) queries, k \(k)" + (recall ? ", recall against exact \(dimensions)-d search" : ""))
+        var table = Table(header: ["budget ms", "clients", "answers", "QPS", "p50 ms", "p99 ms", "server p99 ms", "recall",
+                                   "partial", "errors", "gen CPU", "machine CPU", "plan chosen most"], rightAligned: Set(0..<12))
+        for p in points {
+            table.rows.append([p.budget.map { String(format: "%g", $0) } ?? "default", "\(p.clients)", "\(p.latencies.count)",
+                               String(format: "%.0f", p.qps), String(format: "%.3f", quantile(p.latencies, 0.5)),
+                               String(format: "%.3f", quantile(p.latencies, 0.99)), String(format: "%.3f", quantile(p.took, 0.99)),
+                               p.recall.map { String(format: "%.3f", $0) } ?? "-", "\(p.partial)", "\(p.errors)",
+                               String(format: "%.0f%%", p.generatorCPU), String(format: "%.0f%%", p.machineCPU), p.plan])
+        }
+        print(table.render())
+        if let error = points.compactMap(\.firstError).first { print("first error: \(error)") }
+    }
+
+    /// One point: `clients` threads share the first `requests` turns through `bodies`
+    /// (cycling), each on its own connection, for at most `seconds`.
+    private func measure(_ bodies: [[UInt8]], clients: Int, requests: Int, seconds: Double,
+                     truth: [[String]]? = nil) throws -> Point {
+        let connections = try (0..<clients).map { _ in try UnixHTTPClient(socketPath: socket) }
+        let shared = Shared(answers: truth == nil ? bodies.count : 0)
+        let (ready, go, done) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchGroup())
+        let path = "/indexes/\(index)/search"
+        for connection in connections {
+            // Each connection is used by its own thread only.
+            nonisolated(unsafe) let connection = connection
+            done.enter()
+            Thread {
+                ready.signal()
+                go.wait()
+                shared.record(Self.client(connection, path: path, bodies: bodies, next: shared, requests: requests,
+                                          until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9)))
+                done.leave()
+            }.start()
+        }
+        for _ in connections { ready.wait() }
+        let before = (process: Usage.process(), machine: Usage.machine())
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in connections { go.signal() }
+        done.wait()
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let after = (process: Usage.process(), machine: Usage.machine())
+        var point = shared.point(clients: clients, wall: wall, k: k, truth: truth)
+        point.generatorCPU = 100 * (after.process - before.process) / wall
+        point.machineCPU = 100 * Double(ProcessInfo.processInfo.activeProcessorCount) * after.machine.busyShare(since: before.machine)
+        return point
+    }
+
+    /// A closed loop: the next turn, its request, its answer, until the turns or the time run out.
+    private static func client(_ connection: UnixHTTPClient, path: String, bodies: [[UInt8]], next: Shared,
+                               requests: Int, until deadline: UInt64) -> ClientLog {
+        var log = ClientLog()
+        while true {
+            let turn = next.turn(), sent = DispatchTime.now().uptimeNanoseconds
+            guard turn < requests, sent < deadline else { break }
+            do {
+                let reply = try connection.request("POST", path, body: bodies[turn % bodies.count])
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6
+                guard reply.status == 200, let result = reply.json.flatMap(SearchResult.init(json:)) else {
+                    log.fail("HTTP \(reply.status): \(reply.errorMessage)")
+                    continue
+                }
+                log.latencies.append(ms)
+                log.took.append(result.tookMs)
+                log.partial += result.partial ? 1 : 0
+                log.plans[result.plan, default: 0] += 1
+                log.answers.append((turn % bodies.count, result.hits.map(\.id)))
+            } catch {
+                log.fail("\(error)")
+            }
+        }
+        return log
+    }
+}
+
+/// What one client thread saw.
+private struct ClientLog: Sendable {
+    var latencies: [Double] = [], took: [Double] = []
+    var partial = 0, errors = 0
+    var plans: [SearchPlan: Int] = [:]
+    /// (query, ids answered), for recall.
+    var answers: [(Int, [String])] = []
+    var firstError: String?
+
+    mutating func fail(_ message: String) {
+        errors += 1
+        firstError = firstError ?? message
+    }
+}
+
+/// The clients' shared turn counter and their logs.
+private final class Shared: Sendable {
+    private let nextTurn = Atomic(0)
+    private let logs = Mutex<[ClientLog]>([])
+    /// With no truth to compare with, the first answer to each query is kept: it becomes the truth.
+    private let keptAnswers: Int
+
+    init(answers: Int) { keptAnswers = answers }
+
+    func turn() -> Int { nextTurn.wrappingAdd(1, ordering: .relaxed).oldValue }
+    func record(_ log: ClientLog) { logs.withLock { $0.append(log) } }
+
+    func point(clients: Int, wall: Double, k: Int, truth: [[String]]?) -> Point {
+        let all = logs.withLock { $0 }
+        var point = Point(clients: clients, wall: wall)
+        point.latencies = all.flatMap(\.latencies).sorted()
+        point.took = all.flatMap(\.took).sorted()
+        point.partial = all.reduce(0) { $0 + $1.partial }
+        point.errors = all.reduce(0) { $0 + $1.errors }
+        point.firstError = all.compactMap(\.firstError).first
+        let plans = all.flatMap(\.plans).reduce(into: [:]) { $0[$1.key, default: 0] += $1.value }
+        point.plan = plans.max { $0.value < $1.value }?.key.summary ?? "-"
+        let answers = all.flatMap(\.answers)
+        if let truth {
+            let found = answers.reduce(0) { sum, answer in sum + Set(answer.1).intersection(truth[answer.0]).count }
+            point.recall = Double(found) / Double(max(answers.count * k, 1))
+        } else {
+            point.answers = Array(repeating: [], count: keptAnswers)
+            for (query, ids) in answers where query < keptAnswers { point.answers[query] = ids }
+        }
+        return point
+    }
+}
+
+private struct Point {
+    var budget: Double?
+    var clients: Int
+    var wall: Double
+    var latencies: [Double] = [], took: [Double] = []
+    var recall: Double?
+    var partial = 0, errors = 0
+    var firstError: String?
+    var plan = "-"
+    var generatorCPU = 0.0, machineCPU = 0.0
+    var answers: [[String]] = []
+
+    var qps: Double { Double(latencies.count) / wall }
+
+    var json: [String: Any] {
+        ["budget_ms": budget as Any? ?? NSNull(), "clients": clients, "answers": latencies.count, "seconds": wall, "qps": qps,
+         "p50_ms": quantile(latencies, 0.5), "p99_ms": quantile(latencies, 0.99), "server_p50_ms": quantile(took, 0.5),
+         "server_p99_ms": quantile(took, 0.99), "recall": recall as Any? ?? NSNull(), "partial": partial, "errors": errors,
+         "first_error": firstError as Any? ?? NSNull(), "plan": plan,
+         "generator_cpu_pct": generatorCPU, "machine_cpu_pct": machineCPU]
+    }
+}
+
+/// CPU time, read from the kernel.
+private enum Usage {
+    /// This process's user + system CPU seconds.
+    static func process() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// All cores' busy and total ticks since boot (the first line of /proc/stat).
+    struct Ticks {
+        var busy = 0.0, total = 0.0
+        func busyShare(since earlier: Ticks) -> Double {
+            total > earlier.total ? (busy - earlier.busy) / (total - earlier.total) : 0
+        }
+    }
+
+    static func machine() -> Ticks {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first else { return Ticks() }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return Ticks() }
+        let total = ticks.prefix(8).reduce(0, +)
+        return Ticks(busy: total - ticks[3] - ticks[4], total: total)  // idle and iowait
+    }
+}
