@@ -117,9 +117,7 @@ struct TuneCommand: ParsableCommand {
     private func queryVectors(_ path: String) throws -> [[Float]] {
         let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
         guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
-        let texts = known.compactMap { $0.vector == nil ? $0.query : nil }
-        var embedded = try (texts.isEmpty ? [] : Model.encoder().embed(texts)).makeIterator()
-        return known.map { $0.vector ?? embedded.next()! }
+        return try known.vectors()
     }
 
     static func json(_ model: CostModel, index: String) -> [String: Any] {
