@@ -16,8 +16,9 @@ struct ServeBench: ParsableCommand {
             a point ends after --requests answers or --seconds, whichever comes first.
 
             Latency is the client's (queueing included); "server p99" is the p99 of the answers' \
-            took_ms. "gen CPU" is this generator's CPU time over wall time, "machine CPU" all \
-            processes' (100% = one core).
+            took_ms. CPU columns are CPU time over wall time (100% = one core): "gen" this \
+            generator's, "server" the daemon's (its pid from /health, when on this machine), \
+            "machine" all processes'.
 
             Example: mrl bench serve --socket indexes/mrl.sock --index debian-ref \
             --queries tools/bench/out/debian-titles.jsonl --budget-ms default,1 --recall
@@ -68,7 +69,9 @@ struct ServeBench: ParsableCommand {
         get throws {
             try budgetList.split(separator: ",").map { item in
                 if item == "default" { return nil }
-                guard let ms = Double(item), ms > 0 else { throw ValidationError("--budget-ms: \"\(item)\" is neither a positive number nor \"default\"") }
+                guard let ms = Double(item), ms > 0 else {
+                    throw ValidationError("--budget-ms: \"\(item)\" is neither a positive number nor \"default\"")
+                }
                 return ms
             }
         }
@@ -76,16 +79,19 @@ struct ServeBench: ParsableCommand {
 
     func run() throws {
         let budgets = try self.budgets
-        let info = try UnixHTTPClient(socketPath: socket).request("GET", "/indexes/\(index)")
-        guard info.status == 200, let dimensions = info.json?["dimensions"]?.int else {
-            throw ValidationError("index \(index) on \(socket): \(info.errorMessage)")
+        let daemon = DaemonConnection(client: try UnixHTTPClient(socketPath: socket))
+        guard let dimensions = try daemon.expect("GET", "/indexes/\(index)")["dimensions"]?.int else {
+            throw DaemonConnection.Failure(description: "the daemon's description of index \(index) has no dimensions")
         }
+        let serverPID = try daemon.expect("GET", "/health")["pid"]?.int
         let known = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
         let searches: [SearchRequest]
         switch mode {
         case .vector: searches = try known.vectors().map { SearchRequest(vector: $0, k: k) }
         case .text:
-            guard known.allSatisfy({ $0.query != nil }) else { throw ValidationError("--mode text: every line of \(queries) needs \"query\" or \"title\"") }
+            guard known.allSatisfy({ $0.query != nil }) else {
+                throw ValidationError("--mode text: every line of \(queries) needs \"query\" or \"title\"")
+            }
             searches = known.map { SearchRequest(query: $0.query!, k: k) }
         }
         func bodies(_ change: (inout SearchRequest) -> Void) -> [[UInt8]] {
@@ -93,14 +99,15 @@ struct ServeBench: ParsableCommand {
         }
         // The exact answers also warm the daemon up; without them, one untimed pass does.
         let exact = bodies { $0.dims = dimensions }
-        let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity)
-        guard truth.errors == 0 else { throw ValidationError("the exact searches failed: \(truth.firstError ?? "")") }
+        let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity,
+                                serverPID: serverPID)
+        guard truth.errors == 0 else { throw DaemonConnection.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
         var points: [Point] = []
         for budget in budgets {
             let timed = bodies { $0.budgetMs = budget }
             for count in clients.values {
-                var point = try measure(timed, clients: count, requests: requests, seconds: seconds,
-                                    truth: recall ? truth.answers : nil)
+                var point = try measure(timed, clients: count, requests: requests, seconds: seconds, serverPID: serverPID,
+                                        truth: recall ? truth.answers : nil)
                 point.budget = budget
                 points.append(point)
                 if !json { note("budget \(budget.map { "\($0) ms" } ?? "default"), \(count) clients: \(Int(point.qps)) QPS") }
@@ -112,13 +119,14 @@ struct ServeBench: ParsableCommand {
         }
         print("\(index) over \(socket): \(searches.count) \(mode) queries, k \(k)" + (recall ? ", recall against exact \(dimensions)-d search" : ""))
         var table = Table(header: ["budget ms", "clients", "answers", "QPS", "p50 ms", "p99 ms", "server p99 ms", "recall",
-                                   "partial", "errors", "gen CPU", "machine CPU", "plan chosen most"], rightAligned: Set(0..<12))
+                                   "partial", "errors", "gen CPU", "server CPU", "machine CPU", "plan chosen most"], rightAligned: Set(0..<13))
         for p in points {
             table.rows.append([p.budget.map { String(format: "%g", $0) } ?? "default", "\(p.clients)", "\(p.latencies.count)",
                                String(format: "%.0f", p.qps), String(format: "%.3f", quantile(p.latencies, 0.5)),
                                String(format: "%.3f", quantile(p.latencies, 0.99)), String(format: "%.3f", quantile(p.took, 0.99)),
                                p.recall.map { String(format: "%.3f", $0) } ?? "-", "\(p.partial)", "\(p.errors)",
-                               String(format: "%.0f%%", p.generatorCPU), String(format: "%.0f%%", p.machineCPU), p.plan])
+                               String(format: "%.0f%%", p.cpu.generator), p.cpu.server.map { String(format: "%.0f%%", $0) } ?? "-",
+                               String(format: "%.0f%%", p.cpu.machine), p.plan])
         }
         print(table.render())
         if let error = points.compactMap(\.firstError).first { print("first error: \(error)") }
@@ -126,8 +134,8 @@ struct ServeBench: ParsableCommand {
 
     /// One point: `clients` threads share the first `requests` turns through `bodies`
     /// (cycling), each on its own connection, for at most `seconds`.
-    private func measure(_ bodies: [[UInt8]], clients: Int, requests: Int, seconds: Double,
-                     truth: [[String]]? = nil) throws -> Point {
+    private func measure(_ bodies: [[UInt8]], clients: Int, requests: Int, seconds: Double, serverPID: Int?,
+                         truth: [[String]]? = nil) throws -> Point {
         let connections = try (0..<clients).map { _ in try UnixHTTPClient(socketPath: socket) }
         let shared = Shared(answers: truth == nil ? bodies.count : 0)
         let (ready, go, done) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchGroup())
@@ -145,15 +153,13 @@ struct ServeBench: ParsableCommand {
             }.start()
         }
         for _ in connections { ready.wait() }
-        let before = (process: Usage.process(), machine: Usage.machine())
+        let before = Usage(server: serverPID)
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in connections { go.signal() }
         done.wait()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let after = (process: Usage.process(), machine: Usage.machine())
         var point = shared.point(clients: clients, wall: wall, k: k, truth: truth)
-        point.generatorCPU = 100 * (after.process - before.process) / wall
-        point.machineCPU = 100 * Double(ProcessInfo.processInfo.activeProcessorCount) * after.machine.busyShare(since: before.machine)
+        point.cpu = Usage(server: serverPID).percent(since: before, wall: wall)
         return point
     }
 
@@ -242,7 +248,7 @@ private struct Point {
     var partial = 0, errors = 0
     var firstError: String?
     var plan = "-"
-    var generatorCPU = 0.0, machineCPU = 0.0
+    var cpu: (generator: Double, server: Double?, machine: Double) = (0, nil, 0)
     var answers: [[String]] = []
 
     var qps: Double { Double(latencies.count) / wall }
@@ -252,34 +258,45 @@ private struct Point {
          "p50_ms": quantile(latencies, 0.5), "p99_ms": quantile(latencies, 0.99), "server_p50_ms": quantile(took, 0.5),
          "server_p99_ms": quantile(took, 0.99), "recall": recall as Any? ?? NSNull(), "partial": partial, "errors": errors,
          "first_error": firstError as Any? ?? NSNull(), "plan": plan,
-         "generator_cpu_pct": generatorCPU, "machine_cpu_pct": machineCPU]
+         "generator_cpu_pct": cpu.generator, "server_cpu_pct": cpu.server as Any? ?? NSNull(), "machine_cpu_pct": cpu.machine]
     }
 }
 
-/// CPU time, read from the kernel.
-private enum Usage {
-    /// This process's user + system CPU seconds.
-    static func process() -> Double {
+/// CPU time so far, read from the kernel: this process's, the daemon's (when it runs on this
+/// machine), and all cores' busy and total ticks (the first line of /proc/stat).
+private struct Usage {
+    var generator: Double
+    var server: Double?
+    var machineBusy = 0.0, machineTotal = 0.0
+
+    init(server pid: Int?) {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    /// All cores' busy and total ticks since boot (the first line of /proc/stat).
-    struct Ticks {
-        var busy = 0.0, total = 0.0
-        func busyShare(since earlier: Ticks) -> Double {
-            total > earlier.total ? (busy - earlier.busy) / (total - earlier.total) : 0
+        generator = seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        server = pid.flatMap(Self.seconds(pid:))
+        if let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+           let ticks = stat.split(separator: "\n").first?.split(separator: " ").dropFirst().compactMap({ Double($0) }),
+           ticks.count >= 8 {
+            machineTotal = ticks.prefix(8).reduce(0, +)
+            machineBusy = machineTotal - ticks[3] - ticks[4]  // less idle and iowait
         }
     }
 
-    static func machine() -> Ticks {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = stat.split(separator: "\n").first else { return Ticks() }
-        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard ticks.count >= 5 else { return Ticks() }
-        let total = ticks.prefix(8).reduce(0, +)
-        return Ticks(busy: total - ticks[3] - ticks[4], total: total)  // idle and iowait
+    /// Percentages of one core over `wall` seconds since `earlier`: (generator, server, machine).
+    func percent(since earlier: Usage, wall: Double) -> (generator: Double, server: Double?, machine: Double) {
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let machine = machineTotal > earlier.machineTotal ? (machineBusy - earlier.machineBusy) / (machineTotal - earlier.machineTotal) : 0
+        return (100 * (generator - earlier.generator) / wall,
+                server.flatMap { now in earlier.server.map { 100 * (now - $0) / wall } }, 100 * cores * machine)
+    }
+
+    /// User + system CPU seconds of process `pid` (fields 14 and 15 of /proc/PID/stat, after the name).
+    private static func seconds(pid: Int) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let name = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: name)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
