@@ -243,7 +243,7 @@ def recipe(name, **kw):
                 seed=0, weights=None, nn_k=0, nn_weight=1.0, nn_tau=0.05, full_raw=False,
                 pair_weight=1.0, rank=64, hidden=512, supervised=False, sup_tau=0.05, dims=DIMS,
                 wd=0.0, orth=0.0, init="pca", whiten=0.0, group=1, group_k=10, pq_weight=0.0, pq_cos=0.65, pq_kind="cov", pq_tau=0.05,
-                pq_spread=0.0)
+                pq_spread=0.0, nn_anchors=0)
     base.update(kw)
     RECIPES[name] = base
 
@@ -327,18 +327,22 @@ def train(cfg, docs, titles, rows, log=print):
                     loss = loss + cfg["pair_weight"] * weights[m] * l
             if cfg["nn_k"] and not cfg["supervised"]:
                 k = cfg["nn_k"]
-                nb = nn_idx[ids]                       # B x k
-                yn = model(docs[nb.reshape(-1)]).view(len(ids), k, -1)
+                A = cfg["nn_anchors"] or len(ids)        # anchors: the first A of the batch
+                nb = nn_idx[ids[:A]]                    # A x k
+                yn = model(docs[nb.reshape(-1)]).view(A, k, -1)
             if cfg["nn_k"] and cfg["nn_weight"] and not cfg["supervised"]:
-                # rank loss: each anchor against its k full-dim neighbours + the other anchors
+                # rank loss: each anchor against its k full-dim neighbours + the whole batch
                 # (in-batch negatives); KL between full-dim and prefix softmax over that set.
-                t_nn = nn_sim[ids]                     # B x k (raw)
-                t_neg = (x @ x.T).fill_diagonal_(-1e4)  # B x B raw
+                self_mask = torch.zeros(A, len(ids), dtype=torch.bool)
+                self_mask[torch.arange(A), torch.arange(A)] = True
+                t_nn = nn_sim[ids[:A]]                  # A x k (raw)
+                t_neg = (x[:A] @ x.T).masked_fill(self_mask, -1e4)
                 p = F.softmax(torch.cat([t_nn, t_neg], 1) / cfg["nn_tau"], 1)
                 for m in cfg["dims"]:
-                    ya = F.normalize(y[:, :m], dim=1)
+                    yb = F.normalize(y[:, :m], dim=1)
+                    ya = yb[:A]
                     s_nn = torch.bmm(F.normalize(yn[:, :, :m], dim=2), ya[:, :, None])[:, :, 0]
-                    s_neg = (ya @ ya.T).fill_diagonal_(-1e4)
+                    s_neg = (ya @ yb.T).masked_fill(self_mask, -1e4)
                     s = torch.cat([s_nn, s_neg], 1) / cfg["nn_tau"]
                     l = F.kl_div(F.log_softmax(s, 1), p, reduction="batchmean")
                     loss = loss + cfg["nn_weight"] * weights[m] * l
@@ -358,10 +362,12 @@ def train(cfg, docs, titles, rows, log=print):
                 if cfg["pq_spread"]:
                     c = c + cfg["pq_spread"] * (2 * torch.rand(len(ids), 1, generator=g) - 1)
                 qa = F.normalize(c * x + (1 - c ** 2) ** 0.5 * u, dim=1)
+                r_ = A if cfg["nn_k"] else len(ids)     # pseudo-query rows (anchors with neighbours)
+                qa = qa[:r_]
                 yq = model(qa)
                 cand_t = [qa @ x.T]
                 if cfg["nn_k"]:
-                    cand_t.insert(0, torch.bmm(docs[nb.reshape(-1)].view(len(ids), k, -1), qa[:, :, None])[:, :, 0])
+                    cand_t.insert(0, torch.bmm(docs[nb.reshape(-1)].view(A, k, -1), qa[:, :, None])[:, :, 0])
                 p = F.softmax(torch.cat(cand_t, 1) / cfg["pq_tau"], 1)
                 for m in cfg["dims"]:
                     qm = F.normalize(yq[:, :m], dim=1)
@@ -461,6 +467,8 @@ def main():
         heads = {"naive": (titles, docs), "pca": (titles @ R.T, docs @ R.T)}
         for path in args.models:
             saved = torch.load(path)
+            if "cfg" not in saved:  # early runs saved the bare state dict under the recipe's name
+                saved = {"cfg": RECIPES[os.path.basename(path)[:-3]], "state": saved}
             model = build(saved["cfg"], docs)
             model.load_state_dict(saved["state"])
             model.eval()
