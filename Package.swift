@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["CLMDB"]),
         .target(name: "Search", dependencies: ["CKernels"]),
         .target(name: "Embedding", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CZlib"]),
+        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CBLAS", "CZlib"]),
         .target(name: "Server", dependencies: [
             "Engine", "Store",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -10,18 +10,33 @@ import Foundation
 /// ```
 /// A PCA head is a pure rotation (an orthonormal basis sorted by variance): vectors are not
 /// centred, so full-dimension cosines are unchanged and only the order of information in the
-/// coordinates moves to the front.
+/// coordinates moves to the front. An adaptor is affine (`W x + c`), trained so that each
+/// prefix keeps the full vectors' similarities (see `trainAdaptor`); it changes cosines, so
+/// full-dimension scores always come from the raw vectors.
 public struct MatryoshkaHead: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         /// Identity: prefixes are plain truncations of the raw vectors.
         case none
         /// Rotation onto the principal axes of the corpus embeddings.
         case pca
+        /// A learned affine map, PCA to begin with, trained with a Matryoshka loss.
+        case adaptor
+
+        /// Floats stored for a head of this kind over `dimensions`-d vectors: the matrix,
+        /// then for an adaptor its offset.
+        public func storedFloats(dimensions d: Int) -> Int {
+            switch self {
+            case .none: 0
+            case .pca: d * d
+            case .adaptor: d * d + d
+            }
+        }
     }
 
     public let kind: Kind
     public let dimensions: Int
-    /// Row i is output coordinate i expressed in raw coordinates; nil for the identity.
+    /// Row i is output coordinate i expressed in raw coordinates (an adaptor's offset follows
+    /// the d × d matrix); nil for the identity.
     public let matrix: [Float]?
 
     public static func identity(dimensions: Int) -> MatryoshkaHead {
@@ -31,13 +46,14 @@ public struct MatryoshkaHead: Sendable {
     /// A head of `kind` from its stored matrix; throws `HeadError.badMatrix` when the matrix
     /// does not fit the kind and size.
     public init(kind: Kind, dimensions: Int, matrix: [Float]?) throws {
-        guard (kind == .none) == (matrix == nil), matrix.map({ $0.count == dimensions * dimensions }) ?? true else {
+        guard (kind == .none) == (matrix == nil), (matrix?.count ?? 0) == kind.storedFloats(dimensions: dimensions) else {
             throw HeadError.badMatrix(kind: kind.rawValue, dimensions: dimensions, found: matrix?.count ?? 0)
         }
         self.init(kind: kind, dimensions: dimensions, validated: matrix)
     }
 
-    private init(kind: Kind, dimensions: Int, validated matrix: [Float]?) {
+    init(kind: Kind, dimensions: Int, validated matrix: [Float]?) {
+        BLASThreads.single  // apply's sgemv runs once per query, on the caller's thread
         self.kind = kind
         self.dimensions = dimensions
         self.matrix = matrix
@@ -49,9 +65,9 @@ public struct MatryoshkaHead: Sendable {
         let rows = prefix ?? dimensions
         guard let matrix else { return Array(vector.prefix(rows)) }
         precondition(vector.count == dimensions && rows <= dimensions)
-        var out = [Float](repeating: 0, count: rows)
+        var out = kind == .adaptor ? Array(matrix[dimensions * dimensions..<dimensions * dimensions + rows]) : [Float](repeating: 0, count: rows)
         let d = Int32(dimensions)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), d, 1, matrix, d, vector, 1, 0, &out, 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), d, 1, matrix, d, vector, 1, 1, &out, 1)
         return out
     }
 
@@ -60,9 +76,13 @@ public struct MatryoshkaHead: Sendable {
         guard let matrix else { return rows }
         precondition(rows.count == count * dimensions)
         var out = [Float](repeating: 0, count: rows.count)
+        if kind == .adaptor {
+            let offset = matrix[(dimensions * dimensions)...]
+            for r in 0..<count { out.replaceSubrange(r * dimensions..<(r + 1) * dimensions, with: offset) }
+        }
         let d = Int32(dimensions)
-        // out = rows · matrixᵀ: coordinate i of a row is its dot product with axis i.
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), d, d, 1, rows, d, matrix, d, 0, &out, d)
+        // out = rows · matrixᵀ (+ offset): coordinate i of a row is its dot product with axis i.
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), d, d, 1, rows, d, matrix, d, 1, &out, d)
         return out
     }
 
@@ -126,7 +146,8 @@ public enum HeadError: Error, Equatable, CustomStringConvertible {
         case .eigensolverFailed(let info):
             return "the eigensolver (LAPACK ssyevd) failed with info \(info); the head was not changed"
         case .badMatrix(let kind, let dimensions, let found):
-            return "stored \(kind) head has \(found) matrix entries, expected \(kind == "none" ? 0 : dimensions * dimensions): the index is damaged, refit with `mrl head`"
+            let expected = MatryoshkaHead.Kind(rawValue: kind)?.storedFloats(dimensions: dimensions) ?? 0
+            return "stored \(kind) head has \(found) matrix entries, expected \(expected) for \(dimensions)-d vectors: the head belongs to another model or is damaged; refit it with `mrl head`"
         }
     }
 }

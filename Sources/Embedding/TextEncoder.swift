@@ -36,7 +36,7 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
         modelName = modelDirectory.lastPathComponent
         weightsFingerprint = weights.fingerprint
         self.maxTokens = min(maxTokens, config.maxPositions)
-        openblas_set_num_threads(1)  // BertModel splits the work across cores itself
+        BLASThreads.single  // BertModel splits the work across cores itself
     }
 
     /// Token ids of `text` as the model reads them: [CLS] ... [SEP], at most `maxTokens`.

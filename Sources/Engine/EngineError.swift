@@ -13,6 +13,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// The index's head is of a kind this build does not know.
     case unsupportedHead(index: String, kind: String)
+    case headOfAnotherModel(index: String, kind: String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "cannot read \(path): \(reason)"
         case .unsupportedHead(let index, let kind):
             return "index \"\(index)\" uses a \"\(kind)\" head, which this mrl does not know: upgrade mrl, or run `mrl head --index \(index) --kind pca`"
+        case .headOfAnotherModel(let index, let kind):
+            return "index \"\(index)\" has a \"\(kind)\" head fitted for another model's vectors: refit it with `mrl head --index \(index) --kind \(kind)`"
         }
     }
 }

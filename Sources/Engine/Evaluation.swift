@@ -161,7 +161,7 @@ extension Index {
 
     /// Each query's raw vector: given, or embedded (all texts in one encoder call, which
     /// batches them).
-    private func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
+    func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
         let texts = queries.indices.filter { queries[$0].vector == nil }
         var vectors = queries.map { $0.vector ?? [] }
         if !texts.isEmpty {

@@ -11,6 +11,10 @@ public struct HeadChange: Sendable {
     public var documents: Int
     /// Share of the corpus variance in the first 32, 64, 128, ... coordinates (PCA only).
     public var varianceInPrefix: [(dims: Int, share: Double)]
+    /// How training went (adaptor only).
+    public var training: AdaptorTrainer.Report?
+    /// Why the head is not the kind asked for (an adaptor on too few documents is a PCA head).
+    public var fallback: String?
     public var seconds: Double
 }
 
@@ -39,6 +43,9 @@ extension Index {
                 guard let kind = MatryoshkaHead.Kind(rawValue: record.kind) else {
                     throw EngineError.unsupportedHead(index: name, kind: record.kind)
                 }
+                if let model = record.model, let own = manifest.model?.fingerprint, model != own {
+                    throw EngineError.headOfAnotherModel(index: name, kind: record.kind)
+                }
                 head = try MatryoshkaHead(kind: kind, dimensions: manifest.dimensions,
                                           matrix: try snapshot.headMatrix(version: record.version))
             }
@@ -50,24 +57,35 @@ extension Index {
     /// Fits a head of `kind` on (a sample of at most `sampleLimit` of) the index's raw
     /// vectors and makes it current: its copy of the vectors is written a few blocks per
     /// transaction, and searches use the old head until the new one is complete.
-    /// `automatic` lets later `mrl index` runs refit it as the index grows.
-    /// Throws `HeadError.tooFewSamples` (PCA on too small an index) and the store's errors.
+    /// `automatic` lets later `mrl index` runs refit it as the index grows. An adaptor is
+    /// trained with `adaptor` (reporting each step to `training`); on fewer documents than it
+    /// needs, a PCA head is fitted instead and `fallback` says so.
+    /// Throws `HeadError.tooFewSamples` (PCA on too small an index), `AdaptorError.diverged`
+    /// and the store's errors.
     @discardableResult
     public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = 50_000,
+                           adaptor: AdaptorTrainer.Options = .init(),
+                           training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in },
                            progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {
         let started = Date()
         let (samples, count, documents) = try store.read { snapshot in
-            let (rows, count) = try sampleRawVectors(snapshot, limit: sampleLimit)
+            let (rows, count, _) = try sampleRawVectors(snapshot, limit: sampleLimit)
             return (rows, count, try snapshot.documentCount())
         }
         var head = MatryoshkaHead.identity(dimensions: manifest.dimensions)
-        var share: [Float] = []
-        if kind == .pca {
+        var share: [Float] = [], report: AdaptorTrainer.Report?, fallback: String?
+        if kind == .adaptor && count < AdaptorTrainer.minimumSamples {
+            fallback = "\(AdaptorError.tooFewSamples(found: count, needed: AdaptorTrainer.minimumSamples)): fitted a PCA head instead"
+        }
+        if kind == .pca || fallback != nil {
             (head, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: manifest.dimensions)
+        } else if kind == .adaptor {
+            (head, report) = try AdaptorTrainer(options: adaptor).train(samples: samples, count: count, dimensions: manifest.dimensions,
+                                                                         progress: training)
         }
         for _ in 0..<3 {  // begin again if a write landed meanwhile (never with one writer process)
-            let pending = try store.beginHead(kind: kind.rawValue, matrix: head.matrix, fittedOn: documents, automatic: automatic)
-            if kind != .none {
+            let pending = try store.beginHead(kind: head.kind.rawValue, matrix: head.matrix, fittedOn: documents, automatic: automatic)
+            if head.kind != .none {
                 let blocks = try store.read { try $0.blockIDs() }
                 for start in stride(from: 0, to: blocks.count, by: 8) {
                     let chunk = Array(blocks[start..<min(start + 8, blocks.count)])
@@ -88,8 +106,9 @@ extension Index {
                     cumulative += s
                     return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
                 }
-                return HeadChange(kind: kind, version: pending.record.version, samples: count, documents: documents,
-                                  varianceInPrefix: prefixShares, seconds: Date().timeIntervalSince(started))
+                return HeadChange(kind: head.kind, version: pending.record.version, samples: count, documents: documents,
+                                  varianceInPrefix: prefixShares, training: report, fallback: fallback,
+                                  seconds: Date().timeIntervalSince(started))
             }
         }
         throw StoreError.headChanged(path: store.directory)
@@ -97,32 +116,37 @@ extension Index {
 
     /// Fits a PCA head when the index has grown enough for one and nobody chose a head by
     /// hand: first at `automaticHeadMinimum` documents, again each time it has grown
-    /// `automaticHeadRegrowth`-fold. Returns what it did, or nil when nothing was due.
-    public func refitHeadIfDue(progress: (Int, Int) -> Void = { _, _ in }) throws -> HeadChange? {
+    /// `automaticHeadRegrowth`-fold (an automatic adaptor is retrained then). Returns what it
+    /// did, or nil when nothing was due.
+    public func refitHeadIfDue(training: (Int, Int, Double) -> Void = { _, _, _ in },
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> HeadChange? {
         let (record, documents) = try store.read { (try $0.head(), try $0.documentCount()) }
         guard record?.automatic ?? true, documents >= Index.automaticHeadMinimum else { return nil }
-        if let record, record.kind == MatryoshkaHead.Kind.pca.rawValue,
-           documents < record.fittedOn * Index.automaticHeadRegrowth { return nil }
-        return try changeHead(to: .pca, automatic: true, progress: progress)
+        let kind: MatryoshkaHead.Kind = record?.kind == MatryoshkaHead.Kind.adaptor.rawValue ? .adaptor : .pca
+        if let record, !record.isIdentity, documents < record.fittedOn * Index.automaticHeadRegrowth { return nil }
+        return try changeHead(to: kind, automatic: true, training: training, progress: progress)
     }
 
-    /// min(`limit`, live) live raw vectors spread evenly over the index, row-major.
-    private func sampleRawVectors(_ snapshot: Snapshot, limit: Int) throws -> ([Float], Int) {
+    /// min(`limit`, live) live raw vectors spread evenly over the index, row-major, and
+    /// their internal ids.
+    func sampleRawVectors(_ snapshot: Snapshot, limit: Int) throws -> (rows: [Float], count: Int, ids: [UInt32]) {
         let blocks = try snapshot.vectorBlocks(space: .raw)
         let live = blocks.reduce(0) { total, block in total + (0..<block.rows).filter { block.live[$0] != 0 }.count }
-        var rows: [Float] = []
+        var rows: [Float] = [], ids: [UInt32] = []
+        rows.reserveCapacity(min(live, limit) * manifest.dimensions)
         var seen = 0
         for block in blocks {
             for i in 0..<block.rows where block.live[i] != 0 {
                 defer { seen += 1 }
                 // Take row `seen` when it starts a new stretch of live/limit rows.
                 guard live <= limit || seen * limit / live != (seen - 1) * limit / live || seen == 0 else { continue }
+                ids.append(block.firstID + UInt32(i))
                 for s in 0..<layout.segmentCount {
                     let width = layout.width(s)
                     rows.append(contentsOf: UnsafeBufferPointer(start: block.segments[s] + i * width, count: width))
                 }
             }
         }
-        return (rows, rows.count / manifest.dimensions)
+        return (rows, ids.count, ids)
     }
 }

@@ -18,13 +18,17 @@ public struct HeadRecord: Codable, Equatable, Sendable {
     public var fittedOn: Int
     /// Whether `mrl index` may refit it as the index grows; false once a user chose a head.
     public var automatic: Bool
+    /// Fingerprint of the model whose vectors it was fitted on (nil in heads stored before
+    /// it was recorded): a head from another model's space is refused.
+    public var model: String?
     public var createdAt: String
 
-    public init(kind: String, version: UInt32, fittedOn: Int, automatic: Bool) {
+    public init(kind: String, version: UInt32, fittedOn: Int, automatic: Bool, model: String?) {
         self.kind = kind
         self.version = version
         self.fittedOn = fittedOn
         self.automatic = automatic
+        self.model = model
         createdAt = ISO8601DateFormatter().string(from: Date())
     }
 

@@ -22,16 +22,20 @@ public struct PendingHead: Sendable {
 extension IndexStore {
     /// Stores a new head as pending (discarding a pending one left by an interrupted run) and
     /// returns it; its version is one more than any head so far. `matrix` (dimensions² floats,
-    /// row-major) is stored beside it. Throws the store's write errors.
-    public func beginHead(kind: String, matrix: [Float]?, fittedOn: Int, automatic: Bool) throws -> PendingHead {
+    /// row-major, then an adaptor's offset) is stored beside it. `model` is the fingerprint of
+    /// the model it was fitted for (the manifest's by default). Throws the store's write errors.
+    public func beginHead(kind: String, matrix: [Float]?, fittedOn: Int, automatic: Bool,
+                          model: String? = nil) throws -> PendingHead {
         try env.write { txn in
             let current = try storedHead(txn, key: HeadKeys.current)
             if let stale = try storedHead(txn, key: HeadKeys.pending) { try dropHeadData(stale.version, txn) }
             let version = max(current?.version ?? 0, try storedHead(txn, key: HeadKeys.pending)?.version ?? 0) + 1
-            let record = HeadRecord(kind: kind, version: version, fittedOn: fittedOn, automatic: automatic)
+            let record = HeadRecord(kind: kind, version: version, fittedOn: fittedOn, automatic: automatic,
+                                    model: model ?? manifest.model?.fingerprint)
             try txn.put(meta, HeadKeys.pending, Array(try JSONEncoder().encode(record)))
             if let matrix {
-                precondition(matrix.count == manifest.dimensions * manifest.dimensions)
+                let d = manifest.dimensions
+                precondition(matrix.count == d * d || matrix.count == d * d + d, "a d × d matrix, with or without an offset")
                 try matrix.withUnsafeBytes { try txn.put(meta, HeadKeys.matrix(version), $0) }
             }
             return PendingHead(record: record, generation: try vectorsGeneration(txn))
@@ -120,16 +124,16 @@ extension Snapshot {
     /// The head left pending by an interrupted change, if any.
     public func pendingHead() throws -> HeadRecord? { try store.storedHead(txn, key: HeadKeys.pending) }
 
-    /// The matrix stored with head `version` (dimensions² floats, row-major), or nil.
+    /// The floats stored with head `version` (a row-major dimensions² matrix, then an
+    /// adaptor's offset), or nil. Whether their count fits the head's kind is the head's to check.
     public func headMatrix(version: UInt32) throws -> [Float]? {
         guard let raw = try txn.get(store.meta, HeadKeys.matrix(version)) else { return nil }
-        let d = store.manifest.dimensions
-        guard raw.count == d * d * 4 else {
+        guard raw.count % 4 == 0 else {
             throw StoreError.corrupt(path: store.directory, detail: "head matrix \(version) has \(raw.count) bytes")
         }
-        return [Float](unsafeUninitializedCapacity: d * d) { buffer, count in
+        return [Float](unsafeUninitializedCapacity: raw.count / 4) { buffer, count in
             memcpy(buffer.baseAddress!, raw.baseAddress!, raw.count)  // LMDB values may be unaligned
-            count = d * d
+            count = raw.count / 4
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embedding
 import Engine
 import Foundation
 
@@ -14,9 +15,13 @@ struct EvalCommand: ParsableCommand {
             With a graph, each preset (see `mrl tune`) is scored too: the same measures, its recall@10
             against exact full-dimension search, its latency and what it cost against exact search.
             For the Debian corpus, tools/known_item.py writes such a file (query = title).
+            --compare-heads none,pca,adaptor scores exact search at each prefix under each head side by
+            side, with the shortlist a prefix search must keep to hold 95% of full-dimension search's top
+            10; a head the index does not have is fitted or trained in memory (the index is not changed).
             Examples:
               mrl eval --index debian --queries debian-titles.jsonl
               mrl eval --index debian --queries debian-titles.jsonl --presets balanced --plot quality.svg
+              mrl eval --index debian --queries debian-titles.jsonl --compare-heads none,pca,adaptor
             """)
 
     @OptionGroup var target: IndexOptions
@@ -39,6 +44,11 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Use only the first N queries.")
     var limit: Int?
 
+    @Option(help: "Compare heads by exact search instead: comma-separated, of none, pca, adaptor.")
+    var compareHeads: String?
+
+    @OptionGroup var training: AdaptorOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -48,6 +58,9 @@ struct EvalCommand: ParsableCommand {
         if let dims, dims.split(separator: ",").contains(where: { Int($0) == nil }) {
             throw ValidationError("--dims must be numbers separated by commas, e.g. 32,64,128")
         }
+        if let compareHeads, compareHeads.split(separator: ",").contains(where: { MatryoshkaHead.Kind(rawValue: String($0)) == nil }) {
+            throw ValidationError("--compare-heads takes heads separated by commas, of none, pca, adaptor")
+        }
     }
 
     func run() throws {
@@ -56,6 +69,10 @@ struct EvalCommand: ParsableCommand {
         if let limit { known = Array(known.prefix(limit)) }
         guard !known.isEmpty else { throw ValidationError("\(queries) holds no queries") }
         let prefixes = dims.map { $0.split(separator: ",").compactMap { Int($0) } } ?? index.manifest.segmentBoundaries.dropFirst().map { $0 }
+        if let compareHeads {
+            let kinds = compareHeads.split(separator: ",").compactMap { MatryoshkaHead.Kind(rawValue: String($0)) }
+            return try printComparison(index, known, dims: prefixes, kinds: kinds)
+        }
         let stored = try index.costModel()?.presets.map(\.name) ?? []
         let presetNames = presets == "none" ? [] : presets.map { $0.split(separator: ",").map(String.init) } ?? stored
         let progress = ProgressDisplay()
@@ -102,6 +119,40 @@ struct EvalCommand: ParsableCommand {
             print("\(evaluation.missingRelevant) queries skipped: their relevant id is not in the index (e.g. \(evaluation.missingExamples.joined(separator: ", ")))")
         }
         if let plot { print("wrote \(plot)") }
+    }
+
+    private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [MatryoshkaHead.Kind]) throws {
+        let progress = ProgressDisplay()
+        let comparison = try index.compareHeads(known, dims: dims, kinds: kinds, adaptor: training.options,
+                                                training: progress.trainingStep)
+        progress.finish()
+        if json {
+            printJSON([
+                "index": target.index, "queries": comparison.queries, "missing_relevant": comparison.missingRelevant,
+                "fitted_for_comparison": comparison.fittedForComparison,
+                "rows": comparison.rows.map { ["head": $0.head, "dims": $0.dims, "mrr_at_10": $0.mrrAt10,
+                                               "recall_at_10": $0.recallAt10, "shortlist_for_95": $0.shortlistFor95] as [String: Any] },
+            ])
+            return
+        }
+        let heads = kinds.map(\.rawValue)
+        let full = Dictionary(comparison.rows.filter { $0.dims == index.manifest.dimensions }.map { ($0.head, $0.mrrAt10) }) { a, _ in a }
+        var table = Table(header: ["dims"] + heads.map { "MRR@10 \($0)" } + heads.map { "recall@10 \($0)" } + heads.map { "shortlist \($0)" },
+                          rightAligned: Set(0...(3 * heads.count)))
+        for m in dims {
+            let row = heads.map { head in comparison.rows.first { $0.head == head && $0.dims == m }! }
+            table.rows.append(["\(m)"]
+                + row.map { r in String(format: "%.3f", r.mrrAt10) + (full[r.head].map { String(format: " (%.0f%%)", r.mrrAt10 / max($0, 1e-12) * 100) } ?? "") }
+                + row.map { String(format: "%.3f", $0.recallAt10) } + row.map { $0.shortlistFor95.formatted() })
+        }
+        print("\(target.index): \(comparison.queries.formatted()) known-item queries, exact search under each head"
+              + " (full dimensions score the raw vectors under any head)")
+        if !comparison.fittedForComparison.isEmpty {
+            print("fitted for this comparison only: \(comparison.fittedForComparison.joined(separator: ", "))")
+        }
+        print(table.render())
+        print("shortlist: candidates a search at that prefix must keep to hold 95% of full-dimension search's top 10")
+        if comparison.missingRelevant > 0 { print("\(comparison.missingRelevant) queries skipped: their relevant id is not in the index") }
     }
 
     private func qualityChart(_ evaluation: Evaluation) -> SVGChart {

@@ -14,17 +14,24 @@ struct HeadCommand: ParsableCommand {
             64-d search reads the first 64 raw coordinates (plain truncation). With "pca", vectors are
             rotated onto the principal axes of this index's documents, largest variance first, so a
             prefix keeps as much of each vector as a prefix can; full-dimension scores are unchanged.
+            With "adaptor", a learned map (PCA to begin with) is trained on the index's documents, no
+            labels needed, so that each prefix ranks documents the way the full vectors do: better short
+            prefixes than PCA, for a minute or two of training. Full-dimension scores still come from the
+            raw vectors. Below 4,096 documents a PCA head is fitted instead.
             `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth,
             unless a head was chosen here. The new head's copy of the vectors is written in batches;
             searches use the old head until it is complete. An ANN graph is rebuilt over the new head
             and becomes current in the same transaction. Raw vectors are always kept.
-            Example:  mrl head --index debian --kind pca
+            Examples:  mrl head --index debian --kind pca
+                       mrl head --index debian --kind adaptor --epochs 10
             """)
 
     @OptionGroup var target: IndexOptions
 
-    @Option(help: "The head: none (plain truncation) or pca.")
+    @Option(help: "The head: none (plain truncation), pca or adaptor.")
     var kind: MatryoshkaHead.Kind
+
+    @OptionGroup var training: AdaptorOptions
 
     @Option(help: "Fit on at most this many documents, spread evenly over the index.")
     var sample = 50_000
@@ -41,8 +48,10 @@ struct HeadCommand: ParsableCommand {
 
     func run() throws {
         let index = try target.open(.write)
-        let progress = ProgressDisplay()
-        let change = try index.changeHead(to: kind, automatic: automatic, sampleLimit: sample) { done, total in
+        let trainingProgress = ProgressDisplay(), progress = ProgressDisplay()
+        let change = try index.changeHead(to: kind, automatic: automatic, sampleLimit: sample, adaptor: training.options,
+                                          training: trainingProgress.trainingStep) { done, total in
+            trainingProgress.finish()
             progress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
                             plainLine: "wrote \(done) of \(total) vector blocks in the new head's space")
         }
@@ -60,16 +69,58 @@ func report(_ change: HeadChange, index: String, json: Bool) throws {
             "index": index, "kind": change.kind.rawValue, "version": change.version, "samples": change.samples,
             "documents": change.documents, "seconds": change.seconds,
             "variance_in_prefix": Dictionary(uniqueKeysWithValues: change.varianceInPrefix.map { ("\($0.dims)", $0.share) }),
+            "training": change.training.map { ["steps": $0.steps, "initial_loss": $0.initialLoss,
+                                                "final_loss": $0.finalLoss, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull(),
+            "fallback": change.fallback as Any? ?? NSNull(),
         ])
         return
     }
+    if let fallback = change.fallback { note("note: \(fallback)") }
     var line = "\(index): head is now \(change.kind.rawValue) (v\(change.version))"
     if change.kind != .none {
         line += ", fitted on \(change.samples.formatted()) of \(change.documents.formatted()) documents"
     }
     print(line + String(format: " in %.1f s", change.seconds))
+    if let training = change.training {
+        print(String(format: "trained %d steps in %.1f s: loss on the first batch %.4f before, %.4f after", training.steps,
+                     training.seconds, training.initialLoss, training.finalLoss))
+    }
     if !change.varianceInPrefix.isEmpty {
         print("variance in the first " + change.varianceInPrefix.map { String(format: "%d dims: %.0f%%", $0.dims, $0.share * 100) }
             .joined(separator: ", "))
+    }
+}
+
+/// How an adaptor head is trained (`mrl head --kind adaptor`, `mrl index --head adaptor`).
+struct AdaptorOptions: ParsableArguments {
+    @Option(help: "Adaptor training: passes over the documents.")
+    var epochs = 10
+
+    @Option(help: "Adaptor training: Adam's step size.")
+    var learningRate: Float = 1e-3
+
+    @Option(help: "Adaptor training: seed of the batch order (the same seed, documents and cores give the same head).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number") }
+    }
+
+    var options: AdaptorTrainer.Options {
+        var options = AdaptorTrainer.Options()
+        options.epochs = epochs
+        options.learningRate = learningRate
+        options.seed = seed
+        return options
+    }
+}
+
+extension ProgressDisplay {
+    /// Shows one step of adaptor training (a plain line every 50 steps when not a terminal).
+    func trainingStep(_ step: Int, _ steps: Int, _ loss: Double) {
+        guard isTerminal || step % 50 == 0 || step == steps else { return }
+        update(fraction: Double(step) / Double(max(steps, 1)), count: step, unit: "steps",
+               plainLine: String(format: "training the adaptor: step %d of %d, loss %.4f", step, steps, loss))
     }
 }

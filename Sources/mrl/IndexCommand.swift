@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embedding
 import Engine
 import Foundation
 import Search
@@ -27,7 +28,7 @@ struct IndexCommand: ParsableCommand {
             re-running the same file skips unchanged documents, so an interrupted run resumes cheaply.
             The index is created on first use, with the dimensions of the first vector (or the model's).
             From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so
-            that short prefixes search well (see `mrl head`); from 5,000 on, an ANN graph is built and its
+            that short prefixes search well (`--head adaptor` trains a learned head instead, see `mrl head`); from 5,000 on, an ANN graph is built and its
             search plans timed (see `mrl graph`). Later writes keep the graph current.
             Examples:
               mrl index --index notes ~/notes ~/papers
@@ -70,6 +71,11 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Stop after this many lines (for a quick subset).")
     var limit: Int?
 
+    @Option(help: "The head to search with once the index has 2,000 documents: pca (default) or adaptor; kept up to date as the index grows.")
+    var head: MatryoshkaHead.Kind?
+
+    @OptionGroup var training: AdaptorOptions
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -104,6 +110,9 @@ struct IndexCommand: ParsableCommand {
         var opened: Index?
         // With a daemon running, batches go to it; it fits the head and builds the graph itself.
         let daemon = try target.daemon()
+        if daemon != nil, head != nil {
+            throw ValidationError("--head changes the index's head here, but `mrl serve` holds the index: stop it, or run `mrl head` when it is stopped")
+        }
         do {
             summary = try ingest.run(openIndex: { first in
                 if let daemon { return try DaemonSink(daemon: daemon, name: target.index, first: first) }
@@ -158,12 +167,22 @@ struct IndexCommand: ParsableCommand {
     }
 
     func upkeep(_ index: Index) throws -> Upkeep {
-        let headProgress = ProgressDisplay()
-        let head = try index.refitHeadIfDue { done, total in
+        let trainingProgress = ProgressDisplay(), headProgress = ProgressDisplay()
+        let blocks = { (done: Int, total: Int) in
+            trainingProgress.finish()
             headProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
-                                plainLine: "fitting the PCA head: wrote \(done) of \(total) vector blocks")
+                                plainLine: "fitting the head: wrote \(done) of \(total) vector blocks")
+        }
+        let change: HeadChange?
+        if let head, try index.currentHead().record?.kind ?? MatryoshkaHead.Kind.none.rawValue != head.rawValue,
+           try index.info().documents >= Index.automaticHeadMinimum {
+            change = try index.changeHead(to: head, automatic: head != .none, adaptor: training.options,
+                                          training: trainingProgress.trainingStep, progress: blocks)
+        } else {
+            change = try index.refitHeadIfDue(training: trainingProgress.trainingStep, progress: blocks)
         }
         headProgress.finish()
+        let head = change
         let graph = try index.buildGraphIfDue()
         return Upkeep(head: head, graph: graph, costModel: try calibrateWithProgress(index, onlyIfDue: true))
     }

@@ -44,6 +44,13 @@ final class MatryoshkaHeadTests: XCTestCase {
         XCTAssertThrowsError(try MatryoshkaHead(kind: .pca, dimensions: 8, matrix: [1, 2, 3])) {
             XCTAssertTrue("\($0)".contains("expected 64"), "\($0)")
         }
+        // An adaptor for 8-d vectors is a matrix and an offset: one fitted for other dims is refused.
+        XCTAssertThrowsError(try MatryoshkaHead(kind: .adaptor, dimensions: 8, matrix: [Float](repeating: 0, count: 4 * 4 + 4))) {
+            XCTAssertTrue("\($0)".contains("expected 72 for 8-d vectors"), "\($0)")
+        }
+        let shift = try! MatryoshkaHead(kind: .adaptor, dimensions: 2, matrix: [2, 0, 0, 1, 10, 20])
+        XCTAssertEqual(shift.apply([1, 1]), [12, 21], "W x + offset")
+        XCTAssertEqual(shift.apply(rows: [1, 1, 0, 2], count: 2), [12, 21, 10, 22])
         XCTAssertEqual(MatryoshkaHead.identity(dimensions: 3).apply([1, 2, 3]), [1, 2, 3])
     }
 }

@@ -130,4 +130,50 @@ final class HeadTests: XCTestCase {
         }
         XCTAssertNil(try index.document(id: "new"), "nothing of the batch was written")
     }
+
+    func testAnAdaptorHeadIsStoredSearchedThroughAndReopened() throws {
+        let data = temporaryData(self)
+        let docs = corpus(5_000)
+        let index = try makeIndex(data, docs)
+        let queries = docs.prefix(100)
+        let before = try queries.map { try index.search(SearchRequest(vector: $0.vector, k: 5)).hits.map(\.id) }
+        let naive32 = try selfRecall(index, queries, dims: 32)
+        var options = AdaptorTrainer.Options()
+        options.epochs = 3
+        let change = try index.changeHead(to: .adaptor, automatic: false, adaptor: options)
+        XCTAssertEqual(change.kind, .adaptor)
+        XCTAssertNil(change.fallback)
+        XCTAssertLessThan(try XCTUnwrap(change.training).finalLoss, change.training!.initialLoss)
+        XCTAssertGreaterThan(try selfRecall(index, queries, dims: 32), naive32 + 0.3, "the adaptor's prefixes find the informative directions")
+
+        let reopened = try Index.open(name: "h", in: data, mode: .read)
+        XCTAssertEqual(try reopened.currentHead().head.kind, .adaptor)
+        XCTAssertEqual(try reopened.currentHead().head.matrix?.count, HeadTests.dims * (HeadTests.dims + 1), "matrix and offset stored")
+        for (query, old) in zip(queries, before) {
+            XCTAssertEqual(try reopened.search(SearchRequest(vector: query.vector, k: 5)).hits.map(\.id), old,
+                           "full-dimension scores come from the raw vectors")
+        }
+    }
+
+    func testAnAdaptorOnTooFewDocumentsIsAPCAHeadThatSaysSo() throws {
+        let index = try makeIndex(temporaryData(self), corpus(2_500))
+        let change = try index.changeHead(to: .adaptor, automatic: false)
+        XCTAssertEqual(change.kind, .pca)
+        XCTAssertTrue(change.fallback?.contains("at least 4096 documents") ?? false, change.fallback ?? "no message")
+        XCTAssertEqual(try index.currentHead().record?.kind, "pca")
+    }
+
+    func testAHeadFittedForAnotherModelIsRefused() throws {
+        let data = temporaryData(self)
+        let docs = corpus(2_000)
+        let index = try Index.create(name: "m", in: data, dimensions: HeadTests.dims, model: ModelIdentity(name: "mini", fingerprint: "aaaa"))
+        _ = try index.upsert(docs)
+        let rotation = try MatryoshkaHead.fitPCA(samples: docs.flatMap { $0.vector! }, count: docs.count, dimensions: HeadTests.dims).head
+        let pending = try index.store.beginHead(kind: "pca", matrix: rotation.matrix, fittedOn: docs.count, automatic: false, model: "bbbb")
+        try index.store.writeHeadBlocks(pending, blocks: try index.store.read { try $0.blockIDs() }) { rows, count in rotation.apply(rows: rows, count: count) }
+        XCTAssertTrue(try index.store.finishHead(pending))
+        XCTAssertThrowsError(try Index.open(name: "m", in: data, mode: .read).currentHead()) {
+            XCTAssertTrue("\($0)".contains("fitted for another model"), "\($0)")
+        }
+    }
 }

@@ -1,0 +1,144 @@
+import CBLAS
+import Dispatch
+import Embedding
+import Foundation
+import Search
+
+/// Trains an adaptor head: an affine map `y = W (x - mean)`, started at the PCA rotation, so
+/// that every prefix of `y` (32, 64, 128, ... coordinates, renormalised) ranks documents the
+/// way the full raw vectors do.
+///
+/// No labels: the loss is the Matryoshka in-batch similarity loss. For a batch of documents
+/// and each prefix m, the softmax over each document's cosines to the others (temperature τ)
+/// at m dimensions should match the same softmax of the raw full-dimension cosines (KL
+/// divergence, summed over prefixes). Adam, a warm-up then cosine decay of the step size, a
+/// fixed seed: the same documents and thread count give the same adaptor.
+///
+/// ```swift
+/// let trainer = AdaptorTrainer(options: .init())
+/// let (head, report) = try trainer.train(samples: rows, count: n, dimensions: 384) { step, steps, loss in }
+/// ```
+///
+/// Each step is matrix products split by rows over `threads` cores, OpenBLAS itself single-
+/// threaded (as everywhere in mrl), so a daemon's searches are not disturbed by BLAS threads.
+public struct AdaptorTrainer: Sendable {
+    public struct Options: Sendable {
+        /// Prefixes the loss keeps (the full dimension is added when missing).
+        public var prefixes = [32, 64, 128, 256]
+        public var temperature: Float = 0.05
+        public var batch = 1024
+        public var epochs = 10
+        public var learningRate: Float = 1e-3
+        public var seed: UInt64 = 0
+        public var threads = ProcessInfo.processInfo.activeProcessorCount
+        public init() {}
+    }
+
+    /// Below this many documents the batches would see too little of the corpus to learn
+    /// from: the caller fits a PCA head instead.
+    public static let minimumSamples = 4_096
+
+    public struct Report: Sendable {
+        public var steps: Int
+        /// The loss on one fixed batch (the first documents) before and after training.
+        public var initialLoss: Double
+        public var finalLoss: Double
+        public var seconds: Double
+    }
+
+    public let options: Options
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Trains on `count` row-major unit vectors of `dimensions` floats. Throws
+    /// `AdaptorError.tooFewSamples` and `.diverged` (a non-finite loss, or a loss on the first
+    /// batch no lower after training than before: nothing learned, nothing to store).
+    public func train(samples: [Float], count: Int, dimensions d: Int,
+                      progress: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in }) throws -> (head: MatryoshkaHead, report: Report) {
+        guard count >= Self.minimumSamples else { throw AdaptorError.tooFewSamples(found: count, needed: Self.minimumSamples) }
+        precondition(samples.count == count * d)
+        let started = Date()
+        var mean = [Float](repeating: 0, count: d)
+        for i in 0..<count { for j in 0..<d { mean[j] += samples[i * d + j] } }
+        for j in 0..<d { mean[j] /= Float(count) }
+        var weights = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: d).head.matrix!
+
+        let batch = min(options.batch, count)
+        let stepsPerEpoch = count / batch, steps = stepsPerEpoch * options.epochs
+        var adam = Adam(parameters: d * d, rate: options.learningRate)
+        let step = BatchStep(batch: batch, dimensions: d, prefixes: Set(options.prefixes.filter { $0 < d } + [d]).sorted(),
+                             temperature: options.temperature, threads: max(options.threads, 1))
+        var random = SplitMix64(seed: options.seed)
+        let probe = Array(0..<batch)[...]
+        step.load(rows: probe, from: samples, mean: mean)
+        let initialLoss = step.lossAndGradient(weights: weights)
+        for epoch in 0..<options.epochs {
+            var order = Array(0..<count)
+            order.shuffle(using: &random)
+            for b in 0..<stepsPerEpoch {
+                let n = epoch * stepsPerEpoch + b
+                step.load(rows: order[b * batch..<(b + 1) * batch], from: samples, mean: mean)
+                let loss = step.lossAndGradient(weights: weights)
+                guard loss.isFinite else { throw AdaptorError.diverged(step: n, loss: loss) }
+                adam.update(&weights, gradient: step.weightGradient, scale: Self.schedule(step: n, of: steps))
+                progress(n + 1, steps, loss)
+            }
+        }
+        step.load(rows: probe, from: samples, mean: mean)
+        let finalLoss = step.lossAndGradient(weights: weights)
+        guard finalLoss < initialLoss else { throw AdaptorError.diverged(step: steps, loss: finalLoss) }
+        // y = W (x - mean) = W x + c with c = -W mean, stored after W.
+        var offset = [Float](repeating: 0, count: d)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(d), Int32(d), -1, weights, Int32(d), mean, 1, 0, &offset, 1)
+        let head = try MatryoshkaHead(kind: .adaptor, dimensions: d, matrix: weights + offset)
+        return (head, Report(steps: steps, initialLoss: initialLoss, finalLoss: finalLoss, seconds: Date().timeIntervalSince(started)))
+    }
+
+    /// The step size's multiplier: a linear warm-up over 50 steps (a tenth of a short run),
+    /// then a cosine decay to 0.
+    static func schedule(step: Int, of steps: Int) -> Float {
+        let warm = min(1, Float(step + 1) / Float(max(1, min(50, steps / 10))))
+        return warm * 0.5 * (1 + cos(Float.pi * Float(min(step, steps)) / Float(max(steps, 1))))
+    }
+}
+
+public enum AdaptorError: Error, Equatable, CustomStringConvertible {
+    case tooFewSamples(found: Int, needed: Int)
+    case diverged(step: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case .tooFewSamples(let found, let needed):
+            return "an adaptor head needs at least \(needed) documents to train on, the index has \(found)"
+        case .diverged(let step, let loss):
+            return "adaptor training diverged (loss \(loss) at step \(step)); the head was not changed: try a smaller --learning-rate"
+        }
+    }
+}
+
+extension AdaptorError: LocalizedError {
+    public var errorDescription: String? { description }
+}
+
+/// Adam (Kingma & Ba) over one flat parameter array.
+struct Adam {
+    let rate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+    private var first: [Float], second: [Float], t = 0
+
+    init(parameters: Int, rate: Float) {
+        self.rate = rate
+        first = [Float](repeating: 0, count: parameters)
+        second = first
+    }
+
+    mutating func update(_ parameters: inout [Float], gradient: UnsafePointer<Float>, scale: Float) {
+        t += 1
+        let correction1 = 1 - pow(beta1, Float(t)), correction2 = 1 - pow(beta2, Float(t))
+        let step = rate * scale / correction1
+        for i in parameters.indices {
+            let g = gradient[i]
+            first[i] = beta1 * first[i] + (1 - beta1) * g
+            second[i] = beta2 * second[i] + (1 - beta2) * g * g
+            parameters[i] -= step * first[i] / ((second[i] / correction2).squareRoot() + epsilon)
+        }
+    }
+}
