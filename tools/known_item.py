@@ -2,9 +2,12 @@
 """The Debian known-item task as files `mrl index` and `mrl eval` read (query = a package's
 title, the relevant document = the package).
 
-  tools/known_item.py                 # writes tools/bench/out/debian-{docs,titles}.jsonl
+  tools/known_item.py                 # writes tools/bench/out/debian-{docs,titles,train-pairs}.jsonl
   mrl index --index debian-ref tools/bench/out/debian-docs.jsonl
   mrl eval --index debian-ref --queries tools/bench/out/debian-titles.jsonl
+
+debian-train-pairs.jsonl holds the titles of the other 50,605 packages (text only), never an
+evaluation title: the (query, document) pairs for a supervised adaptor (`--pairs`).
 
 By default documents and queries carry the reference embeddings from ../shared/data (made by
 sentence-transformers), so the figures do not depend on our encoder; `--text` writes the
@@ -47,6 +50,13 @@ def main():
                 query["vector"] = rounded(titles[i])
             out.write(json.dumps(query, ensure_ascii=False) + "\n")
     print(f"wrote {len(sample['row'])} queries to {queries_path}")
+    evaluated = set(sample["row"])
+    pairs_path = os.path.join(args.out, "debian-train-pairs.jsonl")
+    with open(pairs_path, "w", encoding="utf-8") as out:
+        for row, package in enumerate(packages):
+            if row not in evaluated:
+                out.write(json.dumps({"query": package["title"], "relevant_id": package["id"]}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(packages) - len(evaluated)} training pairs (no evaluation title among them) to {pairs_path}")
     if args.text:
         return
 

@@ -29,11 +29,12 @@ extension Index {
     /// Compares the heads `kinds` by exact search at each prefix in `dims`, in memory: every
     /// live raw vector is mapped by each head, and prefixes are scored by cosine. A head the
     /// index does not have is fitted (PCA) or trained (adaptor, with `adaptor`, reporting
-    /// steps to `training`) on the same sample `mrl head` would use; the index is not changed.
+    /// steps to `training`, on `pairs` when given) on the same sample `mrl head` would use; the
+    /// index is not changed.
     /// Full-dimension rows score the raw vectors, as the index's searches do under any head.
     /// Throws as `evaluate` does, and the head fitters' errors.
     public func compareHeads(_ queries: [KnownItemQuery], dims: [Int], kinds: [MatryoshkaHead.Kind],
-                             adaptor: AdaptorTrainer.Options = .init(),
+                             adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil,
                              training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in }) throws -> HeadComparison {
         let d = manifest.dimensions
         let (rows, n, sample, sampleCount, current, relevant) = try store.read { snapshot in
@@ -58,7 +59,7 @@ extension Index {
                 case .pca: head = try MatryoshkaHead.fitPCA(samples: sample, count: sampleCount, dimensions: d).head
                 case .adaptor:
                     head = try AdaptorTrainer(options: adaptor).train(samples: sample, count: sampleCount, dimensions: d,
-                                                                      progress: training).head
+                                                                      pairs: try pairs.map(trainingPairs), progress: training).head
                 }
             }
             let docs = head.apply(rows: rows, count: n), mapped = head.apply(rows: queryRows, count: scored.count)

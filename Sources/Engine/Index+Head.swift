@@ -58,13 +58,14 @@ extension Index {
     /// vectors and makes it current: its copy of the vectors is written a few blocks per
     /// transaction, and searches use the old head until the new one is complete.
     /// `automatic` lets later `mrl index` runs refit it as the index grows. An adaptor is
-    /// trained with `adaptor` (reporting each step to `training`); on fewer documents than it
+    /// trained with `adaptor` (reporting each step to `training`), on `pairs` when given
+    /// (supervised: each query should find its relevant document); on fewer documents than it
     /// needs, a PCA head is fitted instead and `fallback` says so.
     /// Throws `HeadError.tooFewSamples` (PCA on too small an index), `AdaptorError.diverged`
     /// and the store's errors.
     @discardableResult
     public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = 50_000,
-                           adaptor: AdaptorTrainer.Options = .init(),
+                           adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil,
                            training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in },
                            progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {
         let started = Date()
@@ -81,7 +82,7 @@ extension Index {
             (head, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: manifest.dimensions)
         } else if kind == .adaptor {
             (head, report) = try AdaptorTrainer(options: adaptor).train(samples: samples, count: count, dimensions: manifest.dimensions,
-                                                                         progress: training)
+                                                                         pairs: try pairs.map(trainingPairs), progress: training)
         }
         for _ in 0..<3 {  // begin again if a write landed meanwhile (never with one writer process)
             let pending = try store.beginHead(kind: head.kind.rawValue, matrix: head.matrix, fittedOn: documents, automatic: automatic)
@@ -125,6 +126,15 @@ extension Index {
         let kind: MatryoshkaHead.Kind = record?.kind == MatryoshkaHead.Kind.adaptor.rawValue ? .adaptor : .pca
         if let record, !record.isIdentity, documents < record.fittedOn * Index.automaticHeadRegrowth { return nil }
         return try changeHead(to: kind, automatic: true, training: training, progress: progress)
+    }
+
+    /// Raw vectors of `queries` and of their relevant documents, for supervised training;
+    /// queries whose document is not in the index are left out.
+    func trainingPairs(_ queries: [KnownItemQuery]) throws -> AdaptorTrainer.Pairs {
+        let documents = try store.read { snapshot in try queries.map { try snapshot.vector(id: $0.relevantID) } }
+        let kept = queries.indices.filter { documents[$0] != nil }
+        let vectors = try queryVectors(kept.map { queries[$0] })
+        return AdaptorTrainer.Pairs(queries: vectors.flatMap { $0 }, documents: kept.flatMap { documents[$0]! }, count: kept.count)
     }
 
     /// min(`limit`, live) live raw vectors spread evenly over the index, row-major, and

@@ -124,7 +124,7 @@ struct EvalCommand: ParsableCommand {
     private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [MatryoshkaHead.Kind]) throws {
         let progress = ProgressDisplay()
         let comparison = try index.compareHeads(known, dims: dims, kinds: kinds, adaptor: training.options,
-                                                training: progress.trainingStep)
+                                                pairs: try training.trainingPairs(), training: progress.trainingStep)
         progress.finish()
         if json {
             printJSON([

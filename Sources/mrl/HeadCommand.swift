@@ -17,7 +17,8 @@ struct HeadCommand: ParsableCommand {
             With "adaptor", a learned map (PCA to begin with) is trained on the index's documents, no
             labels needed, so that each prefix ranks documents the way the full vectors do: better short
             prefixes than PCA, for a minute or two of training. Full-dimension scores still come from the
-            raw vectors. Below 4,096 documents a PCA head is fitted instead.
+            raw vectors. Below 4,096 documents a PCA head is fitted instead. With --pairs (queries and
+            the documents they should find, e.g. titles of packages), training is supervised.
             `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth,
             unless a head was chosen here. The new head's copy of the vectors is written in batches;
             searches use the old head until it is complete. An ANN graph is rebuilt over the new head
@@ -50,7 +51,7 @@ struct HeadCommand: ParsableCommand {
         let index = try target.open(.write)
         let trainingProgress = ProgressDisplay(), progress = ProgressDisplay()
         let change = try index.changeHead(to: kind, automatic: automatic, sampleLimit: sample, adaptor: training.options,
-                                          training: trainingProgress.trainingStep) { done, total in
+                                          pairs: try training.trainingPairs(), training: trainingProgress.trainingStep) { done, total in
             trainingProgress.finish()
             progress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
                             plainLine: "wrote \(done) of \(total) vector blocks in the new head's space")
@@ -101,6 +102,13 @@ struct AdaptorOptions: ParsableArguments {
 
     @Option(help: "Adaptor training: seed of the batch order (the same seed, documents and cores give the same head).")
     var seed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("Adaptor training, supervised: JSONL of {\"query\" (or \"vector\"), \"relevant_id\"} pairs to learn from instead of the documents alone.",
+                               discussion: "Keep queries you evaluate with out of it."))
+    var pairs: String?
+
+    /// The pairs file's queries, when one is given.
+    func trainingPairs() throws -> [KnownItemQuery]? { try pairs.map { try KnownItemQuery.read(path: $0) } }
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive") }

@@ -177,7 +177,7 @@ struct IndexCommand: ParsableCommand {
         if let head, try index.currentHead().record?.kind ?? MatryoshkaHead.Kind.none.rawValue != head.rawValue,
            try index.info().documents >= Index.automaticHeadMinimum {
             change = try index.changeHead(to: head, automatic: head != .none, adaptor: training.options,
-                                          training: trainingProgress.trainingStep, progress: blocks)
+                                          pairs: try training.trainingPairs(), training: trainingProgress.trainingStep, progress: blocks)
         } else {
             change = try index.refitHeadIfDue(training: trainingProgress.trainingStep, progress: blocks)
         }

@@ -17,28 +17,32 @@ final class AdaptorTests: XCTestCase {
         }
     }
 
+    /// Both losses (self-similarity without labels, InfoNCE on pairs) against central differences.
     func testGradientMatchesFiniteDifferences() {
         let b = 12, d = 8
-        let rows = unitVectors(b, dims: d, seed: 1)
-        let mean = (0..<d).map { j in (0..<b).reduce(Float(0)) { $0 + rows[$1 * d + j] } / Float(b) }
-        var weights = unitVectors(d, dims: d, seed: 2)
-        let step = BatchStep(batch: b, dimensions: d, prefixes: [4, 8], temperature: 0.2, threads: 2)
-        step.load(rows: Array(0..<b)[...], from: rows, mean: mean)
-        _ = step.lossAndGradient(weights: weights)
-        let analytic = Array(UnsafeBufferPointer(start: step.weightGradient, count: d * d))
-        var worst: Float = 0
-        for i in stride(from: 0, to: d * d, by: 5) {
-            let keep = weights[i], h: Float = 1e-2
-            weights[i] = keep + h
-            let up = step.lossAndGradient(weights: weights)
-            weights[i] = keep - h
-            let down = step.lossAndGradient(weights: weights)
-            weights[i] = keep
-            let numeric = Float((up - down) / Double(2 * h))
-            worst = max(worst, abs(numeric - analytic[i]) / max(abs(numeric), 1e-3))
+        for pairs in [false, true] {
+            let rows = unitVectors(b, dims: d, seed: 1), partners = unitVectors(b, dims: d, seed: 6)
+            let mean = (0..<d).map { j in (0..<b).reduce(Float(0)) { $0 + rows[$1 * d + j] } / Float(b) }
+            var weights = unitVectors(d, dims: d, seed: 2)
+            let step = BatchStep(batch: b, dimensions: d, prefixes: [4, 8], temperature: 0.2, threads: 2, pairs: pairs)
+            step.load(rows: Array(0..<b)[...], from: rows, mean: mean)
+            if pairs { step.load(rows: Array(0..<b)[...], from: partners, mean: mean, right: true) }
+            _ = step.lossAndGradient(weights: weights)
+            let analytic = Array(UnsafeBufferPointer(start: step.weightGradient, count: d * d))
+            var worst: Float = 0
+            for i in stride(from: 0, to: d * d, by: 5) {
+                let keep = weights[i], h: Float = 1e-2
+                weights[i] = keep + h
+                let up = step.lossAndGradient(weights: weights)
+                weights[i] = keep - h
+                let down = step.lossAndGradient(weights: weights)
+                weights[i] = keep
+                let numeric = Float((up - down) / Double(2 * h))
+                worst = max(worst, abs(numeric - analytic[i]) / max(abs(numeric), 1e-3))
+            }
+            XCTAssertLessThan(worst, 0.02, "pairs \(pairs): analytic and numeric dLoss/dW agree")
+            XCTAssertGreaterThan(analytic.map(abs).max()!, 1e-3, "pairs \(pairs): the gradient is not trivially zero")
         }
-        XCTAssertLessThan(worst, 0.02, "analytic and numeric dLoss/dW agree")
-        XCTAssertGreaterThan(analytic.map(abs).max()!, 1e-3, "the gradient is not trivially zero")
     }
 
     /// `count` unit vectors scattered around 40 random centres: structure a prefix can keep.

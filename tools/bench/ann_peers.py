@@ -14,6 +14,7 @@ reaching it) and the full sweep; writes a JSON list with one
 Run from anywhere (paths are relative to the repo root):
     tools/bench/ann_venv.sh && tools/.venv/bin/python tools/bench/ann_peers.py
     tools/.venv/bin/python tools/bench/ann_peers.py --limit 10000 --queries 200   # quick
+    tools/bench/scale.sh     # the 601,620 PyPI summaries: --docs/--titles/--systems
 """
 import argparse, json, os, sys, time
 from importlib.metadata import version
@@ -35,6 +36,10 @@ def parse_args():
     ap.add_argument("--build-threads", default="", help="hnswlib build times also at these counts, e.g. 1,2")
     ap.add_argument("--ef", default="10,16,24,32,40,48,64,96,128,192,256", help="ef sweep")
     ap.add_argument("--out", default="tools/bench/out/ann_peers.json", help="JSON output (relative to the repo root)")
+    ap.add_argument("--docs", default=str(DOCS), help="document vectors (.npy, float16 or float32, unit length)")
+    ap.add_argument("--titles", default=str(TITLES), help="query vectors (.npy)")
+    ap.add_argument("--systems", default="numpy-flat,numpy-funnel,hnswlib,faiss-hnsw32,faiss-hnsw16,usearch-f32,usearch-i8",
+                    help="which systems to run, comma-separated")
     return ap.parse_args()
 
 
@@ -254,14 +259,16 @@ def report(results, builds, args, n_docs, n_queries):
 
 
 def main(args):
-    docs = np.load(DOCS).astype(np.float32)[: args.limit]
-    queries = np.load(TITLES).astype(np.float32)[: args.queries]
+    docs = np.load(args.docs).astype(np.float32)[: args.limit]
+    queries = np.load(args.titles).astype(np.float32)[: args.queries]
     exact = Flat()
     exact.build(docs, args.threads)
     truth = exact.batch(queries)
     efs = [int(e) for e in args.ef.split(",")]
     extra = [int(t) for t in args.build_threads.split(",") if t]
-    peers = [Flat(), Funnel(), Hnswlib(), FaissHNSW(32), FaissHNSW(16), Usearch("f32"), Usearch("i8")]
+    known = {"numpy-flat": Flat, "numpy-funnel": Funnel, "hnswlib": Hnswlib, "faiss-hnsw32": lambda: FaissHNSW(32),
+             "faiss-hnsw16": lambda: FaissHNSW(16), "usearch-f32": lambda: Usearch("f32"), "usearch-i8": lambda: Usearch("i8")}
+    peers = [known[name]() for name in args.systems.split(",")]
     results, builds = [], []
     for peer in peers:
         b, rows = sweep(peer, docs, queries, truth, args.threads, efs, extra if isinstance(peer, Hnswlib) else [])

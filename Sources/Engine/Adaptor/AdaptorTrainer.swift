@@ -8,11 +8,13 @@ import Search
 /// that every prefix of `y` (32, 64, 128, ... coordinates, renormalised) ranks documents the
 /// way the full raw vectors do.
 ///
-/// No labels: the loss is the Matryoshka in-batch similarity loss. For a batch of documents
+/// Without labels the loss is the Matryoshka in-batch similarity loss: for a batch of documents
 /// and each prefix m, the softmax over each document's cosines to the others (temperature τ)
 /// at m dimensions should match the same softmax of the raw full-dimension cosines (KL
-/// divergence, summed over prefixes). Adam, a warm-up then cosine decay of the step size, a
-/// fixed seed: the same documents and thread count give the same adaptor.
+/// divergence, summed over prefixes). With (query, document) pairs a user supplies, it is
+/// InfoNCE per prefix instead: each query's document against the batch's other documents.
+/// Adam, a warm-up then cosine decay of the step size, a fixed seed: the same input and
+/// thread count give the same adaptor. See `BatchStep` for the gradient.
 ///
 /// ```swift
 /// let trainer = AdaptorTrainer(options: .init())
@@ -37,6 +39,17 @@ public struct AdaptorTrainer: Sendable {
     /// Below this many documents the batches would see too little of the corpus to learn
     /// from: the caller fits a PCA head instead.
     public static let minimumSamples = 4_096
+    /// Fewer pairs than this are too few to learn a 384 × 384 map from.
+    public static let minimumPairs = 512
+
+    /// Labelled training data: row i of `queries` (raw query vectors) should find row i of
+    /// `documents` (the raw vector of its relevant document).
+    public struct Pairs: Sendable {
+        public var queries: [Float], documents: [Float], count: Int
+        public init(queries: [Float], documents: [Float], count: Int) {
+            (self.queries, self.documents, self.count) = (queries, documents, count)
+        }
+    }
 
     public struct Report: Sendable {
         public var steps: Int
@@ -52,9 +65,12 @@ public struct AdaptorTrainer: Sendable {
     /// Trains on `count` row-major unit vectors of `dimensions` floats. Throws
     /// `AdaptorError.tooFewSamples` and `.diverged` (a non-finite loss, or a loss on the first
     /// batch no lower after training than before: nothing learned, nothing to store).
-    public func train(samples: [Float], count: Int, dimensions d: Int,
+    /// With `pairs`, the documents give the starting point (their mean and PCA) and the pairs
+    /// the loss.
+    public func train(samples: [Float], count: Int, dimensions d: Int, pairs: Pairs? = nil,
                       progress: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in }) throws -> (head: MatryoshkaHead, report: Report) {
         guard count >= Self.minimumSamples else { throw AdaptorError.tooFewSamples(found: count, needed: Self.minimumSamples) }
+        if let pairs, pairs.count < Self.minimumPairs { throw AdaptorError.tooFewPairs(found: pairs.count, needed: Self.minimumPairs) }
         precondition(samples.count == count * d)
         let started = Date()
         var mean = [Float](repeating: 0, count: d)
@@ -62,28 +78,36 @@ public struct AdaptorTrainer: Sendable {
         for j in 0..<d { mean[j] /= Float(count) }
         var weights = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: d).head.matrix!
 
-        let batch = min(options.batch, count)
-        let stepsPerEpoch = count / batch, steps = stepsPerEpoch * options.epochs
+        let examples = pairs?.count ?? count, batch = min(options.batch, examples)
+        let stepsPerEpoch = examples / batch, steps = stepsPerEpoch * options.epochs
         var adam = Adam(parameters: d * d, rate: options.learningRate)
         let step = BatchStep(batch: batch, dimensions: d, prefixes: Set(options.prefixes.filter { $0 < d } + [d]).sorted(),
-                             temperature: options.temperature, threads: max(options.threads, 1))
+                             temperature: options.temperature, threads: max(options.threads, 1), pairs: pairs != nil)
+        func load(_ rows: ArraySlice<Int>) {
+            if let pairs {
+                step.load(rows: rows, from: pairs.queries, mean: mean)
+                step.load(rows: rows, from: pairs.documents, mean: mean, right: true)
+            } else {
+                step.load(rows: rows, from: samples, mean: mean)
+            }
+        }
         var random = SplitMix64(seed: options.seed)
         let probe = Array(0..<batch)[...]
-        step.load(rows: probe, from: samples, mean: mean)
+        load(probe)
         let initialLoss = step.lossAndGradient(weights: weights)
         for epoch in 0..<options.epochs {
-            var order = Array(0..<count)
+            var order = Array(0..<examples)
             order.shuffle(using: &random)
             for b in 0..<stepsPerEpoch {
                 let n = epoch * stepsPerEpoch + b
-                step.load(rows: order[b * batch..<(b + 1) * batch], from: samples, mean: mean)
+                load(order[b * batch..<(b + 1) * batch])
                 let loss = step.lossAndGradient(weights: weights)
                 guard loss.isFinite else { throw AdaptorError.diverged(step: n, loss: loss) }
                 adam.update(&weights, gradient: step.weightGradient, scale: Self.schedule(step: n, of: steps))
                 progress(n + 1, steps, loss)
             }
         }
-        step.load(rows: probe, from: samples, mean: mean)
+        load(probe)
         let finalLoss = step.lossAndGradient(weights: weights)
         guard finalLoss < initialLoss else { throw AdaptorError.diverged(step: steps, loss: finalLoss) }
         // y = W (x - mean) = W x + c with c = -W mean, stored after W.
@@ -103,12 +127,15 @@ public struct AdaptorTrainer: Sendable {
 
 public enum AdaptorError: Error, Equatable, CustomStringConvertible {
     case tooFewSamples(found: Int, needed: Int)
+    case tooFewPairs(found: Int, needed: Int)
     case diverged(step: Int, loss: Double)
 
     public var description: String {
         switch self {
         case .tooFewSamples(let found, let needed):
             return "an adaptor head needs at least \(needed) documents to train on, the index has \(found)"
+        case .tooFewPairs(let found, let needed):
+            return "supervised adaptor training needs at least \(needed) (query, document) pairs, found \(found) whose document is in the index"
         case .diverged(let step, let loss):
             return "adaptor training diverged (loss \(loss) at step \(step)); the head was not changed: try a smaller --learning-rate"
         }

@@ -5,52 +5,64 @@ import Foundation
 /// One training step of the adaptor on one batch: the Matryoshka loss and its gradient with
 /// respect to the weights W (y = W (x - mean)).
 ///
-/// For a prefix m, Z holds the batch's outputs cut to m coordinates and renormalised, S = Z Zᵀ
-/// their cosines, Q the row softmax of S / τ (self excluded) and P the same softmax of the raw
-/// vectors' cosines. The loss is Σ_i KL(P_i ‖ Q_i) / B, whose gradient with respect to S is
-/// G = (Q - P) / (B τ); then dZ = G Z + Gᵀ Z, back through the normalisation to dY, summed over
-/// prefixes, and dW = dYᵀ (X - mean). The B × B products are split by rows over the threads.
+/// Rows on the left of the batch are scored against rows on the right. For a prefix m, Z holds
+/// outputs cut to m coordinates and renormalised, S = Z_left Z_rightᵀ their cosines, and Q the
+/// row softmax of S / τ. The loss is Σ_i KL(P_i ‖ Q_i) / B for a target P:
+/// - without labels (`pairs: false`) both sides are the same documents, self excluded, and P is
+///   the same softmax of the raw full-dimension cosines: each prefix keeps the similarity
+///   structure of the full vectors;
+/// - with (query, document) pairs, the left holds queries, the right their documents, and P is
+///   the identity: InfoNCE with in-batch negatives.
+/// Its gradient with respect to S is G = (Q - P) / (B τ); dZ_left = G Z_right and
+/// dZ_right = Gᵀ Z_left, back through the normalisation to dY, summed over prefixes; then
+/// dW = dYᵀ (X - mean) over both sides. The B × B products are split by rows over the threads.
 final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows of its buffers
-    let batch: Int, dimensions: Int, prefixes: [Int], temperature: Float, threads: Int
-    /// The batch's raw rows and the same rows centred (B × d).
-    private let raw, centred: UnsafeMutablePointer<Float>
-    /// Row softmax of the raw cosines (B × B), the target of every prefix, and each row's
-    /// entropy -Σ P log P (so that the loss reported is the KL divergence, 0 at a perfect fit).
+    let batch: Int, dimensions: Int, prefixes: [Int], temperature: Float, threads: Int, pairs: Bool
+
+    /// One side of the batch; without pairs the right side is the left one.
+    struct Side: @unchecked Sendable {  // pointers into the step's buffers
+        /// Raw and centred rows, Y and dLoss/dY (B × d); Z and dLoss/dZ (B × m); |Y_i[0..<m]|.
+        let raw, centred, outputs, outputGradient, z, zGradient, norms: UnsafeMutablePointer<Float>
+    }
+    private let left, right: Side
+    /// The target P (B × B) and each row's entropy -Σ P log P (so the loss is 0 at a perfect fit).
     private let target, targetEntropy: UnsafeMutablePointer<Float>
-    /// Y and dLoss/dY (B × d); Z and dLoss/dZ (B × m); S, then G in its place (B × B).
-    private let outputs, outputGradient, z, zGradient, norms, similarities: UnsafeMutablePointer<Float>
+    /// S, then G in its place (B × B).
+    private let similarities: UnsafeMutablePointer<Float>
     /// W as of this step, and dLoss/dW after `lossAndGradient` (d × d).
     private let weights: UnsafeMutablePointer<Float>
     let weightGradient: UnsafeMutablePointer<Float>
-    private let buffers: [UnsafeMutablePointer<Float>]
+    private var buffers: [UnsafeMutablePointer<Float>] = []
 
-    init(batch: Int, dimensions d: Int, prefixes: [Int], temperature: Float, threads: Int) {
-        self.batch = batch
-        self.dimensions = d
-        self.prefixes = prefixes
-        self.temperature = temperature
-        self.threads = threads
+    init(batch: Int, dimensions d: Int, prefixes: [Int], temperature: Float, threads: Int, pairs: Bool = false) {
+        (self.batch, self.dimensions, self.prefixes, self.temperature, self.threads, self.pairs) = (batch, d, prefixes, temperature, threads, pairs)
+        var allocated: [UnsafeMutablePointer<Float>] = []
         func zeros(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
             p.initialize(repeating: 0, count: n)
+            allocated.append(p)
             return p
         }
-        (raw, centred, outputs, outputGradient, z, zGradient) = (zeros(batch * d), zeros(batch * d), zeros(batch * d),
-                                                                   zeros(batch * d), zeros(batch * d), zeros(batch * d))
-        (target, targetEntropy, similarities, norms) = (zeros(batch * batch), zeros(batch), zeros(batch * batch), zeros(batch))
+        func side() -> Side {
+            Side(raw: zeros(batch * d), centred: zeros(batch * d), outputs: zeros(batch * d), outputGradient: zeros(batch * d),
+                 z: zeros(batch * d), zGradient: zeros(batch * d), norms: zeros(batch))
+        }
+        left = side()
+        right = pairs ? side() : left
+        (target, targetEntropy, similarities) = (zeros(batch * batch), zeros(batch), zeros(batch * batch))
         (weights, weightGradient) = (zeros(d * d), zeros(d * d))
-        buffers = [raw, centred, outputs, outputGradient, z, zGradient, target, targetEntropy, similarities, norms, weights, weightGradient]
+        buffers = allocated
     }
 
     deinit { buffers.forEach { $0.deallocate() } }
 
-    /// Copies the sample rows `rows` in.
-    func load(rows: ArraySlice<Int>, from samples: [Float], mean: [Float]) {
-        let d = dimensions
+    /// Copies rows in: `rows` of `samples` to the left (and, without pairs, the right) side.
+    func load(rows: ArraySlice<Int>, from samples: [Float], mean: [Float], right toRight: Bool = false) {
+        let side = toRight ? right : left, d = dimensions
         for (i, row) in rows.enumerated() {
             for j in 0..<d {
-                raw[i * d + j] = samples[row * d + j]
-                centred[i * d + j] = samples[row * d + j] - mean[j]
+                side.raw[i * d + j] = samples[row * d + j]
+                side.centred[i * d + j] = samples[row * d + j] - mean[j]
             }
         }
     }
@@ -58,10 +70,43 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
     /// The batch's loss (summed over prefixes) at `weights`; leaves dLoss/dW in `weightGradient`.
     func lossAndGradient(weights: [Float]) -> Double {
         let b = batch, d = dimensions
-        // Targets: softmax of the raw cosines over each row, self excluded.
+        makeTarget()
+        // Y = (X - mean) Wᵀ on each side.
+        self.weights.update(from: weights, count: d * d)
+        for side in sides {
+            parallelRows { r0, r1 in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(d), Int32(d), 1,
+                            side.centred + r0 * d, Int32(d), self.weights, Int32(d), 0, side.outputs + r0 * d, Int32(d))
+            }
+            side.outputGradient.update(repeating: 0, count: b * d)
+        }
+        var loss = 0.0
+        for m in prefixes { loss += addPrefixLoss(m) }
+        // dW = Σ over sides of dYᵀ (X - mean), split by rows of dW.
+        for (n, side) in sides.enumerated() {
+            parallelRows(count: d) { a0, a1 in
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a1 - a0), Int32(d), Int32(b), 1,
+                            side.outputGradient + a0, Int32(d), side.centred, Int32(d), n == 0 ? 0 : 1,
+                            self.weightGradient + a0 * d, Int32(d))
+            }
+        }
+        return loss
+    }
+
+    private var sides: [Side] { pairs ? [left, right] : [left] }
+
+    /// P: the identity with pairs; else the softmax of the raw cosines over each row, self excluded.
+    private func makeTarget() {
+        let b = batch, d = dimensions
+        guard !pairs else {
+            target.update(repeating: 0, count: b * b)
+            for i in 0..<b { target[i * b + i] = 1 }
+            targetEntropy.update(repeating: 0, count: b)
+            return
+        }
         parallelRows { r0, r1 in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(b), Int32(d), 1 / self.temperature,
-                        self.raw + r0 * d, Int32(d), self.raw, Int32(d), 0, self.target + r0 * b, Int32(b))
+                        self.left.raw + r0 * d, Int32(d), self.left.raw, Int32(d), 0, self.target + r0 * b, Int32(b))
             for i in r0..<r1 {
                 let row = self.target + i * b
                 Self.softmaxRow(row, count: b, skipping: i)
@@ -70,67 +115,62 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
                 self.targetEntropy[i] = entropy
             }
         }
-        // Y = (X - mean) Wᵀ.
-        self.weights.update(from: weights, count: d * d)
-        parallelRows { r0, r1 in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(d), Int32(d), 1,
-                        self.centred + r0 * d, Int32(d), self.weights, Int32(d), 0, self.outputs + r0 * d, Int32(d))
-        }
-        outputGradient.update(repeating: 0, count: b * d)
-        var loss = 0.0
-        for m in prefixes { loss += addPrefixLoss(m) }
-        // dW = dYᵀ (X - mean), split by rows of dW.
-        parallelRows(count: d) { a0, a1 in
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a1 - a0), Int32(d), Int32(b), 1,
-                        self.outputGradient + a0, Int32(d), self.centred, Int32(d), 0, self.weightGradient + a0 * d, Int32(d))
-        }
-        return loss
     }
 
     /// Adds prefix `m`'s loss gradient to dY and returns its loss.
     private func addPrefixLoss(_ m: Int) -> Double {
-        let b = batch, d = dimensions, tau = temperature
-        for i in 0..<b {
-            var sum: Float = 0
-            for j in 0..<m { sum += outputs[i * d + j] * outputs[i * d + j] }
-            let norm = max(sum.squareRoot(), 1e-12)
-            norms[i] = norm
-            for j in 0..<m { z[i * m + j] = outputs[i * d + j] / norm }
-        }
+        let b = batch, d = dimensions, tau = temperature, skip = pairs ? -1 : 0  // self excluded without pairs
+        for side in sides { Self.unitPrefixes(side, rows: b, dimensions: d, prefix: m) }
         // S / τ, its row softmax Q, the loss, and G = (Q - P) / (B τ) in place of S. With
         // log Q_ij = S_ij / τ - logsumexp_i and Σ_j P_ij = 1, the cross-entropy part of the
         // loss is logsumexp_i - Σ_j P_ij S_ij / τ: no logarithm per entry.
         let losses = parallelRows { r0, r1 -> Double in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(b), Int32(m), 1 / tau,
-                        self.z + r0 * m, Int32(m), self.z, Int32(m), 0, self.similarities + r0 * b, Int32(b))
+                        self.left.z + r0 * m, Int32(m), self.right.z, Int32(m), 0, self.similarities + r0 * b, Int32(b))
             var loss = 0.0
             for i in r0..<r1 {
-                let row = self.similarities + i * b, targetRow = self.target + i * b
+                let row = self.similarities + i * b, targetRow = self.target + i * b, skipped = skip < 0 ? -1 : i
                 var expected: Float = 0
-                for j in 0..<b where j != i { expected += targetRow[j] * row[j] }
-                loss += Double(Self.softmaxRow(row, count: b, skipping: i) - expected) - Double(self.targetEntropy[i])
-                for j in 0..<b where j != i { row[j] = (row[j] - targetRow[j]) / (Float(b) * tau) }
+                for j in 0..<b where j != skipped { expected += targetRow[j] * row[j] }
+                loss += Double(Self.softmaxRow(row, count: b, skipping: skipped) - expected) - Double(self.targetEntropy[i])
+                for j in 0..<b where j != skipped { row[j] = (row[j] - targetRow[j]) / (Float(b) * tau) }
             }
             return loss
         }
-        // dZ = G Z + Gᵀ Z, then back through the renormalisation: dY_i += (dZ_i - (dZ_i·Z_i) Z_i) / |Y_i|.
+        // dZ_left = G Z_right and dZ_right = Gᵀ Z_left (summed when the sides are one).
         parallelRows { r0, r1 in
-            let rows = Int32(r1 - r0), out = self.zGradient + r0 * m
+            let rows = Int32(r1 - r0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(m), Int32(b), 1,
-                        self.similarities + r0 * b, Int32(b), self.z, Int32(m), 0, out, Int32(m))
+                        self.similarities + r0 * b, Int32(b), self.right.z, Int32(m), 0, self.left.zGradient + r0 * m, Int32(m))
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, Int32(m), Int32(b), 1,
-                        self.similarities + r0, Int32(b), self.z, Int32(m), 1, out, Int32(m))
-            for i in r0..<r1 {
-                var along: Float = 0
-                for j in 0..<m { along += self.zGradient[i * m + j] * self.z[i * m + j] }
-                for j in 0..<m { self.outputGradient[i * d + j] += (self.zGradient[i * m + j] - along * self.z[i * m + j]) / self.norms[i] }
-            }
+                        self.similarities + r0, Int32(b), self.left.z, Int32(m), self.pairs ? 0 : 1, self.right.zGradient + r0 * m, Int32(m))
+            for side in self.sides { Self.backThroughNormalisation(side, rows: r0..<r1, dimensions: d, prefix: m) }
         }
         return losses.reduce(0, +) / Double(b)
     }
 
-    /// Replaces `count` logits with their softmax, entry `skipping` left out (set to 0), and
-    /// returns the log of the normaliser (logsumexp of the logits).
+    /// Z = each row's first `prefix` outputs, made unit length (their norms kept).
+    private static func unitPrefixes(_ side: Side, rows: Int, dimensions d: Int, prefix m: Int) {
+        for i in 0..<rows {
+            var sum: Float = 0
+            for j in 0..<m { sum += side.outputs[i * d + j] * side.outputs[i * d + j] }
+            let norm = max(sum.squareRoot(), 1e-12)
+            side.norms[i] = norm
+            for j in 0..<m { side.z[i * m + j] = side.outputs[i * d + j] / norm }
+        }
+    }
+
+    /// dY_i += (dZ_i - (dZ_i · Z_i) Z_i) / |Y_i| for the first `prefix` coordinates of `rows`.
+    private static func backThroughNormalisation(_ side: Side, rows: Range<Int>, dimensions d: Int, prefix m: Int) {
+        for i in rows {
+            var along: Float = 0
+            for j in 0..<m { along += side.zGradient[i * m + j] * side.z[i * m + j] }
+            for j in 0..<m { side.outputGradient[i * d + j] += (side.zGradient[i * m + j] - along * side.z[i * m + j]) / side.norms[i] }
+        }
+    }
+
+    /// Replaces `count` logits with their softmax, entry `skipping` left out (set to 0; -1 for
+    /// none), and returns the log of the normaliser (logsumexp of the logits).
     @discardableResult
     private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, skipping: Int) -> Float {
         var top = -Float.infinity

@@ -12,8 +12,11 @@ struct ServeBench: ParsableCommand {
         abstract: "Load a running daemon over its socket: QPS and latency by budget and number of clients.",
         discussion: """
             Each client is a thread with its own keep-alive connection that sends its next search \
-            as soon as the last is answered (closed loop). Request bodies are built before timing; \
-            a point ends after --requests answers or --seconds, whichever comes first.
+            as soon as the last is answered (closed loop), or, with --rate, on a fixed schedule \
+            (rate / clients per second each, a late send going out at once): load below \
+            saturation, as for a soak. Request bodies are built before timing; a point ends after \
+            --requests answers or --seconds, whichever comes first. "server RSS" is the daemon's \
+            resident memory at the end of the point.
 
             Latency is the client's (queueing included); "server p99" is the p99 of the answers' \
             took_ms. CPU columns are CPU time over wall time (100% = one core): "gen" this \
@@ -58,6 +61,9 @@ struct ServeBench: ParsableCommand {
     @Option(name: .short, help: "Results per query.")
     var k = 10
 
+    @Option(help: "Searches per second for all clients together (default: as fast as answers come).")
+    var rate: Double?
+
     @Flag(help: "Recall@k against an exact full-dimension search of each query, asked once before timing.")
     var recall = false
 
@@ -75,6 +81,10 @@ struct ServeBench: ParsableCommand {
                 return ms
             }
         }
+    }
+
+    func validate() throws {
+        if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of searches per second") }
     }
 
     func run() throws {
@@ -100,7 +110,7 @@ struct ServeBench: ParsableCommand {
         // The exact answers also warm the daemon up; without them, one untimed pass does.
         let exact = bodies { $0.dims = dimensions }
         let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity,
-                                serverPID: serverPID)
+                                serverPID: serverPID, paced: false)
         guard truth.errors == 0 else { throw DaemonConnection.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
         var points: [Point] = []
         for budget in budgets {
@@ -119,14 +129,15 @@ struct ServeBench: ParsableCommand {
         }
         print("\(index) over \(socket): \(searches.count) \(mode) queries, k \(k)" + (recall ? ", recall against exact \(dimensions)-d search" : ""))
         var table = Table(header: ["budget ms", "clients", "answers", "QPS", "p50 ms", "p99 ms", "server p99 ms", "recall",
-                                   "partial", "errors", "gen CPU", "server CPU", "machine CPU", "plan chosen most"], rightAligned: Set(0..<13))
+                                   "partial", "errors", "gen CPU", "server CPU", "machine CPU", "server RSS", "plan chosen most"],
+                          rightAligned: Set(0..<14))
         for p in points {
             table.rows.append([p.budget.map { String(format: "%g", $0) } ?? "default", "\(p.clients)", "\(p.latencies.count)",
                                String(format: "%.0f", p.qps), String(format: "%.3f", quantile(p.latencies, 0.5)),
                                String(format: "%.3f", quantile(p.latencies, 0.99)), String(format: "%.3f", quantile(p.took, 0.99)),
                                p.recall.map { String(format: "%.3f", $0) } ?? "-", "\(p.partial)", "\(p.errors)",
                                String(format: "%.0f%%", p.cpu.generator), p.cpu.server.map { String(format: "%.0f%%", $0) } ?? "-",
-                               String(format: "%.0f%%", p.cpu.machine), p.plan])
+                               String(format: "%.0f%%", p.cpu.machine), p.serverRSS.map { "\($0 >> 20) MB" } ?? "-", p.plan])
         }
         print(table.render())
         if let error = points.compactMap(\.firstError).first { print("first error: \(error)") }
@@ -135,7 +146,9 @@ struct ServeBench: ParsableCommand {
     /// One point: `clients` threads share the first `requests` turns through `bodies`
     /// (cycling), each on its own connection, for at most `seconds`.
     private func measure(_ bodies: [[UInt8]], clients: Int, requests: Int, seconds: Double, serverPID: Int?,
-                         truth: [[String]]? = nil) throws -> Point {
+                         truth: [[String]]? = nil, paced: Bool = true) throws -> Point {
+        // Each client's gap between sends, on its own schedule, for --rate.
+        let interval = paced ? rate.map { UInt64(Double(clients) / $0 * 1e9) } : nil
         let connections = try (0..<clients).map { _ in try UnixHTTPClient(socketPath: socket) }
         let shared = Shared(answers: truth == nil ? bodies.count : 0)
         let (ready, go, done) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchGroup())
@@ -148,7 +161,8 @@ struct ServeBench: ParsableCommand {
                 ready.signal()
                 go.wait()
                 shared.record(Self.client(connection, path: path, bodies: bodies, next: shared, requests: requests,
-                                          until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9)))
+                                          until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9),
+                                          every: interval))
                 done.leave()
             }.start()
         }
@@ -160,14 +174,22 @@ struct ServeBench: ParsableCommand {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var point = shared.point(clients: clients, wall: wall, k: k, truth: truth)
         point.cpu = Usage(server: serverPID).percent(since: before, wall: wall)
+        point.serverRSS = serverPID.flatMap(Usage.residentBytes(pid:))
         return point
     }
 
-    /// A closed loop: the next turn, its request, its answer, until the turns or the time run out.
+    /// A closed loop: the next turn, its request, its answer, until the turns or the time run
+    /// out; with `every` (ns), each send waits for its slot on a fixed schedule.
     private static func client(_ connection: UnixHTTPClient, path: String, bodies: [[UInt8]], next: Shared,
-                               requests: Int, until deadline: UInt64) -> ClientLog {
+                               requests: Int, until deadline: UInt64, every interval: UInt64?) -> ClientLog {
         var log = ClientLog()
+        var slot = DispatchTime.now().uptimeNanoseconds
         while true {
+            if let interval {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if slot > now { usleep(UInt32((slot - now) / 1_000)) }
+                slot += interval
+            }
             let turn = next.turn(), sent = DispatchTime.now().uptimeNanoseconds
             guard turn < requests, sent < deadline else { break }
             do {
@@ -249,6 +271,7 @@ private struct Point {
     var firstError: String?
     var plan = "-"
     var cpu: (generator: Double, server: Double?, machine: Double) = (0, nil, 0)
+    var serverRSS: Int?
     var answers: [[String]] = []
 
     var qps: Double { Double(latencies.count) / wall }
@@ -258,7 +281,8 @@ private struct Point {
          "p50_ms": quantile(latencies, 0.5), "p99_ms": quantile(latencies, 0.99), "server_p50_ms": quantile(took, 0.5),
          "server_p99_ms": quantile(took, 0.99), "recall": recall as Any? ?? NSNull(), "partial": partial, "errors": errors,
          "first_error": firstError as Any? ?? NSNull(), "plan": plan,
-         "generator_cpu_pct": cpu.generator, "server_cpu_pct": cpu.server as Any? ?? NSNull(), "machine_cpu_pct": cpu.machine]
+         "generator_cpu_pct": cpu.generator, "server_cpu_pct": cpu.server as Any? ?? NSNull(), "machine_cpu_pct": cpu.machine,
+         "server_rss_bytes": serverRSS as Any? ?? NSNull()]
     }
 }
 
@@ -289,6 +313,14 @@ private struct Usage {
         let machine = machineTotal > earlier.machineTotal ? (machineBusy - earlier.machineBusy) / (machineTotal - earlier.machineTotal) : 0
         return (100 * (generator - earlier.generator) / wall,
                 server.flatMap { now in earlier.server.map { 100 * (now - $0) / wall } }, 100 * cores * machine)
+    }
+
+    /// Resident memory of process `pid` (VmRSS in /proc/PID/status).
+    static func residentBytes(pid: Int) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kB = line.split(separator: " ").compactMap({ Int($0) }).first else { return nil }
+        return kB << 10
     }
 
     /// User + system CPU seconds of process `pid` (fields 14 and 15 of /proc/PID/stat, after the name).

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""The PyPI known-item task (query = a package's name, the relevant document = its summary),
+as files mrl reads. Used by tools/bench/scale.sh.
+
+  pypi_known_item.py names --out DIR     # DIR/pypi-names.jsonl: 10,000 names, seeded sample
+  pypi_known_item.py vectors --out DIR   # after `mrl embed`: DIR/pypi-docs.jsonl (id + vector)
+                                         # and DIR/pypi-queries.jsonl (query, relevant_id, vector)
+"""
+import argparse
+import gzip
+import json
+import os
+import random
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CORPUS = os.path.join(ROOT, "..", "shared", "data", "pypi-summaries.jsonl.gz")
+
+
+def rounded(vector):
+    return [float(f"{x:.7g}") for x in vector.tolist()]
+
+
+def names(out):
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    random.seed(0)
+    with open(os.path.join(out, "pypi-names.jsonl"), "w", encoding="utf-8") as f:
+        for i in sorted(random.sample(range(len(rows)), 10_000)):
+            f.write(json.dumps({"id": rows[i]["id"], "text": rows[i]["title"]}, ensure_ascii=False) + "\n")
+
+
+def vectors(out):
+    import numpy as np
+    docs = np.load(os.path.join(out, "pypi-docs.f32.npy"), mmap_mode="r")
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f, open(os.path.join(out, "pypi-docs.jsonl"), "w", encoding="utf-8") as o:
+        for line, vector in zip(f, docs):
+            row = json.loads(line)
+            o.write(json.dumps({"id": row["id"], "text": row["text"], "vector": rounded(vector)}, ensure_ascii=False) + "\n")
+    queries = np.load(os.path.join(out, "pypi-names.f32.npy"))
+    with open(os.path.join(out, "pypi-names.jsonl"), encoding="utf-8") as f, \
+            open(os.path.join(out, "pypi-queries.jsonl"), "w", encoding="utf-8") as o:
+        for line, vector in zip(f, queries):
+            row = json.loads(line)
+            o.write(json.dumps({"query": row["text"], "relevant_id": row["id"], "vector": rounded(vector)}, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=["names", "vectors"])
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    {"names": names, "vectors": vectors}[args.step](args.out)
