@@ -24,7 +24,9 @@ public enum Model {
             return URL(fileURLWithPath: explicit)
         }
         var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The running binary's own path (argv[0] is a bare name when found through $PATH).
+        let executable = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         while dir.path != "/" {
             candidates.append(dir)
             dir = dir.deletingLastPathComponent()

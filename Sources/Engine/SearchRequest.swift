@@ -121,7 +121,7 @@ public struct SearchResult: Sendable {
                 if let meta = hit.meta, let parsed = try? JSON.parse(meta) { object["meta"] = parsed }
                 return .object(object)
             }),
-            "plan": JSON(any: plan.json),
+            "plan": plan.json,
             "partial": .bool(partial),
             "predicted_ms": JSON(predictedMs),
             "took_ms": .number(tookMs),

@@ -41,16 +41,5 @@ public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
     public static func exact(dims: Int, k: Int) -> SearchPlan {
         SearchPlan(graphDims: nil, ef: nil, stages: [Stage(dims: dims, keep: k)], earlyExit: nil, exact: true)
     }
-
-    /// JSON object with the API's snake_case names.
-    public var json: [String: Any] {
-        [
-            "graph_dims": graphDims as Any? ?? NSNull(),
-            "ef": ef as Any? ?? NSNull(),
-            "stages": stages.map { ["dims": $0.dims, "keep": $0.keep] },
-            "early_exit": earlyExit as Any? ?? NSNull(),
-            "exact": exact,
-        ]
-    }
 }
 

@@ -2,7 +2,8 @@
 """The PyPI known-item task (query = a package's name, the relevant document = its summary),
 as files mrl reads. Used by tools/bench/scale.sh.
 
-  pypi_known_item.py names --out DIR     # DIR/pypi-names.jsonl: 10,000 names, seeded sample
+  pypi_known_item.py names --out DIR     # DIR/pypi-names.jsonl: 10,000 names, seeded sample, and
+                                         # DIR/pypi-train-pairs.jsonl: 50,000 other names (--pairs)
   pypi_known_item.py vectors --out DIR   # after `mrl embed`: DIR/pypi-docs.jsonl (id + vector)
                                          # and DIR/pypi-queries.jsonl (query, relevant_id, vector)
 """
@@ -24,18 +25,27 @@ def names(out):
     with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
     random.seed(0)
+    evaluated = sorted(random.sample(range(len(rows)), 10_000))
     with open(os.path.join(out, "pypi-names.jsonl"), "w", encoding="utf-8") as f:
-        for i in sorted(random.sample(range(len(rows)), 10_000)):
+        for i in evaluated:
             f.write(json.dumps({"id": rows[i]["id"], "text": rows[i]["title"]}, ensure_ascii=False) + "\n")
+    # Training pairs for a supervised adaptor: never an evaluation name.
+    random.seed(1)
+    seen = {rows[i]["id"] for i in evaluated}
+    with open(os.path.join(out, "pypi-train-pairs.jsonl"), "w", encoding="utf-8") as f:
+        for row in random.sample([r for r in rows if r["id"] not in seen], 50_000):
+            f.write(json.dumps({"query": row["title"], "relevant_id": row["id"]}) + "\n")
 
 
 def vectors(out):
     import numpy as np
+    import orjson  # writes float32 arrays in their shortest exact form, 50x faster than json here
     docs = np.load(os.path.join(out, "pypi-docs.f32.npy"), mmap_mode="r")
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as f, open(os.path.join(out, "pypi-docs.jsonl"), "w", encoding="utf-8") as o:
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f, open(os.path.join(out, "pypi-docs.jsonl"), "wb") as o:
         for line, vector in zip(f, docs):
             row = json.loads(line)
-            o.write(json.dumps({"id": row["id"], "text": row["text"], "vector": rounded(vector)}, ensure_ascii=False) + "\n")
+            o.write(orjson.dumps({"id": row["id"], "text": row["text"], "vector": np.ascontiguousarray(vector)},
+                                 option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
     queries = np.load(os.path.join(out, "pypi-names.f32.npy"))
     with open(os.path.join(out, "pypi-names.jsonl"), encoding="utf-8") as f, \
             open(os.path.join(out, "pypi-queries.jsonl"), "w", encoding="utf-8") as o:

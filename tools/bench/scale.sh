@@ -21,14 +21,14 @@ py=tools/.venv/bin/python
 [ -f "$out/pypi-names.f32.npy" ] || $mrl embed "$out/pypi-names.jsonl" -o "$out/pypi-names.f32.npy"
 [ -f "$out/pypi-docs.jsonl" ] || $py tools/bench/pypi_known_item.py vectors --out "$out"
 
-data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
+data=$out/data        # kept for follow-ups, e.g. mrl eval --data $out/data --index pypi --compare-heads none,pca,adaptor
+rm -rf "$data"
 /usr/bin/time -f "index: %e s, peak RSS %M KB" $mrl index --data "$data" --index pypi "$out/pypi-docs.jsonl" | tail -4
 for threads in 1 2; do
   $mrl graph --data "$data" --index pypi --threads "$threads" | head -1
 done
 $mrl info --data "$data" --index pypi
 $mrl bench ann --data "$data" --index pypi --queries "$out/pypi-queries.jsonl" --limit "$queries"
-$mrl eval --data "$data" --index pypi --queries "$out/pypi-queries.jsonl"
+$mrl eval --data "$data" --index pypi --queries "$out/pypi-queries.jsonl" --limit "$queries" --dims 64,128,384
 $py tools/bench/ann_peers.py --docs "$out/pypi-docs.f32.npy" --titles "$out/pypi-names.f32.npy" --queries "$queries" \
     --systems numpy-flat,hnswlib --build-threads 1,2 --out "$out/ann_peers.json"
