@@ -19,4 +19,9 @@ int mrl_graph_kernels_select(const char *isa);
 /// prefetchers cannot predict. Inline so it costs one instruction, not a call.
 static inline void mrl_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/// A byte flag that build threads share (one per node): stored with release and loaded with
+/// acquire, so a node seen as finished is seen with all its links.
+static inline uint8_t mrl_flag_load(const uint8_t *flags, size_t i) { return __atomic_load_n(flags + i, __ATOMIC_ACQUIRE); }
+static inline void mrl_flag_store(uint8_t *flags, size_t i, uint8_t value) { __atomic_store_n(flags + i, value, __ATOMIC_RELEASE); }
+
 #endif

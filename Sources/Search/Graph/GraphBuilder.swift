@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,8 @@ public final class GraphBuilder: @unchecked Sendable {
     /// mL of the paper: a level is floor(-ln U · mL), U uniform in (0, 1].
     private let levelScale: Double
     private let locks = NodeLocks()
+    /// During a parallel insert, 1 for each node not yet linked (see `LockedAdjacency`).
+    private var inserting: UnsafeMutablePointer<UInt8>?
     /// Working memory, one per thread; grown to the largest thread count asked for.
     private(set) var workers: [BuildWorker] = []
 
@@ -82,7 +85,16 @@ public final class GraphBuilder: @unchecked Sendable {
             return
         }
         // Worker w takes every threads-th node; each owns its BuildWorker, and the shared
-        // lists are only touched under NodeLocks.
+        // lists are only touched under NodeLocks. A node is hidden from the others' walks
+        // until all its levels are linked.
+        let flags = UnsafeMutablePointer<UInt8>.allocate(capacity: Int(largest) + 1)
+        flags.initialize(repeating: 0, count: Int(largest) + 1)
+        for i in first..<ids.count { flags[Int(ids[i])] = 1 }
+        inserting = flags
+        defer {
+            inserting = nil
+            flags.deallocate()
+        }
         DispatchQueue.concurrentPerform(iterations: threads) { w in
             for i in stride(from: first + w, to: ids.count, by: threads) {
                 connect(ids[i], level: levels[i], worker: workers[w])
@@ -90,7 +102,8 @@ public final class GraphBuilder: @unchecked Sendable {
         }
     }
 
-    /// Links node `id`, already placed at `level`, into the graph.
+    /// Links node `id`, already placed at `level`, into the graph (and, in a parallel insert,
+    /// clears its `inserting` flag once done).
     private func connect(_ id: UInt32, level: Int, worker: BuildWorker) {
         let query = worker.query.pointer
         vectors.prepare(row: id, into: query)
@@ -107,7 +120,7 @@ public final class GraphBuilder: @unchecked Sendable {
         let raisesTop = level > top
         if !raisesTop { locks.unlockEntry() }
 
-        let graph = LockedAdjacency(layers: layers, locks: locks, copy: worker.copy.pointer)
+        let graph = LockedAdjacency(layers: layers, locks: locks, copy: worker.copy.pointer, inserting: inserting)
         var cost = 0
         var current = Hit(id: entry, score: vectors.similarity(query, entry))
         for l in stride(from: top, to: level, by: -1) {
@@ -131,6 +144,7 @@ public final class GraphBuilder: @unchecked Sendable {
             layers.maxLevel = level
             locks.unlockEntry()
         }
+        if let inserting { mrl_flag_store(inserting, Int(id), 0) }
     }
 
     /// Adds `target` to the links of `node` at `level`; when they are full, re-chooses among

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -43,6 +44,10 @@ struct LockedAdjacency: GraphAdjacency {
     let locks: NodeLocks
     /// Room for one level-0 list; each call overwrites it.
     let copy: UnsafeMutablePointer<UInt32>
+    /// Nodes another thread is still linking (flag 1), left out of every list read: their lower
+    /// levels may still be empty, and a walk that descends through one would link the node it
+    /// inserts to that one alone (which cost a 2-thread build a point of recall).
+    let inserting: UnsafeMutablePointer<UInt8>?
 
     var entryPoint: UInt32? { layers.entryPoint }
     var maxLevel: Int { layers.maxLevel }
@@ -53,6 +58,12 @@ struct LockedAdjacency: GraphAdjacency {
         let links = layers.neighbors(of: node, level: level)
         if let start = links.baseAddress, links.count > 0 { copy.update(from: start, count: links.count) }
         locks.unlock(node)
-        return UnsafeBufferPointer(start: copy, count: links.count)
+        guard let inserting else { return UnsafeBufferPointer(start: copy, count: links.count) }
+        var kept = 0
+        for i in 0..<links.count where mrl_flag_load(inserting, Int(copy[i])) == 0 {
+            copy[kept] = copy[i]
+            kept += 1
+        }
+        return UnsafeBufferPointer(start: copy, count: kept)
     }
 }
