@@ -26,7 +26,7 @@ echo "== the same query within a 0.2 ms budget: the planner runs the most accura
 $MRL search --data "$DATA" --index debian -k 5 --budget-ms 0.2 "tiling window manager"
 echo
 echo "== an exact scan of the first 64 of 384 dimensions: a sixth of the bytes read, and worse answers,"
-echo "   because MiniLM was not trained for truncation (PCA helps little; `mrl head --kind adaptor` trains a head that helps more)"
+echo '   because MiniLM was not trained for truncation (PCA helps little; "mrl head --kind adaptor" trains a head that helps more)'
 $MRL search --data "$DATA" --index debian -k 5 --dims 64 "tiling window manager"
 echo
 SOCKET="$DATA/mrl.sock"
