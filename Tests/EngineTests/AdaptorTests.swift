@@ -77,6 +77,11 @@ final class AdaptorTests: XCTestCase {
         XCTAssertThrowsError(try AdaptorTrainer().train(samples: unitVectors(100, dims: d, seed: 4), count: 100, dimensions: d)) {
             XCTAssertEqual($0 as? AdaptorError, .tooFewSamples(found: 100, needed: AdaptorTrainer.minimumSamples))
         }
+        let samples = clustered(5_000, dims: d, seed: 7)
+        let few = AdaptorTrainer.Pairs(queries: Array(samples[0..<100 * d]), documents: Array(samples[d..<101 * d]), count: 100)
+        XCTAssertThrowsError(try AdaptorTrainer().train(samples: samples, count: 5_000, dimensions: d, pairs: few)) {
+            XCTAssertEqual($0 as? AdaptorError, .tooFewPairs(found: 100, needed: AdaptorTrainer.minimumPairs))
+        }
         var options = AdaptorTrainer.Options()
         options.learningRate = 1e4
         options.epochs = 2
