@@ -11,7 +11,7 @@ import Foundation
 /// A PCA head is a pure rotation (an orthonormal basis sorted by variance): vectors are not
 /// centred, so full-dimension cosines are unchanged and only the order of information in the
 /// coordinates moves to the front. An adaptor is affine (`W x + c`), trained so that each
-/// prefix keeps the full vectors' similarities (see `trainAdaptor`); it changes cosines, so
+/// prefix keeps the full vectors' similarities (Engine's `AdaptorTrainer`); it changes cosines, so
 /// full-dimension scores always come from the raw vectors.
 public struct MatryoshkaHead: Sendable {
     public enum Kind: String, Sendable, CaseIterable {

@@ -47,7 +47,11 @@ extension Index {
         let scored = queries.indices.filter { relevant[$0] != nil }
         let queryRows = try queryVectors(scored.map { queries[$0] }).flatMap { $0 }
         let targets = scored.map { relevant[$0]! }
-        let truth = PrefixScores(queries: queryRows, docs: rows, dimensions: d, prefix: d).topTen()
+        // Full dimensions score the raw vectors under every head: one pass gives the truth and
+        // the full-dimension row of every head.
+        let raw = PrefixScores(queries: queryRows, docs: rows, dimensions: d, prefix: d)
+        let truth = raw.topTen()
+        let full = dims.contains(d) ? raw.knownItem(targets: targets, truth: truth) : nil
 
         var table: [HeadComparison.Row] = [], fitted: [String] = []
         for kind in kinds {
@@ -64,9 +68,8 @@ extension Index {
             }
             let docs = head.apply(rows: rows, count: n), mapped = head.apply(rows: queryRows, count: scored.count)
             for m in dims {
-                let scores = m == d ? PrefixScores(queries: queryRows, docs: rows, dimensions: d, prefix: d)
-                                    : PrefixScores(queries: mapped, docs: docs, dimensions: d, prefix: m)
-                let (mrr, recall, shortlist) = scores.knownItem(targets: targets, truth: truth)
+                let (mrr, recall, shortlist) = m == d ? full!
+                    : PrefixScores(queries: mapped, docs: docs, dimensions: d, prefix: m).knownItem(targets: targets, truth: truth)
                 table.append(.init(head: kind.rawValue, dims: m, mrrAt10: mrr, recallAt10: recall, shortlistFor95: shortlist))
             }
         }

@@ -119,7 +119,7 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
 
     /// Adds prefix `m`'s loss gradient to dY and returns its loss.
     private func addPrefixLoss(_ m: Int) -> Double {
-        let b = batch, d = dimensions, tau = temperature, skip = pairs ? -1 : 0  // self excluded without pairs
+        let b = batch, d = dimensions, tau = temperature
         for side in sides { Self.unitPrefixes(side, rows: b, dimensions: d, prefix: m) }
         // S / τ, its row softmax Q, the loss, and G = (Q - P) / (B τ) in place of S. With
         // log Q_ij = S_ij / τ - logsumexp_i and Σ_j P_ij = 1, the cross-entropy part of the
@@ -129,7 +129,8 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
                         self.left.z + r0 * m, Int32(m), self.right.z, Int32(m), 0, self.similarities + r0 * b, Int32(b))
             var loss = 0.0
             for i in r0..<r1 {
-                let row = self.similarities + i * b, targetRow = self.target + i * b, skipped = skip < 0 ? -1 : i
+                // Without pairs a document is not its own candidate.
+                let row = self.similarities + i * b, targetRow = self.target + i * b, skipped = self.pairs ? -1 : i
                 var expected: Float = 0
                 for j in 0..<b where j != skipped { expected += targetRow[j] * row[j] }
                 loss += Double(Self.softmaxRow(row, count: b, skipping: skipped) - expected) - Double(self.targetEntropy[i])
