@@ -12,7 +12,6 @@ import Foundation
 public final class UnixHTTPClient {
     public struct Reply: Sendable {
         public var status: Int
-        public var headers: [String: String]
         public var body: [UInt8]
         public var json: JSON? { try? JSON.parse(body) }
         /// The daemon's error message for a non-2xx reply.
@@ -43,12 +42,21 @@ public final class UnixHTTPClient {
         try request(method, path, body: json.bytes)
     }
 
-    /// Sends one request and reads its reply; reconnects once if the daemon had closed an
-    /// idle connection.
+    /// Sends one request and reads its reply.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> Reply {
+        try exchange(Self.message(method, path, body: body))
+    }
+
+    /// A request's bytes, for `exchange`: the load generator builds them once, before timing.
+    public static func message(_ method: String, _ path: String, body: [UInt8]? = nil) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: mrl\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
-        let message = Array((head + "\r\n").utf8) + (body ?? [])
+        return Array((head + "\r\n").utf8) + (body ?? [])
+    }
+
+    /// Sends a request built by `message` and reads its reply; reconnects once if the daemon
+    /// had closed an idle connection.
+    public func exchange(_ message: [UInt8]) throws -> Reply {
         do {
             try send(message)
             return try readReply()
@@ -116,27 +124,49 @@ public final class UnixHTTPClient {
                 throw Failure(description: "connection closed by the daemon before a reply")
             }
         }
-        let lines = String(decoding: buffer[0..<end!], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = lines[0].split(separator: " ")
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-            throw Failure(description: "not an HTTP reply: \(lines[0].prefix(80))")
-        }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let length = Int(headers["content-length"] ?? "0") ?? 0
+        let head = try ReplyHead(buffer[0..<end!])
         buffer.removeFirst(end! + 4)
-        while buffer.count < length {
+        while buffer.count < head.contentLength {
             guard try fill() else { throw Failure(description: "connection closed by the daemon in the middle of a reply") }
         }
-        let body = Array(buffer[0..<length])
-        buffer.removeFirst(length)
-        if headers["connection"]?.lowercased() == "close" {
+        let body = Array(buffer[0..<head.contentLength])
+        buffer.removeFirst(head.contentLength)
+        if head.closes {
             close(fd)
             fd = -1
         }
-        return Reply(status: status, headers: headers, body: body)
+        return Reply(status: head.status, body: body)
+    }
+}
+
+/// What the client needs of a reply's head, read from its bytes without building strings
+/// (the load generator reads one per search).
+private struct ReplyHead {
+    var status: Int
+    var contentLength = 0
+    var closes = false
+
+    init(_ bytes: ArraySlice<UInt8>) throws {
+        let lines = bytes.split(separator: 13, omittingEmptySubsequences: true).map { $0.first == 10 ? $0.dropFirst() : $0 }
+        let statusLine = lines.first ?? []
+        let parts = statusLine.split(separator: 32)
+        guard parts.count >= 2, let status = Int(String(decoding: parts[1], as: UTF8.self)) else {
+            throw UnixHTTPClient.Failure(description: "not an HTTP reply: \(String(decoding: statusLine.prefix(80), as: UTF8.self))")
+        }
+        self.status = status
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: 58) else { continue }
+            let value = line[(colon + 1)...].drop { $0 == 32 || $0 == 9 }
+            if Self.named(line[..<colon], "content-length") {
+                contentLength = Int(String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespaces)) ?? 0
+            } else if Self.named(line[..<colon], "connection") {
+                closes = value.prefix(5).map { $0 | 0x20 } == Array("close".utf8)
+            }
+        }
+    }
+
+    /// Whether a header's name is `lowercase`, in any case.
+    private static func named(_ name: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
+        name.count == lowercase.utf8.count && zip(name, lowercase.utf8).allSatisfy { $0 | 0x20 == $1 }
     }
 }

@@ -153,6 +153,7 @@ struct ServeBench: ParsableCommand {
         let shared = Shared(answers: truth == nil ? bodies.count : 0)
         let (ready, go, done) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchGroup())
         let path = "/indexes/\(index)/search"
+        let messages = bodies.map { UnixHTTPClient.message("POST", path, body: $0) }
         for connection in connections {
             // Each connection is used by its own thread only.
             nonisolated(unsafe) let connection = connection
@@ -160,7 +161,7 @@ struct ServeBench: ParsableCommand {
             Thread {
                 ready.signal()
                 go.wait()
-                shared.record(Self.client(connection, path: path, bodies: bodies, next: shared, requests: requests,
+                shared.record(Self.client(connection, messages: messages, next: shared, requests: requests,
                                           until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9),
                                           every: interval))
                 done.leave()
@@ -172,15 +173,19 @@ struct ServeBench: ParsableCommand {
         for _ in connections { go.signal() }
         done.wait()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = Usage(server: serverPID).percent(since: before, wall: wall)
         var point = shared.point(clients: clients, wall: wall, k: k, truth: truth)
-        point.cpu = Usage(server: serverPID).percent(since: before, wall: wall)
+        point.cpu = cpu
         point.serverRSS = serverPID.flatMap(Usage.residentBytes(pid:))
         return point
     }
 
     /// A closed loop: the next turn, its request, its answer, until the turns or the time run
-    /// out; with `every` (ns), each send waits for its slot on a fixed schedule.
-    private static func client(_ connection: UnixHTTPClient, path: String, bodies: [[UInt8]], next: Shared,
+    /// out; with `every` (ns), each send waits for its slot on a fixed schedule. Closed-loop
+    /// answers are decoded after the timing, so that the generator takes as little of the
+    /// machine's CPU from the daemon as it can; paced ones at once (their memory stays flat
+    /// over a long soak, and CPU is not what bounds them).
+    private static func client(_ connection: UnixHTTPClient, messages: [[UInt8]], next: Shared,
                                requests: Int, until deadline: UInt64, every interval: UInt64?) -> ClientLog {
         var log = ClientLog()
         var slot = DispatchTime.now().uptimeNanoseconds
@@ -193,23 +198,22 @@ struct ServeBench: ParsableCommand {
             let turn = next.turn(), sent = DispatchTime.now().uptimeNanoseconds
             guard turn < requests, sent < deadline else { break }
             do {
-                let reply = try connection.request("POST", path, body: bodies[turn % bodies.count])
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6
-                guard reply.status == 200, let result = reply.json.flatMap(SearchResult.init(json:)) else {
-                    log.fail("HTTP \(reply.status): \(reply.errorMessage)")
-                    continue
-                }
-                log.latencies.append(ms)
-                log.took.append(result.tookMs)
-                log.partial += result.partial ? 1 : 0
-                log.plans[result.plan, default: 0] += 1
-                log.answers.append((turn % bodies.count, result.hits.map(\.id)))
+                let reply = try connection.exchange(messages[turn % messages.count])
+                let answer = Answer(query: turn % messages.count, ms: Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6, reply: reply)
+                if interval == nil { log.undecoded.append(answer) } else { log.decode(answer) }
             } catch {
                 log.fail("\(error)")
             }
         }
         return log
     }
+}
+
+/// One reply as it came, with its query's position and its round trip.
+private struct Answer: Sendable {
+    var query: Int
+    var ms: Double
+    var reply: UnixHTTPClient.Reply
 }
 
 /// What one client thread saw.
@@ -220,10 +224,29 @@ private struct ClientLog: Sendable {
     /// (query, ids answered), for recall.
     var answers: [(Int, [String])] = []
     var firstError: String?
+    /// Replies not yet decoded into the figures above.
+    var undecoded: [Answer] = []
 
     mutating func fail(_ message: String) {
         errors += 1
         firstError = firstError ?? message
+    }
+
+    mutating func decode(_ answer: Answer) {
+        guard answer.reply.status == 200, let result = answer.reply.json.flatMap(SearchResult.init(json:)) else {
+            return fail("HTTP \(answer.reply.status): \(answer.reply.errorMessage)")
+        }
+        latencies.append(answer.ms)
+        took.append(result.tookMs)
+        partial += result.partial ? 1 : 0
+        plans[result.plan, default: 0] += 1
+        answers.append((answer.query, result.hits.map(\.id)))
+    }
+
+    /// Decodes the replies kept for after the timing.
+    mutating func decodeAll() {
+        for answer in undecoded { decode(answer) }
+        undecoded = []
     }
 }
 
@@ -240,7 +263,11 @@ private final class Shared: Sendable {
     func record(_ log: ClientLog) { logs.withLock { $0.append(log) } }
 
     func point(clients: Int, wall: Double, k: Int, truth: [[String]]?) -> Point {
-        let all = logs.withLock { $0 }
+        let all = logs.withLock { $0 }.map { log in
+            var log = log
+            log.decodeAll()
+            return log
+        }
         var point = Point(clients: clients, wall: wall)
         point.latencies = all.flatMap(\.latencies).sorted()
         point.took = all.flatMap(\.took).sorted()
