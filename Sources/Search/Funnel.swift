@@ -101,7 +101,20 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         query.withUnsafeBufferPointer { q in
             segments.withUnsafeBufferPointer { segments in
                 norms.withUnsafeBufferPointer { norms in
-                    for candidate in candidates {
+                    // Candidates are scattered rows the hardware prefetchers cannot foresee:
+                    // each is asked for `ahead` candidates before it is scored.
+                    let ahead = 4
+                    func prefetch(_ c: Int) {
+                        guard c < candidates.count else { return }
+                        let block = Int(candidates[c].id) / blockRows, row = Int(candidates[c].id) % blockRows
+                        for s in 0..<used {
+                            let width = layout.width(s), start = UnsafeRawPointer(segments[block * perBlock + s] + row * width)
+                            for line in stride(from: 0, to: width * MemoryLayout<Float>.size, by: 64) { mrl_prefetch(start + line) }
+                        }
+                    }
+                    for c in 0..<ahead { prefetch(c) }
+                    for (c, candidate) in candidates.enumerated() {
+                        prefetch(c + ahead)
                         let block = Int(candidate.id) / blockRows, row = Int(candidate.id) % blockRows
                         var dot: Float = 0, squared: Float = 0
                         for s in 0..<used {
