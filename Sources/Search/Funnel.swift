@@ -110,6 +110,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                         for s in 0..<used {
                             let width = layout.width(s), start = UnsafeRawPointer(segments[block * perBlock + s] + row * width)
                             for line in stride(from: 0, to: width * MemoryLayout<Float>.size, by: 64) { mrl_prefetch(start + line) }
+                            mrl_prefetch(norms[block * perBlock + s] + row)
                         }
                     }
                     for c in 0..<ahead { prefetch(c) }
