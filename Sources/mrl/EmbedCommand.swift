@@ -20,7 +20,9 @@ struct EmbedCommand: ParsableCommand {
     var output: String
 
     @Option(help: "Texts per forward pass batch.")
-    var batchSize = 256
+    var batchSize = EmbedCommand.defaultBatchSize
+
+    static let defaultBatchSize = 256
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }

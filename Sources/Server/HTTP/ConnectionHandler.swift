@@ -29,12 +29,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard !refusing else { return }
-            let cap = application.configuration.maxBodyBytes
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > cap {
-                return refuse(context: context, keepAlive: head.isKeepAlive, length: length)
+            let announced = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+            if announced > application.configuration.maxBodyBytes {
+                return refuse(context: context, keepAlive: head.isKeepAlive, length: announced)
             }
             self.head = head
-            body = context.channel.allocator.buffer(capacity: 0)
+            body = context.channel.allocator.buffer(capacity: max(announced, 0))
         case .body(var chunk):
             guard !refusing, head != nil else { return }
             if body!.readableBytes + chunk.readableBytes > application.configuration.maxBodyBytes {
@@ -76,20 +76,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)
         buffer.writeBytes(response.body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let done = context.writeAndFlushPromise(wrapOutboundOut(.end(nil)))
         if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             timer.responseSent()
         } else {
-            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
-    }
-}
-
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise(_ data: NIOAny) -> EventLoopPromise<Void> {
-        let promise = eventLoop.makePromise(of: Void.self)
-        writeAndFlush(data, promise: promise)
-        return promise
     }
 }
 

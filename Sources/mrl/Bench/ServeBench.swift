@@ -23,6 +23,9 @@ struct ServeBench: ParsableCommand {
             generator's, "server" the daemon's (its pid from /health, when on this machine), \
             "machine" all processes'.
 
+            With --mode text, the encoder is also timed alone in this process (as `mrl embed` \
+            runs it) before and after the points, and each point's QPS is given as a share of it.
+
             Example: mrl bench serve --socket indexes/mrl.sock --index debian-ref \
             --queries tools/bench/out/debian-titles.jsonl --budget-ms default,1 --recall
             """)
@@ -112,6 +115,9 @@ struct ServeBench: ParsableCommand {
         let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity,
                                 serverPID: serverPID, paced: false)
         guard truth.errors == 0 else { throw DaemonConnection.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
+        // Text mode's yardstick, taken in this run: the encoder alone, in this process.
+        let texts = searches.compactMap(\.query)
+        var encoderRates = texts.isEmpty ? [] : [try Self.encoderRate(texts)]
         var points: [Point] = []
         for budget in budgets {
             let timed = bodies { $0.budgetMs = budget }
@@ -123,11 +129,20 @@ struct ServeBench: ParsableCommand {
                 if !json { note("budget \(budget.map { "\($0) ms" } ?? "default"), \(count) clients: \(Int(point.qps)) QPS") }
             }
         }
+        if !texts.isEmpty { encoderRates.append(try Self.encoderRate(texts)) }
+        let encoderRate = encoderRates.isEmpty ? nil : encoderRates.reduce(0, +) / Double(encoderRates.count)
         if json {
-            printJSON(["index": index, "mode": mode.rawValue, "queries": searches.count, "k": k, "points": points.map(\.json)])
+            printJSON(["index": index, "mode": mode.rawValue, "queries": searches.count, "k": k, "points": points.map(\.json),
+                       "encoder_texts_per_s": encoderRate as Any? ?? NSNull()])
             return
         }
         print("\(index) over \(socket): \(searches.count) \(mode) queries, k \(k)" + (recall ? ", recall against exact \(dimensions)-d search" : ""))
+        if let encoderRate {
+            print(String(format: "the encoder alone, in this process, before and after the points: %.0f and %.0f texts/s (batches of %d)",
+                         encoderRates[0], encoderRates[1], Self.encoderBatch))
+            print(String(format: "QPS as a share of their mean: %@",
+                         points.map { "\($0.clients) clients \(Int((100 * $0.qps / encoderRate).rounded()))%" }.joined(separator: ", ")))
+        }
         var table = Table(header: ["budget ms", "clients", "answers", "QPS", "p50 ms", "p99 ms", "server p99 ms", "recall",
                                    "partial", "errors", "gen CPU", "server CPU", "machine CPU", "server RSS", "plan chosen most"],
                           rightAligned: Set(0..<14))
@@ -142,6 +157,20 @@ struct ServeBench: ParsableCommand {
         print(table.render())
         if let error = points.compactMap(\.firstError).first { print("first error: \(error)") }
     }
+
+    /// Texts the encoder embeds per second on its own, in batches as `mrl embed` makes them:
+    /// what text queries through the daemon are measured against, in the same run.
+    private static func encoderRate(_ texts: [String]) throws -> Double {
+        let encoder = try Model.encoder()
+        let sample = Array(texts.prefix(2_000))
+        let start = DispatchTime.now().uptimeNanoseconds
+        for batch in stride(from: 0, to: sample.count, by: encoderBatch) {
+            _ = encoder.embed(Array(sample[batch..<min(batch + encoderBatch, sample.count)]))
+        }
+        return Double(sample.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    private static let encoderBatch = EmbedCommand.defaultBatchSize
 
     /// One point: `clients` threads share the first `requests` turns through `bodies`
     /// (cycling), each on its own connection, for at most `seconds`.
