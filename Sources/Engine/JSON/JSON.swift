@@ -50,7 +50,8 @@ public enum JSON: Sendable, Equatable {
     /// A Float as the shortest decimal that reads back as the same Float (0.8123 rather
     /// than 0.81229996681213379).
     public static func float(_ value: Float) -> JSON {
-        .number(Double("\(value)") ?? Double(value))
+        var digits = value.description
+        return .number(digits.withUTF8(JSONParser.number) ?? Double(value))
     }
 }
 

@@ -30,6 +30,13 @@ extension JSON {
 
 /// A recursive-descent parser over a byte buffer; one per document.
 struct JSONParser {
+    /// The number `text` holds in JSON's syntax and nothing else, or nil.
+    static func number(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        var parser = JSONParser(input: text, maxDepth: 0)
+        guard let value = try? parser.parseNumber(), parser.position == text.count else { return nil }
+        return value
+    }
+
     let input: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var position = 0
