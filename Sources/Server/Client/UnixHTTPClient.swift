@@ -142,31 +142,39 @@ public final class UnixHTTPClient {
 /// What the client needs of a reply's head, read from its bytes without building strings
 /// (the load generator reads one per search).
 private struct ReplyHead {
-    var status: Int
+    var status = 0
     var contentLength = 0
     var closes = false
 
     init(_ bytes: ArraySlice<UInt8>) throws {
-        let lines = bytes.split(separator: 13, omittingEmptySubsequences: true).map { $0.first == 10 ? $0.dropFirst() : $0 }
-        let statusLine = lines.first ?? []
-        let parts = statusLine.split(separator: 32)
-        guard parts.count >= 2, let status = Int(String(decoding: parts[1], as: UTF8.self)) else {
+        var lines = bytes.split(separator: 13).map { $0.first == 10 ? $0.dropFirst() : $0 }.makeIterator()
+        let statusLine = lines.next() ?? []
+        let parts = statusLine.split(separator: 32, maxSplits: 2)
+        guard parts.count >= 2, let status = Self.integer(parts[1]) else {
             throw UnixHTTPClient.Failure(description: "not an HTTP reply: \(String(decoding: statusLine.prefix(80), as: UTF8.self))")
         }
         self.status = status
-        for line in lines.dropFirst() {
+        while let line = lines.next() {
             guard let colon = line.firstIndex(of: 58) else { continue }
-            let value = line[(colon + 1)...].drop { $0 == 32 || $0 == 9 }
-            if Self.named(line[..<colon], "content-length") {
-                contentLength = Int(String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespaces)) ?? 0
-            } else if Self.named(line[..<colon], "connection") {
-                closes = value.prefix(5).map { $0 | 0x20 } == Array("close".utf8)
+            let name = line[..<colon], value = line[(colon + 1)...].drop { $0 == 32 || $0 == 9 }
+            if Self.named(name, "content-length") {
+                contentLength = Self.integer(value) ?? 0
+            } else if Self.named(name, "connection") {
+                closes = Self.named(value.prefix(5), "close")
             }
         }
     }
 
-    /// Whether a header's name is `lowercase`, in any case.
-    private static func named(_ name: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
-        name.count == lowercase.utf8.count && zip(name, lowercase.utf8).allSatisfy { $0 | 0x20 == $1 }
+    /// Whether `bytes` spell `lowercase`, in any case.
+    private static func named(_ bytes: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {
+        bytes.count == lowercase.utf8CodeUnitCount
+            && zip(bytes, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)).allSatisfy { $0 | 0x20 == $1 }
+    }
+
+    /// The decimal number `bytes` start with (trailing blanks allowed), or nil.
+    private static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        let digits = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
+        guard !digits.isEmpty, digits.count <= 18, bytes.dropFirst(digits.count).allSatisfy({ $0 == 32 || $0 == 9 }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
     }
 }
