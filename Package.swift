@@ -18,10 +18,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // System C libraries, installed by tools/setup.sh (apt-get).
+        // System C libraries, installed by tools/setup.sh (apt-get); CEpoll is libc's epoll.
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // Hot numeric kernels with per-ISA variants chosen once at run time by cpuid.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
@@ -40,7 +41,7 @@ let package = Package(
         ]),
         .executableTarget(
             name: "mrl",
-            dependencies: ["Engine", "Server", "Search", "Store", "CKernels",
+            dependencies: ["Engine", "Server", "Search", "Store", "CKernels", "CEpoll",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),

@@ -172,81 +172,36 @@ struct ServeBench: ParsableCommand {
 
     private static let encoderBatch = EmbedCommand.defaultBatchSize
 
-    /// One point: `clients` threads share the first `requests` turns through `bodies`
-    /// (cycling), each on its own connection, for at most `seconds`.
+    /// One point: `clients` connections share the first `requests` turns through `bodies`
+    /// (cycling), for at most `seconds`. Closed-loop answers are decoded after the timing, so
+    /// that the generator takes as little of the machine's CPU from the daemon as it can;
+    /// paced ones at once (their memory stays flat over a long soak, and CPU is not what
+    /// bounds them).
     private func measure(_ bodies: [[UInt8]], clients: Int, requests: Int, seconds: Double, serverPID: Int?,
                          truth: [[String]]? = nil, paced: Bool = true) throws -> Point {
-        // Each client's gap between sends, on its own schedule, for --rate.
+        // Each connection's gap between sends, on its own schedule, for --rate.
         let interval = paced ? rate.map { UInt64(Double(clients) / $0 * 1e9) } : nil
-        let connections = try (0..<clients).map { _ in try UnixHTTPClient(socketPath: socket) }
-        let shared = Shared(answers: truth == nil ? bodies.count : 0)
-        let (ready, go, done) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0), DispatchGroup())
         let path = "/indexes/\(index)/search"
         let messages = bodies.map { UnixHTTPClient.message("POST", path, body: $0) }
-        for connection in connections {
-            // Each connection is used by its own thread only.
-            nonisolated(unsafe) let connection = connection
-            done.enter()
-            Thread {
-                ready.signal()
-                go.wait()
-                shared.record(Self.client(connection, messages: messages, next: shared, requests: requests,
-                                          until: DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9),
-                                          every: interval))
-                done.leave()
-            }.start()
-        }
-        for _ in connections { ready.wait() }
+        let loop = try LoadLoop(socketPath: socket, count: clients)
+        var log = AnswerLog(queries: bodies.count)
         let before = Usage(server: serverPID)
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in connections { go.signal() }
-        done.wait()
+        loop.run(messages: messages, requests: requests, seconds: seconds, interval: interval,
+                 answer: { interval == nil ? log.undecoded.append($0) : log.decode($0) }, failure: { log.fail($0) })
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let cpu = Usage(server: serverPID).percent(since: before, wall: wall)
-        var point = shared.point(clients: clients, wall: wall, k: k, truth: truth)
+        log.decodeAll()
+        var point = log.point(clients: clients, wall: wall, k: k, truth: truth)
         point.cpu = cpu
         point.serverRSS = serverPID.flatMap(Usage.residentBytes(pid:))
         return point
     }
-
-    /// A closed loop: the next turn, its request, its answer, until the turns or the time run
-    /// out; with `every` (ns), each send waits for its slot on a fixed schedule. Closed-loop
-    /// answers are decoded after the timing, so that the generator takes as little of the
-    /// machine's CPU from the daemon as it can; paced ones at once (their memory stays flat
-    /// over a long soak, and CPU is not what bounds them).
-    private static func client(_ connection: UnixHTTPClient, messages: [[UInt8]], next: Shared,
-                               requests: Int, until deadline: UInt64, every interval: UInt64?) -> ClientLog {
-        var log = ClientLog()
-        var slot = DispatchTime.now().uptimeNanoseconds
-        while true {
-            if let interval {
-                let now = DispatchTime.now().uptimeNanoseconds
-                if slot > now { usleep(UInt32((slot - now) / 1_000)) }
-                slot += interval
-            }
-            let turn = next.turn(), sent = DispatchTime.now().uptimeNanoseconds
-            guard turn < requests, sent < deadline else { break }
-            do {
-                let reply = try connection.exchange(messages[turn % messages.count])
-                let answer = Answer(query: turn % messages.count, ms: Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6, reply: reply)
-                if interval == nil { log.undecoded.append(answer) } else { log.decode(answer) }
-            } catch {
-                log.fail("\(error)")
-            }
-        }
-        return log
-    }
 }
 
-/// One reply as it came, with its query's position and its round trip.
-private struct Answer: Sendable {
-    var query: Int
-    var ms: Double
-    var reply: UnixHTTPClient.Reply
-}
-
-/// What one client thread saw.
-private struct ClientLog: Sendable {
+/// What the generator saw in one point.
+private struct AnswerLog {
+    let queries: Int
     var latencies: [Double] = [], took: [Double] = []
     var partial = 0, errors = 0
     var plans: [SearchPlan: Int] = [:]
@@ -254,14 +209,16 @@ private struct ClientLog: Sendable {
     var answers: [(Int, [String])] = []
     var firstError: String?
     /// Replies not yet decoded into the figures above.
-    var undecoded: [Answer] = []
+    var undecoded: [LoadLoop.Answer] = []
+
+    init(queries: Int) { self.queries = queries }
 
     mutating func fail(_ message: String) {
         errors += 1
         firstError = firstError ?? message
     }
 
-    mutating func decode(_ answer: Answer) {
+    mutating func decode(_ answer: LoadLoop.Answer) {
         guard answer.reply.status == 200, let result = answer.reply.json.flatMap(SearchResult.init(json:)) else {
             return fail("HTTP \(answer.reply.status): \(answer.reply.errorMessage)")
         }
@@ -269,7 +226,7 @@ private struct ClientLog: Sendable {
         took.append(result.tookMs)
         partial += result.partial ? 1 : 0
         plans[result.plan, default: 0] += 1
-        answers.append((answer.query, result.hits.map(\.id)))
+        answers.append((answer.turn % queries, result.hits.map(\.id)))
     }
 
     /// Decodes the replies kept for after the timing.
@@ -277,41 +234,23 @@ private struct ClientLog: Sendable {
         for answer in undecoded { decode(answer) }
         undecoded = []
     }
-}
 
-/// The clients' shared turn counter and their logs.
-private final class Shared: Sendable {
-    private let nextTurn = Atomic(0)
-    private let logs = Mutex<[ClientLog]>([])
-    /// With no truth to compare with, the first answer to each query is kept: it becomes the truth.
-    private let keptAnswers: Int
-
-    init(answers: Int) { keptAnswers = answers }
-
-    func turn() -> Int { nextTurn.wrappingAdd(1, ordering: .relaxed).oldValue }
-    func record(_ log: ClientLog) { logs.withLock { $0.append(log) } }
-
+    /// The point's figures; with no truth to compare with, the first answer to each query is
+    /// kept: it becomes the truth.
     func point(clients: Int, wall: Double, k: Int, truth: [[String]]?) -> Point {
-        let all = logs.withLock { $0 }.map { log in
-            var log = log
-            log.decodeAll()
-            return log
-        }
         var point = Point(clients: clients, wall: wall)
-        point.latencies = all.flatMap(\.latencies).sorted()
-        point.took = all.flatMap(\.took).sorted()
-        point.partial = all.reduce(0) { $0 + $1.partial }
-        point.errors = all.reduce(0) { $0 + $1.errors }
-        point.firstError = all.compactMap(\.firstError).first
-        let plans = all.flatMap(\.plans).reduce(into: [:]) { $0[$1.key, default: 0] += $1.value }
+        point.latencies = latencies.sorted()
+        point.took = took.sorted()
+        point.partial = partial
+        point.errors = errors
+        point.firstError = firstError
         point.plan = plans.max { $0.value < $1.value }?.key.summary ?? "-"
-        let answers = all.flatMap(\.answers)
         if let truth {
             let found = answers.reduce(0) { sum, answer in sum + Set(answer.1).intersection(truth[answer.0]).count }
             point.recall = Double(found) / Double(max(answers.count * k, 1))
         } else {
-            point.answers = Array(repeating: [], count: keptAnswers)
-            for (query, ids) in answers where query < keptAnswers { point.answers[query] = ids }
+            point.answers = Array(repeating: [], count: queries)
+            for (query, ids) in answers where point.answers[query].isEmpty { point.answers[query] = ids }
         }
         return point
     }
