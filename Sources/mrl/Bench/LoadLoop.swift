@@ -81,7 +81,8 @@ final class LoadLoop {
             // Paced connections with nothing in flight wake the loop at their slot (rounded up
             // to epoll's milliseconds: a send goes out at most 1 ms late, the schedule holds).
             let due = interval == nil ? nil : connections.filter { $0.turn == nil }.map(\.slot).min()
-            let timeout = due.map { Int32(clamping: $0 > now ? ($0 - now + 999_999) / 1_000_000 : 0) } ?? 100
+            let time = now
+            let timeout = due.map { Int32(clamping: $0 > time ? ($0 - time + 999_999) / 1_000_000 : 0) } ?? 100
             let ready = epoll_wait(epoll, &events, Int32(events.count), timeout)
             if ready < 0, errno != EINTR { return failure("epoll_wait: \(String(cString: strerror(errno)))") }
             for event in events.prefix(max(Int(ready), 0)) {
