@@ -34,7 +34,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return refuse(context: context, keepAlive: head.isKeepAlive, length: announced)
             }
             self.head = head
-            body = context.channel.allocator.buffer(capacity: max(announced, 0))
+            // Room for a typical body at once; a larger one grows as its bytes come, so a client
+            // announcing 16 MB and sending nothing holds no 16 MB.
+            body = context.channel.allocator.buffer(capacity: min(max(announced, 0), 64 << 10))
         case .body(var chunk):
             guard !refusing, head != nil else { return }
             if body!.readableBytes + chunk.readableBytes > application.configuration.maxBodyBytes {
