@@ -32,7 +32,7 @@ public struct ReplyReader {
 
     /// Where the blank line that ends the head starts, if it has come.
     private mutating func headEnd() -> Int? {
-        guard buffer.count >= 4 else { return nil }
+        guard buffer.count - 4 >= searched else { return nil }
         let found = buffer.withUnsafeBufferPointer { bytes in
             (searched...(bytes.count - 4)).first { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
         }

@@ -79,8 +79,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         buffer.writeBytes(response.body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            // Before the write: writing the end hands over a pipelined next request at once,
+            // and that request's time must start after this one's.
             timer.responseSent()
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }

@@ -29,6 +29,10 @@ final class LoadLoop {
         var sentAt: UInt64 = 0
         /// With an interval: when the next request is due.
         var slot: UInt64 = 0
+        /// epoll also wakes the loop when the socket can take more of the request.
+        var awaitsRoom = false
+        /// No connection could be made in its place after the daemon closed it.
+        var dead: Bool { fd < 0 }
     }
 
     private let socketPath: String
@@ -59,6 +63,7 @@ final class LoadLoop {
         func startNext(_ i: Int) -> Bool {
             let time = now
             guard nextTurn < requests, time < deadline else { return false }
+            guard !connections[i].dead else { return true }
             if let interval {
                 guard connections[i].slot <= time else { return true }  // due later
                 connections[i].slot += interval
@@ -77,13 +82,15 @@ final class LoadLoop {
             _ = startNext(i)
         }
         var events = [epoll_event](repeating: epoll_event(), count: connections.count)
-        while connections.contains(where: { $0.turn != nil }) || (nextTurn < requests && now < deadline) {
+        func moreToSend() -> Bool { nextTurn < requests && now < deadline && connections.contains { !$0.dead } }
+        while connections.contains(where: { $0.turn != nil }) || moreToSend() {
             // Paced connections with nothing in flight wake the loop at their slot (rounded up
-            // to epoll's milliseconds: a send goes out at most 1 ms late, the schedule holds).
-            let due = interval == nil ? nil : connections.filter { $0.turn == nil }.map(\.slot).min()
+            // to epoll's milliseconds: a send goes out at most 1 ms late, the schedule holds);
+            // otherwise it looks at the deadline at least every 100 ms.
+            let due = interval == nil || !moreToSend() ? nil : connections.filter { $0.turn == nil && !$0.dead }.map(\.slot).min()
             let time = now
-            let timeout = due.map { Int32(clamping: $0 > time ? ($0 - time + 999_999) / 1_000_000 : 0) } ?? 100
-            let ready = epoll_wait(epoll, &events, Int32(events.count), timeout)
+            let timeout = min(due.map { $0 > time ? Int(($0 - time + 999_999) / 1_000_000) : 0 } ?? 100, 100)
+            let ready = epoll_wait(epoll, &events, Int32(events.count), Int32(timeout))
             if ready < 0, errno != EINTR { return failure("epoll_wait: \(String(cString: strerror(errno)))") }
             for event in events.prefix(max(Int(ready), 0)) {
                 let i = Int(event.data.u64)
@@ -138,7 +145,10 @@ final class LoadLoop {
                     guard let turn = connections[i].turn else { return fail(i, "a reply to no request", failure) }
                     connections[i].turn = nil
                     answer(Answer(turn: turn, ms: Double(now - connections[i].sentAt) / 1e6, reply: reply))
-                    if reply.closes { return reconnect(i, failure) }
+                    if reply.closes {
+                        if let lost = reconnect(i) { failure(lost) }
+                        return
+                    }
                 }
             } catch {
                 return fail(i, "\(error)", failure)
@@ -146,21 +156,25 @@ final class LoadLoop {
         }
     }
 
-    /// Counts connection i's request as failed and opens a new connection in its place.
+    /// Counts connection i's request as failed and opens a new connection in its place; one
+    /// failure, however many things went wrong.
     private func fail(_ i: Int, _ message: String, _ failure: (String) -> Void) {
-        if connections[i].turn != nil { failure(message) }
+        let inFlight = connections[i].turn != nil
         connections[i].turn = nil
-        reconnect(i, failure)
+        let lost = reconnect(i)
+        if inFlight || lost != nil { failure(lost.map { "\(message); then \($0)" } ?? message) }
     }
 
-    private func reconnect(_ i: Int, _ failure: (String) -> Void) {
+    /// Replaces connection i by a new one; says why when none could be made (it is then dead).
+    private func reconnect(_ i: Int) -> String? {
         close(connections[i].fd)  // which also takes it out of epoll
         let slot = connections[i].slot
         do {
             connections[i] = Connection(fd: try connect(index: i), slot: slot)
+            return nil
         } catch {
-            failure("\(error)")
-            connections[i] = Connection(fd: -1, slot: .max)  // given up: never due again
+            connections[i] = Connection(fd: -1)
+            return "\(error)"
         }
     }
 
@@ -175,6 +189,8 @@ final class LoadLoop {
     }
 
     private func watch(_ i: Int, writable: Bool) {
+        guard connections[i].awaitsRoom != writable else { return }
+        connections[i].awaitsRoom = writable
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0)
         event.data.u64 = UInt64(i)
