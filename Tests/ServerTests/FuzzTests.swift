@@ -140,7 +140,7 @@ final class FuzzTests: XCTestCase {
         case .timedOut: return "neither an answer nor a close within \(answerWithin) s"
         case .closed(let received) where !received.isEmpty: return "the connection closed in the middle of an answer"
         case .closed: return expectation == .jsonError ? "closed without the JSON error this request should get" : nil
-        case .response(let status, _, let body):
+        case .response(let status, let body):
             if status < 0 { return "an answer that is not HTTP" }
             if status >= 500 { return "a \(status): 5xx is for the server's own trouble, not a bad request" }
             if expectation == .noServerError { return nil }
@@ -154,7 +154,7 @@ final class FuzzTests: XCTestCase {
 
     private func label(_ outcome: RawConnection.Outcome) -> String {
         switch outcome {
-        case .response(let status, _, _): "\(status)"
+        case .response(let status, _): "\(status)"
         case .closed(let received): received.isEmpty ? "closed" : "closed mid-answer"
         case .timedOut: "no answer"
         }

@@ -25,10 +25,12 @@ final class ReplyReaderTests: XCTestCase {
     }
 
     func testAHeadThatIsNotHTTPIsAnError() {
-        var reader = ReplyReader()
-        Array("SSH-2.0-OpenSSH\r\n\r\n".utf8).withUnsafeBytes { reader.append($0) }
-        XCTAssertThrowsError(try reader.next()) { error in
-            XCTAssertTrue("\(error)".contains("not an HTTP reply"), "\(error)")
+        for head in ["SSH-2.0-OpenSSH\r\n\r\n", "ICY 200 OK\r\nContent-Length: 0\r\n\r\n"] {
+            var reader = ReplyReader()
+            Array(head.utf8).withUnsafeBytes { reader.append($0) }
+            XCTAssertThrowsError(try reader.next(), head) { error in
+                XCTAssertTrue("\(error)".contains("not an HTTP reply"), "\(error)")
+            }
         }
     }
 }

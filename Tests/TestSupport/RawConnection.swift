@@ -8,12 +8,13 @@ import Server
 /// ```swift
 /// let connection = try RawConnection(socketPath: daemon.socket)
 /// connection.send(Array("GET /health HTTP/1.1\r\nHost: mrl\r\n\r\n".utf8))
-/// if case .response(let status, _, _) = connection.receive(within: 5) { print(status) }
+/// if case .response(let status, _) = connection.receive(within: 5) { print(status) }
 /// ```
 public final class RawConnection {
     public enum Outcome: Equatable, CustomStringConvertible {
-        /// A complete response (status line, headers, Content-Length bytes of body).
-        case response(status: Int, head: String, body: [UInt8])
+        /// A complete response (read by the client's `ReplyReader`); status -1 with what came
+        /// when that is not HTTP.
+        case response(status: Int, body: [UInt8])
         /// The peer closed; `received` is whatever came before (empty for a plain close).
         case closed(received: [UInt8])
         /// Neither a whole response nor a close before the deadline.
@@ -21,7 +22,7 @@ public final class RawConnection {
 
         public var description: String {
             switch self {
-            case .response(let status, _, let body): "\(status) \(RawConnection.printable(body, limit: 160))"
+            case .response(let status, let body): "\(status) \(RawConnection.printable(body, limit: 160))"
             case .closed(let received): received.isEmpty ? "closed" : "closed after \(received.count) bytes: \(RawConnection.printable(received, limit: 160))"
             case .timedOut(let received): "no answer in time (\(received.count) bytes: \(RawConnection.printable(received, limit: 160)))"
             }
@@ -62,6 +63,7 @@ public final class RawConnection {
     public func receive(within seconds: Double) -> Outcome {
         let deadline = Date().addingTimeInterval(seconds)
         var received: [UInt8] = []
+        var reader = ReplyReader()
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let left = deadline.timeIntervalSinceNow
@@ -73,27 +75,13 @@ public final class RawConnection {
             // A reset counts as a close: what matters is that the daemon let go.
             if n <= 0 { return .closed(received: received) }
             received += chunk[0..<n]
-            if let response = RawConnection.response(in: received) { return response }
+            chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            do {
+                if let reply = try reader.next() { return .response(status: reply.status, body: reply.body) }
+            } catch {
+                return .response(status: -1, body: received)
+            }
         }
-    }
-
-    /// The first whole response in `bytes`, if there is one.
-    static func response(in bytes: [UInt8]) -> Outcome? {
-        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 })
-        else { return nil }
-        let head = String(decoding: bytes[0..<end], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
-        let parts = lines[0].split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
-            return .response(status: -1, head: head, body: [])
-        }
-        let length = lines.dropFirst().compactMap { line -> Int? in
-            let pair = line.split(separator: ":", maxSplits: 1)
-            guard pair.count == 2, pair[0].lowercased() == "content-length" else { return nil }
-            return Int(pair[1].trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
-        guard bytes.count >= end + 4 + length else { return nil }
-        return .response(status: status, head: head, body: Array(bytes[(end + 4)..<(end + 4 + length)]))
     }
 
     /// `bytes` as text a person can read in a failure message: printable ASCII kept, the

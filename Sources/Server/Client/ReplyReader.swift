@@ -44,7 +44,7 @@ public struct ReplyReader {
         var lines = bytes.split(separator: 13).map { $0.first == 10 ? $0.dropFirst() : $0 }.makeIterator()
         let statusLine = lines.next() ?? []
         let parts = statusLine.split(separator: 32, maxSplits: 2)
-        guard parts.count >= 2, let status = integer(parts[1]) else {
+        guard parts.count >= 2, parts[0].starts(with: "HTTP/".utf8), let status = integer(parts[1]) else {
             throw UnixHTTPClient.Failure(description: "not an HTTP reply: \(String(decoding: statusLine.prefix(80), as: UTF8.self))")
         }
         var length = 0, closes = false

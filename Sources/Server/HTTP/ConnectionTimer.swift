@@ -51,7 +51,7 @@ final class ConnectionTimer: ChannelInboundHandler {
         state = .answering
     }
 
-    /// The answer is written: the next request may take its time to come.
+    /// The answer is being written: the next request may take its time to come.
     func responseSent() {
         state = .idle
         since = .now()
