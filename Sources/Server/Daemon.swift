@@ -50,17 +50,10 @@ public final class Daemon: Sendable {
             server = try bootstrap.withBoundSocket(inherited).wait()
             ownsSocketFile = false
         } else {
-            let path = configuration.socketPath
-            try ListeningSocket.prepare(path)
-            let previous = umask(ListeningSocket.umask(for: configuration.socketMode))
-            defer { umask(previous) }
-            server = try bootstrap.bind(unixDomainSocketPath: path).wait()
-            do {
-                try ListeningSocket.secure(path, mode: configuration.socketMode, group: configuration.socketGroup)
-            } catch {
-                try? server.close().wait()
-                unlink(path)
-                throw error
+            try ListeningSocket.prepare(configuration.socketPath)
+            server = try ListeningSocket.create(configuration.socketPath, mode: configuration.socketMode,
+                                                group: configuration.socketGroup) { temporary in
+                try bootstrap.bind(unixDomainSocketPath: temporary).wait()
             }
             ownsSocketFile = true
         }

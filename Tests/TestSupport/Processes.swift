@@ -88,3 +88,19 @@ public func writeCorpus(_ path: String, count: Int, dims: Int) {
 public func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
 }
+
+/// Runs `command` as the user nobody (setpriv; the tests run as root), stopped after 10 s,
+/// and returns what it wrote; nil when this process may not change its uid.
+public func asNobody(_ command: [String]) throws -> String? {
+    guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+    process.arguments = ["10", "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + command
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return text
+}
