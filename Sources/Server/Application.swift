@@ -17,6 +17,7 @@ final class Application: Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     let queue: WorkQueue
+    let bodies: BodyBudget
     let backups = DispatchQueue(label: "mrl.backups")
     let started = DispatchTime.now()
     /// Requests being answered now (a shutdown waits for them).
@@ -27,6 +28,7 @@ final class Application: Sendable {
         self.logger = logger
         metrics = ServerMetrics()
         queue = WorkQueue(bound: configuration.maxQueued)
+        bodies = BodyBudget(bound: configuration.maxBodyBytesInFlight)
         registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger)
         batcher = EmbedBatcher(wait: configuration.batchWait, maxBatch: configuration.maxEncoderBatch, queue: queue,
                                metrics: metrics)
@@ -57,10 +59,6 @@ final class Application: Sendable {
                                    message: "\(route) takes \(methods.map(\.rawValue).joined(separator: ", ")), not \(request.method.rawValue)",
                                    headers: [("Allow", methods.map(\.rawValue).joined(separator: ", "))])
                 }
-            }
-            if let uid = request.peerUID, let allowed = configuration.allowedUIDs, !allowed.contains(uid) {
-                throw APIError(status: .forbidden, code: "forbidden",
-                               message: "uid \(uid) may not use this daemon: it allows uids \(allowed.sorted().map(String.init).joined(separator: ", ")) (--allow-uid)")
             }
             switch request.path {
             case ["health"]:

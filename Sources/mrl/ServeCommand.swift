@@ -37,6 +37,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most open connections.")
     var maxConnections = 1_024
 
+    @Option(help: "Most open connections of one peer uid, so that one user cannot lock out the others.")
+    var maxConnectionsPerUid = 256
+
+    @Option(help: "Most bytes of request bodies held at once, over all connections (e.g. 256M); past it, 503.")
+    var maxBodiesInFlight = ByteSize(argument: "256M")!
+
     @Option(help: "Text queries and writes waiting beyond this many get 503.")
     var maxQueued = 256
 
@@ -57,7 +63,12 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, warning, error") }
-        guard threads > 0, maxConnections > 0, maxQueued > 0 else { throw ValidationError("--threads, --max-connections and --max-queued must be positive") }
+        guard threads > 0, maxConnections > 0, maxConnectionsPerUid > 0, maxQueued > 0 else {
+            throw ValidationError("--threads, --max-connections, --max-connections-per-uid and --max-queued must be positive")
+        }
+        guard maxBodiesInFlight.bytes >= maxBody.bytes else {
+            throw ValidationError("--max-bodies-in-flight (\(maxBodiesInFlight.bytes) bytes) must be at least --max-body (\(maxBody.bytes) bytes), or no largest body could ever be read")
+        }
         guard requestTimeout > 0, idleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
         _ = try allowedUIDs()
     }
@@ -87,6 +98,8 @@ struct ServeCommand: ParsableCommand {
         configuration.allowedUIDs = try allowedUIDs()
         configuration.maxBodyBytes = maxBody.bytes
         configuration.maxConnections = maxConnections
+        configuration.maxConnectionsPerUID = maxConnectionsPerUid
+        configuration.maxBodyBytesInFlight = maxBodiesInFlight.bytes
         configuration.maxQueued = maxQueued
         configuration.requestTimeout = requestTimeout
         configuration.idleTimeout = idleTimeout
