@@ -67,9 +67,11 @@ extension Index {
             let d = manifest.dimensions
             for i in writes.indices { writes[i].headVector = Array(rotated[i * d..<(i + 1) * d]) }
         }
-        _ = try store.upsert(writes, head: record) { graph, rows in
-            let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
-            try self.updateGraph(graph, head: record, written: written, deleted: [])
+        _ = try changingGraph {
+            try store.upsert(writes, head: record) { graph, rows in
+                let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
+                try self.updateGraph(graph, head: record, written: written, deleted: [])
+            }
         }
         return reports
     }
