@@ -128,7 +128,7 @@ final class Application: Sendable {
             switch e {
             case .indexNotFound: api = .notFound(e.description)
             case .wrongDimensions, .invalidID: api = .badRequest(e.description)
-            case .busyWriter, .headChanged, .indexExists: api = APIError(status: .conflict, code: "conflict", message: e.description)
+            case .busyWriter, .headChanged, .indexExists, .backupRunning: api = APIError(status: .conflict, code: "conflict", message: e.description)
             case .diskFull, .mapCapReached: api = APIError(status: .insufficientStorage, code: "no_space", message: e.description)
             case .readOnly: api = APIError(status: .conflict, code: "read_only", message: e.description)
             default: api = APIError(status: .internalServerError, code: "internal", message: e.description)
