@@ -18,6 +18,8 @@ final class Application: Sendable {
     let logger: Logger
     let queue: WorkQueue
     let backups = DispatchQueue(label: "mrl.backups")
+    /// Indexes with a backup waiting on `backups` or being written.
+    let backupsWaiting = Mutex<Set<String>>([])
     let started = DispatchTime.now()
     /// Requests being answered now (a shutdown waits for them).
     let inFlight = Atomic(0)
