@@ -84,6 +84,25 @@ final class TextEncoderTests: XCTestCase {
         }
     }
 
+    /// Long texts cost what their first 256 tokens cost (issue 16, case 7): these took
+    /// minutes when the whole text was normalised first and special tokens were searched for
+    /// in all the rest at every step.
+    func testLongTextsAreCutBeforeTheyAreNormalised() throws {
+        let encoder = try encoder()
+        let separators = String(repeating: "[SEP]", count: 400_000)  // 2 MB of special tokens
+        XCTAssertEqual(encoder.tokenize(separators), [101] + [Int32](repeating: 102, count: 255))
+        let words = "a b " + String(repeating: "é word, ", count: 1_000_000)  // 9 MB, to be lowercased and decomposed
+        let ids = encoder.tokenize(words)
+        XCTAssertEqual(ids.count, 256)
+        XCTAssertEqual(Array(ids.prefix(7)), encoder.tokenize("a b é word, é")[0..<7].map { $0 })
+        // A word of a million letters with no space: [UNK] pieces, then the rest of the text.
+        let unbroken = String(repeating: "x", count: 1_000_000) + " tail"
+        XCTAssertEqual(encoder.tokenize(unbroken).suffix(2), [encoder.tokenize("tail")[1], 102])
+        // Chunk edges never change the tokens of ordinary text.
+        let prose = String(repeating: "The daemon answers queries over a Unix socket. ", count: 200)
+        XCTAssertEqual(encoder.tokenize(prose), encoder.tokenize(String(prose.prefix(3_000))))
+    }
+
     func testMissingOrDamagedModelIsAClearError() throws {
         let fm = FileManager.default
         let broken = fm.temporaryDirectory.appendingPathComponent("mrl-model-\(UUID().uuidString)")
