@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import Synchronization
 import XCTest
 
 /// The model installed by `make setup`, loaded once for all tests.
@@ -101,6 +102,22 @@ final class TextEncoderTests: XCTestCase {
         // Chunk edges never change the tokens of ordinary text.
         let prose = String(repeating: "The daemon answers queries over a Unix socket. ", count: 200)
         XCTAssertEqual(encoder.tokenize(prose), encoder.tokenize(String(prose.prefix(3_000))))
+    }
+
+    /// A query is embedded while a large write's texts are (issue 16, case 7): the lanes
+    /// have their own workspaces, so the query waits for none of the write's passes.
+    func testAQueryIsEmbeddedWhileABulkEmbeddingRuns() throws {
+        let encoder = try encoder()
+        let bulk = Array(repeating: String(repeating: "a longer text about window managers ", count: 40), count: 24)  // 2 passes
+        let bulkDone = Atomic(false)
+        let writer = Thread { bulkDone.store(encoder.embed(bulk, lane: .bulk).count == bulk.count, ordering: .releasing) }
+        writer.start()
+        Thread.sleep(forTimeInterval: 0.3)  // the write's first pass is under way
+        let query = encoder.embed(["tiling window manager"])
+        XCTAssertFalse(bulkDone.load(ordering: .acquiring), "the query did not wait for the write's embedding to end")
+        XCTAssertGreaterThan(zip(query[0], encoder.embed(["tiling window manager"], lane: .bulk)[0]).reduce(Float(0)) { $0 + $1.0 * $1.1 }, 0.99999,
+                             "both lanes embed alike")
+        while !bulkDone.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.05) }
     }
 
     func testMissingOrDamagedModelIsAClearError() throws {
