@@ -18,6 +18,8 @@ final class Application: Sendable {
     let logger: Logger
     let queue: WorkQueue
     let backups = DispatchQueue(label: "mrl.backups")
+    /// Where batch searches run, off the event loops.
+    let batchSearches = DispatchQueue(label: "mrl.batch-searches", attributes: .concurrent)
     /// Indexes with a backup waiting on `backups` or being written.
     let backupsWaiting = Mutex<Set<String>>([])
     let started = DispatchTime.now()

@@ -177,4 +177,20 @@ final class DaemonAPITests: XCTestCase {
         XCTAssertEqual(try client.send("GET", "/health").status, 200)
         XCTAssertTrue(daemon.process.isRunning)
     }
+    /// A batch's work is bounded as a whole (issue 16, case 6), not only per query.
+    func testABatchIsBoundedByTheHitsItAsksFor() throws {
+        let daemon = try DaemonProcess(data: scratchFolder(self), test: self)
+        let client = try daemon.client()
+        try check(client.send("PUT", "/indexes/b", ["dimensions": 4]), "PUT", "/indexes/{name}", 201)
+        let documents: [JSON] = (0..<20).map { n in ["id": .string("d\(n)"), "text": .string("text \(n)"), "vector": .array(vector(n, dims: 4).map(JSON.float))] }
+        try check(client.send("POST", "/indexes/b/documents", ["documents": .array(documents)]), "POST", "/indexes/{name}/documents", 200)
+        let query: JSON = ["vector": [1, 0.5, 0, 0], "k": 10_000, "include_text": true]
+        let tooMuch = try check(client.send("POST", "/indexes/b/search/batch", ["queries": .array(Array(repeating: query, count: 11))]),
+                                "POST", "/indexes/{name}/search/batch", 413)
+        XCTAssertTrue(tooMuch.serialized.contains("ask for 110000 hits in all (the sum of their k), over the limit of 100000"), tooMuch.serialized)
+        let within = try check(client.send("POST", "/indexes/b/search/batch", ["queries": .array(Array(repeating: query, count: 10))]),
+                               "POST", "/indexes/{name}/search/batch", 200)
+        XCTAssertEqual(within["results"]?.array?.map { $0["hits"]?.array?.count }, Array(repeating: 20, count: 10))
+        XCTAssertEqual(within["results"]?.array?[9]["hits"]?.array?.first?["text"]?.string?.hasPrefix("text "), true)
+    }
 }
