@@ -9,7 +9,8 @@ import XCTest
 /// (8-d, vectors of the caller's own), "graph" (8-d, with an ANN graph: `mrl index` and `mrl
 /// graph` build it before the daemon starts; writes then keep it current), "texts" (the built-in
 /// model, a few texts). MRL_FUZZ_SEED repeats a run, MRL_VALUE_FUZZ_REQUESTS sets its length.
-final class ValueFuzzDaemon {
+/// Sendable unchecked: connections on several threads share it, and its failures are locked.
+final class ValueFuzzDaemon: @unchecked Sendable {
     static let targets = [FuzzTarget(name: "vectors", dimensions: 8, text: false),
                           FuzzTarget(name: "graph", dimensions: 8, text: false),
                           FuzzTarget(name: "texts", dimensions: Model.defaultDimensions, text: true)]
