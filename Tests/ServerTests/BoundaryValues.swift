@@ -82,8 +82,7 @@ struct BoundaryValues {
     private func strings(_ schema: JSON) -> [FuzzValue] {
         var values = [
             FuzzValue("empty string", "\"\""),
-            FuzzValue("1 MB string", "\"" + String(repeating: "abcdefgh ", count: 116_509) + "\""),
-            FuzzValue("1 MB of one character", "\"" + String(repeating: "x", count: 1 << 20) + "\""),
+            Self.megabyteOfWords, Self.megabyteOfOneCharacter,
             FuzzValue("lone high surrogate", #""\ud800""#),
             FuzzValue("lone low surrogate", #""a\udc00b""#),
             FuzzValue("reversed surrogates", #""\ude00\ud83d""#),
@@ -126,28 +125,34 @@ struct BoundaryValues {
                 vector("vector with null", ["null"] + Array(repeating: "1", count: d - 1)),
                 vector("vector with a nested array", ["[1]"] + Array(repeating: "1", count: d - 1)),
                 vector("vector with a 64-bit integer", ["9223372036854775807"] + Array(repeating: "1", count: d - 1)),
-                vector("vector of 100,000 components", Array(repeating: "0.1", count: 100_000)),
+                Self.hugeVector,
             ]
         } else if let max = schema["maxItems"]?.int, let item = validItem(items) {
             let text = String(decoding: item.bytes, as: UTF8.self)
             values.append(FuzzValue("maxItems + 1 items", "[" + Array(repeating: text, count: max + 1).joined(separator: ",") + "]"))
             values.append(FuzzValue("maxItems items", "[" + Array(repeating: text, count: max).joined(separator: ",") + "]"))
-            values.append(FuzzValue("100,000 empty objects", "[" + Array(repeating: "{}", count: 100_000).joined(separator: ",") + "]"))
+            values.append(Self.emptyObjects)
         } else {
-            values.append(FuzzValue("100,000 nulls", "[" + Array(repeating: "null", count: 100_000).joined(separator: ",") + "]"))
+            values.append(Self.nulls)
         }
         return values
     }
 
-    private func objects() -> [FuzzValue] {
-        [
-            FuzzValue("empty object", "{}"),
-            FuzzValue("objects 31 deep", String(repeating: "{\"a\":", count: 31) + "1" + String(repeating: "}", count: 31)),
-            FuzzValue("objects 100,000 deep", String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)),
-            FuzzValue("arrays 100,000 deep", String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)),
-            FuzzValue("10,000 keys", "{" + (0..<10_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}"),
-            FuzzValue("duplicate keys", #"{"a":1,"a":"2"}"#),
-            FuzzValue("empty key and U+0000 key", #"{"":1,"\u0000":2}"#),
-        ]
-    }
+    private func objects() -> [FuzzValue] { Self.objectValues }
+
+    // The large values are made once: every field shares them.
+    static let megabyteOfWords = FuzzValue("1 MB string", "\"" + String(repeating: "abcdefgh ", count: 116_509) + "\"")
+    static let megabyteOfOneCharacter = FuzzValue("1 MB of one character", "\"" + String(repeating: "x", count: 1 << 20) + "\"")
+    static let hugeVector = FuzzValue("vector of 100,000 components", "[" + Array(repeating: "0.1", count: 100_000).joined(separator: ",") + "]")
+    static let emptyObjects = FuzzValue("100,000 empty objects", "[" + Array(repeating: "{}", count: 100_000).joined(separator: ",") + "]")
+    static let nulls = FuzzValue("100,000 nulls", "[" + Array(repeating: "null", count: 100_000).joined(separator: ",") + "]")
+    static let objectValues = [
+        FuzzValue("empty object", "{}"),
+        FuzzValue("objects 31 deep", String(repeating: "{\"a\":", count: 31) + "1" + String(repeating: "}", count: 31)),
+        FuzzValue("objects 100,000 deep", String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)),
+        FuzzValue("arrays 100,000 deep", String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)),
+        FuzzValue("10,000 keys", "{" + (0..<10_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + "}"),
+        FuzzValue("duplicate keys", #"{"a":1,"a":"2"}"#),
+        FuzzValue("empty key and U+0000 key", #"{"":1,"\u0000":2}"#),
+    ]
 }

@@ -26,7 +26,7 @@ final class IngestFuzzTests: XCTestCase {
         let documentSites = requests.sites.filter { $0.method == "POST" && $0.template == "/indexes/{name}/documents" && $0.field.count == 3 }
         XCTAssertFalse(documentSites.isEmpty, "the spec's DocumentInput fields")
         let lines = documentSites.flatMap { site in
-            requests.values(site, dimensions: dimensions).compactMap { value -> (String, [UInt8])? in
+            requests.values(site, target: target).compactMap { value -> (String, [UInt8])? in
                 if KnownCrashes.reason(field: site.fieldName, value: value.name, target: target) != nil { return nil }
                 return ("\(site.fieldName.split(separator: ".").last ?? "") = \(value.name)", line(site, value, requests: requests))
             }

@@ -163,15 +163,14 @@ struct SpecRequests {
         FuzzValue("query string", "x?a=1&b"), FuzzValue("fragment", "x#y"),
     ]
 
-    /// The values to try at `site`.
-    func values(_ site: Site, dimensions: Int) -> [FuzzValue] {
+    /// The values to try at `site` of a request to `target`.
+    func values(_ site: Site, target: FuzzTarget) -> [FuzzValue] {
         guard let schema = site.schema else { return Self.pathValues }
-        var boundary = BoundaryValues(spec: spec, dimensions: dimensions)
-        let target = targets.first { !$0.text && $0.dimensions == dimensions } ?? targets[0]
+        var boundary = BoundaryValues(spec: spec, dimensions: target.dimensions)
         boundary.validItem = { [self] items in validBody(items, for: target, n: 0) }
         var values = boundary.values(for: schema)
         if site.fieldName == "documents" {
-            values += duplicateIDs(dimensions: dimensions)
+            values += duplicateIDs(dimensions: target.dimensions)
         }
         return values
     }

@@ -23,7 +23,7 @@ final class ValueFuzzTests: XCTestCase {
         func values(_ site: Int, _ target: FuzzTarget) -> [FuzzValue] {
             let key = "\(site) \(target.text)"
             if let cached = cache[key] { return cached }
-            let made = requests.values(sites[site], dimensions: target.dimensions)
+            let made = requests.values(sites[site], target: target)
             cache[key] = made
             return made
         }
