@@ -91,6 +91,11 @@ final class DaemonLimitsTests: XCTestCase {
         XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("--max-bodies-in-flight"))
         XCTAssertEqual(spec.problems(try JSON.parse(body), try XCTUnwrap(spec.responseSchema("POST", "/indexes/{name}/search", status: 503))), [])
 
+        // A chunked body announces nothing: its chunks take from the budget as they come.
+        let chunked = try RawConnection(socketPath: daemon.socket)
+        chunked.send(Array("POST /indexes/none/search HTTP/1.1\r\nHost: mrl\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n{\"k\": 10 }\r\n".utf8))
+        guard case .response(503, _) = chunked.receive(within: 5) else { return XCTFail("a chunked body over the budget is not refused") }
+
         slow[0].send(Array(repeating: UInt8(ascii: " "), count: 1_048_576 - 1_000))
         guard case .response(404, _) = slow[0].receive(within: 5) else { return XCTFail("the whole body is not answered") }
         XCTAssertEqual(try daemon.client().request("POST", "/indexes/none/search", body: Array(#"{"vector":[1]}"#.utf8)).status, 404,
