@@ -80,7 +80,7 @@ final class Application: Sendable {
                 try allow(.GET, .PUT, .DELETE)
                 switch request.method {
                 case .PUT: return (route, try now { try createIndex(request, name: path[1]) })
-                case .DELETE: return (route, try now { try dropIndex(path[1]) })
+                case .DELETE: return (route, dropIndex(path[1], on: loop))
                 default: return (route, try now { try indexInfo(path[1]) })
                 }
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "search":

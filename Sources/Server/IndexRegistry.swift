@@ -6,6 +6,14 @@ import Synchronization
 
 /// The indexes the daemon holds open, by name: opened on first use and kept, each with
 /// the writer that serializes its writes.
+///
+/// Other processes may change an index under the daemon: a CLI writer holds the writer lock
+/// (the daemon then opens it for reading and takes the lock at the next write once it is
+/// free), and `mrl restore` or `mrl drop` replace or remove its folder while the daemon only
+/// reads it. Every use checks that the open files are still the index's (one fstat and one
+/// stat); when not, the daemon forgets them and opens what is there now, so it never serves
+/// deleted files. While the daemon writes an index, restore and drop by another process are
+/// refused by the writer lock (`mrl drop` goes through the daemon instead).
 final class IndexRegistry: Sendable {
     let data: DataDirectory
     private let open = Mutex<[String: OpenIndex]>([:])
@@ -22,7 +30,14 @@ final class IndexRegistry: Sendable {
     /// else for reading (its writes are then refused, naming the process that holds it).
     func index(_ name: String) throws -> OpenIndex {
         try open.withLock { open in
-            if let index = open[name] { return index }
+            if let index = open[name] {
+                if index.index.store.isStillOnDisk { return index }
+                // Requests in flight finish on the old files, which close with their last user.
+                logger.info("index \(name) was replaced or removed by another process: reopening it")
+                open[name] = nil
+                let gone = APIError.notFound("index \"\(name)\" was replaced or removed by another process while this write waited: nothing of it was written")
+                DispatchQueue.global().async { _ = index.writer.close(because: gone) }
+            }
             let opened: OpenIndex
             do {
                 opened = OpenIndex(try Index.open(name: name, in: data, mode: .write), queue: queue, logger: logger)
@@ -56,14 +71,29 @@ final class IndexRegistry: Sendable {
         }
     }
 
-    /// Forgets index `name` and removes its files (searches in flight finish on the old map).
+    /// Removes index `name`: writes queued for it fail (404), the one in flight finishes,
+    /// then its files go and the daemon forgets it, so no write is acknowledged for a
+    /// dropped index. Its environment closes when the last search in flight lets go.
+    /// Blocks for the write in flight: call it off the event loop.
     func drop(_ name: String) throws {
+        let opened = try writable(name)
+        let dropped = APIError.notFound("index \"\(name)\" was dropped before this write was committed: nothing of it was written")
+        guard opened.writer.close(because: dropped) else {
+            throw APIError.notFound("index \"\(name)\" is being dropped already")
+        }
+        // Kept in the registry until its files are gone: opening the same files a second
+        // time in this process would break LMDB's locks.
+        defer { open.withLock { open in if open[name] === opened { open[name] = nil } } }
+        try opened.index.store.removeFiles()
+    }
+
+    /// Index `name`, able to write: when it was opened for reading because another process
+    /// wrote it, the writer lock is taken now if that process is gone. Throws 409 naming
+    /// the process that still holds it.
+    func writable(_ name: String) throws -> OpenIndex {
         let opened = try index(name)
         try opened.requireWritable()
-        try open.withLock { open in
-            try opened.index.store.removeFiles()
-            open[name] = nil
-        }
+        return opened
     }
 
     /// The indexes open now.
@@ -77,16 +107,27 @@ final class IndexRegistry: Sendable {
 final class OpenIndex: Sendable {
     let index: Index
     /// Why writes are refused (another process holds the writer lock), or nil.
-    let readOnlyReason: StoreError?
+    private let readOnlyReason: Mutex<StoreError?>
     let writer: IndexWriter
 
     init(_ index: Index, readOnlyBecause reason: StoreError? = nil, queue: WorkQueue, logger: Logger) {
         self.index = index
-        readOnlyReason = reason
+        readOnlyReason = Mutex(reason)
         writer = IndexWriter(index: index, queue: queue, logger: logger)
     }
 
+    /// Throws 409 while another process holds the writer lock; tries to take it first, so
+    /// the daemon becomes the writer as soon as that process has finished.
     func requireWritable() throws {
-        if let readOnlyReason { throw APIError(status: .conflict, code: "read_only", message: readOnlyReason.description) }
+        try readOnlyReason.withLock { reason in
+            guard reason != nil else { return }
+            do {
+                try index.store.takeWriterLock()
+                reason = nil
+            } catch let error as StoreError {
+                reason = error
+                throw APIError(status: .conflict, code: "read_only", message: error.description)
+            }
+        }
     }
 }

@@ -53,7 +53,12 @@ struct DropCommand: ParsableCommand {
     }
 
     func run() throws {
-        try target.dataDirectory.drop(target.index)
+        // A daemon serving the index holds its writer lock: it drops the index itself.
+        if let daemon = try target.daemon() {
+            _ = try daemon.expect("DELETE", "/indexes/\(target.index)")
+        } else {
+            try target.dataDirectory.drop(target.index)
+        }
         print("dropped \(target.index)")
     }
 }
