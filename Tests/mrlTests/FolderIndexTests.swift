@@ -115,6 +115,35 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(clean["files_added"], 16)
     }
 
+    /// A file whose path passes the 511-byte id limit gets chunk ids that fit (a prefix of
+    /// the path and its hash), the same on every run; its meta keeps the whole path.
+    func testFilesDeeperThanTheIDLimitAreIndexed() throws {
+        let folder = scratchFolder(self)
+        let deep = folder + "/docs/" + (0..<3).map { String(repeating: "deep-folder-\($0)-", count: 14) }.joined(separator: "/")
+        let file = deep + "/notes.txt"
+        XCTAssertGreaterThan(file.utf8.count, 511)
+        try write(file, "Notes about tuning the write-ahead log of a database server.")
+        try write(folder + "/docs/short.txt", "A short file beside it.")
+        let data = ["--data", folder + "/data", "--index", "deep"]
+        let first = try index(data + [folder + "/docs"])
+        XCTAssertEqual(first["files_added"], 2, first.serialized)
+        XCTAssertEqual(try index(data + [folder + "/docs"])["files_unchanged"], 2)
+
+        let found = try mrl(["search"] + data + ["--json", "-k", "1", "write-ahead log tuning"])
+        let hit = try XCTUnwrap(try JSON.parse(found.stdout)["hits"]?.array?.first, found.stdout)
+        XCTAssertEqual(hit["meta"]?["path"]?.string, file)
+        let id = try XCTUnwrap(hit["id"]?.string)
+        XCTAssertLessThanOrEqual(id.utf8.count, 511)
+        XCTAssertTrue(id.hasPrefix(folder + "/docs/deep-folder-0-") && id.hasSuffix("#0"), id)
+
+        // A re-run after the file is gone finds its chunk by the same id.
+        try FileManager.default.removeItem(atPath: file)
+        let removed = try index(data + [folder + "/docs"])
+        XCTAssertEqual(removed["files_removed"], 1, removed.serialized)
+        XCTAssertEqual(removed["chunks_deleted"], 1, removed.serialized)
+        XCTAssertNotEqual(try mrl(["get"] + data + [id]).status, 0)
+    }
+
     func testAnEmptyFolderSaysSo() throws {
         let folder = scratchFolder(self)
         try FileManager.default.createDirectory(atPath: folder + "/empty", withIntermediateDirectories: true)
