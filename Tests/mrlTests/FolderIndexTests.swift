@@ -99,6 +99,51 @@ final class FolderIndexTests: XCTestCase {
         watcher.waitUntilExit()
     }
 
+    /// A watched folder that vanishes is reported and its files leave the index; the other
+    /// folders are still watched.
+    func testWatchGoesOnWhenAFolderVanishes() throws {
+        let folder = scratchFolder(self), kept = folder + "/kept", gone = folder + "/gone"
+        try write(kept + "/a.txt", "A file that stays, about gardening.")
+        try write(gone + "/b.txt", "A file in a folder that will be removed, about sailing.")
+        let data = ["--data", folder + "/data", "--index", "w"]
+        let (watcher, output, _) = try launch(["index", "--watch"] + data + [kept, gone])
+        addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
+        func waitFor(_ id: String, present: Bool) -> Bool {
+            for _ in 0..<300 where watcher.isRunning {
+                if ((try? mrl(["get"] + data + [id]))?.status == 0) == present { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        XCTAssertTrue(waitFor(gone + "/b.txt#0", present: true), "the first run indexes both folders")
+        try FileManager.default.removeItem(atPath: gone)
+        XCTAssertTrue(waitFor(gone + "/b.txt#0", present: false), "the vanished folder's files go")
+        try write(kept + "/c.txt", "A new note about bicycles, written after the other folder went.")
+        XCTAssertTrue(waitFor(kept + "/c.txt#0", present: true), "the folder left is still watched")
+        XCTAssertTrue(watcher.isRunning)
+        kill(watcher.processIdentifier, SIGINT)
+        watcher.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(printed.contains("\(gone): is gone"), printed)
+    }
+
+    /// Input that never ends stops a run with a clear error: a device given as a file is
+    /// refused at once, and a JSONL stream with no newline stops at the line limit.
+    func testEndlessInputIsRefused() throws {
+        let folder = scratchFolder(self)
+        let run = try mrl(["index", "--data", folder, "--index", "d", "/dev/zero"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("/dev/zero: is not a file or folder"), run.stderr)
+
+        let zeros = try XCTUnwrap(FileHandle(forReadingAtPath: "/dev/zero"))
+        let (process, _, errors) = try launch(["index", "--data", folder, "--index", "d", "-"], stdin: zeros)
+        for _ in 0..<600 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stderr.contains(":1: is over the 16 MiB line limit"), "an endless line is read for ever: \(stderr)")
+    }
+
     /// A run killed at random moments, then re-run, ends with what one clean run gives.
     func testAKilledRunResumes() throws {
         let folder = scratchFolder(self), docs = folder + "/docs"

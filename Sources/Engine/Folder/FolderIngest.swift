@@ -22,6 +22,8 @@ public struct FolderIngest {
         /// Chunks per write transaction (and encoder call).
         public var batchSize = 256
         public var rules = IgnoreRules()
+        /// See `FolderScan.rootsMayVanish`.
+        public var rootsMayVanish = false
         public init() {}
     }
 
@@ -71,6 +73,7 @@ public struct FolderIngest {
         let started = Date()
         var summary = Summary()
         var scan = FolderScan(rules: options.rules)
+        scan.rootsMayVanish = options.rootsMayVanish
         let files = try scan.files(under: roots)
         summary.notes += scan.problems
         let records = Dictionary(try index.store.read { try $0.metaEntries(prefix: "file/", as: FileRecord.self) }
