@@ -10,9 +10,10 @@ import Store
 public struct DataDirectory: Sendable {
     public let path: String
 
-    /// `path` if given, else `$MRL_DATA`, else `indexes`.
+    /// `path` if given, else `$MRL_DATA` (when not empty), else `indexes`.
     public init(path: String?) {
-        self.path = path ?? ProcessInfo.processInfo.environment["MRL_DATA"] ?? "indexes"
+        let environment = ProcessInfo.processInfo.environment["MRL_DATA"].flatMap { $0.isEmpty ? nil : $0 }
+        self.path = path ?? environment ?? "indexes"
     }
 
     /// The folder of index `name`; throws `invalidIndexName` for a name that is not
