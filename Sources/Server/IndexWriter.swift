@@ -79,9 +79,9 @@ final class IndexWriter: Sendable {
 
     private func drain() {
         while true {
-            let (jobs, closed) = pending.withLock { pending in
+            let jobs = pending.withLock { pending in
                 defer { pending.jobs.removeAll() }
-                return (pending.jobs, pending.closedBecause != nil)
+                return pending.jobs
             }
             if jobs.isEmpty { return }
             defer { queue.release(jobs.count) }
@@ -100,7 +100,7 @@ final class IndexWriter: Sendable {
                 }
             }
             // An index being dropped needs no graph or head any more.
-            if !closed { maintain() }
+            if pending.withLock({ $0.closedBecause == nil }) { maintain() }
         }
     }
 
