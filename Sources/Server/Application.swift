@@ -27,7 +27,7 @@ final class Application: Sendable {
         self.logger = logger
         metrics = ServerMetrics()
         queue = WorkQueue(bound: configuration.maxQueued)
-        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger)
+        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger, idleTimeout: configuration.indexIdleTimeout)
         batcher = EmbedBatcher(wait: configuration.batchWait, maxBatch: configuration.maxEncoderBatch, queue: queue,
                                metrics: metrics)
     }

@@ -24,7 +24,8 @@ final class IndexWriter: Sendable {
     private let index: Index
     private let queue: WorkQueue
     private let logger: Logger
-    private let pending = Mutex<(jobs: [Job], closedBecause: Error?)>(([], nil))
+    /// Jobs waiting, whether a drain is scheduled or running, and why jobs are refused.
+    private let pending = Mutex<(jobs: [Job], draining: Bool, closedBecause: Error?)>(([], false, nil))
     private let serial: DispatchQueue
 
     init(index: Index, queue: WorkQueue, logger: Logger) {
@@ -45,7 +46,8 @@ final class IndexWriter: Sendable {
         let accepted = pending.withLock { pending -> Result<Bool, Error> in
             if let reason = pending.closedBecause { return .failure(reason) }
             pending.jobs.append(job)
-            return .success(pending.jobs.count == 1)
+            defer { pending.draining = true }
+            return .success(!pending.draining)
         }
         switch accepted {
         case .success(let first):
@@ -55,6 +57,9 @@ final class IndexWriter: Sendable {
             job.fail(reason)
         }
     }
+
+    /// Nothing queued or being written.
+    var isIdle: Bool { pending.withLock { $0.jobs.isEmpty && !$0.draining } }
 
     /// Blocks until everything queued so far is written (for shutdown).
     func flush() { serial.sync {} }
@@ -81,6 +86,7 @@ final class IndexWriter: Sendable {
         while true {
             let jobs = pending.withLock { pending in
                 defer { pending.jobs.removeAll() }
+                if pending.jobs.isEmpty { pending.draining = false }
                 return pending.jobs
             }
             if jobs.isEmpty { return }

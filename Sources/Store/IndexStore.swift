@@ -162,6 +162,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
         return opened.st_dev == current.st_dev && opened.st_ino == current.st_ino
     }
 
+    /// Signalled once this store's environment has closed (its last user let go).
+    public var closeSignal: CloseSignal { env.closed }
+
     /// Current size of the memory map in bytes (grows on demand up to the cap).
     public var mapSize: Int { env.mapSize }
 

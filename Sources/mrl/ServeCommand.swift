@@ -46,6 +46,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds an idle connection is kept.")
     var idleTimeout: Double = 60
 
+    @Option(help: "Seconds an unused index stays open (then its files and map are let go until the next request).")
+    var indexIdleTimeout: Double = 600
+
     @Option(help: "Event-loop threads (they also run the vector searches).")
     var threads = 2
 
@@ -58,7 +61,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, warning, error") }
         guard threads > 0, maxConnections > 0, maxQueued > 0 else { throw ValidationError("--threads, --max-connections and --max-queued must be positive") }
-        guard requestTimeout > 0, idleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        guard requestTimeout > 0, idleTimeout > 0, indexIdleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
         _ = try allowedUIDs()
     }
 
@@ -90,6 +93,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxQueued = maxQueued
         configuration.requestTimeout = requestTimeout
         configuration.idleTimeout = idleTimeout
+        configuration.indexIdleTimeout = indexIdleTimeout
         configuration.threads = threads
         configuration.batchWait = batchWaitMs / 1000
         do {

@@ -104,6 +104,29 @@ final class IndexLifecycleTests: XCTestCase {
         XCTAssertFalse(try mappedFiles(of: daemon).contains { $0.hasPrefix(data + "/x/") }, "the dropped index is still mapped")
     }
 
+    /// An index left unused is closed (its files and map let go) and reopened by the next
+    /// request, with what it held.
+    func testAnIdleIndexIsClosedAndReopenedOnUse() throws {
+        let data = scratchFolder(self)
+        let daemon = try DaemonProcess(data: data, arguments: ["--index-idle-timeout", "1"], test: self)
+        let client = try daemon.client()
+        XCTAssertEqual(try client.send("PUT", "/indexes/x", ["dimensions": 4]).status, 201)
+        XCTAssertEqual(try client.send("POST", "/indexes/x/documents", document("kept")).status, 200)
+        var open = 1
+        for _ in 0..<100 where open > 0 {
+            usleep(100_000)
+            open = try XCTUnwrap(client.send("GET", "/health").json?["indexes_open"]?.int)
+        }
+        XCTAssertEqual(open, 0, "the idle index is still open")
+        let files = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/fd")
+            .compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.process.processIdentifier)/fd/" + $0) }
+        XCTAssertFalse(files.contains { $0.hasPrefix(data + "/x/") }, "\(files)")
+        XCTAssertFalse(try mappedFiles(of: daemon).contains { $0.hasPrefix(data + "/x/") })
+
+        XCTAssertEqual(try client.send("GET", "/indexes/x/documents/kept").status, 200)
+        XCTAssertEqual(try client.send("POST", "/indexes/x/documents", document("later")).status, 200, "the reopened index is written again")
+    }
+
     // MARK: - Helpers
 
     private func createIndex(_ name: String, data: String) throws {
