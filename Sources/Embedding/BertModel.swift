@@ -48,7 +48,7 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
 
     /// Buffers for one batch, grown as needed and reused, so encoding allocates nothing per
     /// token. Raw memory: the workers write disjoint rows of it at once.
-    final class Workspace: @unchecked Sendable {  // used by one `embed` at a time (TextEncoder's lock)
+    final class Workspace: @unchecked Sendable {  // used by one `embed` at a time (TextEncoder's lock on it)
         private(set) var x = Buffer(), qkv = Buffer(), context = Buffer(), hidden = Buffer(), inner = Buffer()
         /// One longest × longest attention matrix per worker.
         private(set) var scores = Buffer()

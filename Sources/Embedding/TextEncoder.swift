@@ -10,7 +10,7 @@ import Synchronization
 /// let encoder = try TextEncoder(modelDirectory: URL(fileURLWithPath: "models/all-MiniLM-L6-v2"))
 /// let vectors = encoder.embed(["tiling window manager", "pdf viewer"])   // 2 × 384, unit length
 /// ```
-public final class TextEncoder: @unchecked Sendable {  // the workspace is guarded by `workspace`'s lock
+public final class TextEncoder: @unchecked Sendable {  // each workspace is guarded by its lock
     public let dimensions: Int
     public let modelName: String
     /// Cheap and stable: a hash of the weights file's header and size.
@@ -18,7 +18,14 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
     public let maxTokens: Int
     private let tokenizer: WordPieceTokenizer
     private let model: BertModel
-    private let workspace = Mutex(BertModel.Workspace())  // one forward pass at a time
+    /// Which work an `embed` call is: queries, which a person waits for, or bulk writes.
+    /// Each lane has its own workspace, so a query never waits for a write's forward pass
+    /// (the two share the cores meanwhile); within a lane, passes take turns.
+    public enum Lane: Sendable {
+        case query, bulk
+    }
+    private let queryWorkspace = Mutex(BertModel.Workspace())
+    private let bulkWorkspace = Mutex(BertModel.Workspace())
 
     /// Tokens per forward pass: large enough for efficient matrix products, small enough
     /// that the activations stay in a few megabytes.
@@ -48,21 +55,23 @@ public final class TextEncoder: @unchecked Sendable {  // the workspace is guard
 
     /// One unit-length vector of `dimensions` floats per text, in input order. Long texts
     /// are truncated to `maxTokens` tokens; an empty text still gets a vector ([CLS] [SEP]).
-    public func embed(_ texts: [String]) -> [[Float]] {
+    /// The lane's workspace is taken per forward pass, so callers in one lane (two indexes'
+    /// writes) take turns by pass, not by call.
+    public func embed(_ texts: [String], lane: Lane = .query) -> [[Float]] {
         let sequences = texts.map(tokenize)
         var result = [[Float]](repeating: [], count: texts.count)
-        workspace.withLock { workspace in
-            var start = 0
-            while start < sequences.count {
-                var end = start, tokens = 0
-                while end < sequences.count, end == start || tokens + sequences[end].count <= TextEncoder.batchTokens {
-                    tokens += sequences[end].count
-                    end += 1
-                }
-                let vectors = model.embed(Array(sequences[start..<end]), workspace: workspace)
-                for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
-                start = end
+        var start = 0
+        while start < sequences.count {
+            var end = start, tokens = 0
+            while end < sequences.count, end == start || tokens + sequences[end].count <= TextEncoder.batchTokens {
+                tokens += sequences[end].count
+                end += 1
             }
+            let batch = Array(sequences[start..<end])
+            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0) }
+                                         : bulkWorkspace.withLock { model.embed(batch, workspace: $0) }
+            for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
+            start = end
         }
         return result
     }

@@ -48,25 +48,61 @@ struct WordPieceTokenizer {
         }
     }
 
-    /// Token ids with [CLS] first and [SEP] last, at most `maxTokens` in all.
+    /// Token ids with [CLS] first and [SEP] last, at most `maxTokens` in all. The work is
+    /// bounded by the part of the text those tokens come from (plus one chunk), however long
+    /// the text: it is normalised and split a chunk at a time, and each special token is
+    /// searched for again only once the text before its last match is used up.
     func encode(_ text: String, maxTokens: Int) -> [Int32] {
         var ids: [Int32] = [classify]
         let budget = maxTokens - 1
-        var rest = Substring(text)
-        while !rest.isEmpty, ids.count < budget {
-            let next = specialTokens.compactMap { t in rest.range(of: t.text).map { ($0, t.id) } }
-                .min { $0.0.lowerBound < $1.0.lowerBound }
-            for word in WordPieceTokenizer.words(of: String(rest[..<(next?.0.lowerBound ?? rest.endIndex)])) {
-                appendPieces(of: word, to: &ids)
-                if ids.count >= budget { break }
-            }
-            guard let (range, id) = next else { break }
-            ids.append(id)
-            rest = rest[range.upperBound...]
+        var specials = SpecialTokenFinder(tokens: specialTokens)
+        var position = text.startIndex
+        while position < text.endIndex, ids.count < budget {
+            let next = specials.first(in: text, from: position)
+            appendWords(of: text[position..<(next?.range.lowerBound ?? text.endIndex)], to: &ids, budget: budget)
+            guard let next, ids.count < budget else { break }
+            ids.append(next.id)
+            position = next.range.upperBound
         }
         if ids.count > budget { ids.removeLast(ids.count - budget) }
         ids.append(separator)
         return ids
+    }
+
+    /// Scalars normalised and split at a time: the text up to the first whitespace past this
+    /// many (a cut there splits no word and no combining sequence).
+    static let chunkScalars = 2_048
+
+    /// Appends the pieces of the words of `segment` until `ids` holds `budget` tokens.
+    private func appendWords(of segment: Substring, to ids: inout [Int32], budget: Int) {
+        var rest = segment.unicodeScalars[...]
+        while !rest.isEmpty, ids.count < budget {
+            let end = WordPieceTokenizer.chunkEnd(rest)
+            for word in WordPieceTokenizer.words(of: String(String.UnicodeScalarView(rest[..<end]))) {
+                appendPieces(of: word, to: &ids)
+                if ids.count >= budget { return }
+            }
+            rest = rest[end...]
+        }
+    }
+
+    /// Where the chunk starting `scalars` ends: before the first whitespace after
+    /// `chunkScalars` scalars; in a text without any for 4 times that, before the next
+    /// scalar that starts a character (a word that long is [UNK] whole or cut in two).
+    static func chunkEnd(_ scalars: Substring.UnicodeScalarView.SubSequence) -> Substring.UnicodeScalarView.Index {
+        guard let start = scalars.index(scalars.startIndex, offsetBy: chunkScalars, limitedBy: scalars.endIndex) else {
+            return scalars.endIndex
+        }
+        var index = start, looked = 0
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            if isWhitespace(scalar) || (looked >= 3 * chunkScalars && scalar.properties.canonicalCombiningClass == .notReordered) {
+                return index
+            }
+            looked += 1
+            index = scalars.index(after: index)
+        }
+        return index
     }
 
     /// Greedy longest-match-first: a word with a part no piece matches becomes [UNK] whole.
@@ -180,5 +216,34 @@ struct WordPieceTokenizer {
              0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
         default: return false
         }
+    }
+}
+
+/// The next special token written in a text, each searched for from the current position
+/// only when its previous match lies behind it: so each token's searches cover the text once.
+private struct SpecialTokenFinder {
+    let tokens: [(text: String, id: Int32)]
+    /// Per token: its next match at or after the last position asked about; nil: none left.
+    private var matches: [Range<String.Index>?]
+    private var searched: [Bool]
+
+    init(tokens: [(text: String, id: Int32)]) {
+        self.tokens = tokens
+        matches = Array(repeating: nil, count: tokens.count)
+        searched = Array(repeating: false, count: tokens.count)
+    }
+
+    mutating func first(in text: String, from position: String.Index) -> (range: Range<String.Index>, id: Int32)? {
+        var best: (range: Range<String.Index>, id: Int32)?
+        for i in tokens.indices {
+            if !searched[i] || (matches[i].map { $0.lowerBound < position } ?? false) {
+                matches[i] = text[position...].range(of: tokens[i].text)
+                searched[i] = true
+            }
+            if let match = matches[i], best.map({ match.lowerBound < $0.range.lowerBound }) ?? true {
+                best = (match, tokens[i].id)
+            }
+        }
+        return best
     }
 }

@@ -86,7 +86,8 @@ public struct DocumentParser {
         public let message: String
     }
 
-    /// A JSON array of finite numbers as floats (the form of `vector` in documents and queries).
+    /// A JSON array of numbers as floats (the form of `vector` in documents and queries),
+    /// refused unless `VectorValues` accepts it.
     public static func vector(from raw: JSON) -> Result<[Float], VectorProblem> {
         guard case .array(let numbers) = raw, !numbers.isEmpty else {
             return .failure(VectorProblem(message: "must be a non-empty array of numbers"))
@@ -97,10 +98,9 @@ public struct DocumentParser {
             guard case .number(let n) = element else {
                 return .failure(VectorProblem(message: "element \(i) is not a number"))
             }
-            let v = Float(n)
-            guard v.isFinite else { return .failure(VectorProblem(message: "element \(i) is not finite (NaN or out of float range)")) }
-            values.append(v)
+            values.append(Float(n))
         }
+        if let problem = VectorValues.problem(values) { return .failure(VectorProblem(message: problem)) }
         return .success(values)
     }
 }

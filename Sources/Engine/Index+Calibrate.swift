@@ -30,10 +30,17 @@ extension Index {
     /// Measures recall@k (against exact full-dimension search) and latency of each plan on
     /// `queries` (the model's raw space), each query timed alone as a daemon serves it, from
     /// the query's rotation into head space to the ranked hits.
-    func measure(_ plans: [SearchPlan], queries: [[Float]], k: Int,
+    func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
                  progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
         try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
+            // Every plan runs on the same queries: those with a direction in every plan's prefixes.
+            let queries = given.filter { q in
+                plans.allSatisfy { hasDirection($0, query: head.apply(q, prefix: $0.headSpacePrefix(fullDimensions: manifest.dimensions)), rawQuery: q) }
+            }
+            guard !queries.isEmpty else {
+                throw EngineError.invalidRequest(field: "queries", message: "none of the \(given.count) queries has a direction in the prefixes the plans search (all zeros there)")
+            }
             let graph = try loadedGraph(in: snapshot, head: record)
             let raw = try snapshot.vectorBlocks(space: .raw)
             let truth = queries.map { q in
@@ -99,11 +106,12 @@ extension Index {
         return model
     }
 
-    /// The raw vectors of `count` live documents drawn with `seed` (with replacement).
+    /// The raw vectors of `count` live documents drawn with `seed` (with replacement), of
+    /// those that have a direction.
     private func sampleDocumentVectors(_ snapshot: Snapshot, count: Int, seed: UInt64) throws -> [[Float]] {
         let blocks = try snapshot.vectorBlocks(space: .raw)
         var live: [(VectorBlock, Int)] = []
-        for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { live.append((block, i)) } }
+        for block in blocks { for i in 0..<block.rows where block.hasDirection(row: i) { live.append((block, i)) } }
         guard !live.isEmpty else { return [] }
         var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in

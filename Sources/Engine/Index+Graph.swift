@@ -57,7 +57,7 @@ extension Index {
             let (builder, record) = try graphInMemory(over: head, options: options)
             let stored = try store.replaceGraph(ifGeneration: generation) { graph in try put(builder, record, into: graph) }
             if stored {
-                writerGraph.withLock { $0 = nil }
+                writerGraph.withLock { $0 = WriterGraph() }
                 return GraphBuild(record: record, threads: options.threads)
             }
         }
@@ -103,7 +103,7 @@ extension Index {
             had = try graph.record() != nil
             try graph.drop()
         }
-        writerGraph.withLock { $0 = nil }
+        writerGraph.withLock { $0 = WriterGraph() }
         return had
     }
 
@@ -125,27 +125,40 @@ extension Index {
 
     /// Keeps the stored graph in step with a write, inside its transaction: rows written
     /// (re)enter the graph with `walkRows`, rows deleted leave it. The writer's graph is
-    /// kept in memory between batches; any failure drops it, to be reloaded from the store.
+    /// kept in memory between batches, so the write must run in `changingGraph`.
     func updateGraph(_ graph: GraphTransaction, head: HeadRecord?, written: [(UInt32, [Float])], deleted: [UInt32]) throws {
         guard let record = try graph.record(), record.isOver(head) else { return }
+        // A copy changed by an attempt that did not commit (the map grew and the
+        // transaction runs again) is not the stored graph any more.
+        writerGraph.withLock { if $0.uncommitted { $0 = WriterGraph() } }
+        let builder = try writerGraphBuilder(record: record, head: head)
+        writerGraph.withLock { $0.uncommitted = true }
+        // A changed document's node leaves and re-enters, linked for its new vector.
+        builder.delete(Set(deleted + written.map(\.0)).filter(builder.layers.contains))
+        for (id, vector) in written { builder.vectors.set(id: id, to: LoadedGraph.walkRow(vector, dims: record.dims)) }
+        builder.insert(written.map(\.0))
+        var updated = record
+        updated.nodes = builder.layers.count
+        try put(builder, updated, into: graph)
+    }
+
+    /// Runs a store write whose transaction calls `updateGraph`: the writer's copy of the
+    /// graph is kept only if the transaction commits. A failed one (disk full, an I/O error
+    /// at commit) leaves the stored graph as it was, so the copy is dropped, to be reloaded.
+    func changingGraph<T>(_ write: () throws -> T) throws -> T {
         do {
-            let builder = try writerGraphBuilder(record: record, head: head)
-            // A changed document's node leaves and re-enters, linked for its new vector.
-            builder.delete(Set(deleted + written.map(\.0)).filter(builder.layers.contains))
-            for (id, vector) in written { builder.vectors.set(id: id, to: LoadedGraph.walkRow(vector, dims: record.dims)) }
-            builder.insert(written.map(\.0))
-            var updated = record
-            updated.nodes = builder.layers.count
-            try put(builder, updated, into: graph)
+            let result = try write()
+            writerGraph.withLock { $0.uncommitted = false }
+            return result
         } catch {
-            writerGraph.withLock { $0 = nil }
+            writerGraph.withLock { $0 = WriterGraph() }
             throw error
         }
     }
 
     /// The writer's changeable copy of the stored graph, restored on first use.
     private func writerGraphBuilder(record: GraphRecord, head: HeadRecord?) throws -> GraphBuilder {
-        if let builder = writerGraph.withLock({ $0 }) { return builder }
+        if let builder = writerGraph.withLock({ $0.builder }) { return builder }
         let builder = try store.read { snapshot -> GraphBuilder in
             guard let loaded = try loadedGraph(in: snapshot, head: head) else {
                 throw StoreError.corrupt(path: store.directory, detail: "graph record without graph data")
@@ -155,7 +168,7 @@ extension Index {
             return GraphBuilder(vectors: copy, parameters: .init(m: record.m, efConstruction: record.efConstruction),
                                 layers: GraphLayers(restoring: loaded.graph))
         }
-        writerGraph.withLock { $0 = builder }
+        writerGraph.withLock { $0.builder = builder }
         return builder
     }
 
@@ -164,4 +177,12 @@ extension Index {
         try graph.put(record, blockCount: layers.level0BlockCount, level0Block: { layers.level0Block($0) },
                       upperLevels: layers.encodeUpperLevels())
     }
+}
+
+/// The writer's in-memory copy of the stored graph, which each write changes inside its
+/// transaction (see `changingGraph`).
+struct WriterGraph {
+    var builder: GraphBuilder?
+    /// Changed by a transaction that has not committed yet.
+    var uncommitted = false
 }

@@ -101,7 +101,7 @@ extension Index {
                 if let (builder, record) = graph { try put(builder, record, into: transaction) }
             }
             if finished {
-                writerGraph.withLock { $0 = nil }
+                writerGraph.withLock { $0 = WriterGraph() }
                 var cumulative: Float = 0
                 let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
                     cumulative += s

@@ -35,9 +35,10 @@ extension Index {
             // which a rotation leaves the same, so only the prefix the plan needs is rotated.
             let prefix = choice.plan.headSpacePrefix(fullDimensions: manifest.dimensions)
             let query = head.apply(vector, prefix: prefix)
-            let checked = prefix > 0 ? query : vector
-            guard checked[0..<(request.dims ?? checked.count)].contains(where: { $0 != 0 }) else {
-                throw EngineError.invalidRequest(field: "vector", message: "its first \(request.dims ?? checked.count) dimensions in the index's head space are all zero: no direction to search")
+            guard hasDirection(choice.plan, query: query, rawQuery: vector) else {
+                let shortest = choice.plan.shortestPrefix
+                let hint = choice.plan.exact ? "" : " (where the graph walks): give \"dims\" for an exact scan of a longer prefix"
+                throw EngineError.invalidRequest(field: "vector", message: "its first \(shortest) dimensions in the index's head space are all zero: no direction to search\(hint)")
             }
             let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
                                  head: record, graph: graph, deadline: deadline)
@@ -113,21 +114,31 @@ extension Index {
     static let defaultEf = 64
 
     /// Runs one plan: an exact scan or the funnel. `query` is the head-space prefix the plan
-    /// needs (see `headSpacePrefix`), `rawQuery` the query in the model's space.
+    /// needs (see `headSpacePrefix`), `rawQuery` the query in the model's space; it must
+    /// pass `hasDirection`.
     func run(_ plan: SearchPlan, query: [Float], rawQuery: [Float], k: Int, snapshot: Snapshot, head: HeadRecord?,
              graph: LoadedGraph?, deadline: DispatchTime?) throws -> Funnel.Answer {
         guard !plan.exact, let graph else {
             let dims = plan.stages.last!.dims
             let full = dims == manifest.dimensions
             let blocks = try snapshot.vectorBlocks(space: full ? .raw : head?.space ?? .raw)
-            let (hits, cost) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: blocks,
-                                               layout: layout, threads: scanThreads)
-            return .init(hits: hits, cost: cost, partial: false, exitedEarly: false)
+            let (hits, cost, partial) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: blocks,
+                                                        layout: layout, threads: scanThreads, deadline: deadline ?? .distantFuture)
+            return .init(hits: hits, cost: cost, partial: partial, exitedEarly: false)
         }
         let searcher = graphSearchers.withLock { $0.popLast() } ?? GraphSearcher()
         defer { graphSearchers.withLock { $0.append(searcher) } }
         return graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
                                 searcher: searcher, deadline: deadline ?? .distantFuture)
+    }
+
+    /// Whether the query has a direction in the shortest prefix `plan` scores with (so in
+    /// all of them), the condition `run` needs. `query` is the head-space prefix, `rawQuery`
+    /// the model-space vector, as `run` takes them.
+    func hasDirection(_ plan: SearchPlan, query: [Float], rawQuery: [Float]) -> Bool {
+        let shortest = plan.shortestPrefix
+        let checked = shortest < manifest.dimensions ? query : rawQuery
+        return checked.prefix(shortest).contains { $0 != 0 }
     }
 
     /// The planner for the stored cost model, if one was measured on this graph; kept across

@@ -16,8 +16,18 @@ extension Index {
     /// one fsync for all, and reports what happened to each batch's documents.
     public func upsert(groups: [[DocumentInput]]) throws -> [WriteReport] {
         let documents = groups.flatMap { $0 }
+        for doc in documents {
+            if let vector = doc.vector, let problem = VectorValues.problem(vector) {
+                throw EngineError.invalidRequest(field: "vector", message: "of document \"\(doc.id)\" \(problem)")
+            }
+        }
         let hashes = documents.map(\.contentHash)
         let stored = try store.storedHashes(for: documents.map(\.id))
+        // An id given twice replaces its earlier occurrence: all its occurrences go to the
+        // store, which writes the last one (or skips it, if that is what is stored).
+        var occurrences: [String: Int] = [:]
+        for doc in documents { occurrences[doc.id, default: 0] += 1 }
+        var earlier = Set<String>()
         var reports: [WriteReport] = []
         var pending: [(DocumentInput, UInt64)] = []
         var offset = 0
@@ -25,11 +35,14 @@ extension Index {
             var report = WriteReport()
             for i in offset..<offset + group.count {
                 switch stored[i] {
+                case _ where !earlier.insert(documents[i].id).inserted: report.changed += 1
                 case hashes[i]: report.unchanged += 1
                 case nil: report.added += 1
                 default: report.changed += 1
                 }
-                if stored[i] != hashes[i] { pending.append((documents[i], hashes[i])) }
+                if stored[i] != hashes[i] || occurrences[documents[i].id, default: 0] > 1 {
+                    pending.append((documents[i], hashes[i]))
+                }
             }
             reports.append(report)
             offset += group.count
@@ -41,7 +54,7 @@ extension Index {
                 throw EngineError.invalidRequest(field: "vector", message:
                     "document \"\(pending[needText[0]].0.id)\" has no vector, and index \"\(name)\" holds \(manifest.dimensions)-d vectors of your own model: give each document a vector")
             }
-            embeddings = try Model.encoder().embed(needText.map { pending[$0].0.text })
+            embeddings = try Model.encoder().embed(needText.map { pending[$0].0.text }, lane: .bulk)
         }
         var writes = pending.map { doc, hash in
             DocumentWrite(id: doc.id, text: doc.text, meta: doc.meta, vector: doc.vector ?? [], contentHash: hash)
@@ -54,9 +67,11 @@ extension Index {
             let d = manifest.dimensions
             for i in writes.indices { writes[i].headVector = Array(rotated[i * d..<(i + 1) * d]) }
         }
-        _ = try store.upsert(writes, head: record) { graph, rows in
-            let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
-            try self.updateGraph(graph, head: record, written: written, deleted: [])
+        _ = try changingGraph {
+            try store.upsert(writes, head: record) { graph, rows in
+                let written = zip(rows, writes).compactMap { row, write in row.map { ($0, write.headVector ?? write.vector) } }
+                try self.updateGraph(graph, head: record, written: written, deleted: [])
+            }
         }
         return reports
     }

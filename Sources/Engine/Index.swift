@@ -20,7 +20,7 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// The stored graph as of a committed state, nil when none is usable (see `loadedGraph`),
     /// and the writer's changeable copy.
     let graphCache = Mutex<(version: CommittedVersion, graph: LoadedGraph?)?>(nil)
-    let writerGraph = Mutex<GraphBuilder?>(nil)
+    let writerGraph = Mutex(WriterGraph())
     /// Searchers (each with its scratch memory) free for the next query, and the planner.
     let graphSearchers = Mutex<[GraphSearcher]>([])
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
@@ -67,7 +67,9 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// Deletes documents by id in one transaction, graph included; returns how many existed.
     public func delete(ids: [String]) throws -> Int {
         let head = try currentHead().record
-        return try store.delete(ids: ids) { graph, rows in try self.updateGraph(graph, head: head, written: [], deleted: rows) }
+        return try changingGraph {
+            try store.delete(ids: ids) { graph, rows in try self.updateGraph(graph, head: head, written: [], deleted: rows) }
+        }
     }
 
     /// Whether text can be embedded into this index's space by the built-in model.

@@ -25,6 +25,9 @@ public struct SearchRequest: Sendable {
     public var groupByParent = false
 
     public static let maxK = 10_000
+    /// The longest `budget_ms` and `deadline_ms`: an hour is no limit for one search, and a
+    /// bound keeps the deadline's arithmetic in range.
+    public static let maxMilliseconds = 3_600_000.0
 
     public init(query: String? = nil, vector: [Float]? = nil, k: Int = 10, dims: Int? = nil, ef: Int? = nil,
                 budgetMs: Double? = nil, preset: String? = nil, deadlineMs: Double? = nil, includeText: Bool = false) {
@@ -65,8 +68,8 @@ public struct SearchRequest: Sendable {
             throw EngineError.invalidRequest(field: "ef", message: "must be between 1 and \(SearchRequest.maxK), got \(ef)")
         }
         for (field, value) in [("budget_ms", budgetMs), ("deadline_ms", deadlineMs)] {
-            if let value, !(value.isFinite && value > 0) {
-                throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds, got \(value)")
+            if let value, !(value > 0 && value <= SearchRequest.maxMilliseconds) {
+                throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds up to \(Int(SearchRequest.maxMilliseconds)) (an hour), got \(value)")
             }
         }
         if dims != nil, ef != nil || budgetMs != nil || preset != nil {
@@ -82,8 +85,8 @@ public struct SearchRequest: Sendable {
             guard vector.count == dimensions else {
                 throw EngineError.invalidRequest(field: "vector", message: "has \(vector.count) dimensions, the index has \(dimensions)")
             }
-            guard vector.allSatisfy(\.isFinite) else {
-                throw EngineError.invalidRequest(field: "vector", message: "contains NaN or infinity")
+            if let problem = VectorValues.problem(vector) {
+                throw EngineError.invalidRequest(field: "vector", message: problem)
             }
             let prefix = vector.prefix(dims ?? dimensions)
             guard prefix.contains(where: { $0 != 0 }) else {

@@ -14,7 +14,7 @@ public struct SearchCost: Equatable, Sendable {
 /// approximate search is checked against.
 ///
 /// ```swift
-/// let (hits, cost) = ExactSearch.run(query: q, dimensions: 64, k: 10, blocks: blocks, layout: layout)
+/// let (hits, cost, _) = ExactSearch.run(query: q, dimensions: 64, k: 10, blocks: blocks, layout: layout)
 /// ```
 /// Both the query prefix and each row's prefix are renormalized, so the score is the
 /// cosine of the two truncated vectors. Only the segments below `dimensions` are read.
@@ -32,39 +32,53 @@ public enum ExactSearch {
 
     /// - Precondition: `query.count >= dimensions`, `0 < dimensions <= layout.dimensions`, `k > 0`,
     ///   and the query prefix has a nonzero norm (callers validate user input first).
+    ///
+    /// Past `deadline` (checked before each block) the scan stops and answers the best hits
+    /// of the blocks it read, with `partial` set.
     public static func run<Block: PrefixBlock>(
-        query: [Float], dimensions: Int, k: Int, blocks: [Block], layout: PrefixLayout, threads: Int = 2
-    ) -> (hits: [Hit], cost: SearchCost) {
+        query: [Float], dimensions: Int, k: Int, blocks: [Block], layout: PrefixLayout, threads: Int = 2,
+        deadline: DispatchTime = .distantFuture
+    ) -> (hits: [Hit], cost: SearchCost, partial: Bool) {
         precondition(dimensions > 0 && dimensions <= layout.dimensions && query.count >= dimensions && k > 0)
         let prefix = normalizedPrefix(query, dimensions)
         let workers = max(1, min(threads, blocks.count))
-        var partial = [(TopK, SearchCost)](repeating: (TopK(k: k), SearchCost()), count: workers)
-        partial.withUnsafeMutableBufferPointer { results in
+        var results = [(top: TopK, cost: SearchCost, partial: Bool)](repeating: (TopK(k: k), SearchCost(), false), count: workers)
+        results.withUnsafeMutableBufferPointer { results in
             // Each worker owns one slot of `results` and reads a strided share of the
             // blocks; the blocks are read-only for the whole call, so sharing them is safe.
             nonisolated(unsafe) let slots = results
             nonisolated(unsafe) let blocks = blocks
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 var scanner = BlockScanner(prefix: prefix, layout: layout, k: k)
-                for b in stride(from: worker, to: blocks.count, by: workers) { scanner.scan(blocks[b]) }
-                slots[worker] = (scanner.top, scanner.cost)
+                var cut = false
+                for b in stride(from: worker, to: blocks.count, by: workers) {
+                    if deadline != .distantFuture, DispatchTime.now() > deadline {
+                        cut = true
+                        break
+                    }
+                    scanner.scan(blocks[b])
+                }
+                slots[worker] = (scanner.top, scanner.cost, cut)
             }
         }
-        var top = partial[0].0
-        var cost = partial[0].1
-        for (other, otherCost) in partial.dropFirst() {
-            top.merge(other)
-            cost.distanceComputations += otherCost.distanceComputations
-            cost.bytesTouched += otherCost.bytesTouched
+        var top = results[0].top
+        var cost = results[0].cost
+        for other in results.dropFirst() {
+            top.merge(other.top)
+            cost.distanceComputations += other.cost.distanceComputations
+            cost.bytesTouched += other.cost.bytesTouched
         }
-        return (top.sorted(), cost)
+        return (top.sorted(), cost, results.contains { $0.partial })
     }
 
+    /// The first `dimensions` coordinates scaled to unit length. The norm is taken in Double,
+    /// where the squares of floats neither underflow nor overflow, so any prefix that is not
+    /// all zeros has one (callers check that first).
     static func normalizedPrefix(_ query: [Float], _ dimensions: Int) -> [Float] {
-        let prefix = Array(query[0..<dimensions])
-        let norm = prefix.withUnsafeBufferPointer { mrl_dot($0.baseAddress, $0.baseAddress, dimensions) }.squareRoot()
-        precondition(norm > 0, "query prefix has zero norm")
-        return prefix.map { $0 / norm }
+        let prefix = query[0..<dimensions]
+        let norm = prefix.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        precondition(norm > 0, "query prefix is all zeros")
+        return prefix.map { Float(Double($0) / norm) }
     }
 }
 

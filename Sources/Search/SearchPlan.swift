@@ -37,6 +37,10 @@ public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
         ([graphDims ?? 0] + stages.map(\.dims).filter { $0 < fullDimensions }).max()!
     }
 
+    /// The shortest prefix the plan scores with: the walk's, else the first stage's. A query
+    /// with a direction there has one in every longer prefix too.
+    public var shortestPrefix: Int { graphDims ?? stages.map(\.dims).min() ?? 0 }
+
     /// An exact scan of the first `dims` coordinates.
     public static func exact(dims: Int, k: Int) -> SearchPlan {
         SearchPlan(graphDims: nil, ef: nil, stages: [Stage(dims: dims, keep: k)], earlyExit: nil, exact: true)

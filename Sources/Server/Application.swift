@@ -18,6 +18,10 @@ final class Application: Sendable {
     let logger: Logger
     let queue: WorkQueue
     let backups = DispatchQueue(label: "mrl.backups")
+    /// Where batch searches run, off the event loops.
+    let batchSearches = DispatchQueue(label: "mrl.batch-searches", attributes: .concurrent)
+    /// Indexes with a backup waiting on `backups` or being written.
+    let backupsWaiting = Mutex<Set<String>>([])
     let started = DispatchTime.now()
     /// Requests being answered now (a shutdown waits for them).
     let inFlight = Atomic(0)
@@ -128,7 +132,7 @@ final class Application: Sendable {
             switch e {
             case .indexNotFound: api = .notFound(e.description)
             case .wrongDimensions, .invalidID: api = .badRequest(e.description)
-            case .busyWriter, .headChanged, .indexExists: api = APIError(status: .conflict, code: "conflict", message: e.description)
+            case .busyWriter, .headChanged, .indexExists, .backupRunning: api = APIError(status: .conflict, code: "conflict", message: e.description)
             case .diskFull, .mapCapReached: api = APIError(status: .insufficientStorage, code: "no_space", message: e.description)
             case .readOnly: api = APIError(status: .conflict, code: "read_only", message: e.description)
             default: api = APIError(status: .internalServerError, code: "internal", message: e.description)

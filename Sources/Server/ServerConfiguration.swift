@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     /// Most queries in one batch search, documents in one write request.
     public var maxBatchQueries = 1_024
     public var maxBatchDocuments = 10_000
+    /// Most hits one batch search may ask for (the sum of its queries' k).
+    public var maxBatchHits = 100_000
+    /// Largest answer to a search, in bytes of hit texts and metadata.
+    public var maxAnswerBytes = 64 << 20
     /// Deepest JSON nesting accepted.
     public var maxJSONDepth = 32
     /// A request must arrive whole within this long of its first byte (slow senders are dropped).

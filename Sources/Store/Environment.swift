@@ -16,8 +16,11 @@ final class Environment: @unchecked Sendable {
     let path: String
     let handle: OpaquePointer
     let mapSizeCap: Int
+    let readOnly: Bool
     private let currentMapSize: Atomic<Int>
     private let mapLock = ReadWriteLock()
+    /// A backup copy is being written (see `copy`).
+    private let copying = Atomic(false)
 
     var mapSize: Int { currentMapSize.load(ordering: .relaxed) }
 
@@ -32,6 +35,7 @@ final class Environment: @unchecked Sendable {
         handle = env
         path = directory
         self.mapSizeCap = mapSizeCap
+        self.readOnly = readOnly
         do {
             try Environment.check(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs", directory)
             // Start small: the map grows on demand (see `write`), so a tiny index stays tiny
@@ -133,7 +137,23 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Writes a compacted copy of the environment into the existing, empty `directory`.
+    ///
+    /// The copy reads in one transaction, and the map cannot grow while any is open, so a
+    /// write that filled the map would wait for the whole copy. The map is first given room
+    /// for as much again as the index holds (address space only: the file grows as pages
+    /// are written). One copy runs at a time: another throws `backupRunning`.
     func copy(to directory: String) throws {
+        guard copying.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw StoreError.backupRunning(path: path)
+        }
+        defer { copying.store(false, ordering: .releasing) }
+        if !readOnly {
+            var info = MDB_envinfo(), stat = MDB_stat()
+            mdb_env_info(handle, &info)
+            mdb_env_stat(handle, &stat)
+            let used = (info.me_last_pgno + 1) * Int(stat.ms_psize)
+            try mapLock.withWriteLock { try resize(to: min(max(mapSize, 2 * used), mapSizeCap)) }
+        }
         try mapLock.withReadLock {
             try Environment.check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "copy the index", directory)
         }
@@ -142,12 +162,16 @@ final class Environment: @unchecked Sendable {
     /// Doubles the map, with no transaction of this process open (LMDB's rule).
     private func grow() throws {
         try mapLock.withWriteLock {
-            let size = mapSize
-            guard size < mapSizeCap else { throw StoreError.mapCapReached(path: path, capBytes: mapSizeCap) }
-            let next = min(size * 2, mapSizeCap)
-            try Environment.check(mdb_env_set_mapsize(handle, next), "mdb_env_set_mapsize", path)
-            currentMapSize.store(next, ordering: .relaxed)
+            guard mapSize < mapSizeCap else { throw StoreError.mapCapReached(path: path, capBytes: mapSizeCap) }
+            try resize(to: min(mapSize * 2, mapSizeCap))
         }
+    }
+
+    /// Sets the map's size (never down); the caller holds `mapLock` exclusively.
+    private func resize(to size: Int) throws {
+        guard size > mapSize else { return }
+        try Environment.check(mdb_env_set_mapsize(handle, size), "mdb_env_set_mapsize", path)
+        currentMapSize.store(size, ordering: .relaxed)
     }
 
     /// Begins a transaction; the caller holds `mapLock` shared. When another process grew

@@ -43,10 +43,14 @@ extension IndexStore {
     /// it must be the index's current head, so a head change in between cannot mix spaces.
     /// `graph`, when given, runs last in the same transaction with the internal id each
     /// document was written to (nil: unchanged), to keep the ANN graph in step.
+    /// An id given more than once is written once, as its last occurrence (its earlier
+    /// ones get nil rows): the batch reads as upserts in order, and no row reaches `graph` twice.
     /// Throws `wrongDimensions` (nothing written), `headChanged`, `mapCapReached`, `diskFull`, `lmdb`,
     /// and what `graph` throws (nothing written then either).
     public func upsert(_ batch: [DocumentWrite], head: HeadRecord? = nil,
                        graph: ((GraphTransaction, [UInt32?]) throws -> Void)? = nil) throws -> WriteReport {
+        var lastOccurrence: [String: Int] = [:]
+        for (i, doc) in batch.enumerated() { lastOccurrence[doc.id] = i }
         for doc in batch {
             guard (1...IndexStore.maxIDBytes).contains(doc.id.utf8.count) else {
                 throw StoreError.invalidID(id: doc.id)
@@ -60,7 +64,11 @@ extension IndexStore {
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: head))
             var nextID = try storedNextID(txn)
             var rows: [UInt32?] = []
-            for doc in batch {
+            for (i, doc) in batch.enumerated() {
+                guard lastOccurrence[doc.id] == i else {
+                    rows.append(nil)
+                    continue
+                }
                 let row: UInt32
                 if let existing = try Snapshot(store: self, txn: txn).internalID(of: doc.id) {
                     let stored = try txn.get(docs, InternalID.key(existing)).flatMap(DocumentRecord.decode)

@@ -23,6 +23,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case headChanged(path: String)
     /// A write was asked of an index opened for reading.
     case readOnly(path: String, operation: String)
+    /// A backup of the index is being written; one runs at a time.
+    case backupRunning(path: String)
     /// A stored record could not be decoded: the index is damaged.
     case corrupt(path: String, detail: String)
     /// Any other LMDB or system error, with the operation that failed.
@@ -51,6 +53,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "the Matryoshka head of the index at \(path) changed during this write (another `mrl head` or `mrl index` ran); nothing was written: run it again"
         case .readOnly(let path, let operation):
             return "cannot \(operation): the index at \(path) was opened for reading"
+        case .backupRunning(let path):
+            return "a backup of the index at \(path) is being written: wait for it to finish (one backup of an index runs at a time)"
         case .corrupt(let path, let detail):
             return "index at \(path) is damaged (\(detail)): restore it from a backup or re-index"
         case .lmdb(let code, let operation, let path):

@@ -48,6 +48,12 @@ public struct VectorBlock {
     public let segmentSquaredNorms: [UnsafePointer<Float>]
     /// 1 for a live row, 0 for a deleted or never-written one.
     public let live: UnsafePointer<UInt8>
+
+    /// Row i is live and has a direction: a query can be made of it. (Writes refuse zero
+    /// vectors, but an index written before they did may hold some.)
+    public func hasDirection(row i: Int) -> Bool {
+        live[i] != 0 && segmentSquaredNorms.reduce(Float(0)) { $0 + $1[i] } > 0
+    }
 }
 
 /// Which copy of the vectors a block holds: the model's raw vectors, or the rotation of

@@ -38,7 +38,7 @@ struct EmbedCommand: ParsableCommand {
         var count = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            try sink.write(ids: batch.map(\.id), vectors: encoder.embed(batch.map(\.text)))
+            try sink.write(ids: batch.map(\.id), vectors: encoder.embed(batch.map(\.text), lane: .bulk))
             count += batch.count
             batch.removeAll(keepingCapacity: true)
             progress.update(fraction: reader.totalBytes.map { Double(reader.bytesRead) / Double(max($0, 1)) },

@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import Synchronization
 import XCTest
 
 /// The model installed by `make setup`, loaded once for all tests.
@@ -82,6 +83,41 @@ final class TextEncoderTests: XCTestCase {
             let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
         }
+    }
+
+    /// Long texts cost what their first 256 tokens cost (issue 16, case 7): these took
+    /// minutes when the whole text was normalised first and special tokens were searched for
+    /// in all the rest at every step.
+    func testLongTextsAreCutBeforeTheyAreNormalised() throws {
+        let encoder = try encoder()
+        let separators = String(repeating: "[SEP]", count: 400_000)  // 2 MB of special tokens
+        XCTAssertEqual(encoder.tokenize(separators), [101] + [Int32](repeating: 102, count: 255))
+        let words = "a b " + String(repeating: "é word, ", count: 1_000_000)  // 9 MB, to be lowercased and decomposed
+        let ids = encoder.tokenize(words)
+        XCTAssertEqual(ids.count, 256)
+        XCTAssertEqual(Array(ids.prefix(7)), encoder.tokenize("a b é word, é")[0..<7].map { $0 })
+        // A word of a million letters with no space: [UNK] pieces, then the rest of the text.
+        let unbroken = String(repeating: "x", count: 1_000_000) + " tail"
+        XCTAssertEqual(encoder.tokenize(unbroken).suffix(2), [encoder.tokenize("tail")[1], 102])
+        // Chunk edges never change the tokens of ordinary text.
+        let prose = String(repeating: "The daemon answers queries over a Unix socket. ", count: 200)
+        XCTAssertEqual(encoder.tokenize(prose), encoder.tokenize(String(prose.prefix(3_000))))
+    }
+
+    /// A query is embedded while a large write's texts are (issue 16, case 7): the lanes
+    /// have their own workspaces, so the query waits for none of the write's passes.
+    func testAQueryIsEmbeddedWhileABulkEmbeddingRuns() throws {
+        let encoder = try encoder()
+        let bulk = Array(repeating: String(repeating: "a longer text about window managers ", count: 40), count: 24)  // 2 passes
+        let bulkDone = Atomic(false)
+        let writer = Thread { bulkDone.store(encoder.embed(bulk, lane: .bulk).count == bulk.count, ordering: .releasing) }
+        writer.start()
+        Thread.sleep(forTimeInterval: 0.3)  // the write's first pass is under way
+        let query = encoder.embed(["tiling window manager"])
+        XCTAssertFalse(bulkDone.load(ordering: .acquiring), "the query did not wait for the write's embedding to end")
+        XCTAssertGreaterThan(zip(query[0], encoder.embed(["tiling window manager"], lane: .bulk)[0]).reduce(Float(0)) { $0 + $1.0 * $1.1 }, 0.99999,
+                             "both lanes embed alike")
+        while !bulkDone.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.05) }
     }
 
     func testMissingOrDamagedModelIsAClearError() throws {

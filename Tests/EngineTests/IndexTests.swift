@@ -39,7 +39,7 @@ final class IndexTests: XCTestCase {
             (SearchRequest(vector: [1, 0, 0, 0], dims: 0), #"field "dims": must be between 1 and 4"#),
             (SearchRequest(vector: [1, 0, 0, 0], dims: 5), #"field "dims""#),
             (SearchRequest(vector: [1, 0, 0]), #"field "vector": has 3 dimensions, the index has 4"#),
-            (SearchRequest(vector: [1, .nan, 0, 0]), "NaN or infinity"),
+            (SearchRequest(vector: [1, .nan, 0, 0]), "not finite"),
             (SearchRequest(vector: [0, 0, 0, 0]), "all zero"),
             (SearchRequest(vector: [0, 0, 1, 0], dims: 2), "its first 2 dimensions are all zero"),
             (SearchRequest(), #"give exactly one of "query" (text) and "vector""#),

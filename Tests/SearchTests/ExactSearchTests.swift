@@ -68,7 +68,7 @@ final class ExactSearchTests: XCTestCase {
             tested += 1
             for d in [1, 17, 32, 48, 64, 100, 128, 256, 300, 384] {
                 for threads in [1, 2] {
-                    let (hits, cost) = ExactSearch.run(query: query, dimensions: d, k: 10, blocks: blocks, layout: layout, threads: threads)
+                    let (hits, cost, _) = ExactSearch.run(query: query, dimensions: d, k: 10, blocks: blocks, layout: layout, threads: threads)
                     let expected = bruteForce(query, vectors, liveRows, d, k: 10)
                     XCTAssertEqual(hits.map(\.id), expected.map(\.id), "\(isa) d=\(d) threads=\(threads)")
                     for (a, b) in zip(hits, expected) { XCTAssertEqual(a.score, b.score, accuracy: 1e-4) }

@@ -134,4 +134,63 @@ final class DaemonAPITests: XCTestCase {
         XCTAssertEqual(unknown.status, 404)
         XCTAssertTrue(daemon.process.isRunning)
     }
+    /// Issue 16's cases 1–4: single requests that each used to trap the daemon, against an
+    /// index with a graph (built by the daemon from 5,000 documents), answered 400.
+    func testRequestsThatOnceKilledTheDaemonAreRefused() throws {
+        let daemon = try DaemonProcess(data: scratchFolder(self), test: self)
+        let client = try daemon.client()
+        try check(client.send("PUT", "/indexes/g", ["dimensions": 8]), "PUT", "/indexes/{name}", 201)
+        let documents: [JSON] = (0..<5_000).map { n in ["id": .string("d\(n)"), "vector": .array(vector(n, dims: 8).map(JSON.float))] }
+        try check(client.send("POST", "/indexes/g/documents", ["documents": .array(documents)]), "POST", "/indexes/{name}/documents", 200)
+        let waitUntil = Date().addingTimeInterval(120)
+        while try client.send("GET", "/indexes/g").json?["graph"] == .null, Date() < waitUntil { Thread.sleep(forTimeInterval: 0.2) }
+        XCTAssertNotEqual(try client.send("GET", "/indexes/g").json?["graph"], .null, "the daemon builds a graph from 5,000 documents")
+
+        let search = "/indexes/{name}/search", write = "/indexes/{name}/documents"
+        let cases: [(String, String, Int, String, String)] = [
+            ("/indexes/g/search", #"{"vector": [1, 0, 0, 0, 0, 0, 0, 0], "deadline_ms": 1e300}"#, 400, search, "\"deadline_ms\" must be a positive number of milliseconds up to"),
+            ("/indexes/g/search", #"{"vector": [1, 0, 0, 0, 0, 0, 0, 0], "budget_ms": 1e300}"#, 400, search, "\"budget_ms\" must be"),
+            ("/indexes/g/search", #"{"vector": [1e-30, 0, 0, 0, 0, 0, 0, 0]}"#, 400, search, "\"vector\" is too small"),
+            ("/indexes/g/search", #"{"vector": [1e-30, 0, 0, 0, 0, 0, 0, 0], "dims": 8}"#, 400, search, "\"vector\" is too small"),
+            ("/indexes/g/search", #"{"vector": [0, 0, 0, 0, 0, 0, 0, 0]}"#, 400, search, "\"vector\" is all zeros"),
+            ("/indexes/g/search", #"{"vector": [1e30, 0, 0, 0, 0, 0, 0, 0]}"#, 400, search, "\"vector\" is too large"),
+            ("/indexes/g/documents", #"{"documents": [{"id": "z", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}]}"#, 400, write, "\"documents[0].vector\" is all zeros"),
+            ("/indexes/g/documents", #"{"documents": [{"id": "t", "vector": [1e-30, 0, 0, 0, 0, 0, 0, 0]}]}"#, 400, write, "\"documents[0].vector\" is too small"),
+            ("/indexes/g/documents", #"{"documents": [{"id": "d", "vector": [1, 0, 0, 0, 0, 0, 0, 0]}, {"id": "d", "vector": [0, 1, 0, 0, 0, 0, 0, 0]}]}"#,
+             200, write, #""added":1,"changed":1"#),
+        ]
+        for (path, body, status, route, message) in cases {
+            let reply = try client.request("POST", path, body: Array(body.utf8))
+            XCTAssertEqual(reply.status, status, "\(body): \(reply.errorMessage)")
+            let answer = status == 200 ? String(decoding: reply.body, as: UTF8.self) : reply.errorMessage
+            XCTAssertTrue(answer.contains(message), "\(body): expected “\(message)” in “\(answer)”")
+            if let schema = spec.responseSchema("POST", route, status: status), let json = reply.json {
+                XCTAssertEqual(spec.problems(json, schema), [], body)
+            } else {
+                XCTFail("\(body) \(status): the spec does not describe this answer, or it is not JSON")
+            }
+        }
+        // The repeated id was written once, as its last occurrence, and the graph holds it once.
+        let found = try client.send("POST", "/indexes/g/search", ["vector": [0, 1, 0, 0, 0, 0, 0, 0], "k": 1, "ef": 64])
+        XCTAssertEqual(found.json?["hits"]?.array?.first?["id"], "d")
+        XCTAssertEqual(try client.send("GET", "/indexes/g").json?["documents"], 5_001)
+        XCTAssertEqual(try client.send("GET", "/health").status, 200)
+        XCTAssertTrue(daemon.process.isRunning)
+    }
+    /// A batch's work is bounded as a whole (issue 16, case 6), not only per query.
+    func testABatchIsBoundedByTheHitsItAsksFor() throws {
+        let daemon = try DaemonProcess(data: scratchFolder(self), test: self)
+        let client = try daemon.client()
+        try check(client.send("PUT", "/indexes/b", ["dimensions": 4]), "PUT", "/indexes/{name}", 201)
+        let documents: [JSON] = (0..<20).map { n in ["id": .string("d\(n)"), "text": .string("text \(n)"), "vector": .array(vector(n, dims: 4).map(JSON.float))] }
+        try check(client.send("POST", "/indexes/b/documents", ["documents": .array(documents)]), "POST", "/indexes/{name}/documents", 200)
+        let query: JSON = ["vector": [1, 0.5, 0, 0], "k": 10_000, "include_text": true]
+        let tooMuch = try check(client.send("POST", "/indexes/b/search/batch", ["queries": .array(Array(repeating: query, count: 11))]),
+                                "POST", "/indexes/{name}/search/batch", 413)
+        XCTAssertTrue(tooMuch.serialized.contains("ask for 110000 hits in all (the sum of their k), over the limit of 100000"), tooMuch.serialized)
+        let within = try check(client.send("POST", "/indexes/b/search/batch", ["queries": .array(Array(repeating: query, count: 10))]),
+                               "POST", "/indexes/{name}/search/batch", 200)
+        XCTAssertEqual(within["results"]?.array?.map { $0["hits"]?.array?.count }, Array(repeating: 20, count: 10))
+        XCTAssertEqual(within["results"]?.array?[9]["hits"]?.array?.first?["text"]?.string?.hasPrefix("text "), true)
+    }
 }

@@ -47,10 +47,17 @@ extension Application {
     }
 
     /// A compacted hot copy into `backups/` of the data directory, made off the event loop.
+    /// Backups run one after another; an index has at most one waiting or running, so
+    /// repeated requests cannot queue up copies without end (409 then).
     func backup(_ name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
         let target = try registry.index(name)
+        guard backupsWaiting.withLock({ $0.insert(name).inserted }) else {
+            throw APIError(status: .conflict, code: "conflict",
+                           message: "a backup of index \"\(name)\" is already waiting or running: wait for its answer")
+        }
         let promise = loop.makePromise(of: Response.self)
         backups.async {
+            defer { _ = self.backupsWaiting.withLock { $0.remove(name) } }
             promise.completeWith(Result {
                 let (backup, bytes) = try self.registry.data.backup(target.index)
                 return .json(["index": .string(name), "backup": .string(backup), "bytes": JSON(bytes),

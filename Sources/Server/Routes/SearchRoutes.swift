@@ -36,6 +36,11 @@ extension Application {
         try fields.allowOnly(["queries"])
         let items = try fields.array("queries", max: configuration.maxBatchQueries)
         let searches = try items.enumerated().map { i, item in try searchRequest(try fields.element(item, of: "queries", at: i)) }
+        let hits = searches.reduce(0) { $0 + $1.k }
+        guard hits <= configuration.maxBatchHits else {
+            throw APIError(status: .payloadTooLarge, code: "too_large",
+                           message: "\"queries\" ask for \(hits) hits in all (the sum of their k), over the limit of \(configuration.maxBatchHits): split the batch")
+        }
         return try self.searches(searches, in: target.index, on: loop).map { results in .json(["results": .array(results)]) }
     }
 
@@ -54,8 +59,9 @@ extension Application {
             probe.vector = [Float](repeating: 1, count: index.manifest.dimensions)
             try rename(requests.count > 1 ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
         }
-        let run = { (vectors: [[Float]]) throws -> [JSON] in
+        let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in
             var vectors = vectors.makeIterator()
+            var answerBytes = 0
             return try requests.enumerated().map { i, request in
                 var request = request
                 if request.query != nil {
@@ -63,12 +69,25 @@ extension Application {
                     request.query = nil
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
+                answerBytes += result.hits.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) + ($1.meta?.utf8.count ?? 0) }
+                guard answerBytes <= self.configuration.maxAnswerBytes else {
+                    throw APIError(status: .payloadTooLarge, code: "too_large",
+                                   message: "the answer would hold over \(self.configuration.maxAnswerBytes >> 20) MiB of texts and metadata: ask for fewer hits, or without \"include_text\"")
+                }
                 self.metrics.search(dims: result.plan.stages.last?.dims ?? 0, tookMs: result.tookMs, partial: result.partial)
                 return result.json
             }
         }
-        guard !texts.isEmpty else { return loop.makeCompletedFuture { try run([]) } }
-        return try batcher.embed(texts, on: loop).flatMapThrowing(run)
+        // One search runs on its event loop (a hop would cost more than most searches);
+        // a batch can take long, so it runs off the loops, which other connections share.
+        let execute = { (vectors: [[Float]]) -> EventLoopFuture<[JSON]> in
+            guard requests.count > 1 else { return loop.makeCompletedFuture { try run(vectors) } }
+            let promise = loop.makePromise(of: [JSON].self)
+            self.batchSearches.async { promise.completeWith(Result { try run(vectors) }) }
+            return promise.futureResult
+        }
+        guard !texts.isEmpty else { return execute([]) }
+        return try batcher.embed(texts, on: loop).flatMap(execute)
     }
 
     /// Runs `body`, prefixing the field named in an `invalidRequest` with `path`.

@@ -1,0 +1,40 @@
+import Foundation
+import Store
+import XCTest
+
+/// Backups beside writes (issue 16, case 14): a copy reads in one long transaction, during
+/// which the map cannot grow, so it makes room first; and one runs at a time.
+final class BackupTests: XCTestCase {
+    /// An index of about 36 MB: 8,500 vectors of 1,024 floats.
+    private func largeStore() throws -> IndexStore {
+        let store = try IndexStore.create(directory: temporaryDirectory(self), manifest: manifest(dims: 1_024))
+        for start in stride(from: 0, to: 8_500, by: 500) { _ = try store.upsert((start..<start + 500).map { write($0, dims: 1_024) }) }
+        return store
+    }
+
+    func testABackupLeavesTheMapRoomForAsMuchAgain() throws {
+        let store = try largeStore()
+        let used = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: store.directory + "/data.mdb")[.size] as? NSNumber).intValue
+        XCTAssertLessThan(store.mapSize, 2 * used, "the map has not yet room for as much again")
+        _ = try store.copy(to: temporaryDirectory(self) + "/copy")
+        XCTAssertGreaterThanOrEqual(store.mapSize, 2 * used, "writes during the copy need not grow the map, which waits for the copy")
+    }
+
+    func testOneBackupOfAnIndexRunsAtATime() throws {
+        let store = try largeStore()
+        let folder = temporaryDirectory(self)
+        let first = Thread { _ = try? store.copy(to: folder + "/first") }
+        first.start()
+        // Wait for the first copy to begin writing its staging folder.
+        while (try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains(where: { $0.hasPrefix("first.") }) != true {
+            usleep(100)
+            if FileManager.default.fileExists(atPath: folder + "/first") { throw XCTSkip("the first copy ended before the second could overlap it") }
+        }
+        XCTAssertThrowsError(try store.copy(to: folder + "/second")) { error in
+            XCTAssertEqual(error as? StoreError, .backupRunning(path: store.directory))
+            XCTAssertTrue("\(error)".contains("wait for it to finish"), "\(error)")
+        }
+        while !FileManager.default.fileExists(atPath: folder + "/first") { usleep(1_000) }
+        XCTAssertGreaterThan(try store.copy(to: folder + "/third"), 0, "once the first is done, the next runs")
+    }
+}
