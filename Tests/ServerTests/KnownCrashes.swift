@@ -19,11 +19,6 @@ enum KnownCrashes {
         return nil
     }
 
-    /// Issue 16 item 10: a file whose path makes an id over 511 bytes fails its whole batch
-    /// (so every re-run fails at the same place). Set to nil once fixed: the folder fuzz then
-    /// puts such a file in its tree again.
-    static let longPathIDs: String? = "item 10: ids PATH#N over 511 bytes fail the batch"
-
     /// Found by the ingest fuzz: a JSONL line without a vector, for an index of the caller's
     /// own vectors, passes the line's checks and fails its whole batch at the write
     /// (Index+Write.swift:55), so `mrl index --skip-bad` stops there, and the error names no
