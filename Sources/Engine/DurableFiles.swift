@@ -20,7 +20,7 @@ enum DurableFiles {
             if n == 0 { break }
             var written = 0
             while written < n {
-                let m = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                let m = buffer.withUnsafeBytes { write(output, UnsafeRawBufferPointer(rebasing: $0[written..<n]).baseAddress, n - written) }
                 if m < 0, errno == EINTR { continue }
                 guard m > 0 else { throw failure("write", target) }
                 written += m

@@ -105,13 +105,13 @@ final class IndexRegistry: Sendable {
         state.withLock { state in
             state.closed = state.closed.filter { !$0.value.released.isClosed }
             for name in Array(state.open.keys) {
-                guard isKnownUniquelyReferenced(&state.open[name]!),
-                      state.open[name]!.idleSeconds(now: now) >= idleTimeout, state.open[name]!.writer.isIdle else { continue }
-                let index = state.open[name]!.index
-                state.closed[name] = ClosedIndex(index: index, released: index.store.closeSignal)
+                // The name is one of the keys: the unwrap holds.
+                guard isKnownUniquelyReferenced(&state.open[name]!), let entry = state.open[name],
+                      entry.idleSeconds(now: now) >= idleTimeout, entry.writer.isIdle else { continue }
+                state.closed[name] = ClosedIndex(index: entry.index, released: entry.index.store.closeSignal)
                 state.open[name] = nil
                 logger.info("closed index \(name): unused for \(Int(idleTimeout)) s")
-            }
+            }  // `entry`, the last reference, goes here: the environment closes under the lock
         }
     }
 

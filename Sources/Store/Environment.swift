@@ -19,6 +19,8 @@ final class Environment: @unchecked Sendable {
     let readOnly: Bool
     private let currentMapSize: Atomic<Int>
     private let mapLock = ReadWriteLock()
+    /// Signalled once the map and files are closed.
+    let closed = CloseSignal()
     /// A backup copy is being written (see `copy`).
     private let copying = Atomic(false)
 
@@ -58,9 +60,6 @@ final class Environment: @unchecked Sendable {
         mdb_env_close(handle)
         closed.signal()
     }
-
-    /// Signalled once the map and files are closed.
-    let closed = CloseSignal()
 
     /// Opens named databases (creating them when `create`) and returns their handles.
     /// The transaction that opens them is committed, read-only or not: LMDB keeps a handle
