@@ -66,6 +66,7 @@ struct DaemonConnection {
 final class DaemonSink: DocumentSink {
     let name: String
     let dimensions: Int
+    let acceptsText: Bool
     private let daemon: DaemonConnection
 
     /// The daemon's index `name`, created there (like `mrl index` does) when missing, with
@@ -82,6 +83,7 @@ final class DaemonSink: DocumentSink {
             throw DaemonConnection.Failure(description: info["error"]?["message"]?.string ?? "the daemon answered \(status)")
         }
         dimensions = info["dimensions"]?.int ?? Model.defaultDimensions
+        acceptsText = info["model"]?["name"]?.string == Model.defaultName
     }
 
     func upsert(_ documents: [DocumentInput]) throws -> WriteReport {
