@@ -41,7 +41,8 @@ struct DeleteCommand: ParsableCommand {
 
 struct DropCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drop", abstract: "Delete a whole index and its files.")
+        commandName: "drop", abstract: "Delete a whole index and its files.",
+        discussion: "With a daemon running (on the default socket, or --socket), the daemon drops it: writes waiting for it fail, the one in flight finishes first.")
 
     @OptionGroup var target: IndexOptions
 
