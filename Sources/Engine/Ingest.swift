@@ -99,10 +99,10 @@ public struct Ingest {
 
         while lastLine < options.lineLimit ?? .max, let line = try reader.next() {
             switch line {
-            case .tooLong(let number, let bytes):
+            case .tooLong(let number):
                 lastLine = number
                 try reject(.badDocument(source: source, line: number, field: nil,
-                                        message: "is \(bytes) bytes, over the \(options.maxLineBytes >> 20) MiB line limit"))
+                                        message: "is over the \(options.maxLineBytes >> 20) MiB line limit (is it JSONL?)"))
             case .text(let number, let bytes):
                 lastLine = number
                 do {

@@ -33,7 +33,7 @@ final class Application: Sendable {
         metrics = ServerMetrics()
         queue = WorkQueue(bound: configuration.maxQueued)
         bodies = BodyBudget(bound: configuration.maxBodyBytesInFlight)
-        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger)
+        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger, idleTimeout: configuration.indexIdleTimeout)
         batcher = EmbedBatcher(wait: configuration.batchWait, maxBatch: configuration.maxEncoderBatch, queue: queue,
                                metrics: metrics)
     }
@@ -82,7 +82,7 @@ final class Application: Sendable {
                 try allow(.GET, .PUT, .DELETE)
                 switch request.method {
                 case .PUT: return (route, try now { try createIndex(request, name: path[1]) })
-                case .DELETE: return (route, try now { try dropIndex(path[1]) })
+                case .DELETE: return (route, dropIndex(path[1], on: loop))
                 default: return (route, try now { try indexInfo(path[1]) })
                 }
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "search":

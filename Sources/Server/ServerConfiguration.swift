@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var requestTimeout: TimeInterval = 10
     /// A connection with no request in progress is closed after this long.
     public var idleTimeout: TimeInterval = 60
+    /// An index unused this long (its writer idle) is closed, letting go of its files and map.
+    public var indexIdleTimeout: TimeInterval = 600
     /// At most this many connections at once, and this many per peer uid; more are answered
     /// 503 and closed when accepted.
     public var maxConnections = 1_024

@@ -151,10 +151,8 @@ enum OddTree {
         file("\u{202E}txt.exe", Array("right-to-left override in the name".utf8))
         file("e\u{0301}\u{0301}😀.md", Array("combining marks and an emoji in the name".utf8))
         file(String(repeating: "n", count: 250) + ".txt", Array("a 254-byte name".utf8))
-        if KnownCrashes.longPathIDs == nil {
-            file("deep/" + String(repeating: "d", count: 200) + "/" + String(repeating: "e", count: 200) + "/" + String(repeating: "f", count: 200) + ".txt",
-                 Array(String(repeating: "a path over 511 bytes ", count: 50).utf8))
-        }
+        file("deep/" + String(repeating: "d", count: 200) + "/" + String(repeating: "e", count: 200) + "/" + String(repeating: "f", count: 200) + ".txt",
+             Array(String(repeating: "a path over 511 bytes ", count: 50).utf8))
         file("binary.bin", (0..<4_096).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
         file("binary.txt", [0x00, 0x01, 0xFF, 0xFE] + Array("text after NULs".utf8))
         file("latin1.txt", [0x63, 0x61, 0x66, 0xE9, 0x20, 0xE0, 0x20, 0x50, 0x61, 0x72, 0x69, 0x73])

@@ -20,11 +20,13 @@ public let mrlExecutable: URL = {
     return dir.appendingPathComponent("mrl")
 }()
 
-/// Starts `mrl` with `arguments`; the caller waits (or kills).
-public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+/// Starts `mrl` with `arguments` (in `directory`, or this process's); the caller waits (or kills).
+public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:],
+                   directory: String? = nil) throws -> (Process, Pipe, Pipe) {
     let process = Process()
     process.executableURL = mrlExecutable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }
@@ -37,8 +39,8 @@ public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment:
 }
 
 /// Runs `mrl` to completion.
-public func mrl(_ arguments: [String]) throws -> Run {
-    let (process, out, err) = try launch(arguments)
+public func mrl(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Run {
+    let (process, out, err) = try launch(arguments, environment: environment, directory: directory)
     // Read before waiting: a full pipe would block the child forever.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
