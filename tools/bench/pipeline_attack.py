@@ -51,6 +51,10 @@ def main():
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
     pid = daemon_pid(args.socket)
+    # The idle baseline is taken with the index open and its graph loaded, by a few searches.
+    warm = UnixConnection(args.socket)
+    for _ in range(100):
+        call(warm, "POST", f"/indexes/{args.index}/search", {"vector": vector, "k": 10})
     time.sleep(1)
     baseline = rss_anon_kb(pid)
     stop = threading.Event()
