@@ -35,7 +35,8 @@ final class ProgressDisplay {
     }
 
     static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+        // An ETA from a tiny first fraction can be past any clock (and past Int).
+        guard (0...360_000_000).contains(seconds) else { return "--:--" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }

@@ -58,7 +58,9 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, warning, error") }
         guard threads > 0, maxConnections > 0, maxQueued > 0 else { throw ValidationError("--threads, --max-connections and --max-queued must be positive") }
-        guard requestTimeout > 0, idleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        try check("--request-timeout", requestTimeout, in: 0.001...86_400, "seconds")
+        try check("--idle-timeout", idleTimeout, in: 0.001...86_400, "seconds")
+        try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
         _ = try allowedUIDs()
     }
 

@@ -36,9 +36,13 @@ public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment:
     return (process, out, err)
 }
 
-/// Runs `mrl` to completion.
-public func mrl(_ arguments: [String]) throws -> Run {
-    let (process, out, err) = try launch(arguments)
+/// Runs `mrl` to completion, or SIGKILLs it after `timeout` seconds (for runs that must end
+/// by themselves and would otherwise hang a test of old code).
+public func mrl(_ arguments: [String], environment: [String: String] = [:], timeout: Double? = nil) throws -> Run {
+    let (process, out, err) = try launch(arguments, environment: environment)
+    let stop = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: stop) }
+    defer { stop.cancel() }
     // Read before waiting: a full pipe would block the child forever.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()

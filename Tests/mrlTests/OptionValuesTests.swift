@@ -1,0 +1,49 @@
+import Foundation
+@testable import mrl
+import TestSupport
+import XCTest
+
+/// Numeric options and environment variables at their edges (issue 16): each is refused
+/// before any work, naming the option, never a trap or a daemon that waits forever.
+final class OptionValuesTests: XCTestCase {
+    private func assertRefused(_ arguments: [String], environment: [String: String] = [:], saying words: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try mrl(arguments, environment: environment, timeout: 30)
+        XCTAssertEqual(run.status, 64, "\(arguments) should be a usage error: \(run.stderr)", file: file, line: line)
+        XCTAssertTrue(run.stderr.contains(words), "\(run.stderr) should say \(words)", file: file, line: line)
+        XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr, file: file, line: line)
+    }
+
+    func testServeRefusesTimeoutsPastADay() throws {
+        let socket = scratchFolder(self) + "/s.sock"
+        for (option, value) in [("--idle-timeout", "1e300"), ("--request-timeout", "nan"), ("--idle-timeout", "0"),
+                                ("--batch-wait-ms", "1e300")] {
+            try assertRefused(["serve", "--socket", socket, option, value], saying: "\(option) must be from")
+        }
+    }
+
+    func testSizesPastAPetabyteAreRefused() throws {
+        let folder = scratchFolder(self)
+        writeCorpus(folder + "/c.jsonl", count: 2, dims: 8)
+        let index = ["index", "--index", "x", "--data", folder, folder + "/c.jsonl"]
+        try assertRefused(index + ["--max-size", "1e300G"], saying: "--max-size")
+        try assertRefused(index + ["--max-size", "2P"], saying: "--max-size")
+        try assertRefused(index, environment: ["MRL_MAX_SIZE": "1e300G"], saying: "MRL_MAX_SIZE must be a size like 512M")
+        try assertRefused(index, environment: ["MRL_MAX_SIZE": "lots"], saying: "MRL_MAX_SIZE must be a size like 512M")
+        XCTAssertEqual(ByteSize(argument: "1P")?.bytes, 1 << 50)
+        XCTAssertEqual(ByteSize(argument: "1.5k")?.bytes, 1536)
+    }
+
+    func testGraphAndTuneRefuseWorkPastTheirBounds() throws {
+        let target = ["--index", "x", "--data", scratchFolder(self)]
+        try assertRefused(["graph"] + target + ["--m", "100000"], saying: "--m must be from 2 to 1024")
+        try assertRefused(["graph"] + target + ["--ef-construction", "9223372036854775807"], saying: "--ef-construction must be")
+        try assertRefused(["tune"] + target + ["--sample", "9223372036854775807"], saying: "--sample must be from 1 to 1000000")
+    }
+
+    func testAnEndlessETAShowsAsUnknown() {
+        XCTAssertEqual(ProgressDisplay.clock(1e300), "--:--")
+        XCTAssertEqual(ProgressDisplay.clock(.infinity), "--:--")
+        XCTAssertEqual(ProgressDisplay.clock(3_725), "1:02:05")
+    }
+}
