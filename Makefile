@@ -33,11 +33,14 @@ demo: release
 
 # Many more kills over a larger corpus, against the optimised binary. The graph's crash test
 # runs past 24,000 documents, where the head is refitted (and the graph rebuilt with it). The
-# daemon gets 20,000 malformed requests and 100 kills during a stream of acknowledged writes.
+# daemon gets 20,000 malformed requests and 100 kills during a stream of acknowledged writes,
+# 1,000,000 requests of the value fuzz, 200,000 of its random sequences, 400 fuzzed JSONL files.
 torture: release
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 MRL_CRASH_DOCS=100000 $(SWIFT) test --disable-swift-testing --filter mrlTests.CrashTests
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=30 MRL_CRASH_DOCS=30000 $(SWIFT) test --disable-swift-testing --filter mrlTests.GraphCrashTests
 	MRL_BIN=$$PWD/.build/release/mrl MRL_FUZZ_REQUESTS=20000 $(SWIFT) test --disable-swift-testing --filter ServerTests.FuzzTests
+	MRL_BIN=$$PWD/.build/release/mrl MRL_VALUE_FUZZ_REQUESTS=1000000 $(SWIFT) test --disable-swift-testing --filter ServerTests.ValueFuzzTests
+	MRL_BIN=$$PWD/.build/release/mrl MRL_VALUE_FUZZ_REQUESTS=200000 MRL_INGEST_FUZZ_FILES=400 $(SWIFT) test --disable-swift-testing --filter 'ServerTests.(SequenceFuzzTests|IngestFuzzTests)'
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 $(SWIFT) test --disable-swift-testing --filter ServerTests.DaemonCrashTests
 
 bench: release

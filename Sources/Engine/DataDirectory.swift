@@ -10,9 +10,10 @@ import Store
 public struct DataDirectory: Sendable {
     public let path: String
 
-    /// `path` if given, else `$MRL_DATA`, else `indexes`.
+    /// `path` if given, else `$MRL_DATA` (when not empty), else `indexes`.
     public init(path: String?) {
-        self.path = path ?? ProcessInfo.processInfo.environment["MRL_DATA"] ?? "indexes"
+        let environment = ProcessInfo.processInfo.environment["MRL_DATA"].flatMap { $0.isEmpty ? nil : $0 }
+        self.path = path ?? environment ?? "indexes"
     }
 
     /// The folder of index `name`; throws `invalidIndexName` for a name that is not
@@ -72,7 +73,10 @@ extension DataDirectory {
     /// Makes index `name` a copy of backup `backup` (a name in `backups/` or a folder path),
     /// replacing the index if it exists. Takes the index's writer lock first, so it refuses
     /// while a daemon or another writer has the index open: `StoreError.busyWriter`.
-    /// The swap is two renames; the backup itself stays.
+    /// Durable at each step: the copy is fsynced under a temporary name, its folder fsynced,
+    /// then two renames swap it in and the data folder is fsynced; the old index is removed
+    /// only after that, so a crash leaves the old index or the new one, never neither.
+    /// The backup itself stays.
     public func restore(_ name: String, from backup: String) throws {
         let target = try directory(of: name)
         let inBackups = (backupsPath as NSString).appendingPathComponent(backup)
@@ -83,7 +87,8 @@ extension DataDirectory {
         try? fm.removeItem(atPath: staging)
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: staging) }
-        try fm.copyItem(atPath: source + "/data.mdb", toPath: staging + "/data.mdb")
+        try DurableFiles.copy(source + "/data.mdb", to: staging + "/data.mdb")
+        try DurableFiles.syncFolder(staging)
         // Opening the copy checks it is an index this mrl reads before anything is replaced.
         _ = try IndexStore.open(directory: staging, mode: .read)
         let existing = IndexStore.exists(directory: target) ? try IndexStore.open(directory: target, mode: .write) : nil
@@ -96,6 +101,7 @@ extension DataDirectory {
             if existing != nil { rename(aside, target) }
             throw StoreError.lmdb(code: code, operation: "rename the restored index into place", path: target)
         }
+        try DurableFiles.syncFolder(path)
         withExtendedLifetime(existing) { try? fm.removeItem(atPath: aside) }
     }
 }

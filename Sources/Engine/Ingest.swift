@@ -5,6 +5,8 @@ import Store
 public protocol DocumentSink {
     var name: String { get }
     var dimensions: Int { get }
+    /// Whether a document without a vector can be embedded by the built-in model.
+    var acceptsText: Bool { get }
     /// Writes a batch durably and says what it did.
     func upsert(_ documents: [DocumentInput]) throws -> WriteReport
 }
@@ -97,18 +99,23 @@ public struct Ingest {
 
         while lastLine < options.lineLimit ?? .max, let line = try reader.next() {
             switch line {
-            case .tooLong(let number, let bytes):
+            case .tooLong(let number):
                 lastLine = number
                 try reject(.badDocument(source: source, line: number, field: nil,
-                                        message: "is \(bytes) bytes, over the \(options.maxLineBytes >> 20) MiB line limit"))
+                                        message: "is over the \(options.maxLineBytes >> 20) MiB line limit (is it JSONL?)"))
             case .text(let number, let bytes):
                 lastLine = number
                 do {
                     guard let doc = try parser.parse(bytes, line: number) else { continue }
-                    if index == nil { index = try openIndex(doc) }
-                    if let vector = doc.vector, vector.count != index!.dimensions {
+                    let sink = try index ?? openIndex(doc)
+                    index = sink
+                    if let vector = doc.vector, vector.count != sink.dimensions {
                         throw EngineError.badDocument(source: source, line: number, field: "vector",
-                            message: "has \(vector.count) dimensions, index \"\(index!.name)\" has \(index!.dimensions)")
+                            message: "has \(vector.count) dimensions, index \"\(sink.name)\" has \(sink.dimensions)")
+                    }
+                    if doc.vector == nil, !sink.acceptsText {
+                        throw EngineError.badDocument(source: source, line: number, field: "vector",
+                            message: "is missing: index \"\(sink.name)\" holds \(sink.dimensions)-d vectors of your own model, so each document needs one")
                     }
                     if batch.isEmpty { batchFirstLine = number }
                     if let chunking = options.chunking {

@@ -5,11 +5,12 @@ import Foundation
 /// decompressed on the fly (zlib's gzread passes plain files through unchanged).
 /// Standard input is read with read(2) instead, which returns what has arrived: gzread
 /// waits for a full buffer, so a slow producer's lines would sit unseen.
-/// A line longer than `maxLineBytes` is skipped over in bounded memory and reported.
+/// A line longer than `maxLineBytes` is reported and skipped over in bounded memory.
 public final class LineReader {
     public enum Line {
         case text(number: Int, bytes: ArraySlice<UInt8>)
-        case tooLong(number: Int, bytes: Int)
+        /// Over `maxLineBytes`: reported once it passes the limit, without its bytes.
+        case tooLong(number: Int)
     }
 
     public let path: String
@@ -20,8 +21,12 @@ public final class LineReader {
     private let maxLineBytes: Int
     private var buffer = [UInt8]()
     private var start = 0
+    /// Where the search for the next newline goes on: the bytes before it have none.
+    private var searched = 0
     private var lineNumber = 0
     private var atEnd = false
+    /// Skipping the rest of a line reported too long.
+    private var discarding = false
 
     /// Opens `path`, or standard input for "-". Throws `unreadable`.
     public init(path: String, maxLineBytes: Int = 16 << 20) throws {
@@ -49,32 +54,43 @@ public final class LineReader {
     /// Bytes of the file consumed so far (compressed bytes for .gz), for progress.
     public var bytesRead: Int { file.map { Int(gzoffset($0)) } ?? standardInputBytes }
 
-    /// The next line without its newline, or nil at the end. Throws `unreadable` on an I/O
-    /// or decompression error (e.g. a truncated .gz).
+    /// The next line without its newline, or nil at the end. A line longer than
+    /// `maxLineBytes` is reported as soon as it passes the limit (an endless one, from
+    /// /dev/zero say, stops a run at once) and the rest of it is skipped by the next call.
+    /// Throws `unreadable` on an I/O or decompression error (e.g. a truncated .gz).
     public func next() throws -> Line? {
-        var skipping = 0  // > 0 while discarding an over-long line
         while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                lineNumber += 1
+            if let newline = buffer[max(start, searched)...].firstIndex(of: UInt8(ascii: "\n")) {
                 defer { start = newline + 1 }
-                if skipping > 0 { return .tooLong(number: lineNumber, bytes: skipping + newline - start) }
+                if discarding {
+                    discarding = false
+                    continue
+                }
+                lineNumber += 1
                 var end = newline
                 if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                 return .text(number: lineNumber, bytes: buffer[start..<end])
             }
+            // No newline in the buffer: the next search starts with the bytes read next.
+            searched = buffer.count
+            if discarding { start = buffer.count }
             if atEnd {
-                guard start < buffer.count || skipping > 0 else { return nil }
+                discarding = false
+                guard start < buffer.count else { return nil }
                 lineNumber += 1
                 defer { start = buffer.count }
-                if skipping > 0 { return .tooLong(number: lineNumber, bytes: skipping + buffer.count - start) }
                 return .text(number: lineNumber, bytes: buffer[start...])
             }
             // Keep the unfinished line, drop what was consumed, read more.
             buffer.removeSubrange(0..<start)
+            searched -= start
             start = 0
             if buffer.count > maxLineBytes {
-                skipping += buffer.count
+                lineNumber += 1
+                discarding = true
                 buffer.removeAll(keepingCapacity: true)
+                searched = 0
+                return .tooLong(number: lineNumber)
             }
             try fill()
         }

@@ -15,15 +15,16 @@ public enum Model {
         ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown")
     }
 
-    /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` under the working directory or
-    /// under any folder above the executable (so a built `mrl` finds the repo's models/),
-    /// or `share/mrl/models/...` there (where `make install` puts it).
+    /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in a folder above the executable (a
+    /// built `mrl` finds the repo's models/), or `share/mrl/models/...` there (where `make
+    /// install` puts it). Never the working directory: a `models/` that happens to be where
+    /// mrl is run from is not what the user installed.
     public static func directory() -> URL? {
         let fm = FileManager.default
-        if let explicit = ProcessInfo.processInfo.environment["MRL_MODEL_DIR"] {
+        if let explicit = ProcessInfo.processInfo.environment["MRL_MODEL_DIR"], !explicit.isEmpty {
             return URL(fileURLWithPath: explicit)
         }
-        var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
+        var candidates: [URL] = []
         // The running binary's own path (argv[0] is a bare name when found through $PATH).
         let executable = (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -45,7 +46,7 @@ public enum Model {
             if let cached { return cached }
             guard let directory = directory() else {
                 throw EngineError.modelUnavailable(
-                    "model \(defaultName) not found (looked in $MRL_MODEL_DIR and models/): run `make setup`")
+                    "model \(defaultName) not found (looked in $MRL_MODEL_DIR, and models/ and share/mrl/models/ in the folders above the mrl executable): run `make setup`, or set MRL_MODEL_DIR")
             }
             do {
                 let encoder = try TextEncoder(modelDirectory: directory)

@@ -17,6 +17,7 @@ final class Application: Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     let queue: WorkQueue
+    let bodies: BodyBudget
     let backups = DispatchQueue(label: "mrl.backups")
     /// Where batch searches run, off the event loops.
     let batchSearches = DispatchQueue(label: "mrl.batch-searches", attributes: .concurrent)
@@ -31,7 +32,8 @@ final class Application: Sendable {
         self.logger = logger
         metrics = ServerMetrics()
         queue = WorkQueue(bound: configuration.maxQueued)
-        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger)
+        bodies = BodyBudget(bound: configuration.maxBodyBytesInFlight)
+        registry = IndexRegistry(data: configuration.data, queue: queue, logger: logger, idleTimeout: configuration.indexIdleTimeout)
         batcher = EmbedBatcher(wait: configuration.batchWait, maxBatch: configuration.maxEncoderBatch, queue: queue,
                                metrics: metrics)
     }
@@ -62,10 +64,6 @@ final class Application: Sendable {
                                    headers: [("Allow", methods.map(\.rawValue).joined(separator: ", "))])
                 }
             }
-            if let uid = request.peerUID, let allowed = configuration.allowedUIDs, !allowed.contains(uid) {
-                throw APIError(status: .forbidden, code: "forbidden",
-                               message: "uid \(uid) may not use this daemon: it allows uids \(allowed.sorted().map(String.init).joined(separator: ", ")) (--allow-uid)")
-            }
             switch request.path {
             case ["health"]:
                 route = "/health"
@@ -84,7 +82,7 @@ final class Application: Sendable {
                 try allow(.GET, .PUT, .DELETE)
                 switch request.method {
                 case .PUT: return (route, try now { try createIndex(request, name: path[1]) })
-                case .DELETE: return (route, try now { try dropIndex(path[1]) })
+                case .DELETE: return (route, dropIndex(path[1], on: loop))
                 default: return (route, try now { try indexInfo(path[1]) })
                 }
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "search":

@@ -14,7 +14,6 @@ import Synchronization
 public final class Daemon: Sendable {
     private let configuration: ServerConfiguration
     private let logger: Logger
-    private let connections = Mutex<[ObjectIdentifier: Channel]>([:])
     private let draining = Atomic(false)
 
     public init(configuration: ServerConfiguration, logger: Logger) {
@@ -29,7 +28,9 @@ public final class Daemon: Sendable {
         guard configuration.socketMode & 0o002 == 0 else {
             throw ListeningSocket.Problem.worldWritable(configuration.socketPath, configuration.socketMode)
         }
+        raiseDescriptorLimit()
         let application = Application(configuration: configuration, logger: logger)
+        let admission = ConnectionAdmission(configuration: configuration, metrics: application.metrics)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let stop = DispatchSemaphore(value: 0)
         let signals = [SIGTERM, SIGINT].map { number in
@@ -43,24 +44,17 @@ public final class Daemon: Sendable {
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
-            .childChannelInitializer { channel in self.initialize(channel, application: application) }
+            .childChannelInitializer { channel in self.initialize(channel, application: application, admission: admission) }
         let server: Channel
         let ownsSocketFile: Bool
         if let inherited = ListeningSocket.inherited() {
             server = try bootstrap.withBoundSocket(inherited).wait()
             ownsSocketFile = false
         } else {
-            let path = configuration.socketPath
-            try ListeningSocket.prepare(path)
-            let previous = umask(ListeningSocket.umask(for: configuration.socketMode))
-            defer { umask(previous) }
-            server = try bootstrap.bind(unixDomainSocketPath: path).wait()
-            do {
-                try ListeningSocket.secure(path, mode: configuration.socketMode, group: configuration.socketGroup)
-            } catch {
-                try? server.close().wait()
-                unlink(path)
-                throw error
+            try ListeningSocket.prepare(configuration.socketPath)
+            server = try ListeningSocket.create(configuration.socketPath, mode: configuration.socketMode,
+                                                group: configuration.socketGroup) { temporary in
+                try bootstrap.bind(unixDomainSocketPath: temporary).wait()
             }
             ownsSocketFile = true
         }
@@ -75,7 +69,7 @@ public final class Daemon: Sendable {
         let deadline = Date().addingTimeInterval(30)
         while application.inFlight.load(ordering: .relaxed) > 0, Date() < deadline { usleep(2_000) }
         application.registry.openIndexes.forEach { $0.writer.flush() }
-        for channel in connections.withLock({ Array($0.values) }) { try? channel.close().wait() }
+        for channel in admission.channels { try? channel.close().wait() }
         application.batcher.stop()
         try? group.syncShutdownGracefully()
         application.registry.closeAll()
@@ -83,39 +77,50 @@ public final class Daemon: Sendable {
         logger.info("stopped")
     }
 
-    /// A new connection: the limit on connections, the peer's uid, and the pipeline
-    /// (timeouts, HTTP/1.1 with pipelining and 400s for malformed requests, the handler).
-    private func initialize(_ channel: Channel, application: Application) -> EventLoopFuture<Void> {
-        let id = ObjectIdentifier(channel)
-        let count = connections.withLock { connections in
-            connections[id] = channel
-            return connections.count
-        }
-        application.metrics.connections(count)
-        channel.closeFuture.whenComplete { _ in
-            let left = self.connections.withLock { connections in
-                connections[id] = nil
-                return connections.count
+    /// A new connection: the peer's uid and the limits on connections decide, before anything
+    /// is read, whether it is served; then the pipeline (timeouts, HTTP/1.1 with pipelining
+    /// and 400s for malformed requests, the handler).
+    private func initialize(_ channel: Channel, application: Application, admission: ConnectionAdmission) -> EventLoopFuture<Void> {
+        peerUID(of: channel).flatMapThrowing { uid in
+            let pipeline = channel.pipeline.syncOperations
+            let draining = self.draining.load(ordering: .relaxed)
+            if let refusal = draining ? APIError.overloaded("the daemon is shutting down") : admission.admit(channel, uid: uid) {
+                self.logger.warning("refused a connection: \(refusal.message)")
+                if refusal.status == .serviceUnavailable { application.metrics.overloaded() }
+                try channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+                try pipeline.addHandler(HTTPResponseEncoder())
+                try pipeline.addHandler(RefusalHandler(refusal))
+                return
             }
-            application.metrics.connections(left)
-        }
-        guard count <= configuration.maxConnections, !draining.load(ordering: .relaxed) else {
-            logger.warning("refused a connection: \(count - 1) open, the limit is \(configuration.maxConnections) (--max-connections)")
-            return channel.close()
-        }
-        return peerUID(of: channel).flatMapThrowing { uid in
             let timer = ConnectionTimer(idle: .nanoseconds(Int64(self.configuration.idleTimeout * 1e9)),
                                         request: .nanoseconds(Int64(self.configuration.requestTimeout * 1e9)))
-            let pipeline = channel.pipeline.syncOperations
             try pipeline.addHandler(timer)
             // The handler writes only its own fixed header names and ASCII values, so NIO's
             // check of every outbound header (2% of the daemon's CPU under load) is skipped.
             try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
                                                      withOutboundHeaderValidation: false)
-            try pipeline.addHandler(ConnectionHandler(application: application, timer: timer, peerUID: uid,
+            try pipeline.addHandler(ConnectionHandler(application: application, timer: timer,
                                                       draining: { self.draining.load(ordering: .relaxed) }))
         }
     }
+
+    /// Each connection is a descriptor: the soft limit is raised (as far as the hard one allows)
+    /// to fit `--max-connections` and the indexes' files, or the daemon says it cannot.
+    private func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(configuration.maxConnections) + Daemon.descriptorsBesideConnections
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = min(wanted, limit.rlim_max)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        if limit.rlim_cur < wanted {
+            logger.warning("the descriptor limit is \(limit.rlim_cur), below --max-connections + \(Daemon.descriptorsBesideConnections): raise it (ulimit -n, or LimitNOFILE= in mrl.service)")
+        }
+    }
+
+    /// Descriptors kept for the indexes' files, the encoder and the event loops.
+    static let descriptorsBesideConnections: rlim_t = 256
 
     /// The connecting process's uid by SO_PEERCRED (nil if the kernel does not say).
     private func peerUID(of channel: Channel) -> EventLoopFuture<UInt32?> {

@@ -12,12 +12,20 @@ final class IndexWriter: Sendable {
     enum Job: Sendable {
         case upsert([DocumentInput], EventLoopPromise<WriteReport>)
         case delete(String, EventLoopPromise<Bool>)
+
+        func fail(_ error: Error) {
+            switch self {
+            case .upsert(_, let promise): promise.fail(error)
+            case .delete(_, let promise): promise.fail(error)
+            }
+        }
     }
 
     private let index: Index
     private let queue: WorkQueue
     private let logger: Logger
-    private let pending = Mutex<[Job]>([])
+    /// Jobs waiting, whether a drain is scheduled or running, and why jobs are refused.
+    private let pending = Mutex<(jobs: [Job], draining: Bool, closedBecause: Error?)>(([], false, nil))
     private let serial: DispatchQueue
 
     init(index: Index, queue: WorkQueue, logger: Logger) {
@@ -27,24 +35,59 @@ final class IndexWriter: Sendable {
         serial = DispatchQueue(label: "mrl.writer.\(index.name)")
     }
 
-    /// Queues `job`; throws 503 when too much is waiting already.
-    func submit(_ job: Job) throws {
-        try queue.admit()
-        let first = pending.withLock { pending in
-            pending.append(job)
-            return pending.count == 1
+    /// Queues `job`, or fails its promise: 503 when too much is waiting already, the reason
+    /// given to `close` once the index is going away.
+    func submit(_ job: Job) {
+        do {
+            try queue.admit()
+        } catch {
+            return job.fail(error)
         }
-        if first { serial.async { self.drain() } }
+        let accepted = pending.withLock { pending -> Result<Bool, Error> in
+            if let reason = pending.closedBecause { return .failure(reason) }
+            pending.jobs.append(job)
+            defer { pending.draining = true }
+            return .success(!pending.draining)
+        }
+        switch accepted {
+        case .success(let first):
+            if first { serial.async { self.drain() } }
+        case .failure(let reason):
+            queue.release(1)
+            job.fail(reason)
+        }
     }
+
+    /// Nothing queued or being written.
+    var isIdle: Bool { pending.withLock { $0.jobs.isEmpty && !$0.draining } }
 
     /// Blocks until everything queued so far is written (for shutdown).
     func flush() { serial.sync {} }
 
+    /// Refuses every later job and fails the queued ones with `reason`, then waits for the
+    /// transaction in flight (and its upkeep) to finish, so that once it returns nothing
+    /// more is written or acknowledged. Call it off the event loop. Returns false when it
+    /// was closed already.
+    func close(because reason: Error) -> Bool {
+        let queued = pending.withLock { pending -> [Job]? in
+            guard pending.closedBecause == nil else { return nil }
+            pending.closedBecause = reason
+            defer { pending.jobs.removeAll() }
+            return pending.jobs
+        }
+        guard let queued else { return false }
+        for job in queued { job.fail(reason) }
+        queue.release(queued.count)
+        serial.sync {}
+        return true
+    }
+
     private func drain() {
         while true {
             let jobs = pending.withLock { pending in
-                defer { pending.removeAll() }
-                return pending
+                defer { pending.jobs.removeAll() }
+                if pending.jobs.isEmpty { pending.draining = false }
+                return pending.jobs
             }
             if jobs.isEmpty { return }
             defer { queue.release(jobs.count) }
@@ -62,7 +105,8 @@ final class IndexWriter: Sendable {
                     start += 1
                 }
             }
-            maintain()
+            // An index being dropped needs no graph or head any more.
+            if pending.withLock({ $0.closedBecause == nil }) { maintain() }
         }
     }
 

@@ -28,8 +28,15 @@ public struct ServerConfiguration: Sendable {
     public var requestTimeout: TimeInterval = 10
     /// A connection with no request in progress is closed after this long.
     public var idleTimeout: TimeInterval = 60
-    /// At most this many connections at once; more are closed at once.
+    /// An index unused this long (its writer idle) is closed, letting go of its files and map.
+    public var indexIdleTimeout: TimeInterval = 600
+    /// At most this many connections at once, and this many per peer uid; more are answered
+    /// 503 and closed when accepted.
     public var maxConnections = 1_024
+    public var maxConnectionsPerUID = 256
+    /// Bytes of request bodies held at once by the whole daemon; past it a request gets 503
+    /// before its body is read.
+    public var maxBodyBytesInFlight = 256 << 20
     /// Text queries and write requests waiting beyond this many are refused with 503.
     public var maxQueued = 256
     /// Text queries wait at most this long for others to share their encoder batch.

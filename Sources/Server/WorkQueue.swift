@@ -9,10 +9,12 @@ final class WorkQueue: Sendable {
 
     init(bound: Int) { self.bound = bound }
 
-    /// Takes `count` places, or throws 503 when that would pass the bound.
+    /// Takes `count` places, or throws 503 when that would pass the bound. A request larger
+    /// than the whole bound (a batch search of more texts than `--max-queued`, which the batch
+    /// limit allows) is let in when nothing waits: otherwise no retry could ever be served.
     func admit(_ count: Int = 1) throws {
         let after = waiting.add(count, ordering: .relaxed).newValue
-        guard after <= bound else {
+        guard after <= bound || after == count else {
             waiting.subtract(count, ordering: .relaxed)
             throw APIError.overloaded("the server has \(after - count) requests waiting (limit \(bound)): retry shortly")
         }

@@ -19,6 +19,8 @@ final class Environment: @unchecked Sendable {
     let readOnly: Bool
     private let currentMapSize: Atomic<Int>
     private let mapLock = ReadWriteLock()
+    /// Signalled once the map and files are closed.
+    let closed = CloseSignal()
     /// A backup copy is being written (see `copy`).
     private let copying = Atomic(false)
 
@@ -54,7 +56,10 @@ final class Environment: @unchecked Sendable {
         currentMapSize = Atomic(info.me_mapsize)
     }
 
-    deinit { mdb_env_close(handle) }
+    deinit {
+        mdb_env_close(handle)
+        closed.signal()
+    }
 
     /// Opens named databases (creating them when `create`) and returns their handles.
     /// The transaction that opens them is committed, read-only or not: LMDB keeps a handle
@@ -202,5 +207,26 @@ final class Environment: @unchecked Sendable {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { return .max }
         return Int(stats.f_bavail) * Int(stats.f_frsize)
+    }
+}
+
+/// Tells when an environment has closed: LMDB must not open the same files twice in one
+/// process, so a daemon reopening an index it let go of waits for this first.
+public final class CloseSignal: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func signal() { semaphore.signal() }
+
+    /// Blocks until the environment has closed (at once if it has).
+    public func wait() {
+        semaphore.wait()
+        semaphore.signal()  // stays signalled for the next waiter
+    }
+
+    /// Whether the environment has closed, without waiting.
+    public var isClosed: Bool {
+        guard semaphore.wait(timeout: .now()) == .success else { return false }
+        semaphore.signal()
+        return true
     }
 }

@@ -25,7 +25,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
     /// The ANN graph's database; nil in an index made before it existed, opened read-only.
     let graph: MDB_dbi?
-    private let writerLock: WriterLock?
+    /// Taken on open for writing, or later by `takeWriterLock` (a daemon that opened the
+    /// index while another process wrote it).
+    private let writerLock: Mutex<WriterLock?>
     /// Block pointers per space of the last committed state read (see `Snapshot.vectorBlocks`).
     let blockDirectories = Mutex<[VectorSpace: BlockDirectory]>([:])
 
@@ -119,7 +121,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
         self.env = env
         (meta, docs, keys, blocks, free) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         self.graph = graph
-        writerLock = lock
+        writerLock = Mutex(lock)
     }
 
     /// Runs `body` on a consistent snapshot; a concurrent writer does not disturb it.
@@ -139,7 +141,30 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     }
 
     /// Whether this process holds the index's writer lock.
-    public var isWriter: Bool { writerLock != nil }
+    public var isWriter: Bool { writerLock.withLock { $0 != nil } }
+
+    /// Takes the writer lock now, if this store was opened for reading; the same environment
+    /// then writes (LMDB must not be opened twice in one process, so no second store).
+    /// Throws `busyWriter` naming the process that holds it.
+    public func takeWriterLock() throws {
+        try writerLock.withLock { lock in
+            if lock == nil { lock = try WriterLock(directory: directory) }
+        }
+    }
+
+    /// Whether the files this store has open are still the ones at `directory`: false once
+    /// another process dropped the index, or restored a backup in its place. One fstat and
+    /// one stat; the open file keeps its inode number from being reused meanwhile.
+    public var isStillOnDisk: Bool {
+        var fd: Int32 = -1
+        var opened = stat(), current = stat()
+        guard mdb_env_get_fd(env.handle, &fd) == 0, fstat(fd, &opened) == 0,
+              stat(directory + "/data.mdb", &current) == 0 else { return false }
+        return opened.st_dev == current.st_dev && opened.st_ino == current.st_ino
+    }
+
+    /// Signalled once this store's environment has closed (its last user let go).
+    public var closeSignal: CloseSignal { env.closed }
 
     /// Current size of the memory map in bytes (grows on demand up to the cap).
     public var mapSize: Int { env.mapSize }

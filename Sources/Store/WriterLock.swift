@@ -7,7 +7,7 @@ import Glibc
 /// one process allowed to write. LMDB alone would make a second writer wait; we want it
 /// to fail at once with the holder's pid. The kernel drops the lock when the holder
 /// dies, kill -9 included, so a crashed writer never leaves the index locked.
-final class WriterLock {
+final class WriterLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock or throws `StoreError.busyWriter` naming the pid that holds it.

@@ -6,7 +6,10 @@ import Store
 
 /// A running `mrl serve` that a command talks to instead of opening the index itself:
 /// the one named by --socket, else the default socket when a daemon answers there and no
-/// --data was given (a given --data means "this folder, directly").
+/// --data was given (a given --data means "this folder, directly"). Without $MRL_SOCKET or
+/// $XDG_RUNTIME_DIR the default socket is in the data folder, by default `indexes/` of the
+/// working directory: there it is used only when it is the user's own, so that a socket
+/// someone else left in a shared folder never receives the user's documents.
 struct DaemonConnection {
     let client: UnixHTTPClient
 
@@ -24,7 +27,12 @@ struct DaemonConnection {
         }
         guard data == nil else { return nil }
         let path = ServerConfiguration.defaultSocketPath(data: DataDirectory(path: nil))
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return nil }
+        if info.st_uid != geteuid(), ProcessInfo.processInfo.environment["MRL_SOCKET"]?.isEmpty ?? true {
+            note("not using the socket \(path): it belongs to uid \(info.st_uid), not you (give --socket \(path) to use it)")
+            return nil
+        }
         return (try? UnixHTTPClient(socketPath: path)).map(DaemonConnection.init)
     }
 
@@ -58,6 +66,7 @@ struct DaemonConnection {
 final class DaemonSink: DocumentSink {
     let name: String
     let dimensions: Int
+    let acceptsText: Bool
     private let daemon: DaemonConnection
 
     /// The daemon's index `name`, created there (like `mrl index` does) when missing, with
@@ -74,6 +83,7 @@ final class DaemonSink: DocumentSink {
             throw DaemonConnection.Failure(description: info["error"]?["message"]?.string ?? "the daemon answered \(status)")
         }
         dimensions = info["dimensions"]?.int ?? Model.defaultDimensions
+        acceptsText = info["model"]?["name"]?.string == Model.defaultName
     }
 
     func upsert(_ documents: [DocumentInput]) throws -> WriteReport {

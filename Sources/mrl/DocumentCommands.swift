@@ -41,7 +41,8 @@ struct DeleteCommand: ParsableCommand {
 
 struct DropCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drop", abstract: "Delete a whole index and its files.")
+        commandName: "drop", abstract: "Delete a whole index and its files.",
+        discussion: "With a daemon running (on the default socket, or --socket), the daemon drops it: writes waiting for it fail, the one in flight finishes first.")
 
     @OptionGroup var target: IndexOptions
 
@@ -53,7 +54,12 @@ struct DropCommand: ParsableCommand {
     }
 
     func run() throws {
-        try target.dataDirectory.drop(target.index)
+        // A daemon serving the index holds its writer lock: it drops the index itself.
+        if let daemon = try target.daemon() {
+            _ = try daemon.expect("DELETE", "/indexes/\(target.index)")
+        } else {
+            try target.dataDirectory.drop(target.index)
+        }
         print("dropped \(target.index)")
     }
 }

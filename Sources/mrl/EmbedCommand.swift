@@ -46,8 +46,8 @@ struct EmbedCommand: ParsableCommand {
         }
         while let line = try reader.next() {
             switch line {
-            case .tooLong(let number, let bytes):
-                throw EngineError.badDocument(source: parser.source, line: number, field: nil, message: "is \(bytes) bytes, over the line limit")
+            case .tooLong(let number):
+                throw EngineError.badDocument(source: parser.source, line: number, field: nil, message: "is over the line limit (is it JSONL?)")
             case .text(let number, let bytes):
                 guard let doc = try parser.parse(bytes, line: number) else { continue }
                 batch.append(doc)

@@ -22,10 +22,13 @@ extension IndexCommand {
         guard watch else { return }
         let watcher = try FolderWatcher(roots: paths, rules: options.rules)
         note("watching \(paths.joined(separator: ", ")) for changes (Ctrl-C to stop)")
+        // Folders come and go while watched: a vanished one is reported, the rest kept.
+        options.rootsMayVanish = true
+        let rerun = FolderIngest(roots: paths, options: options)
         while true {
             watcher.waitForChanges()
-            try watcher.watchFolders()
-            try runOnce(ingest, index: index, quietWhenNothing: true)
+            for folder in try watcher.watchFolders() { note("\(folder): gone before it could be watched; watching the rest") }
+            try runOnce(rerun, index: index, quietWhenNothing: true)
         }
     }
 
@@ -45,6 +48,8 @@ extension IndexCommand {
         }
         progress.finish()
         let upkeep = try upkeep(index)
+        // With --watch the process ends by a signal: each run's summary must not wait in a buffer.
+        defer { fflush(nil) }
         let nothing = summary.added + summary.changed + summary.removed == 0
         if quietWhenNothing, nothing { return }
         if json {

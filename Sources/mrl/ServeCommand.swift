@@ -37,6 +37,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most open connections.")
     var maxConnections = 1_024
 
+    @Option(help: "Most open connections of one peer uid, so that one user cannot lock out the others.")
+    var maxConnectionsPerUid = 256
+
+    @Option(help: "Most bytes of request bodies held at once, over all connections (e.g. 256M); past it, 503.")
+    var maxBodiesInFlight = ByteSize(argument: "256M")!
+
+    @Option(help: "Most hits one batch search may ask for (the sum of its queries' k); past it, 413.")
+    var maxBatchHits = 100_000
+
+    @Option(help: "Largest answer to a search, in bytes of hit texts and metadata (e.g. 64M); past it, 413.")
+    var maxAnswer = ByteSize(argument: "64M")!
+
     @Option(help: "Text queries and writes waiting beyond this many get 503.")
     var maxQueued = 256
 
@@ -45,6 +57,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Seconds an idle connection is kept.")
     var idleTimeout: Double = 60
+
+    @Option(help: "Seconds an unused index stays open (then its files and map are let go until the next request).")
+    var indexIdleTimeout: Double = 600
 
     @Option(help: "Event-loop threads (they also run the vector searches).")
     var threads = 2
@@ -57,9 +72,15 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, warning, error") }
-        guard threads > 0, maxConnections > 0, maxQueued > 0 else { throw ValidationError("--threads, --max-connections and --max-queued must be positive") }
+        guard threads > 0, maxConnections > 0, maxConnectionsPerUid > 0, maxQueued > 0, maxBatchHits > 0 else {
+            throw ValidationError("--threads, --max-connections, --max-connections-per-uid, --max-queued and --max-batch-hits must be positive")
+        }
+        guard maxBodiesInFlight.bytes >= maxBody.bytes else {
+            throw ValidationError("--max-bodies-in-flight (\(maxBodiesInFlight.bytes) bytes) must be at least --max-body (\(maxBody.bytes) bytes), or no largest body could ever be read")
+        }
         try check("--request-timeout", requestTimeout, in: 0.001...86_400, "seconds")
         try check("--idle-timeout", idleTimeout, in: 0.001...86_400, "seconds")
+        try check("--index-idle-timeout", indexIdleTimeout, in: 0.001...86_400 * 365, "seconds")
         try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
         _ = try allowedUIDs()
     }
@@ -89,9 +110,14 @@ struct ServeCommand: ParsableCommand {
         configuration.allowedUIDs = try allowedUIDs()
         configuration.maxBodyBytes = maxBody.bytes
         configuration.maxConnections = maxConnections
+        configuration.maxConnectionsPerUID = maxConnectionsPerUid
+        configuration.maxBodyBytesInFlight = maxBodiesInFlight.bytes
         configuration.maxQueued = maxQueued
+        configuration.maxBatchHits = maxBatchHits
+        configuration.maxAnswerBytes = maxAnswer.bytes
         configuration.requestTimeout = requestTimeout
         configuration.idleTimeout = idleTimeout
+        configuration.indexIdleTimeout = indexIdleTimeout
         configuration.threads = threads
         configuration.batchWait = batchWaitMs / 1000
         do {

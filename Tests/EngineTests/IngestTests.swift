@@ -72,7 +72,7 @@ final class IngestTests: XCTestCase {
         let huge = #"{"id": "big", "text": ""# + String(repeating: "x", count: 3 << 20) + #"", "vector": [1, 0, 0, 0]}"#
         let path = inputFile(data, "huge.jsonl", lines: [line("a"), huge, line("b")])
         XCTAssertThrowsError(try ingest(path, into: data)) {
-            XCTAssertTrue("\($0)".hasPrefix("\(path):2: is \(huge.utf8.count) bytes, over the 1 MiB line limit"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("\(path):2: is over the 1 MiB line limit"), "\($0)")
         }
         let summary = try ingest(path, into: data, skipBad: true)
         XCTAssertEqual(summary.skipped, 1)

@@ -20,11 +20,13 @@ public let mrlExecutable: URL = {
     return dir.appendingPathComponent("mrl")
 }()
 
-/// Starts `mrl` with `arguments`; the caller waits (or kills).
-public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+/// Starts `mrl` with `arguments` (in `directory`, or this process's); the caller waits (or kills).
+public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:],
+                   directory: String? = nil) throws -> (Process, Pipe, Pipe) {
     let process = Process()
     process.executableURL = mrlExecutable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if !environment.isEmpty {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     }
@@ -38,8 +40,9 @@ public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment:
 
 /// Runs `mrl` to completion, or SIGKILLs it after `timeout` seconds (for runs that must end
 /// by themselves and would otherwise hang a test of old code).
-public func mrl(_ arguments: [String], environment: [String: String] = [:], timeout: Double? = nil) throws -> Run {
-    let (process, out, err) = try launch(arguments, environment: environment)
+public func mrl(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+                timeout: Double? = nil) throws -> Run {
+    let (process, out, err) = try launch(arguments, environment: environment, directory: directory)
     let stop = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: stop) }
     defer { stop.cancel() }
@@ -91,4 +94,20 @@ public func writeCorpus(_ path: String, count: Int, dims: Int) {
 
 public func json(_ text: String) throws -> [String: Any] {
     try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+}
+
+/// Runs `command` as the user nobody (setpriv; the tests run as root), stopped after 10 s,
+/// and returns what it wrote; nil when this process may not change its uid.
+public func asNobody(_ command: [String]) throws -> String? {
+    guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+    process.arguments = ["10", "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + command
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return text
 }

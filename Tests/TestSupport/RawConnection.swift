@@ -59,6 +59,20 @@ public final class RawConnection {
     /// Tells the daemon no more bytes are coming (shutdown of the writing half).
     public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Whether the daemon closes the connection within `seconds`, told without reading: the
+    /// answers waiting unread stay unread.
+    public func closedByPeer(within seconds: Double) -> Bool {
+        let hangUp = Int16(0x2000 /* POLLRDHUP */) | Int16(POLLHUP) | Int16(POLLERR)
+        var entry = pollfd(fd: fd, events: hangUp, revents: 0)
+        let deadline = Date().addingTimeInterval(seconds)
+        while case let left = deadline.timeIntervalSinceNow, left > 0 {
+            let n = poll(&entry, 1, Int32(left * 1000) + 1)
+            if n > 0, entry.revents & hangUp != 0 { return true }
+            if n < 0, errno != EINTR { return false }
+        }
+        return false
+    }
+
     /// Reads until a whole response arrives, the daemon closes, or `seconds` pass.
     public func receive(within seconds: Double) -> Outcome {
         let deadline = Date().addingTimeInterval(seconds)

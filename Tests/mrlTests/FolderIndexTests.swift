@@ -99,6 +99,51 @@ final class FolderIndexTests: XCTestCase {
         watcher.waitUntilExit()
     }
 
+    /// A watched folder that vanishes is reported and its files leave the index; the other
+    /// folders are still watched.
+    func testWatchGoesOnWhenAFolderVanishes() throws {
+        let folder = scratchFolder(self), kept = folder + "/kept", gone = folder + "/gone"
+        try write(kept + "/a.txt", "A file that stays, about gardening.")
+        try write(gone + "/b.txt", "A file in a folder that will be removed, about sailing.")
+        let data = ["--data", folder + "/data", "--index", "w"]
+        let (watcher, output, _) = try launch(["index", "--watch"] + data + [kept, gone])
+        addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
+        func waitFor(_ id: String, present: Bool) -> Bool {
+            for _ in 0..<300 where watcher.isRunning {
+                if ((try? mrl(["get"] + data + [id]))?.status == 0) == present { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        XCTAssertTrue(waitFor(gone + "/b.txt#0", present: true), "the first run indexes both folders")
+        try FileManager.default.removeItem(atPath: gone)
+        XCTAssertTrue(waitFor(gone + "/b.txt#0", present: false), "the vanished folder's files go")
+        try write(kept + "/c.txt", "A new note about bicycles, written after the other folder went.")
+        XCTAssertTrue(waitFor(kept + "/c.txt#0", present: true), "the folder left is still watched")
+        XCTAssertTrue(watcher.isRunning)
+        kill(watcher.processIdentifier, SIGINT)
+        watcher.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(printed.contains("\(gone): is gone"), printed)
+    }
+
+    /// Input that never ends stops a run with a clear error: a device given as a file is
+    /// refused at once, and a JSONL stream with no newline stops at the line limit.
+    func testEndlessInputIsRefused() throws {
+        let folder = scratchFolder(self)
+        let run = try mrl(["index", "--data", folder, "--index", "d", "/dev/zero"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("/dev/zero: is not a file or folder"), run.stderr)
+
+        let zeros = try XCTUnwrap(FileHandle(forReadingAtPath: "/dev/zero"))
+        let (process, _, errors) = try launch(["index", "--data", folder, "--index", "d", "-"], stdin: zeros)
+        for _ in 0..<600 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stderr.contains(":1: is over the 16 MiB line limit"), "an endless line is read for ever: \(stderr)")
+    }
+
     /// A run killed at random moments, then re-run, ends with what one clean run gives.
     func testAKilledRunResumes() throws {
         let folder = scratchFolder(self), docs = folder + "/docs"
@@ -113,6 +158,35 @@ final class FolderIndexTests: XCTestCase {
         let count = { (dir: String) throws -> JSON? in try JSON.parse(try mrl(["info", "--json", "--data", dir, "--index", "k"]).stdout)["documents"] }
         XCTAssertEqual(try count(folder + "/data"), try count(folder + "/clean"))
         XCTAssertEqual(clean["files_added"], 16)
+    }
+
+    /// A file whose path passes the 511-byte id limit gets chunk ids that fit (a prefix of
+    /// the path and its hash), the same on every run; its meta keeps the whole path.
+    func testFilesDeeperThanTheIDLimitAreIndexed() throws {
+        let folder = scratchFolder(self)
+        let deep = folder + "/docs/" + (0..<3).map { String(repeating: "deep-folder-\($0)-", count: 14) }.joined(separator: "/")
+        let file = deep + "/notes.txt"
+        XCTAssertGreaterThan(file.utf8.count, 511)
+        try write(file, "Notes about tuning the write-ahead log of a database server.")
+        try write(folder + "/docs/short.txt", "A short file beside it.")
+        let data = ["--data", folder + "/data", "--index", "deep"]
+        let first = try index(data + [folder + "/docs"])
+        XCTAssertEqual(first["files_added"], 2, first.serialized)
+        XCTAssertEqual(try index(data + [folder + "/docs"])["files_unchanged"], 2)
+
+        let found = try mrl(["search"] + data + ["--json", "-k", "1", "write-ahead log tuning"])
+        let hit = try XCTUnwrap(try JSON.parse(found.stdout)["hits"]?.array?.first, found.stdout)
+        XCTAssertEqual(hit["meta"]?["path"]?.string, file)
+        let id = try XCTUnwrap(hit["id"]?.string)
+        XCTAssertLessThanOrEqual(id.utf8.count, 511)
+        XCTAssertTrue(id.hasPrefix(folder + "/docs/deep-folder-0-") && id.hasSuffix("#0"), id)
+
+        // A re-run after the file is gone finds its chunk by the same id.
+        try FileManager.default.removeItem(atPath: file)
+        let removed = try index(data + [folder + "/docs"])
+        XCTAssertEqual(removed["files_removed"], 1, removed.serialized)
+        XCTAssertEqual(removed["chunks_deleted"], 1, removed.serialized)
+        XCTAssertNotEqual(try mrl(["get"] + data + [id]).status, 0)
     }
 
     func testAnEmptyFolderSaysSo() throws {

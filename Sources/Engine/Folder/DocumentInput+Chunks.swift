@@ -20,7 +20,7 @@ extension DocumentInput {
             fields["chunk"] = JSON(n)
             fields["bytes"] = [JSON(chunk.bytes.lowerBound), JSON(chunk.bytes.upperBound)]
             fields["lines"] = [JSON(chunk.lines.lowerBound), JSON(chunk.lines.upperBound)]
-            return DocumentInput(id: "\(id)#\(n)", text: chunk.text, meta: JSON.object(fields).serialized)
+            return DocumentInput(id: ChunkID.make(id, n), text: chunk.text, meta: JSON.object(fields).serialized)
         }
     }
 }

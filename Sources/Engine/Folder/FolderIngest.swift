@@ -3,7 +3,7 @@ import Foundation
 import Store
 
 /// Indexes files and folders: each file read as text (`TextFile`), cut into chunks that fit
-/// the model's window (`Chunker`), each chunk a document `PATH#N` with meta {path, chunk,
+/// the model's window (`Chunker`), each chunk a document `PATH#N` (`ChunkID`) with meta {path, chunk,
 /// bytes, lines, mtime}. A table in the index's meta remembers each file's size, mtime,
 /// content hash and chunk count, so a re-run reads only files whose size or mtime changed,
 /// re-embeds only those whose text changed, and deletes the chunks of files gone from the
@@ -22,6 +22,8 @@ public struct FolderIngest {
         /// Chunks per write transaction (and encoder call).
         public var batchSize = 256
         public var rules = IgnoreRules()
+        /// See `FolderScan.rootsMayVanish`.
+        public var rootsMayVanish = false
         public init() {}
     }
 
@@ -71,6 +73,7 @@ public struct FolderIngest {
         let started = Date()
         var summary = Summary()
         var scan = FolderScan(rules: options.rules)
+        scan.rootsMayVanish = options.rootsMayVanish
         let files = try scan.files(under: roots)
         summary.notes += scan.problems
         let records = Dictionary(try index.store.read { try $0.metaEntries(prefix: "file/", as: FileRecord.self) }
@@ -119,7 +122,7 @@ public struct FolderIngest {
                 for chunk in chunks {
                     let meta: JSON = ["path": .string(file.path), "chunk": JSON(count), "bytes": [JSON(chunk.bytes.lowerBound), JSON(chunk.bytes.upperBound)],
                                       "lines": [JSON(chunk.lines.lowerBound), JSON(chunk.lines.upperBound)], "mtime": .number(file.modified)]
-                    batch.append(DocumentInput(id: "\(file.path)#\(count)", text: chunk.text, meta: meta.serialized))
+                    batch.append(DocumentInput(id: ChunkID.make(file.path, count), text: chunk.text, meta: meta.serialized))
                     count += 1
                     report.chunks += 1
                     if batch.count >= options.batchSize { try commit() }
@@ -144,7 +147,7 @@ public struct FolderIngest {
             // Chunks past the new end belong to an older, longer version of the file.
             if let old, old.chunks > count {
                 try commit()
-                summary.chunksDeleted += try index.delete(ids: (count..<old.chunks).map { "\(file.path)#\($0)" })
+                summary.chunksDeleted += try index.delete(ids: (count..<old.chunks).map { ChunkID.make(file.path, $0) })
             }
             if old == nil { summary.added += 1 } else { summary.changed += 1 }
             finished.append(FileRecord(path: file.path, size: file.size, modified: file.modified, hash: outcome.hash, chunks: count))
@@ -155,7 +158,7 @@ public struct FolderIngest {
         let absoluteRoots = roots.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         for record in records.values where !present.contains(record.path)
             && absoluteRoots.contains(where: { record.path == $0 || record.path.hasPrefix($0 + "/") }) {
-            summary.chunksDeleted += try index.delete(ids: (0..<record.chunks).map { "\(record.path)#\($0)" })
+            summary.chunksDeleted += try index.delete(ids: (0..<record.chunks).map { ChunkID.make(record.path, $0) })
             try index.store.updateMeta(put: [(key: String, value: FileRecord)](), delete: [FolderIngest.recordKey(record.path)])
             summary.removed += 1
         }

@@ -13,12 +13,16 @@ public struct FoundFile: Sendable {
 /// Unreadable folders are reported, not fatal.
 public struct FolderScan {
     public var rules: IgnoreRules
+    /// A root that does not exist is a problem reported (its files count as gone), not an
+    /// error: for `--watch`, where a folder may vanish between two runs.
+    public var rootsMayVanish = false
     /// Problems met on the way (unreadable folders, broken links), for the summary.
     public private(set) var problems: [String] = []
 
     public init(rules: IgnoreRules) { self.rules = rules }
 
-    /// Every file under `roots`, sorted by path. A root that is a file is taken as is.
+    /// Every file under `roots`, sorted by path. A root that is a file is taken as is; one
+    /// that is neither a regular file nor a folder is refused (`unreadable`).
     public mutating func files(under roots: [String]) throws -> [FoundFile] {
         var found: [FoundFile] = []
         var visited = Set<[UInt64]>()
@@ -26,9 +30,17 @@ public struct FolderScan {
             let absolute = URL(fileURLWithPath: root).standardizedFileURL.path
             var info = stat()
             guard stat(absolute, &info) == 0 else {
+                if rootsMayVanish, errno == ENOENT {
+                    problems.append("\(root): is gone; its files are removed from the index")
+                    continue
+                }
                 throw EngineError.unreadable(path: root, reason: String(cString: strerror(errno)))
             }
             if info.st_mode & S_IFMT != S_IFDIR {
+                // A device, FIFO or socket never ends (or blocks): /dev/zero would be read for ever.
+                guard info.st_mode & S_IFMT == S_IFREG else {
+                    throw EngineError.unreadable(path: root, reason: "is not a file or folder (a device, FIFO or socket): give files and folders, or - to read JSONL from standard input")
+                }
                 found.append(FoundFile(path: absolute, size: Int(info.st_size), modified: FolderScan.seconds(info.st_mtim)))
                 continue
             }

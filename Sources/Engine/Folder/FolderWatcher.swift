@@ -19,7 +19,11 @@ public final class FolderWatcher {
     deinit { close(fd) }
 
     /// Watches every folder under the roots (again: new folders join; old ones are kept).
-    public func watchFolders() throws {
+    /// Returns the folders that vanished between the walk and their watch: the rest are
+    /// watched all the same.
+    @discardableResult
+    public func watchFolders() throws -> [String] {
+        var vanished: [String] = []
         let mask = UInt32(IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_ATTRIB)
         for root in roots {
             var isDirectory: ObjCBool = false
@@ -37,9 +41,14 @@ public final class FolderWatcher {
                 }
             }
             for folder in folders where inotify_add_watch(fd, folder, mask) < 0 {
+                if errno == ENOENT || errno == ENOTDIR {
+                    vanished.append(folder)
+                    continue
+                }
                 throw EngineError.unreadable(path: folder, reason: "cannot watch it: \(String(cString: strerror(errno))) (see fs.inotify.max_user_watches)")
             }
         }
+        return vanished
     }
 
     /// Blocks until something changes, then until nothing more has for `quiet` seconds (an

@@ -66,13 +66,23 @@ public final class UnixHTTPClient {
     /// had closed an idle connection.
     public func exchange(_ message: [UInt8]) throws -> Reply {
         do {
-            try send(message)
-            return try readReply()
+            return try sendAndRead(message)
         } catch let failure as Failure where failure.beforeReply {
             try connectSocket()
-            try send(message)
-            return try readReply()
+            return try sendAndRead(message)
         }
+    }
+
+    private func sendAndRead(_ message: [UInt8]) throws -> Reply {
+        do {
+            try send(message)
+        } catch {
+            // The daemon may answer and close before it reads a request (a connection it
+            // refuses when it accepts it, a body over the limit): that answer is still there.
+            if fd >= 0, let reply = try? readReply() { return reply }
+            throw error
+        }
+        return try readReply()
     }
 
     private func connectSocket() throws {

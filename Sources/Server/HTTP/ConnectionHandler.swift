@@ -2,79 +2,129 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// One client connection: collects each request (refusing bodies over the cap before
-/// reading them), hands it to the application, writes the answer, keeps the connection
-/// alive unless the client or a shutdown says otherwise.
+/// One client connection: collects each request (refusing bodies over the cap, or over the
+/// daemon's budget of bodies in flight, before reading them), hands it to the application,
+/// writes the answer, keeps the connection alive unless the client or a shutdown says otherwise.
+///
+/// Backpressure: NIO's pipelining handler before this one hands over one request at a time,
+/// the next only once this one's answer is written, and reads nothing from the socket while
+/// an answer is pending. So a request that arrives while the channel is not writable (the
+/// peer is not reading its answers) is held here, unanswered, until it is writable again:
+/// meanwhile nothing more is read from the connection, and the answers waiting in memory stay
+/// within NIO's write buffer mark plus one. `ConnectionTimer` closes a connection that stays
+/// unwritable too long.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private struct Received {
+        var request: Request
+        var version: HTTPVersion
+        var keepAlive: Bool
+    }
+
     private let application: Application
     private let timer: ConnectionTimer
-    private let peerUID: UInt32?
     private let draining: () -> Bool
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// After a 413 the rest of that request is ignored and the connection closes.
+    /// Bytes of the body budget this connection's current request holds.
+    private var reserved = 0
+    /// A whole request waiting for the channel to become writable.
+    private var held: Received?
+    /// After a refusal (413, 503) the rest of that request is ignored and the connection closes.
     private var refusing = false
 
-    init(application: Application, timer: ConnectionTimer, peerUID: UInt32?, draining: @escaping () -> Bool) {
+    init(application: Application, timer: ConnectionTimer, draining: @escaping () -> Bool) {
         self.application = application
         self.timer = timer
-        self.peerUID = peerUID
         self.draining = draining
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let limit = application.configuration.maxBodyBytes
         switch unwrapInboundIn(data) {
         case .head(let head):
             guard !refusing else { return }
             let announced = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
-            if announced > application.configuration.maxBodyBytes {
-                return refuse(context: context, keepAlive: head.isKeepAlive, length: announced)
+            if announced > limit {
+                return refuse(tooLarge("the request body is \(announced) bytes"), context: context)
             }
+            guard application.bodies.reserve(announced) else { return refuse(overBudget(), context: context) }
+            reserved = max(announced, 0)
             self.head = head
             // Room for a typical body at once; a larger one grows as its bytes come, so a client
             // announcing 16 MB and sending nothing holds no 16 MB.
             body = context.channel.allocator.buffer(capacity: min(max(announced, 0), 64 << 10))
         case .body(var chunk):
-            guard !refusing, head != nil else { return }
-            if body!.readableBytes + chunk.readableBytes > application.configuration.maxBodyBytes {
-                return refuse(context: context, keepAlive: false, length: nil)
+            guard !refusing, head != nil, var body else { return }
+            self.body = nil
+            let size = body.readableBytes + chunk.readableBytes
+            if size > limit { return refuse(tooLarge("the request body is over the limit"), context: context) }
+            // A chunked body announced nothing: it takes from the budget as it comes.
+            if size > reserved {
+                guard application.bodies.reserve(size - reserved) else { return refuse(overBudget(), context: context) }
+                reserved = size
             }
-            body!.writeBuffer(&chunk)
+            body.writeBuffer(&chunk)
+            self.body = body
         case .end:
             guard !refusing, let head, let body else { return }
             self.head = nil
             self.body = nil
             timer.requestReceived()
             let (path, query) = RequestTarget.parse(head.uri)
-            let request = Request(method: head.method, path: path, query: query, headers: head.headers, body: body, peerUID: peerUID)
-            let keepAlive = head.isKeepAlive
-            let version = head.version
-            application.handle(request, on: context.eventLoop).assumeIsolated().whenSuccess { response in
-                self.write(response, version: version, keepAlive: keepAlive, context: context)
-            }
+            let request = Request(method: head.method, path: path, query: query, headers: head.headers, body: body)
+            let received = Received(request: request, version: head.version, keepAlive: head.isKeepAlive)
+            if context.channel.isWritable { answer(received, context: context) } else { held = received }
         }
     }
 
-    private func refuse(context: ChannelHandlerContext, keepAlive: Bool, length: Int?) {
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let received = held {
+            held = nil
+            answer(received, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        held = nil
+        releaseBody()
+    }
+
+    private func answer(_ received: Received, context: ChannelHandlerContext) {
+        application.handle(received.request, on: context.eventLoop).assumeIsolated().whenSuccess { response in
+            self.write(response, version: received.version, keepAlive: received.keepAlive, context: context)
+        }
+    }
+
+    private func tooLarge(_ what: String) -> APIError {
+        APIError(status: .payloadTooLarge, code: "too_large",
+                 message: "\(what); the limit is \(application.configuration.maxBodyBytes) bytes (mrl serve --max-body): split it into smaller requests")
+    }
+
+    private func overBudget() -> APIError {
+        .overloaded("the daemon holds request bodies of up to \(application.bodies.bound) bytes at once (mrl serve --max-bodies-in-flight): retry shortly")
+    }
+
+    private func refuse(_ error: APIError, context: ChannelHandlerContext) {
         refusing = true
-        let size = length.map { "\($0) bytes" } ?? "over the limit"
-        let error = APIError(status: .payloadTooLarge, code: "too_large",
-                             message: "the request body is \(size); the limit is \(application.configuration.maxBodyBytes) bytes (mrl serve --max-body): split it into smaller requests")
+        if error.status == .serviceUnavailable { application.metrics.overloaded() }
+        head = nil
+        body = nil
         write(error.response, version: .http1_1, keepAlive: false, context: context)
     }
 
+    private func releaseBody() {
+        application.bodies.release(reserved)
+        reserved = 0
+    }
+
     private func write(_ response: Response, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
+        releaseBody()
         let keepAlive = keepAlive && !draining()
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4 + response.extraHeaders.count)
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        for (name, value) in response.extraHeaders { headers.add(name: name, value: value) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(response.head(version: version, keepAlive: keepAlive))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)
         buffer.writeBytes(response.body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

@@ -2,7 +2,9 @@ import NIOCore
 
 /// Drops connections that hold the daemon without using it: idle between requests past
 /// `idle`, or sending a request too slowly (slow loris: a byte now and then) past
-/// `request` from its first byte. Sits first in the pipeline, so it sees raw bytes.
+/// `request` from its first byte. Sits first in the pipeline, so it sees raw bytes. A peer that
+/// stops reading its answers is dropped too, once the connection has stayed unwritable (its
+/// answers not taken) for `request`: answers it does not read must not keep it alive.
 ///
 /// A request only notes the time: nothing is scheduled or cancelled per request (that was 2%
 /// of the daemon's CPU under load). One check per connection looks at the limit of the state
@@ -16,6 +18,8 @@ final class ConnectionTimer: ChannelInboundHandler {
     private var state = State.idle
     /// When the current state began.
     private var since = NIODeadline.now()
+    /// When the channel became unwritable, while it is.
+    private var blockedSince: NIODeadline?
     private var check: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private let idle: TimeAmount, request: TimeAmount
@@ -46,6 +50,11 @@ final class ConnectionTimer: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        blockedSince = context.channel.isWritable ? nil : .now()
+        context.fireChannelWritabilityChanged()
+    }
+
     /// A whole request arrived: no limit while it is answered.
     func requestReceived() {
         state = .answering
@@ -61,11 +70,12 @@ final class ConnectionTimer: ChannelInboundHandler {
     private func checkLimit() {
         guard let context else { return }
         let now = NIODeadline.now()
-        let limit: NIODeadline? = switch state {
+        let stateLimit: NIODeadline? = switch state {
         case .idle: since + idle
         case .receiving: since + request
         case .answering: nil
         }
+        let limit = [stateLimit, blockedSince.map { $0 + request }].compactMap { $0 }.min()
         if let limit, now >= limit {
             context.close(promise: nil)
             return

@@ -10,8 +10,6 @@ struct Request {
     var query: [String: String]
     var headers: HTTPHeaders
     var body: ByteBuffer
-    /// The connecting process's uid, when the kernel told it (SO_PEERCRED).
-    var peerUID: UInt32?
 
     /// The body parsed as a JSON object; `APIError.badRequest` naming the position otherwise.
     func jsonObject(maxDepth: Int) throws -> [String: JSON] {
@@ -42,6 +40,17 @@ struct Response {
 
     static func text(_ text: String, contentType: String) -> Response {
         Response(status: .ok, body: Array(text.utf8), contentType: contentType)
+    }
+
+    /// The response's status line and headers.
+    func head(version: HTTPVersion, keepAlive: Bool) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(3 + extraHeaders.count)
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        return HTTPResponseHead(version: version, status: status, headers: headers)
     }
 }
 

@@ -5,8 +5,7 @@ import Store
 /// `POST /indexes/{name}/documents`, `GET|DELETE /indexes/{name}/documents/{id}`.
 extension Application {
     func upsert(_ request: Request, index name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
-        let target = try registry.index(name)
-        try target.requireWritable()
+        let target = try registry.writable(name)
         let fields = Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth))
         try fields.allowOnly(["documents"])
         let items = try fields.array("documents", max: configuration.maxBatchDocuments)
@@ -25,7 +24,7 @@ extension Application {
             return document
         }
         let promise = loop.makePromise(of: WriteReport.self)
-        try target.writer.submit(.upsert(documents, promise))
+        target.writer.submit(.upsert(documents, promise))
         return promise.futureResult.map { report in
             .json(["added": JSON(report.added), "changed": JSON(report.changed), "unchanged": JSON(report.unchanged)])
         }
@@ -41,10 +40,9 @@ extension Application {
     }
 
     func deleteDocument(index name: String, id: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
-        let target = try registry.index(name)
-        try target.requireWritable()
+        let target = try registry.writable(name)
         let promise = loop.makePromise(of: Bool.self)
-        try target.writer.submit(.delete(id, promise))
+        target.writer.submit(.delete(id, promise))
         return promise.futureResult.flatMapThrowing { existed in
             guard existed else { throw APIError.notFound("index \"\(name)\" has no document \"\(id)\"") }
             return .json(["deleted": .string(id)])

@@ -34,9 +34,16 @@ extension Application {
         }
     }
 
-    func dropIndex(_ name: String) throws -> Response {
-        try registry.drop(name)
-        return .json(["dropped": .string(name)])
+    /// Off the event loop: the drop waits for the write in flight.
+    func dropIndex(_ name: String, on loop: EventLoop) -> EventLoopFuture<Response> {
+        let promise = loop.makePromise(of: Response.self)
+        DispatchQueue.global().async {
+            promise.completeWith(Result {
+                try self.registry.drop(name)
+                return .json(["dropped": .string(name)])
+            })
+        }
+        return promise.futureResult
     }
 
     /// A compacted hot copy into `backups/` of the data directory, made off the event loop.
