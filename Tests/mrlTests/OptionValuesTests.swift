@@ -17,7 +17,7 @@ final class OptionValuesTests: XCTestCase {
     func testServeRefusesTimeoutsPastADay() throws {
         let socket = scratchFolder(self) + "/s.sock"
         for (option, value) in [("--idle-timeout", "1e300"), ("--request-timeout", "nan"), ("--idle-timeout", "0"),
-                                ("--batch-wait-ms", "1e300")] {
+                                ("--index-idle-timeout", "1e300"), ("--batch-wait-ms", "1e300")] {
             try assertRefused(["serve", "--socket", socket, option, value], saying: "\(option) must be from")
         }
     }
