@@ -150,7 +150,15 @@ final class TextEncoderTests: XCTestCase {
                 XCTAssertTrue(said.contains(detail), said)
             }
         }
+        // Token ids past the embedding rows would be read past them.
         let config = try String(contentsOf: modelDirectory.appendingPathComponent("config.json"), encoding: .utf8)
+        let small = config.replacingOccurrences(of: #""vocab_size": 30522"#, with: #""vocab_size": 1000"#)
+        XCTAssertNotEqual(small, config, "the fixture names vocab_size 30522")
+        try small.write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) { error in
+            guard case .badConfig(let path, let said)? = error as? EncoderError else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("vocab.txt") && said.contains("line 1001 is past vocab_size 1000"), "\(path): \(said)")
+        }
         let huge = config.replacingOccurrences(of: #""hidden_size": 384"#, with: #""hidden_size": 4611686018427387904"#)
         XCTAssertNotEqual(huge, config, "the fixture names hidden_size 384")
         try huge.write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
