@@ -47,3 +47,23 @@ final class OptionValuesTests: XCTestCase {
         XCTAssertEqual(ProgressDisplay.clock(3_725), "1:02:05")
     }
 }
+
+/// Query files given to `mrl eval` and `mrl tune` (issue 16): a vector of the wrong size is
+/// refused naming the field, where it used to trap in the head's matrix product.
+final class QueryFileValuesTests: XCTestCase {
+    func testQueryVectorsOfTheWrongSizeAreRefused() throws {
+        let folder = scratchFolder(self)
+        writeCorpus(folder + "/c.jsonl", count: 300, dims: 8)
+        let target = ["--index", "x", "--data", folder]
+        XCTAssertEqual(try mrl(["index"] + target + [folder + "/c.jsonl"]).status, 0)
+        XCTAssertEqual(try mrl(["graph"] + target + ["--m", "4"]).status, 0)
+        let queries = folder + "/q.jsonl"
+        try Data(#"{"vector":[1,2,3],"relevant_id":"c1"}"#.utf8).write(to: URL(fileURLWithPath: queries))
+        for command in [["eval", "--queries", queries, "--compare-heads", "none,pca"], ["tune", "--queries", queries]] {
+            let run = try mrl([command[0]] + target + command.dropFirst(), timeout: 120)
+            XCTAssertEqual(run.status, 1, "\(command[0]): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(#"field "vector""#) && run.stderr.contains("has 3 dimensions, index \"x\" has 8"), run.stderr)
+            XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr)
+        }
+    }
+}
