@@ -20,7 +20,7 @@ final class ProgressDisplay {
         let elapsed = now.timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(count) / elapsed : 0
         var line = "\(count.formatted()) \(unit)  \(Int(rate).formatted()) \(unit)/s"
-        if let fraction, fraction > 0 {
+        if let fraction = fraction.map({ min($0, 1) }), fraction > 0 {  // a file may grow while read
             let width = 30, filled = min(width, Int(fraction * Double(width)))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             let eta = elapsed / fraction - elapsed
