@@ -162,9 +162,11 @@ extension Index {
     /// Each query's raw vector: given, or embedded (all texts in one encoder call, which
     /// batches them).
     func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
-        if let wrong = queries.first(where: { $0.vector.map { $0.count != manifest.dimensions } ?? false }) {
-            throw EngineError.invalidRequest(field: "vector", message:
-                "of the query for \"\(wrong.relevantID)\" has \(wrong.vector!.count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
+        for query in queries {
+            if let vector = query.vector, vector.count != manifest.dimensions {
+                throw EngineError.invalidRequest(field: "vector", message:
+                    "of the query for \"\(query.relevantID)\" has \(vector.count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
+            }
         }
         let texts = queries.indices.filter { queries[$0].vector == nil }
         var vectors = queries.map { $0.vector ?? [] }
