@@ -14,10 +14,11 @@ final class OptionValuesTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr, file: file, line: line)
     }
 
-    func testServeRefusesTimeoutsPastADay() throws {
+    func testServeRefusesTimeoutsPastADayAndThreadsPastAThousand() throws {
         let socket = scratchFolder(self) + "/s.sock"
         for (option, value) in [("--idle-timeout", "1e300"), ("--request-timeout", "nan"), ("--idle-timeout", "0"),
-                                ("--index-idle-timeout", "1e300"), ("--batch-wait-ms", "1e300")] {
+                                ("--index-idle-timeout", "1e300"), ("--batch-wait-ms", "1e300"),
+                                ("--threads", "9223372036854775807")] {
             try assertRefused(["serve", "--socket", socket, option, value], saying: "\(option) must be from")
         }
     }
