@@ -35,11 +35,12 @@ final class OptionValuesTests: XCTestCase {
         XCTAssertEqual(ByteSize(argument: "1.5k")?.bytes, 1536)
     }
 
-    func testGraphAndTuneRefuseWorkPastTheirBounds() throws {
+    func testGraphTuneAndHeadRefuseWorkPastTheirBounds() throws {
         let target = ["--index", "x", "--data", scratchFolder(self)]
         try assertRefused(["graph"] + target + ["--m", "100000"], saying: "--m must be from 2 to 1024")
         try assertRefused(["graph"] + target + ["--ef-construction", "9223372036854775807"], saying: "--ef-construction must be")
         try assertRefused(["tune"] + target + ["--sample", "9223372036854775807"], saying: "--sample must be from 1 to 1000000")
+        try assertRefused(["head"] + target + ["--kind", "adaptor", "--epochs", "9223372036854775807"], saying: "--epochs must be from 1 to 10000")
     }
 
     func testAnEndlessETAShowsAsUnknown() {
