@@ -54,6 +54,19 @@ final class DamagedIndexTests: XCTestCase {
                       saying: "M 8 over 300 rows and M 9")
     }
 
+    func testACostModelWithPlansTheGraphCannotRunIsReportedNotTrapped() throws {
+        let index = try graphIndex(temporaryData(self))
+        var model = try XCTUnwrap(try index.tune(queries: nil, sampleCount: 20))
+        // Every plan rescores at 7 dims, no stored prefix, whichever the planner picks.
+        func damage(_ plan: inout SearchPlan) {
+            (plan.exact, plan.graphDims, plan.ef, plan.stages) = (false, 32, 16, [.init(dims: 7, keep: 10), .init(dims: 64, keep: 10)])
+        }
+        for i in model.measurements.indices { damage(&model.measurements[i].plan) }
+        for i in model.presets.indices { damage(&model.presets[i].measurement.plan) }
+        try index.store.putMeta("cost_model", model)
+        assertDamaged(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3)), saying: "cost model: a plan has stages [\"7d keep 10\", \"64d keep 10\"]")
+    }
+
     func testADamagedManifestIsReportedAtOpen() throws {
         let data = temporaryData(self)
         let bad = [Manifest(dimensions: 64, segmentBoundaries: [0, 32, 32, 64], model: nil),
