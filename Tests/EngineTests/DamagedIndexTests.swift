@@ -1,3 +1,4 @@
+import Embedding
 import Engine
 import Foundation
 import Search
@@ -65,6 +66,19 @@ final class DamagedIndexTests: XCTestCase {
         for i in model.presets.indices { damage(&model.presets[i].measurement.plan) }
         try index.store.putMeta("cost_model", model)
         assertDamaged(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3)), saying: "cost model: a plan has stages [\"7d keep 10\", \"64d keep 10\"]")
+    }
+
+    func testAHeadMatrixWithNaNIsReportedNotTrapped() throws {
+        let index = try graphIndex(temporaryData(self))
+        var matrix = [Float](repeating: 0, count: 64 * 64)
+        for i in 0..<64 { matrix[i * 65] = 1 }
+        matrix[5] = .nan
+        let pending = try index.store.beginHead(kind: "pca", matrix: matrix, fittedOn: 300, automatic: false)
+        try index.store.writeHeadBlocks(pending, blocks: try index.store.read { try $0.blockIDs() }) { rows, _ in rows }
+        XCTAssertTrue(try index.store.finishHead(pending))
+        XCTAssertThrowsError(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3))) { error in
+            XCTAssertEqual(error as? HeadError, .badEntries(kind: "pca"))
+        }
     }
 
     func testADamagedManifestIsReportedAtOpen() throws {
