@@ -57,6 +57,9 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
         }
         level0Copy = copy
         graph = MappedGraph(upperLevels: upper, level0Blocks: level0)
+        if let (node, link) = graph.linkPastBound() {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph node \(node) links to \(link), past \(upper.idLimit) ids")
+        }
     }
 
     deinit { GraphMemory.deallocate(level0Copy) }

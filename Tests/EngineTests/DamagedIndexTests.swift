@@ -81,6 +81,28 @@ final class DamagedIndexTests: XCTestCase {
         }
     }
 
+    func testALevel0LinkPastTheIdsIsReportedNotFollowed() throws {
+        let index = try graphIndex(temporaryData(self))
+        let record = try XCTUnwrap(try index.store.read { try $0.graphRecord() })
+        // A copy of the stored graph whose node 0 links to an id far past the rows.
+        func copy(_ stored: UnsafeRawBufferPointer) -> UnsafeMutableRawBufferPointer {
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: stored.count, alignment: 4)
+            copy.copyMemory(from: stored)
+            return copy
+        }
+        let (blocks, upper) = try index.store.read { snapshot in
+            let data = try XCTUnwrap(try snapshot.graphData(blockCount: 1))
+            return (data.level0.map(copy), Array(data.upperLevels))
+        }
+        defer { blocks.forEach { $0.deallocate() } }
+        blocks[0].storeBytes(of: UInt32(0xFF_FFFF), toByteOffset: 4, as: UInt32.self)
+        let generation = try index.store.read { try $0.vectorsGeneration() }
+        XCTAssertTrue(try index.store.replaceGraph(ifGeneration: generation) { graph in
+            try graph.put(record, blockCount: blocks.count, level0Block: { UnsafeRawBufferPointer(blocks[$0]) }, upperLevels: upper)
+        })
+        assertDamaged(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3, ef: 16)), saying: "graph node 0 links to 16777215, past 300 ids")
+    }
+
     func testADamagedManifestIsReportedAtOpen() throws {
         let data = temporaryData(self)
         let bad = [Manifest(dimensions: 64, segmentBoundaries: [0, 32, 32, 64], model: nil),
