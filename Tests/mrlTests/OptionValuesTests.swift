@@ -50,10 +50,11 @@ final class OptionValuesTests: XCTestCase {
     }
 }
 
-/// Query files given to `mrl eval` and `mrl tune` (issue 16): a vector of the wrong size is
-/// refused naming the field, where it used to trap in the head's matrix product.
+/// Query files and prefixes given to `mrl eval` and `mrl tune` (issue 16): a vector of the
+/// wrong size, or dims outside the index, is refused naming the field where it used to trap
+/// (in the head's matrix product, in the prefix scores).
 final class QueryFileValuesTests: XCTestCase {
-    func testQueryVectorsOfTheWrongSizeAreRefused() throws {
+    func testQueryVectorsAndDimsOutsideTheIndexAreRefused() throws {
         let folder = scratchFolder(self)
         writeCorpus(folder + "/c.jsonl", count: 300, dims: 8)
         let target = ["--index", "x", "--data", folder]
@@ -66,6 +67,12 @@ final class QueryFileValuesTests: XCTestCase {
             XCTAssertEqual(run.status, 1, "\(command[0]): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(#"field "vector""#) && run.stderr.contains("has 3 dimensions, index \"x\" has 8"), run.stderr)
             XCTAssertFalse(run.stderr.contains("Fatal error"), run.stderr)
+        }
+        try Data(#"{"vector":[1,2,3,4,5,6,7,8],"relevant_id":"c1"}"#.utf8).write(to: URL(fileURLWithPath: queries))
+        for dims in ["0", "9", "-5"] {
+            let run = try mrl(["eval"] + target + ["--queries", queries, "--compare-heads", "none", "--dims=" + dims], timeout: 120)
+            XCTAssertEqual(run.status, 1, "--dims \(dims): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(#"field "dims": must be between 1 and 8"#), run.stderr)
         }
     }
 }
