@@ -15,11 +15,12 @@ struct TrapSite: Hashable, Comparable {
 /// blanked first (interpolations stay code), then each line is matched against:
 /// - `precondition(`, `preconditionFailure(`, `fatalError(`, `try!`, `as!`;
 /// - force unwraps: a `!` right after an identifier, `)` or `]` and not before `=`;
-/// - floating-point to integer conversions: an `Int`/`UInt`(8/16/32/64) call without a label
-///   (`exactly:`, `clamping:`, ... do not trap) whose argument visibly is floating: a float
-///   literal (`0.5`, `1e9`), `Double(`, `Float(`, `TimeInterval(`, `.rounded`, `.squareRoot(`,
-///   `ceil(`, `floor(`, `round(`, `sqrt(`, `log(`, `log2(`, `exp(`, `pow(`. A conversion of a plain
-///   floating variable (`Int(seconds)`) is not seen: the audit reads those by hand.
+/// - integer conversions that can trap: an `Int`/`UInt`(8/16/32/64) call without a label
+///   (`exactly:`, `clamping:`, ... do not trap) whose argument visibly is floating (a float
+///   literal `0.5` or `1e9`, `Double(`, `Float(`, `TimeInterval(`, `.rounded`, `.squareRoot(`,
+///   `ceil(`, `floor(`, `round(`, `sqrt(`, `log(`, `log2(`, `exp(`, `pow(`) or is arithmetic
+///   with `*` or `/` (`Int32(quiet * 1000)`, `Int32(3 * h)`: a scaled value may not fit). A
+///   conversion of a plain variable (`Int(seconds)`) is not seen: the audit reads those by hand.
 /// A line with several sites of one kind is one site of that kind.
 enum TrapSiteScanner {
     static func sites(in source: String, path: String) -> [TrapSite] {
@@ -47,7 +48,7 @@ enum TrapSiteScanner {
     private static let integerCall = regex(#"\bU?Int(8|16|32|64)?\("#)
     private static let label = regex(#"^\s*[A-Za-z]+\s*:"#)
     private static let floating = regex(
-        #"\d\.\d|\d[eE][+-]?\d|\b(Double|Float|TimeInterval)\(|\.rounded\b|\.squareRoot\(|\b(ceil|floor|round|sqrt|log|log2|log10|exp|pow)\("#)
+        #"\d\.\d|\d[eE][+-]?\d|\b(Double|Float|TimeInterval)\(|\.rounded\b|\.squareRoot\(|\b(ceil|floor|round|sqrt|log|log2|log10|exp|pow)\(|[*/]"#)
 
     private static func regex(_ pattern: String) -> NSRegularExpression {
         try! NSRegularExpression(pattern: pattern)
@@ -61,7 +62,7 @@ enum TrapSiteScanner {
             let argument = balancedArgument(utf16, from: match.range.upperBound)
             let range = NSRange(argument.startIndex..., in: argument)
             if label.firstMatch(in: argument, range: range) == nil, floating.firstMatch(in: argument, range: range) != nil {
-                kinds.append("float-to-int")
+                kinds.append("int-conversion")
                 break
             }
         }

@@ -42,6 +42,7 @@ final class TrapSitesTests: XCTestCase {
               multi ! line \(try! g())
               """
             let n = Int(seconds * 1e9), m = UInt64(ms.rounded()), e = Int(exactly: d * 1e9), c = Int(count)
+            let w = Int32(quiet * 1000)
             """##
         let found = TrapSiteScanner.sites(in: source, path: "p").map { "\($0.kind): \($0.text.prefix(12))" }
         XCTAssertEqual(found, [
@@ -49,7 +50,8 @@ final class TrapSitesTests: XCTestCase {
             "force-unwrap: /* fatalErro",
             "force-unwrap: let r = #\"ra",
             "try!: multi ! line",
-            "float-to-int: let n = Int(",
+            "int-conversion: let n = Int(",
+            "int-conversion: let w = Int3",
         ])
     }
 
