@@ -21,7 +21,10 @@ struct BertConfig {
             throw EncoderError.badConfig(path: path, detail: "not a JSON object")
         }
         func int(_ key: String) throws -> Int {
-            guard let value = json[key] as? Int, value > 0 else { throw EncoderError.badConfig(path: path, detail: "\"\(key)\" is missing or not a positive integer") }
+            // Bounded so that products of sizes (tensor shapes, buffers) cannot overflow.
+            guard let value = json[key] as? Int, (1...1 << 24).contains(value) else {
+                throw EncoderError.badConfig(path: path, detail: "\"\(key)\" is missing or not an integer from 1 to \(1 << 24)")
+            }
             return value
         }
         hidden = try int("hidden_size")

@@ -38,6 +38,8 @@ public struct MatryoshkaHead: Sendable {
     /// Row i is output coordinate i expressed in raw coordinates (an adaptor's offset follows
     /// the d × d matrix); nil for the identity.
     public let matrix: [Float]?
+    /// Past any fitted rotation or trained adaptor; NaN fails the comparison too.
+    static let largestEntry: Float = 1e15
 
     public static func identity(dimensions: Int) -> MatryoshkaHead {
         MatryoshkaHead(kind: .none, dimensions: dimensions, validated: nil)
@@ -48,6 +50,11 @@ public struct MatryoshkaHead: Sendable {
     public init(kind: Kind, dimensions: Int, matrix: [Float]?) throws {
         guard (kind == .none) == (matrix == nil), (matrix?.count ?? 0) == kind.storedFloats(dimensions: dimensions) else {
             throw HeadError.badMatrix(kind: kind.rawValue, dimensions: dimensions, found: matrix?.count ?? 0)
+        }
+        // Bounded so that a product with any accepted vector stays finite (queries would lose
+        // their direction to NaN).
+        guard matrix?.allSatisfy({ abs($0) <= MatryoshkaHead.largestEntry }) ?? true else {
+            throw HeadError.badEntries(kind: kind.rawValue)
         }
         self.init(kind: kind, dimensions: dimensions, validated: matrix)
     }
@@ -138,6 +145,7 @@ public enum HeadError: Error, Equatable, CustomStringConvertible {
     case tooFewSamples(found: Int, needed: Int)
     case eigensolverFailed(info: Int)
     case badMatrix(kind: String, dimensions: Int, found: Int)
+    case badEntries(kind: String)
 
     public var description: String {
         switch self {
@@ -148,6 +156,8 @@ public enum HeadError: Error, Equatable, CustomStringConvertible {
         case .badMatrix(let kind, let dimensions, let found):
             let expected = MatryoshkaHead.Kind(rawValue: kind)?.storedFloats(dimensions: dimensions) ?? 0
             return "stored \(kind) head has \(found) matrix entries, expected \(expected) for \(dimensions)-d vectors: the head belongs to another model or is damaged; refit it with `mrl head`"
+        case .badEntries(let kind):
+            return "stored \(kind) head has matrix entries that are not finite or past ±1e15: it is damaged; refit it with `mrl head`"
         }
     }
 }

@@ -32,12 +32,14 @@ final class SafeTensors {
             throw EncoderError.badWeights(path: path, detail: "cannot map it: \(String(cString: strerror(errno)))")
         }
         base = map
-        let headerLength = Int(map.loadUnaligned(as: UInt64.self).littleEndian)
-        dataStart = 8 + headerLength
-        guard headerLength > 0, dataStart <= size else {
+        // Compared as UInt64: the length is the file's word, and may be past Int.
+        let storedLength = map.loadUnaligned(as: UInt64.self).littleEndian
+        guard storedLength > 0, storedLength <= UInt64(size - 8) else {
             munmap(map, size)
-            throw EncoderError.badWeights(path: path, detail: "header says \(headerLength) bytes, file has \(size)")
+            throw EncoderError.badWeights(path: path, detail: "header says \(storedLength) bytes, file has \(size)")
         }
+        let headerLength = Int(storedLength)
+        dataStart = 8 + headerLength
         let header = Data(bytes: map + 8, count: headerLength)
         guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
             munmap(map, size)
@@ -48,11 +50,15 @@ final class SafeTensors {
             guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
                   let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
             else { continue }
+            guard 0 <= offsets[0], offsets[0] <= offsets[1] else {
+                munmap(map, size)
+                throw EncoderError.badWeights(path: path, detail: "tensor \(name) has data_offsets \(offsets)")
+            }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
         self.entries = entries
         let end = entries.values.map(\.range.upperBound).max() ?? 0
-        guard dataStart + end <= size else {
+        guard end <= size - dataStart else {
             munmap(map, size)
             throw EncoderError.badWeights(path: path, detail: "truncated: header says \(dataStart + end) bytes, file has \(size)")
         }

@@ -36,7 +36,8 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     public init(modelDirectory: URL, maxTokens: Int = 256) throws {
         let config = try BertConfig(path: modelDirectory.appendingPathComponent("config.json").path)
         tokenizer = try WordPieceTokenizer(vocabularyPath: modelDirectory.appendingPathComponent("vocab.txt").path,
-                                           tokenizerPath: modelDirectory.appendingPathComponent("tokenizer.json").path)
+                                           tokenizerPath: modelDirectory.appendingPathComponent("tokenizer.json").path,
+                                           size: config.vocabulary)
         let weights = try SafeTensors(path: modelDirectory.appendingPathComponent("model.safetensors").path)
         model = try BertModel(config: config, weights: weights)
         dimensions = config.hidden

@@ -18,14 +18,16 @@ struct WordPieceTokenizer {
     static let maxWordScalars = 100
 
     /// Reads vocab.txt, and the special tokens from tokenizer.json's `added_tokens` when that
-    /// file is there (else BERT's five). Throws `missingFile`, or `badConfig` if the
-    /// vocabulary lacks [UNK], [CLS] or [SEP].
-    init(vocabularyPath: String, tokenizerPath: String? = nil) throws {
+    /// file is there (else BERT's five). Every id must be below `size`, the model's vocab_size
+    /// (its embedding rows). Throws `missingFile`, or `badConfig` if the vocabulary lacks
+    /// [UNK], [CLS] or [SEP] or holds an id past `size`.
+    init(vocabularyPath: String, tokenizerPath: String? = nil, size: Int) throws {
         guard let text = try? String(contentsOfFile: vocabularyPath, encoding: .utf8) else {
             throw EncoderError.missingFile(path: vocabularyPath)
         }
         var vocabulary: [String: Int32] = [:]
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            guard i < size else { throw EncoderError.badConfig(path: vocabularyPath, detail: "line \(i + 1) is past vocab_size \(size) of config.json") }
             vocabulary[String(line).trimmingCharacters(in: .init(charactersIn: "\r"))] = Int32(i)
         }
         guard let unk = vocabulary["[UNK]"], let cls = vocabulary["[CLS]"], let sep = vocabulary["[SEP]"] else {
@@ -33,17 +35,20 @@ struct WordPieceTokenizer {
         }
         self.vocabulary = vocabulary
         (unknown, classify, separator) = (unk, cls, sep)
-        specialTokens = WordPieceTokenizer.addedTokens(tokenizerPath)
+        specialTokens = try WordPieceTokenizer.addedTokens(tokenizerPath, size: size)
             ?? ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { t in vocabulary[t].map { (t, $0) } }
     }
 
-    private static func addedTokens(_ path: String?) -> [(text: String, id: Int32)]? {
+    private static func addedTokens(_ path: String?, size: Int) throws -> [(text: String, id: Int32)]? {
         guard let path, let data = FileManager.default.contents(atPath: path),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let added = json["added_tokens"] as? [[String: Any]] else { return nil }
-        return added.compactMap { token in
+        return try added.compactMap { token in
             guard let text = token["content"] as? String, let id = token["id"] as? Int,
                   token["normalized"] as? Bool != true else { return nil }
+            guard (0..<size).contains(id) else {
+                throw EncoderError.badConfig(path: path, detail: "added token \(text) has id \(id), past vocab_size \(size) of config.json")
+            }
             return (text, Int32(id))
         }
     }

@@ -162,6 +162,12 @@ extension Index {
     /// Each query's raw vector: given, or embedded (all texts in one encoder call, which
     /// batches them).
     func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
+        for query in queries {
+            if let vector = query.vector, vector.count != manifest.dimensions {
+                throw EngineError.invalidRequest(field: "vector", message:
+                    "of the query for \"\(query.relevantID)\" has \(vector.count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
+            }
+        }
         let texts = queries.indices.filter { queries[$0].vector == nil }
         var vectors = queries.map { $0.vector ?? [] }
         if !texts.isEmpty {

@@ -37,6 +37,9 @@ extension Index {
                              adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil,
                              training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in }) throws -> HeadComparison {
         let d = manifest.dimensions
+        if let wrong = dims.first(where: { !(1...d).contains($0) }) {
+            throw EngineError.invalidRequest(field: "dims", message: "must be between 1 and \(d) (the index's dimensions), got \(wrong)")
+        }
         let (rows, n, sample, sampleCount, current, relevant) = try store.read { snapshot in
             let all = try sampleRawVectors(snapshot, limit: .max)
             let fit = try sampleRawVectors(snapshot, limit: 50_000)

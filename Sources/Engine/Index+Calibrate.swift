@@ -32,7 +32,11 @@ extension Index {
     /// the query's rotation into head space to the ranked hits.
     func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
                  progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
-        try store.read { snapshot in
+        if let wrong = given.firstIndex(where: { $0.count != manifest.dimensions }) {
+            throw EngineError.invalidRequest(field: "vector", message:
+                "of query \(wrong + 1) has \(given[wrong].count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
+        }
+        return try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
             // Every plan runs on the same queries: those with a direction in every plan's prefixes.
             let queries = given.filter { q in

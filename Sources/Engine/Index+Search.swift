@@ -151,6 +151,10 @@ extension Index {
             plannerCache.withLock { $0 = nil }
             return nil
         }
+        let plans = model.measurements.map(\.plan) + model.presets.map(\.measurement.plan)
+        if let problem = plans.lazy.compactMap({ $0.problem(boundaries: self.layout.boundaries, walked: graph.record.dims) }).first {
+            throw StoreError.corrupt(path: store.directory, detail: "cost model: \(problem); `mrl tune` measures it again")
+        }
         let planner = plannerCache.withLock { cached in
             let kept = cached?.planner.model == model ? cached!.planner : Planner(model: model)
             cached = (version, kept)

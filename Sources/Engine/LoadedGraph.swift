@@ -37,9 +37,16 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
         } catch {
             throw StoreError.corrupt(path: snapshot.path, detail: "graph upper levels: \(error)")
         }
+        guard upper.idLimit <= rows, upper.m == record.m else {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph of \(upper.idLimit) ids and M \(upper.m) over \(rows) rows and M \(record.m)")
+        }
         // Level 0 is copied out of the map into one run of (huge-page) memory: a walk jumps
         // between rows at random, and on the map's 4 KB pages each jump would miss the TLB too.
         let level0Blocks = Array(data.level0.prefix((upper.idLimit + 1023) / 1024))
+        let rowBytes = (1 + 2 * upper.m) * 4  // a row: count word, then 2M links
+        for (i, block) in level0Blocks.enumerated() where block.count != min(1024, upper.idLimit - i * 1024) * rowBytes {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph block \(i) has \(block.count) bytes")
+        }
         let total = level0Blocks.reduce(0) { $0 + $1.count }
         let copy = GraphMemory.allocate(byteCount: total)
         var offset = 0
@@ -50,6 +57,9 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
         }
         level0Copy = copy
         graph = MappedGraph(upperLevels: upper, level0Blocks: level0)
+        if let (node, link) = graph.linkPastBound() {
+            throw StoreError.corrupt(path: snapshot.path, detail: "graph node \(node) links to \(link), past \(upper.idLimit) ids")
+        }
     }
 
     deinit { GraphMemory.deallocate(level0Copy) }

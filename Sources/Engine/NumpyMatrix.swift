@@ -14,7 +14,7 @@ public struct NumpyMatrix: Sendable {
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> EngineError { .unreadable(path: path, reason: reason) }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("no such file or not readable") }
-        guard data.count >= 10, data.prefix(6) == Data([0x93]) + Data("NUMPY".utf8) else { throw fail("not a .npy file") }
+        guard data.count >= 12, data.prefix(6) == Data([0x93]) + Data("NUMPY".utf8) else { throw fail("not a .npy file") }
         let major = data[data.startIndex + 6]
         let headerLength = major == 1
             ? Int(data[data.startIndex + 8]) | Int(data[data.startIndex + 9]) << 8
@@ -25,14 +25,16 @@ public struct NumpyMatrix: Sendable {
         guard !header.contains("'fortran_order': True") else { throw fail("Fortran order is not supported: save with C order") }
         let isHalf = header.contains("'<f2'")
         guard isHalf || header.contains("'<f4'") else { throw fail("dtype must be little-endian float16 or float32 ('<f2' or '<f4')") }
-        guard let open = header.firstIndex(of: "("), let close = header.firstIndex(of: ")") else { throw fail("no shape in header") }
+        guard let open = header.firstIndex(of: "("), let close = header[open...].firstIndex(of: ")") else { throw fail("no shape in header") }
         let shape = header[header.index(after: open)..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard shape.count == 2 else { throw fail("expected a 2-D array, got shape \(shape)") }
+        guard shape.count == 2, shape.allSatisfy({ $0 >= 0 }) else { throw fail("expected a 2-D array, got shape \(shape)") }
         (rows, columns) = (shape[0], shape[1])
         let body = data.dropFirst(headerStart + headerLength)
-        let count = rows * columns
-        guard body.count == count * (isHalf ? 2 : 4) else {
-            throw fail("holds \(body.count) data bytes, shape \(shape) needs \(count * (isHalf ? 2 : 4))")
+        // The shape is the file's word: its product is checked against the bytes there are, not trusted.
+        let width = isHalf ? 2 : 4
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, count <= body.count / width, body.count == count * width else {
+            throw fail("holds \(body.count) data bytes, which shape \(shape) of \(width)-byte values does not fill")
         }
         values = body.withUnsafeBytes { raw in
             isHalf

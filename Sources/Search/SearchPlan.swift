@@ -22,6 +22,18 @@ public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
     public var earlyExit: Double?
     public var exact: Bool
 
+    /// What makes this plan unrunnable on an index cut at `boundaries` whose graph walks
+    /// `walked` dims, or nil: plans of a stored cost model are read back from disk.
+    public func problem(boundaries: [Int], walked: Int) -> String? {
+        let stored = Set(boundaries.dropFirst())
+        guard !stages.isEmpty, stages.allSatisfy({ stored.contains($0.dims) && $0.keep >= 1 }) else { return "a plan has stages \(stages.map { "\($0.dims)d keep \($0.keep)" })" }
+        guard !exact else { return nil }
+        guard graphDims == walked, let ef, (1...1_000_000).contains(ef) else {
+            return "a plan walks \(graphDims.map(String.init) ?? "no") dims with ef \(ef.map(String.init) ?? "none"), the graph \(walked) dims"
+        }
+        return nil
+    }
+
     public init(graphDims: Int?, ef: Int?, stages: [Stage], earlyExit: Double?, exact: Bool) {
         self.graphDims = graphDims
         self.ef = ef

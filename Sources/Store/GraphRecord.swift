@@ -38,4 +38,13 @@ public struct GraphRecord: Codable, Equatable, Sendable {
     /// Whether the graph was built over `head`'s vectors (nil: the identity, version 0), so
     /// a search under that head may walk it.
     public func isOver(_ head: HeadRecord?) -> Bool { headVersion == (head?.version ?? 0) }
+
+    /// What is wrong with a record read from disk for an index cut at `boundaries`, or nil:
+    /// loading and rebuilding the graph trust these numbers.
+    func problem(boundaries: [Int]) -> String? {
+        if !boundaries.dropFirst().contains(dims) { return "dims \(dims) is not a stored prefix" }
+        if !(2...32_767).contains(m) { return "M \(m)" }  // GraphLayers' bound: 2M links fit a 16-bit count
+        if efConstruction < 1 { return "ef_construction \(efConstruction)" }
+        return nil
+    }
 }

@@ -74,6 +74,9 @@ extension IndexStore {
         guard let record = try? JSONDecoder().decode(GraphRecord.self, from: Data(raw)) else {
             throw StoreError.corrupt(path: directory, detail: "unreadable graph record")
         }
+        if let problem = record.problem(boundaries: manifest.segmentBoundaries) {
+            throw StoreError.corrupt(path: directory, detail: "graph record: \(problem)")
+        }
         return record
     }
 

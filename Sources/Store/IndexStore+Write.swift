@@ -80,7 +80,16 @@ extension IndexStore {
                     row = existing
                     report.changed += 1
                 } else {
-                    row = try takeFreeID(txn) ?? { defer { nextID += 1 }; return nextID }()
+                    row = try takeFreeID(txn) ?? nextID
+                    if row == nextID {
+                        guard nextID < UInt32.max else { throw StoreError.corrupt(path: directory, detail: "next_id \(nextID) is the last id") }
+                        nextID += 1
+                    }
+                    // A damaged next_id or free list must not hand out a row that holds a
+                    // document: its record would be lost and the graph would meet the row twice.
+                    guard try txn.get(docs, InternalID.key(row)) == nil else {
+                        throw StoreError.corrupt(path: directory, detail: "row \(row), given to new document \(doc.id), holds another")
+                    }
                     try txn.put(keys, Array(doc.id.utf8), InternalID.value(row))
                     report.added += 1
                 }

@@ -109,6 +109,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
                 throw StoreError.corrupt(path: directory, detail: "unreadable manifest")
             }
+            if let problem = manifest.problem { throw StoreError.corrupt(path: directory, detail: "manifest: \(problem)") }
             return manifest
         }
         return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, lock: lock)

@@ -27,6 +27,19 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.model = model
         createdAt = ISO8601DateFormatter().string(from: Date())
     }
+
+    /// What is wrong with a manifest read from disk, or nil: the prefix layout and the block
+    /// arithmetic trust these numbers, so a damaged one must stop at open.
+    public var problem: String? {
+        let boundaries = segmentBoundaries
+        if !(1...65_536).contains(dimensions) { return "dimensions \(dimensions)" }
+        if vectorType != "f32" { return "vector type \(vectorType)" }
+        if !(1...65_536).contains(blockRows) { return "block rows \(blockRows)" }
+        if boundaries.first != 0 || boundaries.last != dimensions || zip(boundaries, boundaries.dropFirst()).contains(where: { $0 >= $1 }) {
+            return "segment boundaries \(boundaries) for \(dimensions) dimensions"
+        }
+        return nil
+    }
 }
 
 /// Names the model whose raw space an index's vectors are in.

@@ -34,11 +34,14 @@ func note(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-/// Parses sizes like 512M, 64G, 1T or a plain byte count.
+/// Parses sizes like 512M, 64G, 1T or a plain byte count, up to `ByteSize.largest`.
 struct ByteSize: ExpressibleByArgument {
+    /// 1 PiB: past any disk, and far from where a byte count overflows.
+    static let largest = 1 << 50
+
     let bytes: Int
     init?(argument: String) {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50]
         var text = argument.uppercased()
         if text.hasSuffix("B") || text.hasSuffix("I") { text.removeLast() }
         if text.hasSuffix("I") { text.removeLast() }
@@ -47,7 +50,25 @@ struct ByteSize: ExpressibleByArgument {
             scale = factor
             text.removeLast()
         }
-        guard let value = Double(text), value > 0 else { return nil }
+        guard let value = Double(text), value > 0, value * Double(scale) <= Double(ByteSize.largest) else { return nil }
         bytes = Int(value * Double(scale))
     }
+
+    /// The size in environment variable `name`, nil when it is unset or empty.
+    static func environment(_ name: String) throws -> ByteSize? {
+        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
+        guard let size = ByteSize(argument: text) else {
+            throw ValidationError("\(name) must be a size like 512M or 64G (at most 1P), got \"\(text)\"")
+        }
+        return size
+    }
+}
+
+/// Refuses a numeric option outside `range` (NaN included), naming the option: ArgumentParser
+/// takes any Int or Double, and values past the range overflow or wait forever further on.
+/// Each command checks its numeric options this way in `validate()`.
+func check<Value: Comparable>(_ option: String, _ value: Value?, in range: ClosedRange<Value>, _ unit: String = "") throws {
+    guard let value, !range.contains(value) else { return }
+    let suffix = unit.isEmpty ? "" : " " + unit
+    throw ValidationError("\(option) must be from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(value)")
 }

@@ -43,9 +43,9 @@ struct GraphCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard m >= 2, efConstruction >= 1, threads >= 1 else {
-            throw ValidationError("--m must be at least 2, --ef-construction and --threads at least 1")
-        }
+        try check("--m", m, in: 2...1_024)  // at 1024, level 0 alone takes 8 KB a node
+        try check("--ef-construction", efConstruction, in: 1...100_000)
+        try check("--threads", threads, in: 1...1_024)
     }
 
     func run() throws {

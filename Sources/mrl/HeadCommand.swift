@@ -111,7 +111,7 @@ struct AdaptorOptions: ParsableArguments {
     func trainingPairs() throws -> [KnownItemQuery]? { try pairs.map { try KnownItemQuery.read(path: $0) } }
 
     func validate() throws {
-        guard epochs > 0 else { throw ValidationError("--epochs must be positive") }
+        try check("--epochs", epochs, in: 1...10_000)  // steps are epochs × batches
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number") }
     }
 

@@ -65,7 +65,7 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Skip bad lines (reporting how many and where) instead of stopping at the first.")
     var skipBad = false
 
-    @Option(help: "Largest the index may grow, e.g. 512M, 64G (default: $MRL_MAX_SIZE, or 256G).")
+    @Option(help: "Largest the index may grow, e.g. 512M, 64G, at most 1P (default: $MRL_MAX_SIZE, or 256G).")
     var maxSize: ByteSize?
 
     @Option(help: "Stop after this many lines (for a quick subset).")
@@ -93,6 +93,7 @@ struct IndexCommand: ParsableCommand {
         if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        _ = try environmentMaxSize()
     }
 
     func run() throws {
@@ -103,7 +104,7 @@ struct IndexCommand: ParsableCommand {
         options.skipBad = skipBad
         options.lineLimit = limit
         if chunk { options.chunking = (chunkTokens, overlap) }
-        let storeOptions = IndexStore.Options(mapSizeCap: maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
+        let storeOptions = IndexStore.Options(mapSizeCap: try maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
         let ingest = Ingest(path: file, options: options)
         let progress = ProgressDisplay()
         let summary: Ingest.Summary
@@ -199,7 +200,7 @@ struct IndexCommand: ParsableCommand {
         }
     }
 
-    func environmentMaxSize() -> Int? {
-        ProcessInfo.processInfo.environment["MRL_MAX_SIZE"].flatMap { ByteSize(argument: $0)?.bytes }
+    func environmentMaxSize() throws -> Int? {
+        try ByteSize.environment("MRL_MAX_SIZE")?.bytes
     }
 }

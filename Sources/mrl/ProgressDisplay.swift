@@ -20,7 +20,7 @@ final class ProgressDisplay {
         let elapsed = now.timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(count) / elapsed : 0
         var line = "\(count.formatted()) \(unit)  \(Int(rate).formatted()) \(unit)/s"
-        if let fraction, fraction > 0 {
+        if let fraction = fraction.map({ min($0, 1) }), fraction > 0 {  // a file may grow while read
             let width = 30, filled = min(width, Int(fraction * Double(width)))
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             let eta = elapsed / fraction - elapsed
@@ -35,7 +35,8 @@ final class ProgressDisplay {
     }
 
     static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+        // An ETA from a tiny first fraction can be past any clock (and past Int).
+        guard (0...360_000_000).contains(seconds) else { return "--:--" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }

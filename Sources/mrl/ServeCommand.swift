@@ -78,7 +78,11 @@ struct ServeCommand: ParsableCommand {
         guard maxBodiesInFlight.bytes >= maxBody.bytes else {
             throw ValidationError("--max-bodies-in-flight (\(maxBodiesInFlight.bytes) bytes) must be at least --max-body (\(maxBody.bytes) bytes), or no largest body could ever be read")
         }
-        guard requestTimeout > 0, idleTimeout > 0, indexIdleTimeout > 0, batchWaitMs >= 0 else { throw ValidationError("timeouts must be positive") }
+        try check("--threads", threads, in: 1...1_024)  // each is an event loop's thread
+        try check("--request-timeout", requestTimeout, in: 0.001...86_400, "seconds")
+        try check("--idle-timeout", idleTimeout, in: 0.001...86_400, "seconds")
+        try check("--index-idle-timeout", indexIdleTimeout, in: 0.001...86_400 * 365, "seconds")
+        try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
         _ = try allowedUIDs()
     }
 

@@ -61,7 +61,8 @@ struct TuneCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard sample > 0, (1...1_000).contains(k) else { throw ValidationError("--sample must be positive and -k between 1 and 1000") }
+        try check("--sample", sample, in: 1...1_000_000)
+        try check("-k", k, in: 1...1_000)
         guard targetRecall == nil || budgetMs == nil else { throw ValidationError("give --target-recall or --budget-ms, not both") }
         if let targetRecall, !(targetRecall > 0 && targetRecall <= 1) { throw ValidationError("--target-recall must be in (0, 1]") }
         if let budgetMs, !(budgetMs > 0 && budgetMs.isFinite) { throw ValidationError("--budget-ms must be a positive number") }

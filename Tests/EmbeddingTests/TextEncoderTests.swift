@@ -139,5 +139,32 @@ final class TextEncoderTests: XCTestCase {
             XCTAssertTrue(detail.hasPrefix("truncated"), detail)
             XCTAssertTrue("\(error)".contains("run `make setup`"))
         }
+        // Numbers of the header that once trapped: a length past Int, offsets the wrong way round.
+        let header = Data(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#.utf8)
+        for (length, detail) in [(UInt64.max, "header says"), (UInt64(header.count), "data_offsets [8, 4]")] {
+            var file = withUnsafeBytes(of: length.littleEndian) { Data($0) }
+            file += header + Data(count: 8)
+            try file.write(to: broken.appendingPathComponent("model.safetensors"))
+            XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) { error in
+                guard case .badWeights(_, let said)? = error as? EncoderError else { return XCTFail("\(error)") }
+                XCTAssertTrue(said.contains(detail), said)
+            }
+        }
+        // Token ids past the embedding rows would be read past them.
+        let config = try String(contentsOf: modelDirectory.appendingPathComponent("config.json"), encoding: .utf8)
+        let small = config.replacingOccurrences(of: #""vocab_size": 30522"#, with: #""vocab_size": 1000"#)
+        XCTAssertNotEqual(small, config, "the fixture names vocab_size 30522")
+        try small.write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) { error in
+            guard case .badConfig(let path, let said)? = error as? EncoderError else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("vocab.txt") && said.contains("line 1001 is past vocab_size 1000"), "\(path): \(said)")
+        }
+        let huge = config.replacingOccurrences(of: #""hidden_size": 384"#, with: #""hidden_size": 4611686018427387904"#)
+        XCTAssertNotEqual(huge, config, "the fixture names hidden_size 384")
+        try huge.write(to: broken.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TextEncoder(modelDirectory: broken)) { error in
+            guard case .badConfig(_, let said)? = error as? EncoderError else { return XCTFail("\(error)") }
+            XCTAssertTrue(said.contains("hidden_size"), said)
+        }
     }
 }

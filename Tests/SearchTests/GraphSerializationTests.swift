@@ -70,6 +70,9 @@ final class GraphSerializationTests: XCTestCase {
         var wrongMagic = blob
         wrongMagic[0] ^= 0xFF
         guard case .corrupt = decode(wrongMagic) else { return XCTFail("wrong magic") }
+        var tooDeep = blob
+        tooDeep.replaceSubrange(20..<24, with: [31, 0, 0, 0])  // the top level, past GraphLayers.levelCap
+        guard case .corrupt = decode(tooDeep) else { return XCTFail("a level past the cap must not decode") }
         var newer = blob
         newer[4] = 2
         XCTAssertEqual(decode(newer), .unsupportedVersion(2))

@@ -153,3 +153,20 @@ final class IndexStoreTests: XCTestCase {
         }
     }
 }
+
+/// A damaged index (issue 16): a next_id or free list that hands out a row in use is an
+/// error naming the index, not a document silently overwritten (and a graph trap after).
+final class DamagedRowIDTests: XCTestCase {
+    func testANextIDBehindTheRowsInUseIsReported() throws {
+        let dir = temporaryDirectory(self)
+        let store = try IndexStore.create(directory: dir, manifest: manifest(dims: 8))
+        _ = try store.upsert((0..<3).map { write($0, dims: 8) })
+        try store.putMeta("next_id", 0)  // one byte of JSON: not a stored id, read as 0
+        XCTAssertThrowsError(try store.upsert([write(3, dims: 8)])) {
+            guard case StoreError.corrupt(let path, let detail) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(path, dir)
+            XCTAssertTrue(detail.contains("row 0, given to new document doc-3, holds another"), detail)
+        }
+        XCTAssertEqual(try store.read { try $0.document(id: "doc-0")?.text }, "text 0", "nothing was overwritten")
+    }
+}

@@ -38,9 +38,14 @@ public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment:
     return (process, out, err)
 }
 
-/// Runs `mrl` to completion.
-public func mrl(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Run {
+/// Runs `mrl` to completion, or SIGKILLs it after `timeout` seconds (for runs that must end
+/// by themselves and would otherwise hang a test of old code).
+public func mrl(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+                timeout: Double? = nil) throws -> Run {
     let (process, out, err) = try launch(arguments, environment: environment, directory: directory)
+    let stop = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: stop) }
+    defer { stop.cancel() }
     // Read before waiting: a full pipe would block the child forever.
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()

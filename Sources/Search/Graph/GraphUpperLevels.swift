@@ -49,6 +49,8 @@ public struct GraphUpperLevels: @unchecked Sendable {
         entryPoint = word(4) == Self.noEntry ? nil : word(4)
         maxLevel = Int(word(5))
         guard m >= 2 && 2 * m <= Int(GraphFormat.countMask) else { throw .corrupt(reason: "M = \(m)") }
+        // A deeper node would trap in `GraphLayers.place` when the writer restores the graph.
+        guard maxLevel <= GraphLayers.levelCap else { throw .corrupt(reason: "top level \(maxLevel)") }
         if let entry = entryPoint, Int(entry) >= idLimit { throw .corrupt(reason: "entry point \(entry) past the id bound") }
         let width = GraphFormat.upperWidth(m: m)
         let storage = ListStorage(count: words)

@@ -25,6 +25,15 @@ public struct MappedGraph: GraphAdjacency {
         width = GraphFormat.level0Width(m: upperLevels.m)
     }
 
+    /// The first level-0 link that points past the id bound, as (node, link), or nil: a
+    /// stored graph is read back from disk, and a walk indexes the vectors by its links.
+    public func linkPastBound() -> (node: UInt32, link: UInt32)? {
+        for node in 0..<UInt32(idLimit) {
+            if let link = neighbors(of: node, level: 0).first(where: { Int($0) >= idLimit }) { return (node, link) }
+        }
+        return nil
+    }
+
     public var entryPoint: UInt32? { upperLevels.entryPoint }
     public var maxLevel: Int { upperLevels.maxLevel }
     public var idLimit: Int { upperLevels.idLimit }
