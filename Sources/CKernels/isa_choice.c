@@ -15,7 +15,7 @@ int mrl_cpu_runs(const char *isa) {
 void mrl_install_best(int (*install)(const char *isa)) {
     const char *cap = getenv("MRL_ISA");
     const char *order[] = {"avx512f", "avx2+fma", "generic"};
-    int allowed = cap == NULL;
+    int allowed = cap == NULL || cap[0] == 0;  // empty counts as unset, as for mrl's other variables
     for (int i = 0; i < 3; i++) {
         if (!allowed && strcmp(cap, order[i]) == 0) allowed = 1;
         if (allowed && mrl_cpu_runs(order[i]) && install(order[i])) return;

@@ -35,6 +35,14 @@ final class OptionValuesTests: XCTestCase {
         XCTAssertEqual(ByteSize(argument: "1.5k")?.bytes, 1536)
     }
 
+    func testAnUnknownInstructionSetIsRefusedNotIgnored() throws {
+        let list = ["list", "--data", scratchFolder(self)]
+        try assertRefused(list, environment: ["MRL_ISA": "avx9"], saying: "MRL_ISA=avx9 is not an instruction set mrl knows: use one of avx512f, avx2+fma, generic")
+        for accepted in ["generic", "avx2+fma", ""] {
+            XCTAssertEqual(try mrl(list, environment: ["MRL_ISA": accepted]).status, 0, "MRL_ISA=\(accepted)")
+        }
+    }
+
     func testGraphTuneAndHeadRefuseWorkPastTheirBounds() throws {
         let target = ["--index", "x", "--data", scratchFolder(self)]
         try assertRefused(["graph"] + target + ["--m", "100000"], saying: "--m must be from 2 to 1024")
