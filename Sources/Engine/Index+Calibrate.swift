@@ -39,8 +39,11 @@ extension Index {
         return try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
             // Every plan runs on the same queries: those with a direction in every plan's prefixes.
+            // One rotation per query, to the longest head-space prefix any plan reads.
+            let longest = plans.map { $0.headSpacePrefix(fullDimensions: manifest.dimensions) }.max() ?? 0
             let queries = given.filter { q in
-                plans.allSatisfy { hasDirection($0, query: head.apply(q, prefix: $0.headSpacePrefix(fullDimensions: manifest.dimensions)), rawQuery: q) }
+                let rotated = head.apply(q, prefix: longest)
+                return plans.allSatisfy { hasDirection($0, query: rotated, rawQuery: q) }
             }
             guard !queries.isEmpty else {
                 throw EngineError.invalidRequest(field: "queries", message: "none of the \(given.count) queries has a direction in the prefixes the plans search (all zeros there)")

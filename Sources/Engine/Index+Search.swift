@@ -132,13 +132,16 @@ extension Index {
                                 searcher: searcher, deadline: deadline ?? .distantFuture)
     }
 
-    /// Whether the query has a direction in the shortest prefix `plan` scores with (so in
-    /// all of them), the condition `run` needs. `query` is the head-space prefix, `rawQuery`
-    /// the model-space vector, as `run` takes them.
+    /// Whether the query has a direction wherever `plan` scores it, the condition `run` needs:
+    /// in the head-space prefix of the plan's shortest prefix (so in every longer one), and in
+    /// the raw vector when a stage scores full dimensions (an adaptor head's offset gives even
+    /// a zero vector a head-space direction). `query` is the head-space prefix (at least the
+    /// shortest prefix long), `rawQuery` the model-space vector, as `run` takes them.
     func hasDirection(_ plan: SearchPlan, query: [Float], rawQuery: [Float]) -> Bool {
-        let shortest = plan.shortestPrefix
-        let checked = shortest < manifest.dimensions ? query : rawQuery
-        return checked.prefix(shortest).contains { $0 != 0 }
+        let shortest = plan.shortestPrefix, full = manifest.dimensions
+        let rawHasOne = rawQuery.contains { $0 != 0 }
+        guard shortest < full else { return rawHasOne }
+        return query.prefix(shortest).contains { $0 != 0 } && (plan.stages.last?.dims != full || rawHasOne)
     }
 
     /// The planner for the stored cost model, if one was measured on this graph; kept across
