@@ -90,7 +90,6 @@ final class IndexWriter: Sendable {
                 return pending.jobs
             }
             if jobs.isEmpty { return }
-            defer { queue.release(jobs.count) }
             var start = 0
             while start < jobs.count {
                 // Consecutive upserts share a transaction; a delete keeps its place in the order.
@@ -101,7 +100,9 @@ final class IndexWriter: Sendable {
                     start = end
                 } else {
                     guard case .delete(let id, let promise) = jobs[start] else { break }
-                    promise.completeWith(Result { try index.delete(ids: [id]) > 0 })
+                    let deleted = Result { try index.delete(ids: [id]) > 0 }
+                    queue.release(1)
+                    promise.completeWith(deleted)
                     start += 1
                 }
             }
@@ -116,11 +117,13 @@ final class IndexWriter: Sendable {
             groups.append(documents)
             promises.append(promise)
         }
-        do {
-            let reports = try index.upsert(groups: groups)
-            for (promise, report) in zip(promises, reports) { promise.succeed(report) }
-        } catch {
-            for promise in promises { promise.fail(error) }
+        let written = Result { try index.upsert(groups: groups) }
+        // A written request waits no more, and its client may send the next one as soon as it
+        // is answered: free its place first (upkeep after it must not refuse new work).
+        queue.release(promises.count)
+        switch written {
+        case .success(let reports): for (promise, report) in zip(promises, reports) { promise.succeed(report) }
+        case .failure(let error): for promise in promises { promise.fail(error) }
         }
     }
 

@@ -46,6 +46,9 @@ final class ServerMetrics: Sendable {
 
     func connections(_ count: Int) { Gauge(label: "mrl_connections").record(count) }
 
+    /// Request body bytes held against --max-bodies-in-flight.
+    func bodiesInFlight(_ bytes: Int) { Gauge(label: "mrl_request_body_bytes_in_flight").record(bytes) }
+
     /// The Prometheus text exposition.
     func render() -> String { registry.emitToString() }
 }

@@ -78,16 +78,12 @@ final class DaemonLimitsTests: XCTestCase {
             connection.send(Array(head.utf8) + Array(repeating: UInt8(ascii: " "), count: 1_000))
             return connection
         }
-        // The two heads reach the daemon's event loops a moment after they are sent.
-        var outcome = RawConnection.Outcome.closed(received: [])
-        for _ in 0..<100 {
-            let next = try RawConnection(socketPath: daemon.socket)
-            next.send(UnixHTTPClient.message("POST", "/indexes/none/search", body: Array(#"{"vector":[1]}"#.utf8)))
-            outcome = next.receive(within: 5)
-            if case .response(503, _) = outcome { break }
-            usleep(20_000)
-        }
-        guard case .response(503, let body) = outcome else { return XCTFail("a body over the budget is not refused: \(outcome)") }
+        // The two heads reach the daemon's event loops a moment after they are sent; a probe sent
+        // before then could take the bytes the second one needs, so wait until both are held.
+        try waitUntil(daemon, shows: "mrl_request_body_bytes_in_flight", 2 << 20)
+        let next = try RawConnection(socketPath: daemon.socket)
+        next.send(UnixHTTPClient.message("POST", "/indexes/none/search", body: Array(#"{"vector":[1]}"#.utf8)))
+        guard case .response(503, let body) = next.receive(within: 5) else { return XCTFail("a body over the budget is not refused") }
         XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("--max-bodies-in-flight"))
         XCTAssertEqual(spec.problems(try JSON.parse(body), try XCTUnwrap(spec.responseSchema("POST", "/indexes/{name}/search", status: 503))), [])
 
@@ -98,8 +94,21 @@ final class DaemonLimitsTests: XCTestCase {
 
         slow[0].send(Array(repeating: UInt8(ascii: " "), count: 1_048_576 - 1_000))
         guard case .response(404, _) = slow[0].receive(within: 5) else { return XCTFail("the whole body is not answered") }
+        try waitUntil(daemon, shows: "mrl_request_body_bytes_in_flight", 1 << 20)
         XCTAssertEqual(try daemon.client().request("POST", "/indexes/none/search", body: Array(#"{"vector":[1]}"#.utf8)).status, 404,
                        "an answered body gives its bytes back")
+    }
+
+    /// Waits (5 s at most) until `GET /metrics` shows `metric` at `value`: the daemon learns of
+    /// a head, or of a closed connection, a moment after it happens.
+    private func waitUntil(_ daemon: DaemonProcess, shows metric: String, _ value: Int, line: UInt = #line) throws {
+        for _ in 0..<500 {
+            let metrics = String(decoding: try daemon.client().send("GET", "/metrics").body, as: UTF8.self)
+            let shown = metrics.split(separator: "\n").first { $0.hasPrefix(metric + " ") }
+            if shown.flatMap({ $0.split(separator: " ").last }).flatMap({ Double($0) }) == Double(value) { return }
+            usleep(10_000)
+        }
+        XCTFail("the daemon's \(metric) never came to \(value)", line: line)
     }
 
     /// A batch of more text queries than --max-queued is served on an idle daemon (it used to
@@ -150,14 +159,20 @@ final class DaemonLimitsTests: XCTestCase {
     }
 
     /// A connection the daemon has accepted and answered once (then held open by the caller).
+    /// A 503 is retried for 5 s: a connection this test closed (the one that saw the daemon
+    /// start, say) may still count until the daemon learns of its close.
     private func served(_ daemon: DaemonProcess) throws -> RawConnection {
-        let connection = try RawConnection(socketPath: daemon.socket)
-        connection.send(Array("GET /health HTTP/1.1\r\nHost: mrl\r\n\r\n".utf8))
-        guard case .response(200, _) = connection.receive(within: 5) else {
-            XCTFail("a connection within the limits is not served")
-            return connection
+        for _ in 0..<100 {
+            let connection = try RawConnection(socketPath: daemon.socket)
+            connection.send(Array("GET /health HTTP/1.1\r\nHost: mrl\r\n\r\n".utf8))
+            switch connection.receive(within: 5) {
+            case .response(200, _): return connection
+            case .response(503, _): usleep(50_000)
+            case let other: XCTFail("a connection within the limits is not served: \(other)"); return connection
+            }
         }
-        return connection
+        XCTFail("a connection within the limits is refused for 5 s")
+        return try RawConnection(socketPath: daemon.socket)
     }
 
     private func expectRefused(_ daemon: DaemonProcess, naming option: String, line: UInt = #line) throws {

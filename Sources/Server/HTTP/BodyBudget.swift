@@ -9,16 +9,21 @@ final class BodyBudget: Sendable {
 
     init(bound: Int) { self.bound = bound }
 
-    /// Takes `bytes`, or returns false (taking nothing) when that would pass the bound.
+    /// Takes `bytes`, or returns false (taking nothing) when that would pass the bound. A
+    /// compare-and-swap, so a refused request never makes another one look over the bound.
     func reserve(_ bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
-        let after = held.add(bytes, ordering: .relaxed).newValue
-        guard after <= bound else {
-            held.subtract(bytes, ordering: .relaxed)
-            return false
+        var now = held.load(ordering: .relaxed)
+        while now + bytes <= bound {
+            let (exchanged, original) = held.compareExchange(expected: now, desired: now + bytes, ordering: .relaxed)
+            if exchanged { return true }
+            now = original
         }
-        return true
+        return false
     }
 
     func release(_ bytes: Int) { held.subtract(bytes, ordering: .relaxed) }
+
+    /// The bytes held now (for `GET /metrics`).
+    var holding: Int { held.load(ordering: .relaxed) }
 }

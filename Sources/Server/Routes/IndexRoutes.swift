@@ -77,6 +77,7 @@ extension Application {
         for open in registry.openIndexes {
             if let info = try? open.index.info() { metrics.index(open.index.name, documents: info.documents, bytes: info.fileBytes) }
         }
+        metrics.bodiesInFlight(bodies.holding)
         return .text(metrics.render(), contentType: "text/plain; version=0.0.4")
     }
 }
