@@ -1,7 +1,6 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Store
 
 extension IndexCommand {
     /// `mrl index --index NAME PATH...` for files and folders: incremental, chunked, and
@@ -12,11 +11,13 @@ extension IndexCommand {
         options.overlap = overlap
         options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
-        let storeOptions = IndexStore.Options(mapSizeCap: try maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
-        if try target.daemon() != nil, socketGiven {
-            throw ValidationError("indexing folders writes the index directly: run it without --socket while `mrl serve` does not hold the index")
+        // Files are compared with what the index recorded of them, in its own transactions:
+        // this process writes the index (a daemon holding it refuses, naming its pid).
+        if target.socket != nil {
+            throw ValidationError("indexing files and folders writes the index here: run it without --socket while `mrl serve` does not hold the index")
         }
-        let index = try openOrCreate(first: DocumentInput(id: "", text: ""), options: storeOptions)
+        let data = DataDirectory(path: target.data, maxIndexBytes: maxSize?.bytes)
+        let index = try data.openOrCreate(target.index, dimensions: nil)
         let ingest = FolderIngest(roots: paths, options: options)
         try runOnce(ingest, index: index, quietWhenNothing: false)
         guard watch else { return }
@@ -32,8 +33,6 @@ extension IndexCommand {
         }
     }
 
-    private var socketGiven: Bool { target.socket != nil }
-
     private func runOnce(_ ingest: FolderIngest, index: Index, quietWhenNothing: Bool) throws {
         let progress = ProgressDisplay()
         let summary: FolderIngest.Summary
@@ -47,7 +46,7 @@ extension IndexCommand {
             throw error
         }
         progress.finish()
-        let upkeep = try upkeep(index)
+        let upkeep = try upkeep(index) ?? Upkeep()
         // With --watch the process ends by a signal: each run's summary must not wait in a buffer.
         defer { fflush(nil) }
         let nothing = summary.added + summary.changed + summary.removed == 0
@@ -67,6 +66,6 @@ extension IndexCommand {
                      summary.chunksWritten, summary.chunksDeleted, mb, summary.seconds))
         for line in summary.notes.prefix(20) { print("  note: \(line)") }
         if summary.notes.count > 20 { print("  ... and \(summary.notes.count - 20) more notes") }
-        try upkeep.print(index: target.index)
+        try printUpkeep(upkeep)
     }
 }
