@@ -25,8 +25,12 @@ public struct KnownItemQuery: Sendable {
         let source = path == "-" ? "<stdin>" : path
         var queries: [KnownItemQuery] = []
         while let line = try reader.next() {
-            guard case .text(let number, let bytes) = line else {
-                throw EngineError.badDocument(source: source, line: queries.count + 1, field: nil, message: "is over the 16 MiB line limit")
+            let number: Int, bytes: ArraySlice<UInt8>
+            switch line {
+            case .tooLong(let at):
+                throw EngineError.badDocument(source: source, line: at, field: nil, message: "is over the 16 MiB line limit")
+            case .text(let at, let text):
+                (number, bytes) = (at, text)
             }
             func fail(_ field: String, _ message: String) -> EngineError {
                 .badDocument(source: source, line: number, field: field, message: message)
