@@ -27,7 +27,7 @@ public struct DataDirectory: Sendable {
     public static func environmentSizeCap() throws -> Int? {
         guard let text = ProcessInfo.processInfo.environment["MRL_MAX_SIZE"], !text.isEmpty else { return nil }
         guard let bytes = ByteCount.parse(text) else {
-            throw EngineError.invalidRequest(field: "MRL_MAX_SIZE", message: "must be a size like 512M or 64G (at most 1P), got \"\(text)\"")
+            throw EngineError.badEnvironment(variable: "MRL_MAX_SIZE", message: "must be a size like 512M or 64G (at most 1P), got \"\(text)\"")
         }
         return bytes
     }

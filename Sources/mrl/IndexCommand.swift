@@ -91,7 +91,7 @@ struct IndexCommand: ParsableCommand {
         if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        _ = try DataDirectory.environmentSizeCap()
+        do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {

@@ -87,7 +87,7 @@ struct ServeCommand: ParsableCommand {
         try check("--index-idle-timeout", indexIdleTimeout, in: 0.001...86_400 * 365, "seconds")
         try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
         _ = try allowedUIDs()
-        _ = try DataDirectory.environmentSizeCap()
+        do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
 
     private func allowedUIDs() throws -> Set<UInt32>? {
