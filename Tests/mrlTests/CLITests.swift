@@ -27,6 +27,22 @@ struct CLIContract {
         XCTAssertEqual(info["documents"] as? Int, committed)
     }
 
+    /// The upkeep after writes is the same wherever the index is held: from 2,000 documents a
+    /// PCA head is fitted (a daemon does it by itself after the commit, so it is waited for).
+    func upkeepFitsAHeadAfterWrites() throws {
+        let dir = scratchFolder(test)
+        writeCorpus(dir + "/docs.jsonl", count: 2_100, dims: 48)
+        let run = try mrl(["index"] + transport.at(dir) + ["--index", "t", dir + "/docs.jsonl"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        var head: String?
+        for _ in 0..<600 where head != "pca" {
+            let info = try json(try mrl(["info"] + transport.at(dir) + ["--index", "t", "--json"]).stdout)
+            head = (info["head"] as? [String: Any])?["kind"] as? String
+            if head != "pca" { usleep(100_000) }
+        }
+        XCTAssertEqual(head, "pca")
+    }
+
     /// A new index belongs to the built-in model when made for texts or for vectors of the
     /// model's size, and to none for other sizes, whoever creates it.
     func newIndexesGetTheModelByOneRule() throws {
@@ -115,6 +131,7 @@ final class CLITests: XCTestCase {
     func testBadInputExitsNonZeroNamingFileAndLine() throws { try CLIContract(self, .local).badInputExitsNonZeroNamingFileAndLine() }
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .local).sizeCapStopsCleanly(["--max-size", "1M"]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .local).newIndexesGetTheModelByOneRule() }
+    func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .local).upkeepFitsAHeadAfterWrites() }
 
     func testHelpExplainsEachCommand() throws {
         XCTAssertTrue(try mrl(["index", "--help"]).stdout.contains("upsert by id"))
@@ -185,6 +202,7 @@ final class CLIThroughDaemonTests: XCTestCase {
     func testBadInputExitsNonZeroNamingFileAndLine() throws { try CLIContract(self, .daemon).badInputExitsNonZeroNamingFileAndLine() }
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .daemon, serveArguments: ["--max-size", "1M"]).sizeCapStopsCleanly([]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .daemon).newIndexesGetTheModelByOneRule() }
+    func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .daemon).upkeepFitsAHeadAfterWrites() }
 
     /// --max-size applies where the index is opened: given to a command that would send its
     /// batches to a daemon, it is refused rather than silently dropped.
