@@ -34,7 +34,7 @@ public protocol IndexCatalog {
 }
 
 extension Index: IndexService {
-    public func infoDocument() throws -> JSON { JSON(any: try info().json) }
+    public func infoDocument() throws -> JSON { try info().json }
 
     public func documentJSON(id: String) throws -> JSON? { try document(id: id)?.json }
 
