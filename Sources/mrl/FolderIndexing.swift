@@ -52,12 +52,13 @@ extension IndexCommand {
         let nothing = summary.added + summary.changed + summary.removed == 0
         if quietWhenNothing, nothing { return }
         if json {
-            printJSON([
-                "index": target.index, "files_added": summary.added, "files_changed": summary.changed,
-                "files_removed": summary.removed, "files_unchanged": summary.unchanged, "files_skipped": summary.skipped,
-                "chunks_written": summary.chunksWritten, "chunks_deleted": summary.chunksDeleted,
-                "bytes_read": summary.bytesRead, "seconds": summary.seconds, "notes": summary.notes,
-            ].merging(upkeep.json) { a, _ in a })
+            let report: [String: JSON] = [
+                "index": .string(target.index), "files_added": JSON(summary.added), "files_changed": JSON(summary.changed),
+                "files_removed": JSON(summary.removed), "files_unchanged": JSON(summary.unchanged), "files_skipped": JSON(summary.skipped),
+                "chunks_written": JSON(summary.chunksWritten), "chunks_deleted": JSON(summary.chunksDeleted),
+                "bytes_read": JSON(summary.bytesRead), "seconds": JSON(summary.seconds), "notes": .array(summary.notes.map(JSON.string)),
+            ]
+            print(JSON.object(report.merging(upkeep.json) { a, _ in a }).serialized)
             return
         }
         let mb = Double(summary.bytesRead) / 1e6
