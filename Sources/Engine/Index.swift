@@ -24,6 +24,8 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// Searchers (each with its scratch memory) free for the next query, and the planner.
     let graphSearchers = Mutex<[GraphSearcher]>([])
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
+    /// Queries recorded for the query log, not yet written (see `QueryLog`).
+    let queryLog = QueryLog()
 
     public var manifest: Manifest { store.manifest }
 

@@ -7,7 +7,8 @@ import Store
 public protocol IndexService: DocumentSink {
     /// What `GET /indexes/{name}` answers.
     func infoDocument() throws -> JSON
-    func search(_ request: SearchRequest) throws -> SearchResult
+    /// A user's search, offered to the index's query log (see `Index.answer`).
+    func answer(_ request: SearchRequest) throws -> SearchResult
     /// The stored document with id `id` as `GET /indexes/{name}/documents/{id}` answers, or nil.
     func documentJSON(id: String) throws -> JSON?
     /// Deletes documents by id in one transaction; returns how many existed.
@@ -16,6 +17,10 @@ public protocol IndexService: DocumentSink {
     func fileRecords() throws -> [FolderIngest.FileRecord]
     /// Stores the records of files read and forgets those of `forget` (paths), in one transaction.
     func updateFileRecords(put: [FolderIngest.FileRecord], forget: [String]) throws
+    /// A page of the query log (see `QueryLog`).
+    func queryLog(offset: Int, limit: Int) throws -> QueryLogPage
+    /// Turns the query log on or off, and the keeping of texts (nil: unchanged), or empties it.
+    func changeQueryLog(enabled: Bool?, includeText: Bool?, clear: Bool) throws -> QueryLogState
     /// Runs what is due after writes (see `Upkeep`). A daemon does that by itself after each
     /// commit: through it, this returns nil, and a head asked for by hand is refused.
     func upkeepAfterWrites(head: Upkeep.HeadRequest?, progress: Upkeep.Progress) throws -> Upkeep?
@@ -41,6 +46,11 @@ extension Index: IndexService {
     public func infoDocument() throws -> JSON { try info().json }
 
     public func documentJSON(id: String) throws -> JSON? { try document(id: id)?.json }
+
+    public func queryLog(offset: Int, limit: Int) throws -> QueryLogPage {
+        let (state, count, queries) = try queryLogContents(offset: offset, limit: limit)
+        return QueryLogPage(state: state, count: count, offset: offset, queries: queries)
+    }
 
     public func fileRecords() throws -> [FolderIngest.FileRecord] {
         try store.read { try $0.metaEntries(prefix: FolderIngest.recordPrefix, as: FolderIngest.FileRecord.self) }.map(\.value)

@@ -102,6 +102,11 @@ final class Application: Sendable {
                 try allow(.GET, .DELETE)
                 if request.method == .DELETE { return (route, try deleteDocument(index: path[1], id: path[3], on: loop)) }
                 return (route, try now { try document(index: path[1], id: path[3]) })
+            case let path where path.count == 3 && path[0] == "indexes" && path[2] == "queries":
+                route = "/indexes/{name}/queries"
+                try allow(.GET, .PUT, .DELETE)
+                if request.method == .GET { return (route, try now { try queryLog(request, index: path[1]) }) }
+                return (route, try changeQueryLog(request, index: path[1], clear: request.method == .DELETE, on: loop))
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "files":
                 route = "/indexes/{name}/files"
                 try allow(.GET, .POST)

@@ -14,12 +14,15 @@ final class IndexWriter: Sendable {
         case delete(String, EventLoopPromise<Bool>)
         /// Folder indexing's records of files read (put) and gone (paths).
         case files(put: [FolderIngest.FileRecord], forget: [String], EventLoopPromise<Void>)
+        /// The query log's switches, or its clearing.
+        case queryLog(enabled: Bool?, includeText: Bool?, clear: Bool, EventLoopPromise<QueryLogState>)
 
         func fail(_ error: Error) {
             switch self {
             case .upsert(_, let promise): promise.fail(error)
             case .delete(_, let promise): promise.fail(error)
             case .files(_, _, let promise): promise.fail(error)
+            case .queryLog(_, _, _, let promise): promise.fail(error)
             }
         }
     }
@@ -36,6 +39,31 @@ final class IndexWriter: Sendable {
         self.queue = queue
         self.logger = logger
         serial = DispatchQueue(label: "mrl.writer.\(index.name)")
+        scheduleQueryLogFlush()
+    }
+
+    /// Seconds between writes of the query log when no commit writes it sooner: what a crash
+    /// may lose of the log.
+    static let queryLogInterval: Double = 2
+
+    /// Writes the queries logged since the last time, on the writer's queue, every
+    /// `queryLogInterval` seconds for as long as the writer lives.
+    private func scheduleQueryLogFlush() {
+        serial.asyncAfter(deadline: .now() + IndexWriter.queryLogInterval) { [weak self] in
+            guard let self else { return }
+            flushQueryLog()
+            if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
+        }
+    }
+
+    /// A failure to log costs only log entries: it is noted, never passed to a request.
+    private func flushQueryLog() {
+        guard index.store.isWriter else { return }
+        do {
+            try index.flushQueryLog()
+        } catch {
+            logger.warning("could not write the query log: \(error)", metadata: ["index": "\(index.name)"])
+        }
     }
 
     /// Queues `job`, or fails its promise: 503 when too much is waiting already, the reason
@@ -107,7 +135,10 @@ final class IndexWriter: Sendable {
                 }
             }
             // An index being dropped needs no graph or head any more.
-            if pending.withLock({ $0.closedBecause == nil }) { maintain() }
+            if pending.withLock({ $0.closedBecause == nil }) {
+                flushQueryLog()
+                maintain()
+            }
         }
     }
 
@@ -123,6 +154,10 @@ final class IndexWriter: Sendable {
             let done = Result { try index.updateFileRecords(put: put, forget: forget) }
             queue.release(1)
             promise.completeWith(done)
+        case .queryLog(let enabled, let includeText, let clear, let promise):
+            let state = Result { try index.changeQueryLog(enabled: enabled, includeText: includeText, clear: clear) }
+            queue.release(1)
+            promise.completeWith(state)
         }
     }
 

@@ -63,7 +63,7 @@ struct SearchCommand: ParsableCommand {
         var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
-        let result = try target.service().search(request)
+        let result = try target.service().answer(request)
         if json {
             print(result.json.serialized)
             return

@@ -43,6 +43,41 @@ struct CLIContract {
         XCTAssertEqual(head, "pca")
     }
 
+    /// Searches users send are logged (a daemon writes its log every few seconds, so it is
+    /// waited for); texts only once asked for; the log exports as --queries lines, clears and
+    /// switches off.
+    func queryLogRecordsSearches() throws {
+        let dir = scratchFolder(test)
+        try (#"{"id": "a", "text": "a pdf viewer"}"# + "\n" + #"{"id": "b", "text": "a tiling window manager"}"# + "\n")
+            .write(toFile: dir + "/docs.jsonl", atomically: true, encoding: .utf8)
+        let at = try transport.at(dir) + ["--index", "t"]
+        XCTAssertEqual(try mrl(["index"] + at + [dir + "/docs.jsonl"]).status, 0)
+        func logged(_ count: Int) throws -> [String: Any] {
+            var state: [String: Any] = [:]
+            for _ in 0..<100 {
+                state = try json(try mrl(["queries", "--json"] + at).stdout)
+                if state["count"] as? Int == count { break }
+                usleep(100_000)
+            }
+            XCTAssertEqual(state["count"] as? Int, count)
+            return state
+        }
+        for text in ["read a pdf", "windows"] { XCTAssertEqual(try mrl(["search"] + at + [text]).status, 0) }
+        XCTAssertEqual(try logged(2)["include_text"] as? Bool, false)
+        XCTAssertEqual(try mrl(["queries", "--keep-text"] + at).status, 0)
+        XCTAssertEqual(try mrl(["search"] + at + ["a third query"]).status, 0)
+        _ = try logged(3)
+        let exported = try mrl(["queries", "--export", "-"] + at).stdout.split(separator: "\n").map { try json(String($0)) }
+        XCTAssertEqual(exported.count, 3)
+        XCTAssertEqual(exported.compactMap { $0["query"] as? String }, ["a third query"])
+        XCTAssertEqual((exported.first?["vector"] as? [Any])?.count, 384)
+
+        XCTAssertEqual(try mrl(["queries", "--clear", "--disable-logging"] + at).status, 0)
+        XCTAssertEqual(try mrl(["search"] + at + ["not logged"]).status, 0)
+        usleep(2_500_000)  // past the daemon's interval: a logged query would be written by now
+        XCTAssertEqual(try logged(0)["enabled"] as? Bool, false)
+    }
+
     /// A new index belongs to the built-in model when made for texts or for vectors of the
     /// model's size, and to none for other sizes, whoever creates it.
     func newIndexesGetTheModelByOneRule() throws {
@@ -132,6 +167,7 @@ final class CLITests: XCTestCase {
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .local).sizeCapStopsCleanly(["--max-size", "1M"]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .local).newIndexesGetTheModelByOneRule() }
     func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .local).upkeepFitsAHeadAfterWrites() }
+    func testQueryLogRecordsSearches() throws { try CLIContract(self, .local).queryLogRecordsSearches() }
 
     func testHelpExplainsEachCommand() throws {
         XCTAssertTrue(try mrl(["index", "--help"]).stdout.contains("upsert by id"))
@@ -203,6 +239,7 @@ final class CLIThroughDaemonTests: XCTestCase {
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .daemon, serveArguments: ["--max-size", "1M"]).sizeCapStopsCleanly([]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .daemon).newIndexesGetTheModelByOneRule() }
     func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .daemon).upkeepFitsAHeadAfterWrites() }
+    func testQueryLogRecordsSearches() throws { try CLIContract(self, .daemon).queryLogRecordsSearches() }
 
     /// Commands that change an index wholesale in their own process say so when a daemon holds
     /// the index, instead of failing on its writer lock.

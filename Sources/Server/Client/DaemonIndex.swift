@@ -90,7 +90,7 @@ final class DaemonIndex: IndexService {
 
     func infoDocument() throws -> JSON { try catalog.call("GET", "/indexes/\(name)") }
 
-    func search(_ request: SearchRequest) throws -> SearchResult {
+    func answer(_ request: SearchRequest) throws -> SearchResult {
         let answer = try catalog.call("POST", "/indexes/\(name)/search", request.json)
         guard let result = SearchResult(json: answer) else {
             throw DaemonCatalog.Failure(description: "\(catalog.place) answered with something that is not a search result: \(answer.serialized.prefix(200))")
@@ -147,6 +147,27 @@ final class DaemonIndex: IndexService {
         for start in stride(from: 0, to: max(put.count, forget.count), by: step) {
             let records = put.dropFirst(start).prefix(step).map(\.json), paths = forget.dropFirst(start).prefix(step).map(JSON.string)
             _ = try catalog.call("POST", "/indexes/\(name)/files", ["put": .array(Array(records)), "forget": .array(Array(paths))])
+        }
+    }
+
+    func queryLog(offset: Int, limit: Int) throws -> QueryLogPage {
+        try page(catalog.call("GET", "/indexes/\(name)/queries?offset=\(offset)&limit=\(min(limit, Application.queryLogPage))"))
+    }
+
+    func changeQueryLog(enabled: Bool?, includeText: Bool?, clear: Bool) throws -> QueryLogState {
+        var answer: JSON?
+        if enabled != nil || includeText != nil || !clear {
+            answer = try catalog.call("PUT", "/indexes/\(name)/queries", .object(dropping: ["enabled": enabled.map(JSON.bool), "include_text": includeText.map(JSON.bool)]))
+        }
+        if clear { answer = try catalog.call("DELETE", "/indexes/\(name)/queries") }
+        return try page(answer ?? [:]).state
+    }
+
+    private func page(_ answer: JSON) throws -> QueryLogPage {
+        do {
+            return try QueryLogPage(json: answer)
+        } catch {
+            throw DaemonCatalog.Failure(description: "\(catalog.place) answered with something that is not the query log: \(error)")
         }
     }
 

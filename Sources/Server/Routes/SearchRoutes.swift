@@ -66,11 +66,13 @@ extension Application {
             var answerBytes = 0
             return try requests.enumerated().map { i, request in
                 var request = request
-                if request.query != nil {
+                let text = request.query
+                if text != nil {
                     request.vector = vectors.next()
                     request.query = nil
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
+                if let vector = request.vector { index.logQuery(vector: vector, k: request.k, text: text) }
                 answerBytes += result.hits.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) + ($1.meta?.utf8.count ?? 0) }
                 guard answerBytes <= self.configuration.maxAnswerBytes else {
                     throw APIError(status: .payloadTooLarge, code: "too_large",
