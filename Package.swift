@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
 //   mrl (CLI) and mrl-bench (benchmarks, load generator) → Terminal (tables, JSON output, progress, plots)
+//   mrl-bench → Server's client, Engine, Store, CKernels (memory bandwidth), CEpoll (the load generator's loop)
 //   mrl (CLI) → Server (→ SwiftNIO) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 //   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
 let package = Package(

@@ -32,7 +32,11 @@ struct EncoderBench: ParsableCommand {
         let reader = try LineReader(path: corpus)
         while texts.count < count, case .text(let number, let bytes)? = try reader.next() {
             let line: JSON
-            do { line = try JSON.parse(bytes) } catch { throw ValidationError("\(corpus):\(number): \(error)") }
+            do {
+                line = try JSON.parse(bytes)
+            } catch {
+                throw EngineError.badDocument(source: corpus, line: number, field: nil, message: "column \(error.column): \(error.message)")
+            }
             guard let object = line.object else { continue }
             texts.append(object["text"]?.string ?? "")
             titles.append(object["title"]?.string ?? "")
