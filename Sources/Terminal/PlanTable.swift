@@ -1,5 +1,4 @@
 import Foundation
-import JSONValue
 import Search
 
 /// Measured plans as `mrl graph`, `mrl tune` and `mrl-bench ann` show them: one row per plan.
@@ -19,12 +18,5 @@ extension SearchPlan {
         let stages = self.stages.map { "\($0.dims)d keep \($0.keep)" }.joined(separator: " → ")
         guard !exact, let graphDims, let ef else { return "exact " + stages }
         return "graph \(graphDims)d ef \(ef) → " + stages + (earlyExit.map { String(format: " (exit at margin %.3f)", $0) } ?? "")
-    }
-}
-
-extension PlanMeasurement {
-    package var json: JSON {
-        ["plan": plan.json, "recall": .number(recall), "mean_ms": .number(meanMs), "p50_ms": .number(p50Ms),
-         "p99_ms": .number(p99Ms), "mean_distance_computations": .number(meanDistanceComputations)]
     }
 }
