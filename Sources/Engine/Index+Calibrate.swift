@@ -156,7 +156,7 @@ extension Index {
 
 extension Index {
     /// Recall@k and latency of every candidate plan of the current graph on `queries` (the
-    /// model's raw space), for `mrl bench ann`. Empty when the index has no usable graph.
+    /// model's raw space), for `mrl-bench ann`. Empty when the index has no usable graph.
     public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
         guard let graph = try store.read(currentGraphRecord) else { return [] }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)

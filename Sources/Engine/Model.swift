@@ -8,6 +8,9 @@ import Synchronization
 public enum Model {
     public static let defaultName = "all-MiniLM-L6-v2"
     public static let defaultDimensions = 384
+    /// Texts per forward pass unless told otherwise: `mrl embed`'s default, and how
+    /// `mrl-bench serve` times the encoder on its own.
+    public static let batchSize = 256
 
     /// The model identity recorded in a new index; the fingerprint is "unknown" when the
     /// model is not installed (bring-your-own vectors need no model).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Terminal
 
 /// Options every index command takes.
 struct IndexOptions: ParsableArguments {
@@ -35,14 +36,9 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
-/// Prints a JSON value on standard output, keys sorted so output diffs cleanly.
+/// `printJSON` for the commands' `[String: Any]` builders, until they build `JSON` values.
 func printJSON(_ object: Any) {
-    print(JSON(any: object).serialized)
-}
-
-/// Writes a line to standard error.
-func note(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    Terminal.printJSON(JSON(any: object))
 }
 
 /// A size option like 512M, 64G, 1T or a plain byte count (`ByteCount`).

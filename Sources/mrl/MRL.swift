@@ -12,7 +12,7 @@ struct MRL: ParsableCommand {
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
         subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self, QueriesCommand.self,
-                      GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self, BenchCommand.self])
+                      GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self])
 
     /// `$MRL_ISA` is checked before any command runs (see `Kernels.environmentProblem`).
     static func main() {
