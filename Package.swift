@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System C libraries, installed by tools/setup.sh (apt-get); CEpoll is libc's epoll.
@@ -35,6 +37,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -52,7 +56,9 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["mrl", "Server", "Engine", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["mrl", "Server", "Engine", "TestSupport",
+                                                     .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio")]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
     ]
 )
