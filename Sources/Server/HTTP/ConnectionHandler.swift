@@ -88,6 +88,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// NIO's error handler has answered a malformed request 400 with `Connection: close`; the
+    /// connection is closed here, or it would stay open until the request timeout.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError { context.close(promise: nil) }
+        context.fireErrorCaught(error)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         held = nil
         releaseBody()
