@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
-//   mrl (CLI) → Server (→ SwiftNIO) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI) → Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 let package = Package(
     name: "mrl",
     platforms: [.macOS(.v13)],
