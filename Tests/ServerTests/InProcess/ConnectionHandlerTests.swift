@@ -46,20 +46,15 @@ final class ConnectionHandlerTests: XCTestCase {
     func testABodyOverTheCapGets413BeforeItIsRead() throws {
         let daemon = InProcessDaemon(test: self) { $0.maxBodyBytes = 1_000 }
         let announced = try daemon.connect()
-        try announced.send("POST /indexes/x/search HTTP/1.1\r\nHost: mrl\r\nContent-Length: 1001\r\n\r\n")
-        let refused = try announced.reply()
-        XCTAssertEqual(refused.status, 413)
-        XCTAssertTrue(refused.errorMessage.contains("the request body is 1001 bytes; the limit is 1000 bytes (mrl serve --max-body)"), refused.errorMessage)
-        XCTAssertFalse(announced.isOpen)
+        try announced.send(searchHead(length: 1_001))
+        try expectRefusal(announced, 413, naming: "the request body is 1001 bytes; the limit is 1000 bytes (mrl serve --max-body)")
 
         // A chunked body announces nothing: it is refused once its chunks pass the cap.
         let chunked = try daemon.connect()
-        try chunked.send("POST /indexes/x/search HTTP/1.1\r\nHost: mrl\r\nTransfer-Encoding: chunked\r\n\r\n")
-        try chunked.send("3e8\r\n" + String(repeating: " ", count: 1_000) + "\r\n")
+        try chunked.send(searchHead(length: nil) + chunk(1_000))
         XCTAssertEqual(try chunked.replies().count, 0, "1000 bytes are within the cap")
-        try chunked.send("1\r\n \r\n")
-        XCTAssertEqual(try chunked.reply().status, 413)
-        XCTAssertFalse(chunked.isOpen)
+        try chunked.send(chunk(1))
+        try expectRefusal(chunked, 413, naming: "the request body is over the limit")
         XCTAssertEqual(daemon.application.bodies.holding, 0, "refused bodies hold nothing")
     }
 
@@ -68,22 +63,18 @@ final class ConnectionHandlerTests: XCTestCase {
     func testBodiesInFlightShareTheDaemonsBudget() throws {
         let daemon = InProcessDaemon(test: self) { $0.maxBodyBytes = 1_000; $0.maxBodyBytesInFlight = 1_500 }
         let slow = try daemon.connect()
-        try slow.send("POST /indexes/none/search HTTP/1.1\r\nHost: mrl\r\nContent-Length: 1000\r\n\r\n{")
+        try slow.send(searchHead(length: 1_000) + "{")
         XCTAssertEqual(daemon.application.bodies.holding, 1_000, "the announced length is taken at the head")
 
         let over = try daemon.connect()
-        try over.send("POST /indexes/none/search HTTP/1.1\r\nHost: mrl\r\nContent-Length: 600\r\n\r\n")
-        let refused = try over.reply()
-        XCTAssertEqual(refused.status, 503)
-        XCTAssertTrue(refused.errorMessage.contains("--max-bodies-in-flight"), refused.errorMessage)
-        XCTAssertFalse(over.isOpen)
+        try over.send(searchHead(length: 600))
+        try expectRefusal(over, 503, naming: "(mrl serve --max-bodies-in-flight)")
 
         let chunked = try daemon.connect()
-        try chunked.send("POST /indexes/none/search HTTP/1.1\r\nHost: mrl\r\nTransfer-Encoding: chunked\r\n\r\n")
-        try chunked.send("1f4\r\n" + String(repeating: " ", count: 500) + "\r\n")
+        try chunked.send(searchHead(length: nil) + chunk(500))
         XCTAssertEqual(daemon.application.bodies.holding, 1_500, "a chunk takes from the budget as it comes")
-        try chunked.send("1\r\n \r\n")
-        XCTAssertEqual(try chunked.reply().status, 503)
+        try chunked.send(chunk(1))
+        try expectRefusal(chunked, 503, naming: "(mrl serve --max-bodies-in-flight)")
         XCTAssertEqual(daemon.application.bodies.holding, 1_000)
 
         try slow.send(String(repeating: " ", count: 998) + "}")
@@ -109,11 +100,7 @@ final class ConnectionHandlerTests: XCTestCase {
     func testConnectionsPastTheLimitOrDuringAShutdownAreRefusedUnread() throws {
         let daemon = InProcessDaemon(test: self) { $0.maxConnections = 1 }
         let first = try daemon.connect()
-        let second = try daemon.connect()
-        let refused = try second.reply()
-        XCTAssertEqual(refused.status, 503)
-        XCTAssertTrue(refused.errorMessage.contains("(limit 1, mrl serve --max-connections)"), refused.errorMessage)
-        XCTAssertFalse(second.isOpen)
+        try expectRefusal(try daemon.connect(), 503, naming: "(limit 1, mrl serve --max-connections)")
 
         try first.close()
         let third = try daemon.connect()
@@ -122,10 +109,7 @@ final class ConnectionHandlerTests: XCTestCase {
 
         try third.close()
         daemon.admission.stopAdmitting()
-        let late = try daemon.connect()
-        let shuttingDown = try late.reply()
-        XCTAssertEqual(shuttingDown.status, 503)
-        XCTAssertTrue(shuttingDown.errorMessage.contains("shutting down"), shuttingDown.errorMessage)
+        try expectRefusal(try daemon.connect(), 503, naming: "the daemon is shutting down")
     }
 
     /// A shutdown tells each connection to quiesce: an idle one closes at once; one answering a
@@ -149,5 +133,26 @@ final class ConnectionHandlerTests: XCTestCase {
         XCTAssertEqual(replies.map(\.status), [200])
         XCTAssertEqual(replies.map(\.closes), [true])
         XCTAssertFalse(busy.isOpen)
+    }
+
+    // MARK: - Helpers
+
+    /// The head of a search whose body is `length` bytes, or chunked (nil).
+    private func searchHead(length: Int?) -> String {
+        "POST /indexes/none/search HTTP/1.1\r\nHost: mrl\r\n" + (length.map { "Content-Length: \($0)" } ?? "Transfer-Encoding: chunked") + "\r\n\r\n"
+    }
+
+    /// One chunk of a chunked body: `size` spaces.
+    private func chunk(_ size: Int) -> String {
+        String(size, radix: 16) + "\r\n" + String(repeating: " ", count: size) + "\r\n"
+    }
+
+    /// The connection's one reply is a refusal with `status` whose message contains `text`,
+    /// and the daemon has closed the connection.
+    private func expectRefusal(_ connection: InProcessConnection, _ status: Int, naming text: String, line: UInt = #line) throws {
+        let reply = try connection.reply(line: line)
+        XCTAssertEqual(reply.status, status, line: line)
+        XCTAssertTrue(reply.errorMessage.contains(text), reply.errorMessage, line: line)
+        XCTAssertFalse(connection.isOpen, "open after a refusal", line: line)
     }
 }
