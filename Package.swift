@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
 //   mrl (CLI) → Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
 let package = Package(
     name: "mrl",
     platforms: [.macOS(.v13)],
@@ -28,10 +29,11 @@ let package = Package(
         // Hot numeric kernels with per-ISA variants chosen once at run time by cpuid.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
-        .target(name: "Store", dependencies: ["CLMDB"]),
-        .target(name: "Search", dependencies: ["CKernels"]),
-        .target(name: "Embedding", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "CBLAS", "CZlib"]),
+        .target(name: "JSONValue"),
+        .target(name: "Store", dependencies: ["CLMDB", "JSONValue"]),
+        .target(name: "Search", dependencies: ["CKernels", "JSONValue"]),
+        .target(name: "Embedding", dependencies: ["CBLAS", "CKernels", "JSONValue"]),
+        .target(name: "Engine", dependencies: ["Store", "Search", "Embedding", "JSONValue", "CBLAS", "CZlib"]),
         .target(name: "Server", dependencies: [
             "Engine", "Store",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -50,6 +52,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
 
+        .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),

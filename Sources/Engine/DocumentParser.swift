@@ -28,6 +28,7 @@ public struct DocumentParser {
         case .string(let s) where s.utf8.count > IndexStore.maxIDBytes:
             throw fail("id", "is \(s.utf8.count) bytes: ids may be at most \(IndexStore.maxIDBytes) bytes of UTF-8")
         case .string(let s) where !s.isEmpty: id = s
+        case .integer(let n): id = String(n)
         case .number(let n) where n.rounded() == n && abs(n) < 1e15: id = String(Int64(n))
         case nil: throw fail("id", "is missing")
         default: throw fail("id", "must be a non-empty string")
@@ -95,10 +96,10 @@ public struct DocumentParser {
         var values = [Float]()
         values.reserveCapacity(numbers.count)
         for (i, element) in numbers.enumerated() {
-            guard case .number(let n) = element else {
+            guard let value = element.float else {
                 return .failure(VectorProblem(message: "element \(i) is not a number"))
             }
-            values.append(Float(n))
+            values.append(value)
         }
         if let problem = VectorValues.problem(values) { return .failure(VectorProblem(message: problem)) }
         return .success(values)

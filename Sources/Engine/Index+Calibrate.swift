@@ -72,7 +72,7 @@ extension Index {
                 times.sort()
                 let n = Double(queries.count)
                 return PlanMeasurement(plan: plan, recall: Double(found) / (n * Double(k)), meanMs: times.reduce(0, +) / n,
-                                       p50Ms: times[times.count / 2], p99Ms: times[min(times.count - 1, Int(n * 0.99))],
+                                       p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99),
                                        meanDistanceComputations: Double(computations) / n)
             }
         }

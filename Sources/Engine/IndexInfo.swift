@@ -19,28 +19,29 @@ public struct IndexInfo: Sendable {
     public var graphIsCurrent: Bool
     public var costModel: CostModel?
 
-    public var json: [String: Any] {
+    /// The report as the API and `mrl info --json` show it (snake_case names).
+    public var json: JSON {
         [
-            "name": name, "documents": documents, "dimensions": manifest.dimensions,
-            "format": manifest.format, "vector_type": manifest.vectorType,
-            "prefix_segments": manifest.segmentBoundaries,
-            "model": manifest.model.map { ["name": $0.name, "fingerprint": $0.fingerprint] } as Any? ?? NSNull(),
+            "name": .string(name), "documents": JSON(documents), "dimensions": JSON(manifest.dimensions),
+            "format": JSON(manifest.format), "vector_type": .string(manifest.vectorType),
+            "prefix_segments": .array(manifest.segmentBoundaries.map { JSON($0) }),
+            "model": manifest.model.map { ["name": .string($0.name), "fingerprint": .string($0.fingerprint)] } ?? .null,
             "head": [
-                "kind": head?.kind ?? "none", "version": head?.version ?? 0, "fitted_on": head?.fittedOn ?? 0,
-                "automatic": head?.automatic ?? true, "pending": pendingHead?.kind as Any? ?? NSNull(),
-            ] as [String: Any],
-            "graph": graph.map { g -> [String: Any] in
-                ["dims": g.dims, "m": g.m, "ef_construction": g.efConstruction, "encoding": g.encoding, "nodes": g.nodes,
-                 "build_seconds": g.buildSeconds, "built_at": g.builtAt, "current": graphIsCurrent,
-                 "plans_measured": costModel?.measurements.count ?? 0]
-            } as Any? ?? NSNull(),
-            "created_at": manifest.createdAt, "file_bytes": fileBytes, "used_bytes": usedBytes,
-            "map_bytes": mapBytes, "kernel_isa": kernelISA,
-            "presets": (costModel?.presets ?? []).map { preset -> [String: Any] in
-                ["name": preset.name, "goal": preset.goal.description, "recall": preset.measurement.recall,
-                 "p50_ms": preset.measurement.p50Ms, "p99_ms": preset.measurement.p99Ms, "plan": preset.measurement.plan.json]
-            },
-            "description": ["head": headDescription, "graph": graphDescription, "presets": presetsDescription],
+                "kind": .string(head?.kind ?? "none"), "version": JSON(Int(head?.version ?? 0)), "fitted_on": JSON(head?.fittedOn ?? 0),
+                "automatic": .bool(head?.automatic ?? true), "pending": JSON(pendingHead?.kind),
+            ],
+            "graph": graph.map { g in
+                ["dims": JSON(g.dims), "m": JSON(g.m), "ef_construction": JSON(g.efConstruction), "encoding": .string(g.encoding),
+                 "nodes": JSON(g.nodes), "build_seconds": .number(g.buildSeconds), "built_at": .string(g.builtAt),
+                 "current": .bool(graphIsCurrent), "plans_measured": JSON(costModel?.measurements.count ?? 0)]
+            } ?? .null,
+            "created_at": .string(manifest.createdAt), "file_bytes": JSON(fileBytes), "used_bytes": JSON(usedBytes),
+            "map_bytes": JSON(mapBytes), "kernel_isa": .string(kernelISA),
+            "presets": .array((costModel?.presets ?? []).map { preset in
+                ["name": .string(preset.name), "goal": .string(preset.goal.description), "recall": .number(preset.measurement.recall),
+                 "p50_ms": .number(preset.measurement.p50Ms), "p99_ms": .number(preset.measurement.p99Ms), "plan": preset.measurement.plan.json]
+            }),
+            "description": ["head": .string(headDescription), "graph": .string(graphDescription), "presets": .string(presetsDescription)],
         ]
     }
 }
@@ -53,7 +54,7 @@ extension Index {
             let head = try snapshot.head(), graph = try snapshot.graphRecord()
             return IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
                              fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
-                             kernelISA: ExactSearch.kernelISA, head: head, pendingHead: try snapshot.pendingHead(),
+                             kernelISA: Kernels.selected, head: head, pendingHead: try snapshot.pendingHead(),
                              graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel)
         }
     }

@@ -15,6 +15,16 @@ public enum Model {
         ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown")
     }
 
+    /// The one rule for which model a new index belongs to, wherever it is created (`mrl
+    /// index`, `PUT /indexes/{name}`): an index for texts (nil dimensions), or for vectors of
+    /// the built-in model's size, belongs to the built-in model: those vectors are taken to be
+    /// in its raw space, so texts and text queries are embedded into the same space. Vectors
+    /// of any other size are of the user's own model: the index has none.
+    public static func forNewIndex(dimensions: Int?) -> (dimensions: Int, model: ModelIdentity?) {
+        let dimensions = dimensions ?? defaultDimensions
+        return (dimensions, dimensions == defaultDimensions ? identity() : nil)
+    }
+
     /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in a folder above the executable (a
     /// built `mrl` finds the repo's models/), or `share/mrl/models/...` there (where `make
     /// install` puts it). Never the working directory: a `models/` that happens to be where

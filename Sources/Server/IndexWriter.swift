@@ -127,17 +127,18 @@ final class IndexWriter: Sendable {
         }
     }
 
-    /// What `mrl index` does after a run: fit or refit the head, build the graph, measure
-    /// the planner's cost model, each only when due. Searches go on meanwhile.
+    /// The upkeep due after writes (`Index.upkeep`: the same as after `mrl index`).
+    /// Searches go on meanwhile.
     private func maintain() {
         do {
-            if let change = try index.refitHeadIfDue() {
+            let upkeep = try index.upkeep()
+            if let change = upkeep.head {
                 logger.info("fitted a \(change.kind.rawValue) head (version \(change.version)) in \(change.seconds) s", metadata: ["index": "\(index.name)"])
             }
-            if let build = try index.buildGraphIfDue() {
+            if let build = upkeep.graph {
                 logger.info("built the graph: \(build.record.nodes) nodes in \(build.record.buildSeconds) s", metadata: ["index": "\(index.name)"])
             }
-            if let model = try index.calibrateIfDue() {
+            if let model = upkeep.costModel {
                 logger.info("measured \(model.measurements.count) plans for the planner", metadata: ["index": "\(index.name)"])
             }
         } catch {

@@ -34,8 +34,10 @@ public struct OpenAPISpec {
         if value == .null { return schema["nullable"]?.bool == true ? [] : ["\(path): null is not allowed"] }
         if let allowed = schema["enum"]?.array, !allowed.contains(value) { return ["\(path): \(value.serialized) is not one of the enum"] }
         switch (schema["type"]?.string, value) {
-        case ("string", .string), ("boolean", .bool), ("number", .number): return []
-        case ("integer", .number(let n)): return n.rounded() == n ? [] : ["\(path): \(n) is not an integer"]
+        case ("string", .string), ("boolean", .bool), ("number", .integer), ("number", .number), ("number", .float): return []
+        case ("integer", .integer): return []
+        case ("integer", .number), ("integer", .float):
+            return value.int64 != nil ? [] : ["\(path): \(value.serialized) is not an integer"]
         case ("array", .array(let items)):
             guard let itemSchema = schema["items"] else { return [] }
             return items.enumerated().flatMap { problems($1, itemSchema, at: "\(path)[\($0)]") }

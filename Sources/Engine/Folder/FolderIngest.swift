@@ -47,12 +47,37 @@ public struct FolderIngest {
     }
 
     /// What the index remembers of a file (meta key `file/` + a hash of the path).
-    struct FileRecord: Codable {
+    struct FileRecord: JSONRepresentable {
         var path: String
         var size: Int
         var modified: Double
         var hash: UInt64
         var chunks: Int
+
+        init(path: String, size: Int, modified: Double, hash: UInt64, chunks: Int) {
+            (self.path, self.size, self.modified, self.hash, self.chunks) = (path, size, modified, hash, chunks)
+        }
+
+        init(json: JSON) throws(JSONDecodingError) {
+            let fields = try JSONFields(json, of: FileRecord.self)
+            path = try fields["path"]
+            size = try fields["size"]
+            modified = try fields["modified"]
+            chunks = try fields["chunks"]
+            // Hex text; records written before hold a number, exact below 2^63 (a larger one
+            // reads as a near Double, so a touched file is read again once).
+            let stored: JSON = try fields["hash"]
+            guard let hash = stored.string.flatMap({ UInt64($0, radix: 16) }) ?? stored.int64.flatMap({ UInt64(exactly: $0) })
+                ?? stored.number.flatMap({ UInt64(exactly: $0) }) else {
+                throw JSONDecodingError(record: "FileRecord", field: "hash", problem: "expected 16 hex digits, got \(stored.serialized.prefix(40))")
+            }
+            self.hash = hash
+        }
+
+        var json: JSON {
+            ["path": .string(path), "size": JSON(size), "modified": .number(modified),
+             "hash": .string(String(hash, radix: 16)), "chunks": JSON(chunks)]
+        }
     }
 
     public let roots: [String]

@@ -19,16 +19,3 @@ struct IntList: ExpressibleByArgument {
     var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
 }
 
-/// The value at quantile `q` (0.5 for the median) of values sorted in increasing order.
-func quantile(_ sorted: [Double], _ q: Double) -> Double {
-    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
-}
-
-extension Collection<KnownItemQuery> {
-    /// Each query's vector: given, or embedded here (all texts in one encoder call).
-    func vectors() throws -> [[Float]] {
-        let texts = filter { $0.vector == nil }.map { $0.query! }
-        var embedded = try texts.isEmpty ? [] : Model.encoder().embed(texts)[...]
-        return map { $0.vector ?? embedded.removeFirst() }
-    }
-}

@@ -92,11 +92,11 @@ struct ServeBench: ParsableCommand {
 
     func run() throws {
         let budgets = try self.budgets
-        let daemon = DaemonConnection(client: try UnixHTTPClient(socketPath: socket))
-        guard let dimensions = try daemon.expect("GET", "/indexes/\(index)")["dimensions"]?.int else {
-            throw DaemonConnection.Failure(description: "the daemon's description of index \(index) has no dimensions")
+        let daemon = try DaemonCatalog(socket: socket)
+        guard let dimensions = try daemon.call("GET", "/indexes/\(index)")["dimensions"]?.int else {
+            throw DaemonCatalog.Failure(description: "the daemon's description of index \(index) has no dimensions")
         }
-        let serverPID = try daemon.expect("GET", "/health")["pid"]?.int
+        let serverPID = try daemon.call("GET", "/health")["pid"]?.int
         let known = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
         let searches: [SearchRequest]
         switch mode {
@@ -114,7 +114,7 @@ struct ServeBench: ParsableCommand {
         let exact = bodies { $0.dims = dimensions }
         let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity,
                                 serverPID: serverPID, paced: false)
-        guard truth.errors == 0 else { throw DaemonConnection.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
+        guard truth.errors == 0 else { throw DaemonCatalog.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
         // Text mode's yardstick, taken in this run: the encoder alone, in this process.
         let texts = searches.compactMap(\.query)
         var encoderRates = texts.isEmpty ? [] : [try Self.encoderRate(texts)]

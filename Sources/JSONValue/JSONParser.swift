@@ -1,5 +1,3 @@
-import Foundation
-
 /// Where and why JSON text could not be read.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Byte offset, and 1-based line and column, of the problem.
@@ -30,13 +28,6 @@ extension JSON {
 
 /// A recursive-descent parser over a byte buffer; one per document.
 struct JSONParser {
-    /// The number `text` holds in JSON's syntax and nothing else, or nil.
-    static func number(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
-        var parser = JSONParser(input: text, maxDepth: 0)
-        guard let value = try? parser.parseNumber(), parser.position == text.count else { return nil }
-        return value
-    }
-
     let input: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var position = 0
@@ -64,7 +55,7 @@ struct JSONParser {
         case UInt8(ascii: "t"): return try literal("true", .bool(true))
         case UInt8(ascii: "f"): return try literal("false", .bool(false))
         case UInt8(ascii: "n"): return try literal("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected \(describe(position)): expected a value")
         }
     }
@@ -227,9 +218,10 @@ struct JSONParser {
         throw at.error("invalid UTF-8 in a string: send text as UTF-8")
     }
 
-    /// RFC 8259 number grammar; the value by the exact fast path (up to 15 significant
-    /// digits, power of ten up to 22) or else strtod.
-    private mutating func parseNumber() throws(JSONSyntaxError) -> Double {
+    /// RFC 8259 number grammar. A whole number without fraction or exponent that fits Int64
+    /// is an `.integer`, exactly; any other a Double, by the exact fast path (up to 15
+    /// significant digits, power of ten up to 22) or else the standard library's parser.
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSON {
         let start = position
         var negative = false
         if peek == UInt8(ascii: "-") {
@@ -249,7 +241,9 @@ struct JSONParser {
                 position += 1
             }
         }
+        var whole = true
         if peek == UInt8(ascii: ".") {
+            whole = false
             position += 1
             guard isDigit(peek) else { throw error("invalid number: expected a digit after the point") }
             while let c = peek, isDigit(c) {
@@ -262,6 +256,7 @@ struct JSONParser {
             }
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            whole = false
             position += 1
             var expNegative = false
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") {
@@ -276,25 +271,32 @@ struct JSONParser {
             }
             exponent += expNegative ? -e : e
         }
+        // Up to 19 digits the mantissa holds them all (exponent 0): exact when in range.
+        if whole, exponent == 0 {
+            if !negative, mantissa <= UInt64(Int64.max) { return .integer(Int64(mantissa)) }
+            if negative, mantissa <= UInt64(Int64.max) + 1 { return .integer(Int64(truncatingIfNeeded: 0 &- mantissa)) }
+        }
         if digits <= 15, (-22...22).contains(exponent) {
             let value = exponent >= 0 ? Double(mantissa) * JSONParser.powersOfTen[exponent]
                                       : Double(mantissa) / JSONParser.powersOfTen[-exponent]
-            return negative ? -value : value
+            return .number(negative ? -value : value)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<position]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
             position = start
             throw error("number \(text.prefix(40)) is out of range")
         }
-        return value
+        return .number(value)
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+    /// Exactly representable, so a mantissa of up to 15 digits times or over one rounds once.
+    private static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 
     private mutating func literal(_ word: StaticString, _ value: JSON) throws(JSONSyntaxError) -> JSON {
         let count = word.utf8CodeUnitCount
         guard position + count <= input.count,
-              memcmp(input.baseAddress! + position, word.utf8Start, count) == 0 else {
+              UnsafeBufferPointer(start: word.utf8Start, count: count).elementsEqual(input[position..<position + count]) else {
             throw error("unexpected \(describe(position)): expected a value")
         }
         position += count

@@ -1,5 +1,3 @@
-import Foundation
-
 extension JSON {
     /// Compact JSON text, object keys sorted (so output is stable and diffs cleanly).
     public var serialized: String { String(decoding: bytes, as: UTF8.self) }
@@ -16,7 +14,9 @@ extension JSON {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n): JSON.writeNumber(n, into: &out)
+        case .integer(let i): out.append(contentsOf: i.description.utf8)
+        case .number(let d): JSON.writeNumber(d, into: &out)
+        case .float(let f): JSON.writeNumber(f, into: &out)
         case .string(let s): JSON.writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -37,12 +37,13 @@ extension JSON {
         }
     }
 
-    /// Whole numbers print without a fraction; others as Swift's shortest round-trip form,
-    /// which is valid JSON. JSON has no NaN or infinity: they print as null.
-    static func writeNumber(_ n: Double, into out: inout [UInt8]) {
+    /// Whole numbers below 2^63 print as their digits; others as Swift's shortest text that
+    /// reads back as the same value of their own type (so a Float prints `0.8123`), which is
+    /// valid JSON. JSON has no NaN or infinity: they print as null.
+    static func writeNumber<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ n: Number, into out: inout [UInt8]) {
         guard n.isFinite else { return out.append(contentsOf: "null".utf8) }
-        if n.rounded() == n, abs(n) < 1e15 {
-            out.append(contentsOf: Int64(n).description.utf8)
+        if let whole = Int64(exactly: n) {
+            out.append(contentsOf: whole.description.utf8)
         } else {
             out.append(contentsOf: n.description.utf8)
         }

@@ -1,0 +1,31 @@
+import JSONValue
+
+/// A plan as the API shows it and cost models store it (snake_case names). Plans stored
+/// before (inside cost models) used the Swift names (`graphDims`, `earlyExit`): still read.
+extension SearchPlan: JSONRepresentable {
+    public var json: JSON {
+        .object([
+            "graph_dims": graphDims.map { JSON($0) } ?? .null,
+            "ef": ef.map { JSON($0) } ?? .null,
+            "stages": stages.json,
+            "early_exit": JSON(earlyExit),
+            "exact": .bool(exact),
+        ])
+    }
+
+    public init(json: JSON) throws(JSONDecodingError) {
+        let fields = try JSONFields(json, of: SearchPlan.self)
+        self.init(graphDims: try fields.optional("graph_dims", formerly: "graphDims"), ef: try fields.optional("ef"),
+                  stages: try fields["stages"], earlyExit: try fields.optional("early_exit", formerly: "earlyExit"),
+                  exact: try fields["exact"])
+    }
+}
+
+extension SearchPlan.Stage: JSONRepresentable {
+    public var json: JSON { ["dims": JSON(dims), "keep": JSON(keep)] }
+
+    public init(json: JSON) throws(JSONDecodingError) {
+        let fields = try JSONFields(json, of: SearchPlan.Stage.self)
+        self.init(dims: try fields["dims"], keep: try fields["keep"])
+    }
+}
