@@ -36,7 +36,11 @@ extension Application {
         try fields.allowOnly(["queries"])
         let items = try fields.array("queries", max: configuration.maxBatchQueries)
         let searches = try items.enumerated().map { i, item in try searchRequest(try fields.element(item, of: "queries", at: i)) }
-        let hits = searches.reduce(0) { $0 + $1.k }
+        // Each k is checked only when its search runs: a sum past Int.max is over any limit.
+        let hits = searches.reduce(0) { sum, search in
+            let (total, overflow) = sum.addingReportingOverflow(search.k)
+            return overflow ? .max : total
+        }
         guard hits <= configuration.maxBatchHits else {
             throw APIError(status: .payloadTooLarge, code: "too_large",
                            message: "\"queries\" ask for \(hits) hits in all (the sum of their k), over the limit of \(configuration.maxBatchHits): split the batch")
