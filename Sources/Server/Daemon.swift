@@ -32,7 +32,7 @@ public final class Daemon: Sendable {
         raiseDescriptorLimit()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         defer { try? group.syncShutdownGracefully() }
-        let service = DaemonService(configuration: configuration, group: group, logger: logger, ready: ready)
+        let service = DaemonService(application: Application(configuration: configuration, logger: logger), group: group, ready: ready)
         var lifecycle = ServiceGroupConfiguration(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Past the deadline the service group cancels the service, which cuts the drain short.
         lifecycle.maximumGracefulShutdownDuration = Daemon.drainDeadline

@@ -14,20 +14,21 @@ import ServiceLifecycle
 /// It binds in `run`, not before: the service group traps SIGTERM and SIGINT before it starts
 /// its services, so no signal can come between the first connection and the trap.
 final class DaemonService: Service {
-    private let configuration: ServerConfiguration
+    let application: Application
     private let group: EventLoopGroup
-    private let logger: Logger
     private let ready: @Sendable (String) -> Void
 
-    init(configuration: ServerConfiguration, group: EventLoopGroup, logger: Logger, ready: @escaping @Sendable (String) -> Void) {
-        self.configuration = configuration
+    init(application: Application, group: EventLoopGroup, ready: @escaping @Sendable (String) -> Void) {
+        self.application = application
         self.group = group
-        self.logger = logger
         self.ready = ready
     }
 
+    private var configuration: ServerConfiguration { application.configuration }
+    private var logger: Logger { application.logger }
+
     func run() async throws {
-        let application = Application(configuration: configuration, logger: logger)
+        let application = self.application
         let admission = ConnectionAdmission(configuration: configuration, metrics: application.metrics)
         let quiescing = ServerQuiescingHelper(group: group)
         let connections = ConnectionPipeline(application: application, admission: admission)
