@@ -60,8 +60,12 @@ let package = Package(
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerTests", dependencies: ["mrl", "Server", "Engine", "TestSupport",
+                                                     // The in-process tests (InProcess/) run the handlers on NIO's own channels.
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOPosix", package: "swift-nio"),
                                                      .product(name: "NIOEmbedded", package: "swift-nio"),
-                                                     .product(name: "NIOHTTP1", package: "swift-nio")]),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
     ]
 )
