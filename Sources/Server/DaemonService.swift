@@ -55,10 +55,13 @@ final class DaemonService: Service {
         await withTaskCancellationHandler {
             try? await drained.futureResult.get()
         } onCancel: {
+            // The deadline: stop waiting. (Should the drain end meanwhile, a NIO promise keeps
+            // its first result.)
             drained.succeed()
         }
-        if Task.isCancelled { logger.warning("requests still in flight after \(Daemon.drainDeadline): closing their connections") }
+        if Task.isCancelled { logger.warning("requests still in flight at the shutdown's deadline: closing their connections") }
 
+        // Each close waits for its writer's transaction in flight (off the event loops, as it must).
         let stopping = APIError.overloaded("the daemon is shutting down: retry once it is back")
         for open in application.registry.openIndexes { _ = open.writer.close(because: stopping) }
         for channel in admission.channels { try? await channel.close() }
