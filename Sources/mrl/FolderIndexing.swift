@@ -11,13 +11,7 @@ extension IndexCommand {
         options.overlap = overlap
         options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
-        // Files are compared with what the index recorded of them, in its own transactions:
-        // this process writes the index (a daemon holding it refuses, naming its pid).
-        if target.socket != nil {
-            throw ValidationError("indexing files and folders writes the index here: run it without --socket while `mrl serve` does not hold the index")
-        }
-        let data = DataDirectory(path: target.data, maxIndexBytes: maxSize?.bytes)
-        let index = try data.openOrCreate(target.index, dimensions: nil)
+        let index = try target.catalog(maxIndexBytes: maxSize?.bytes).indexCreatingIfMissing(target.index, dimensions: nil)
         let ingest = FolderIngest(roots: paths, options: options)
         try runOnce(ingest, index: index, quietWhenNothing: false)
         guard watch else { return }
@@ -33,7 +27,7 @@ extension IndexCommand {
         }
     }
 
-    private func runOnce(_ ingest: FolderIngest, index: Index, quietWhenNothing: Bool) throws {
+    private func runOnce(_ ingest: FolderIngest, index: IndexService, quietWhenNothing: Bool) throws {
         let progress = ProgressDisplay()
         let summary: FolderIngest.Summary
         do {
