@@ -56,12 +56,6 @@ final class RoutesTests: XCTestCase {
         XCTAssertEqual(badField.status, 400)
         XCTAssertTrue(badField.json?["error"]?["message"]?.string?.contains("\"k\"") == true, "\(badField)")
 
-        // The sum of the queries' k overflowed, and the trap killed the daemon.
-        let huge = try await daemon.answer(.POST, "/indexes/v/search/batch",
-                                           ["queries": [["vector": [1, 0, 0, 0], "k": JSON(Int.max)], ["vector": [1, 0, 0, 0], "k": 1]]], on: loop)
-        XCTAssertEqual(huge.status, 413)
-        XCTAssertTrue(huge.json?["error"]?["message"]?.string?.contains("(the sum of their k)") == true, "\(huge)")
-
         let info = try await daemon.answer(.GET, "/indexes/v", on: loop)
         XCTAssertEqual(info.json?["documents"], 3)
         let document = try await daemon.answer(.GET, "/indexes/v/documents/north-east", on: loop)
