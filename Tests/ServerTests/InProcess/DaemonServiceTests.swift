@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Logging
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import ServiceLifecycle
 import TestSupport
@@ -46,6 +47,24 @@ final class DaemonServiceTests: XCTestCase {
         try await daemon.finished()
         XCTAssertTrue(stuck.closedByPeer(within: 5))
         XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.socket))
+    }
+
+    /// A shutdown waits for the requests in flight: told when the last one ends.
+    func testRequestsInFlightTellWhenTheLastEnds() throws {
+        let requests = RequestsInFlight()
+        let loop = EmbeddedEventLoop()
+        var drained = false
+        requests.drained(on: loop).whenSuccess { drained = true }
+        XCTAssertTrue(drained, "none in flight: drained at once")
+
+        drained = false
+        requests.begin()
+        requests.begin()
+        requests.drained(on: loop).whenSuccess { drained = true }
+        requests.end()
+        XCTAssertFalse(drained, "one is still in flight")
+        requests.end()
+        XCTAssertTrue(drained)
     }
 }
 

@@ -66,22 +66,4 @@ final class RoutesTests: XCTestCase {
         let gone = try await daemon.answer(.GET, "/indexes/v", on: loop)
         XCTAssertEqual(gone.status, 404)
     }
-
-    /// A shutdown waits for the requests in flight: told when the last one ends.
-    func testRequestsInFlightTellWhenTheLastEnds() throws {
-        let requests = RequestsInFlight()
-        let loop = EmbeddedEventLoop()
-        var drained = false
-        requests.drained(on: loop).whenSuccess { drained = true }
-        XCTAssertTrue(drained, "none in flight: drained at once")
-
-        drained = false
-        requests.begin()
-        requests.begin()
-        requests.drained(on: loop).whenSuccess { drained = true }
-        requests.end()
-        XCTAssertFalse(drained, "one is still in flight")
-        requests.end()
-        XCTAssertTrue(drained)
-    }
 }
