@@ -54,13 +54,13 @@ final class DaemonServiceTests: XCTestCase {
         let requests = RequestsInFlight()
         let loop = EmbeddedEventLoop()
         var drained = false
-        requests.drained(on: loop).whenSuccess { drained = true }
+        requests.drained(on: loop).assumeIsolated().whenSuccess { drained = true }
         XCTAssertTrue(drained, "none in flight: drained at once")
 
         drained = false
         requests.begin()
         requests.begin()
-        requests.drained(on: loop).whenSuccess { drained = true }
+        requests.drained(on: loop).assumeIsolated().whenSuccess { drained = true }
         requests.end()
         XCTAssertFalse(drained, "one is still in flight")
         requests.end()

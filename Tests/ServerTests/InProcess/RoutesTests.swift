@@ -12,7 +12,7 @@ final class RoutesTests: XCTestCase {
     private var loop: NIOAsyncTestingEventLoop!
 
     override func setUp() { loop = NIOAsyncTestingEventLoop() }
-    override func tearDown() async throws { try await loop.shutdownGracefully() }
+    override func tearDown() async throws { await loop.shutdownGracefully() }
 
     func testHealthUnknownRoutesAndWrongMethods() async throws {
         let daemon = InProcessDaemon(test: self)
