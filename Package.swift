@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, one module each; a module imports only those below it.
 //   mrl (CLI) and mrl-bench (benchmarks, load generator) → Terminal (tables, JSON output, progress, plots)
 //   mrl-bench → Server's client, Engine, Store, CKernels (memory bandwidth), CEpoll (the load generator's loop)
-//   mrl (CLI) → Server (→ SwiftNIO) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI) → Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 //   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
 let package = Package(
     name: "mrl",
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System C libraries, installed by tools/setup.sh (apt-get); CEpoll is libc's epoll (for mrl-bench's load generator).
@@ -40,6 +42,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -65,7 +69,13 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["mrl", "mrl-bench", "Server", "Engine", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["mrl", "mrl-bench", "Server", "Engine", "TestSupport",
+                                                     // The in-process tests (InProcess/) run the handlers on NIO's own channels.
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOPosix", package: "swift-nio"),
+                                                     .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
     ]
 )

@@ -25,7 +25,7 @@ final class Application: Sendable {
     let backupsWaiting = Mutex<Set<String>>([])
     let started = DispatchTime.now()
     /// Requests being answered now (a shutdown waits for them).
-    let inFlight = Atomic(0)
+    let requests = RequestsInFlight()
 
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -41,10 +41,10 @@ final class Application: Sendable {
     /// Answers `request`; never fails: errors become their JSON error response.
     func handle(_ request: Request, on loop: EventLoop) -> EventLoopFuture<Response> {
         let started = DispatchTime.now()
-        inFlight.add(1, ordering: .relaxed)
+        requests.begin()
         let (route, future) = dispatch(request, on: loop)
         return future.recover { self.errorResponse($0, route: route) }.map { response in
-            self.inFlight.subtract(1, ordering: .relaxed)
+            self.requests.end()
             self.metrics.request(route: route, status: response.status.code, started: started)
             self.logger.debug("\(request.method) /\(request.path.joined(separator: "/")) → \(response.status.code)",
                               metadata: ["route": "\(route)", "ms": "\(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)"])
