@@ -35,9 +35,9 @@ public struct Upkeep: Sendable {
     }
 
     /// What was done, for `--json` summaries.
-    public var json: [String: Any] {
-        ["graph_built": graph.map { ["nodes": $0.record.nodes, "dims": $0.record.dims, "seconds": $0.record.buildSeconds] as [String: Any] } as Any? ?? NSNull(),
-         "head_fitted": head.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull()]
+    public var json: [String: JSON] {
+        ["graph_built": graph.map { ["nodes": JSON($0.record.nodes), "dims": JSON($0.record.dims), "seconds": JSON($0.record.buildSeconds)] } ?? .null,
+         "head_fitted": head.map { ["kind": .string($0.kind.rawValue), "version": JSON(Int($0.version)), "seconds": JSON($0.seconds)] } ?? .null]
     }
 }
 

@@ -12,6 +12,10 @@ public protocol IndexService: DocumentSink {
     func documentJSON(id: String) throws -> JSON?
     /// Deletes documents by id in one transaction; returns how many existed.
     func delete(ids: [String]) throws -> Int
+    /// The records folder indexing keeps of the files it read (see `FolderIngest`).
+    func fileRecords() throws -> [FolderIngest.FileRecord]
+    /// Stores the records of files read and forgets those of `forget` (paths), in one transaction.
+    func updateFileRecords(put: [FolderIngest.FileRecord], forget: [String]) throws
     /// Runs what is due after writes (see `Upkeep`). A daemon does that by itself after each
     /// commit: through it, this returns nil, and a head asked for by hand is refused.
     func upkeepAfterWrites(head: Upkeep.HeadRequest?, progress: Upkeep.Progress) throws -> Upkeep?
@@ -34,9 +38,17 @@ public protocol IndexCatalog {
 }
 
 extension Index: IndexService {
-    public func infoDocument() throws -> JSON { JSON(any: try info().json) }
+    public func infoDocument() throws -> JSON { try info().json }
 
     public func documentJSON(id: String) throws -> JSON? { try document(id: id)?.json }
+
+    public func fileRecords() throws -> [FolderIngest.FileRecord] {
+        try store.read { try $0.metaEntries(prefix: FolderIngest.recordPrefix, as: FolderIngest.FileRecord.self) }.map(\.value)
+    }
+
+    public func updateFileRecords(put: [FolderIngest.FileRecord], forget: [String]) throws {
+        try store.updateMeta(put: put.map { (FolderIngest.recordKey($0.path), $0) }, delete: forget.map(FolderIngest.recordKey))
+    }
 
     public func upkeepAfterWrites(head: Upkeep.HeadRequest?, progress: Upkeep.Progress) throws -> Upkeep? {
         try upkeep(head: head, progress: progress)

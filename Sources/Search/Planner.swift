@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// How one plan did on the sample queries of a calibration.
-public struct PlanMeasurement: Codable, Equatable, Sendable {
+public struct PlanMeasurement: Equatable, Sendable {
     public var plan: SearchPlan
     /// Recall@k against exact full-dimension search for the same queries.
     public var recall: Double
@@ -23,7 +23,7 @@ public struct PlanMeasurement: Codable, Equatable, Sendable {
 
 /// The measured latency and recall of the plans an index can run, stored with the index
 /// (meta `cost_model`) by `mrl index`/`mrl tune` and read by the planner.
-public struct CostModel: Codable, Equatable, Sendable {
+public struct CostModel: Equatable, Sendable {
     /// The k the plans were measured at.
     public var k: Int
     public var queries: Int
@@ -44,18 +44,6 @@ public struct CostModel: Codable, Equatable, Sendable {
         self.measurements = measurements
         self.presets = presets ?? Preset.chosen(for: Preset.builtInGoals, from: measurements)
         machine = .current
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        k = try c.decode(Int.self, forKey: .k)
-        queries = try c.decode(Int.self, forKey: .queries)
-        graphBuiltAt = try c.decode(String.self, forKey: .graphBuiltAt)
-        measuredAt = try c.decode(String.self, forKey: .measuredAt)
-        measurements = try c.decode([PlanMeasurement].self, forKey: .measurements)
-        // Models stored before presets existed get the built-in ones from their measurements.
-        presets = try c.decodeIfPresent([Preset].self, forKey: .presets) ?? Preset.chosen(for: Preset.builtInGoals, from: measurements)
-        machine = try c.decodeIfPresent(MachineFingerprint.self, forKey: .machine)
     }
 
     /// The preset named `name`, if any.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A named plan a user picks without knowing what ef or a rescore depth is: `fast`,
 /// `balanced`, `accurate`, or one named by `mrl tune`, with what it was measured to give.
-public struct Preset: Codable, Equatable, Sendable {
+public struct Preset: Equatable, Sendable {
     public var name: String
     /// What it was chosen for (kept, so a re-measured model chooses again).
     public var goal: Goal
@@ -18,7 +18,7 @@ public struct Preset: Codable, Equatable, Sendable {
     public static let builtIn: [(name: String, recall: Double)] = [("fast", 0.90), ("balanced", 0.95), ("accurate", 0.99)]
 
     /// What a user may ask `mrl tune` for.
-    public enum Goal: Codable, Sendable, Equatable, CustomStringConvertible {
+    public enum Goal: Sendable, Equatable, CustomStringConvertible {
         /// The cheapest plan (by mean latency) reaching this recall.
         case recall(Double)
         /// The best recall whose p99 fits in this many ms.
@@ -62,7 +62,7 @@ public struct Preset: Codable, Equatable, Sendable {
 }
 
 /// The machine a cost model was measured on: its latencies hold only there.
-public struct MachineFingerprint: Codable, Equatable, Sendable, CustomStringConvertible {
+public struct MachineFingerprint: Equatable, Sendable, CustomStringConvertible {
     public var cpu: String
     public var cores: Int
     public var kernels: String

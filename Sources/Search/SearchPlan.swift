@@ -2,9 +2,9 @@ import Foundation
 
 /// How a search runs, returned with its hits (field names as in the socket API): an exact
 /// scan, or a graph walk at `graphDims` with beam `ef` followed by rescoring stages.
-public struct SearchPlan: Equatable, Hashable, Codable, Sendable {
+public struct SearchPlan: Equatable, Hashable, Sendable {
     /// Candidates are rescored with the first `dims` coordinates and the best `keep` go on.
-    public struct Stage: Equatable, Hashable, Codable, Sendable {
+    public struct Stage: Equatable, Hashable, Sendable {
         public var dims: Int
         public var keep: Int
         public init(dims: Int, keep: Int) {

@@ -102,6 +102,11 @@ final class Application: Sendable {
                 try allow(.GET, .DELETE)
                 if request.method == .DELETE { return (route, try deleteDocument(index: path[1], id: path[3], on: loop)) }
                 return (route, try now { try document(index: path[1], id: path[3]) })
+            case let path where path.count == 3 && path[0] == "indexes" && path[2] == "files":
+                route = "/indexes/{name}/files"
+                try allow(.GET, .POST)
+                if request.method == .POST { return (route, try updateFileRecords(request, index: path[1], on: loop)) }
+                return (route, try now { try fileRecords(index: path[1]) })
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "backup":
                 route = "/indexes/{name}/backup"
                 try allow(.POST)

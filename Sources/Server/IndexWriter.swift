@@ -12,11 +12,14 @@ final class IndexWriter: Sendable {
     enum Job: Sendable {
         case upsert([DocumentInput], EventLoopPromise<WriteReport>)
         case delete(String, EventLoopPromise<Bool>)
+        /// Folder indexing's records of files read (put) and gone (paths).
+        case files(put: [FolderIngest.FileRecord], forget: [String], EventLoopPromise<Void>)
 
         func fail(_ error: Error) {
             switch self {
             case .upsert(_, let promise): promise.fail(error)
             case .delete(_, let promise): promise.fail(error)
+            case .files(_, _, let promise): promise.fail(error)
             }
         }
     }
@@ -92,22 +95,34 @@ final class IndexWriter: Sendable {
             if jobs.isEmpty { return }
             var start = 0
             while start < jobs.count {
-                // Consecutive upserts share a transaction; a delete keeps its place in the order.
+                // Consecutive upserts share a transaction; other jobs keep their place in the order.
                 var end = start
                 while end < jobs.count, case .upsert = jobs[end] { end += 1 }
                 if end > start {
                     commit(upserts: jobs[start..<end])
                     start = end
                 } else {
-                    guard case .delete(let id, let promise) = jobs[start] else { break }
-                    let deleted = Result { try index.delete(ids: [id]) > 0 }
-                    queue.release(1)
-                    promise.completeWith(deleted)
+                    runAlone(jobs[start])
                     start += 1
                 }
             }
             // An index being dropped needs no graph or head any more.
             if pending.withLock({ $0.closedBecause == nil }) { maintain() }
+        }
+    }
+
+    /// A job with a transaction of its own; its place in the queue is freed before it is answered.
+    private func runAlone(_ job: Job) {
+        switch job {
+        case .upsert: commit(upserts: [job][...])
+        case .delete(let id, let promise):
+            let deleted = Result { try index.delete(ids: [id]) > 0 }
+            queue.release(1)
+            promise.completeWith(deleted)
+        case .files(let put, let forget, let promise):
+            let done = Result { try index.updateFileRecords(put: put, forget: forget) }
+            queue.release(1)
+            promise.completeWith(done)
         }
     }
 

@@ -7,7 +7,7 @@ import Foundation
 /// let record = try store.read { try $0.graphRecord() }
 /// if record?.isOver(head) == false { /* stale: built over another head's vectors */ }
 /// ```
-public struct GraphRecord: Codable, Equatable, Sendable {
+public struct GraphRecord: Equatable, Sendable {
     /// The prefix of the head-space vectors the graph links and walks (e.g. 64).
     public var dims: Int
     /// Links per node on upper levels (2M on level 0), and the beam width it was built with.

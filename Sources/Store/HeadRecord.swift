@@ -8,7 +8,7 @@ import Foundation
 /// let head = try store.read { try $0.head() }           // nil: identity, plain truncation
 /// let space = head?.space ?? .raw                      // where its vectors live
 /// ```
-public struct HeadRecord: Codable, Equatable, Sendable {
+public struct HeadRecord: Equatable, Sendable {
     /// "none" (identity: the raw vectors are searched as they are) or "pca".
     public var kind: String
     /// Grows by one with every change of head, so blocks and matrices of different heads

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import JSONValue
 
 /// Writing the ANN graph inside a store write transaction, so that graph, vectors and
 /// documents always commit together. Level-0 rows go in blocks of 1,024 nodes (one value
@@ -25,7 +26,7 @@ public struct GraphTransaction {
         for block in 0..<blockCount { try txn.put(db, GraphKey.level0(UInt32(block)), level0Block(block)) }
         try deleteLevel0(from: blockCount)
         try txn.put(db, GraphKey.upperLevels, upperLevels)
-        try txn.put(store.meta, GraphKey.record, Array(try JSONEncoder().encode(record)))
+        try txn.put(store.meta, GraphKey.record, record.json.bytes)
     }
 
     /// Removes the graph: searches fall back to exact scans.
@@ -71,9 +72,7 @@ extension IndexStore {
 
     func storedGraphRecord(_ txn: Transaction) throws -> GraphRecord? {
         guard let raw = try txn.get(meta, GraphKey.record) else { return nil }
-        guard let record = try? JSONDecoder().decode(GraphRecord.self, from: Data(raw)) else {
-            throw StoreError.corrupt(path: directory, detail: "unreadable graph record")
-        }
+        let record: GraphRecord = try Self.decode(raw, as: "graph record", in: directory)
         if let problem = record.problem(boundaries: manifest.segmentBoundaries) {
             throw StoreError.corrupt(path: directory, detail: "graph record: \(problem)")
         }
@@ -113,8 +112,8 @@ extension Snapshot {
 extension IndexStore {
     /// Stores `value` as JSON under `key` in `meta` (e.g. the planner's cost model), in one
     /// transaction. Throws encoding and write errors.
-    public func putMeta<Value: Encodable>(_ key: String, _ value: Value) throws {
-        let json = Array(try JSONEncoder().encode(value))
+    public func putMeta(_ key: String, _ value: some JSONRepresentable) throws {
+        let json = value.json.bytes
         try env.write { txn in try txn.put(meta, Array(key.utf8), json) }
     }
 }
@@ -122,8 +121,8 @@ extension IndexStore {
 extension Snapshot {
     /// The JSON value stored under `key` in `meta` by `putMeta`, or nil when there is none
     /// or it does not decode as `Value` (e.g. written by another version: recompute it).
-    public func meta<Value: Decodable>(_ key: String, as type: Value.Type) throws -> Value? {
+    public func meta<Value: JSONRepresentable>(_ key: String, as type: Value.Type) throws -> Value? {
         guard let raw = try txn.get(store.meta, Array(key.utf8)) else { return nil }
-        return try? JSONDecoder().decode(Value.self, from: Data(raw))
+        return try? Value(json: JSON.parse(raw))
     }
 }

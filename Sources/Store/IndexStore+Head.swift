@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import JSONValue
 
 /// A head being written: its record (stored as `head_pending`) and the raw vectors'
 /// generation when it began.
@@ -32,7 +33,7 @@ extension IndexStore {
             let version = max(current?.version ?? 0, try storedHead(txn, key: HeadKeys.pending)?.version ?? 0) + 1
             let record = HeadRecord(kind: kind, version: version, fittedOn: fittedOn, automatic: automatic,
                                     model: model ?? manifest.model?.fingerprint)
-            try txn.put(meta, HeadKeys.pending, Array(try JSONEncoder().encode(record)))
+            try txn.put(meta, HeadKeys.pending, record.json.bytes)
             if let matrix {
                 let d = manifest.dimensions
                 precondition(matrix.count == d * d || matrix.count == d * d + d, "a d × d matrix, with or without an offset")
@@ -78,7 +79,7 @@ extension IndexStore {
             }
             guard try vectorsGeneration(txn) == pending.generation else { return false }
             if let old = try storedHead(txn, key: HeadKeys.current) { try dropHeadData(old.version, txn) }
-            try txn.put(meta, HeadKeys.current, Array(try JSONEncoder().encode(pending.record)))
+            try txn.put(meta, HeadKeys.current, pending.record.json.bytes)
             try txn.delete(meta, HeadKeys.pending)
             try graph(GraphTransaction(store: self, txn: txn))
             return true
@@ -87,10 +88,7 @@ extension IndexStore {
 
     func storedHead(_ txn: Transaction, key: [UInt8]) throws -> HeadRecord? {
         guard let raw = try txn.get(meta, key) else { return nil }
-        guard let record = try? JSONDecoder().decode(HeadRecord.self, from: Data(raw)) else {
-            throw StoreError.corrupt(path: directory, detail: "unreadable head record")
-        }
-        return record
+        return try Self.decode(raw, as: "head record", in: directory)
     }
 
     func bumpVectorsGeneration(_ txn: Transaction) throws {

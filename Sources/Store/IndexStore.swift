@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import JSONValue
 import Synchronization
 
 /// One index on disk: an LMDB environment in its own directory, with named databases
@@ -59,9 +60,8 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
         try buildInPlace(directory, stage: "creating") { building in
             let env = try Environment(directory: building, maxDatabases: databaseNames.count + 1,
                                       mapSizeCap: options.mapSizeCap, readOnly: false)
-            let json = try JSONEncoder().encode(manifest)
             try env.openDatabases(databaseNames + [graphDatabase], create: true) { txn, dbis in
-                try txn.put(dbis[0], Array("manifest".utf8), Array(json))
+                try txn.put(dbis[0], Array("manifest".utf8), manifest.json.bytes)
             }
         }  // the environment is closed when `body` returns, before the rename
         return try open(directory: directory, mode: .write, options: options)
@@ -102,13 +102,11 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
             }
-            let data = Data(raw)
-            if let probe = try? JSONDecoder().decode(FormatProbe.self, from: data), probe.format > Manifest.currentFormat {
-                throw StoreError.newerFormat(path: directory, found: probe.format, supported: Manifest.currentFormat)
+            // A newer format may have changed any other field: its number is checked first.
+            if let format = (try? JSON.parse(raw))?["format"]?.int, format > Manifest.currentFormat {
+                throw StoreError.newerFormat(path: directory, found: format, supported: Manifest.currentFormat)
             }
-            guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else {
-                throw StoreError.corrupt(path: directory, detail: "unreadable manifest")
-            }
+            let manifest: Manifest = try decode(raw, as: "manifest", in: directory)
             if let problem = manifest.problem { throw StoreError.corrupt(path: directory, detail: "manifest: \(problem)") }
             return manifest
         }
@@ -169,5 +167,4 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     /// Current size of the memory map in bytes (grows on demand up to the cap).
     public var mapSize: Int { env.mapSize }
 
-    private struct FormatProbe: Decodable { var format: Int }
 }

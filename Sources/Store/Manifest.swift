@@ -1,7 +1,7 @@
 import Foundation
 
 /// What an index is: stored as JSON under the key `manifest` in the `meta` database.
-public struct Manifest: Codable, Equatable, Sendable {
+public struct Manifest: Equatable, Sendable {
     /// The on-disk format this build writes; an index with a larger number is refused.
     public static let currentFormat = 1
 
@@ -43,7 +43,7 @@ public struct Manifest: Codable, Equatable, Sendable {
 }
 
 /// Names the model whose raw space an index's vectors are in.
-public struct ModelIdentity: Codable, Equatable, Sendable {
+public struct ModelIdentity: Equatable, Sendable {
     public var name: String
     public var fingerprint: String
     public init(name: String, fingerprint: String) {

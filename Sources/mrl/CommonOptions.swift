@@ -24,10 +24,14 @@ struct IndexOptions: ParsableArguments {
     func service(writing: Bool = false) throws -> IndexService { try catalog().index(index, writing: writing) }
 
     /// The index opened in this process, for the commands that change it wholesale (head,
-    /// graph, tune: a daemon holding it refuses them through its writer lock, naming itself)
-    /// or read it at length (eval reads beside a daemon).
+    /// graph, tune: refused while a daemon holds it) or read it at length (eval reads
+    /// beside a daemon).
     func open(_ mode: Index.OpenMode) throws -> Index {
-        try Index.open(name: index, in: dataDirectory, mode: mode)
+        if mode == .write, let daemon = try DaemonSocket.resolve(socket: socket, data: data),
+           (try? daemon.index(index, writing: false)) != nil {
+            throw ValidationError("\(daemon.place) holds index \(index), and this command changes it in this process: stop the daemon first (or give --data to use another folder)")
+        }
+        return try Index.open(name: index, in: dataDirectory, mode: mode)
     }
 }
 

@@ -11,13 +11,7 @@ extension IndexCommand {
         options.overlap = overlap
         options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
-        // Files are compared with what the index recorded of them, in its own transactions:
-        // this process writes the index (a daemon holding it refuses, naming its pid).
-        if target.socket != nil {
-            throw ValidationError("indexing files and folders writes the index here: run it without --socket while `mrl serve` does not hold the index")
-        }
-        let data = DataDirectory(path: target.data, maxIndexBytes: maxSize?.bytes)
-        let index = try data.openOrCreate(target.index, dimensions: nil)
+        let index = try target.catalog(maxIndexBytes: maxSize?.bytes).indexCreatingIfMissing(target.index, dimensions: nil)
         let ingest = FolderIngest(roots: paths, options: options)
         try runOnce(ingest, index: index, quietWhenNothing: false)
         guard watch else { return }
@@ -33,7 +27,7 @@ extension IndexCommand {
         }
     }
 
-    private func runOnce(_ ingest: FolderIngest, index: Index, quietWhenNothing: Bool) throws {
+    private func runOnce(_ ingest: FolderIngest, index: IndexService, quietWhenNothing: Bool) throws {
         let progress = ProgressDisplay()
         let summary: FolderIngest.Summary
         do {
@@ -52,12 +46,13 @@ extension IndexCommand {
         let nothing = summary.added + summary.changed + summary.removed == 0
         if quietWhenNothing, nothing { return }
         if json {
-            printJSON([
-                "index": target.index, "files_added": summary.added, "files_changed": summary.changed,
-                "files_removed": summary.removed, "files_unchanged": summary.unchanged, "files_skipped": summary.skipped,
-                "chunks_written": summary.chunksWritten, "chunks_deleted": summary.chunksDeleted,
-                "bytes_read": summary.bytesRead, "seconds": summary.seconds, "notes": summary.notes,
-            ].merging(upkeep.json) { a, _ in a })
+            let report: [String: JSON] = [
+                "index": .string(target.index), "files_added": JSON(summary.added), "files_changed": JSON(summary.changed),
+                "files_removed": JSON(summary.removed), "files_unchanged": JSON(summary.unchanged), "files_skipped": JSON(summary.skipped),
+                "chunks_written": JSON(summary.chunksWritten), "chunks_deleted": JSON(summary.chunksDeleted),
+                "bytes_read": JSON(summary.bytesRead), "seconds": JSON(summary.seconds), "notes": .array(summary.notes.map(JSON.string)),
+            ]
+            print(JSON.object(report.merging(upkeep.json) { a, _ in a }).serialized)
             return
         }
         let mb = Double(summary.bytesRead) / 1e6

@@ -126,12 +126,13 @@ struct IndexCommand: ParsableCommand {
         progress.finish()
         let upkeep = try opened.flatMap(upkeep)
         if json {
-            printJSON([
-                "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
-                "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
-                "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),
-                "seconds": summary.seconds,
-            ].merging(upkeep?.json ?? [:]) { a, _ in a })
+            let report: [String: JSON] = [
+                "index": .string(target.index), "lines": JSON(summary.linesRead), "added": JSON(summary.totals.added),
+                "changed": JSON(summary.totals.changed), "unchanged": JSON(summary.totals.unchanged),
+                "skipped": JSON(summary.skipped), "skipped_errors": .array(summary.skippedErrors.map { .string($0.description) }),
+                "seconds": JSON(summary.seconds),
+            ]
+            print(JSON.object(report.merging((upkeep ?? Upkeep()).json) { a, _ in a }).serialized)
         } else {
             let rate = Double(summary.linesRead) / max(summary.seconds, 1e-9)
             print("\(target.index): \(summary.totals.added) added, \(summary.totals.changed) changed, \(summary.totals.unchanged) unchanged from \(summary.linesRead) lines in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) lines/s)")

@@ -65,7 +65,7 @@ struct SearchCommand: ParsableCommand {
         request.groupByParent = groupBy == "parent"
         let result = try target.service().search(request)
         if json {
-            printJSON(result.json)
+            print(result.json.serialized)
             return
         }
         let metas = result.hits.map { hit in hit.meta.flatMap { try? JSON.parse($0) } }

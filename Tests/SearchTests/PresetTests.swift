@@ -33,10 +33,10 @@ final class PresetTests: XCTestCase {
 
     func testModelsStoredBeforePresetsGetTheBuiltInOnes() throws {
         let model = CostModel(k: 10, queries: 5, graphBuiltAt: "then", measurements: [measurement(ef: 48, recall: 0.96, meanMs: 0.1, p99Ms: 0.2)])
-        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(model)) as? [String: Any])
+        var object = try XCTUnwrap(model.json.object)
         object["presets"] = nil
         object["machine"] = nil
-        let old = try JSONDecoder().decode(CostModel.self, from: JSONSerialization.data(withJSONObject: object))
+        let old = try CostModel(json: .object(object))
         XCTAssertEqual(old.presets.map(\.name), ["fast", "balanced", "accurate"])
         XCTAssertEqual(old.staleness, "measured before machines were recorded")
         XCTAssertNil(model.staleness, "measured here")

@@ -204,6 +204,20 @@ final class CLIThroughDaemonTests: XCTestCase {
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .daemon).newIndexesGetTheModelByOneRule() }
     func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .daemon).upkeepFitsAHeadAfterWrites() }
 
+    /// Commands that change an index wholesale in their own process say so when a daemon holds
+    /// the index, instead of failing on its writer lock.
+    func testCommandsThatNeedTheIndexToThemselvesNameTheDaemon() throws {
+        let dir = scratchFolder(self)
+        writeCorpus(dir + "/docs.jsonl", count: 10, dims: 8)
+        let at = try Transport(.daemon, test: self).at(dir)
+        XCTAssertEqual(try mrl(["index"] + at + ["--index", "t", dir + "/docs.jsonl"]).status, 0)
+        for command in [["graph"], ["tune"], ["head", "--kind", "pca"]] {
+            let run = try mrl(command + at + ["--index", "t"])
+            XCTAssertNotEqual(run.status, 0, command[0])
+            XCTAssertTrue(run.stderr.contains("holds index t, and this command changes it in this process: stop the daemon first"), run.stderr)
+        }
+    }
+
     /// --max-size applies where the index is opened: given to a command that would send its
     /// batches to a daemon, it is refused rather than silently dropped.
     func testMaxSizeForADaemonsIndexIsRefused() throws {

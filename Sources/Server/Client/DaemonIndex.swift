@@ -132,6 +132,24 @@ final class DaemonIndex: IndexService {
         }
     }
 
+    func fileRecords() throws -> [FolderIngest.FileRecord] {
+        try (catalog.call("GET", "/indexes/\(name)/files")["files"]?.array ?? []).map { record in
+            do {
+                return try FolderIngest.FileRecord(json: record)
+            } catch {
+                throw DaemonCatalog.Failure(description: "\(catalog.place) sent a file record that is not one: \(error)")
+            }
+        }
+    }
+
+    func updateFileRecords(put: [FolderIngest.FileRecord], forget: [String]) throws {
+        let step = Application.fileRecordsPerRequest
+        for start in stride(from: 0, to: max(put.count, forget.count), by: step) {
+            let records = put.dropFirst(start).prefix(step).map(\.json), paths = forget.dropFirst(start).prefix(step).map(JSON.string)
+            _ = try catalog.call("POST", "/indexes/\(name)/files", ["put": .array(Array(records)), "forget": .array(Array(paths))])
+        }
+    }
+
     func upkeepAfterWrites(head: Upkeep.HeadRequest?, progress: Upkeep.Progress) throws -> Upkeep? {
         guard head == nil else {
             throw DaemonCatalog.Failure(description: "a head asked for by hand changes the index here, but \(catalog.place) holds it: stop it, or run `mrl head` when it is stopped")

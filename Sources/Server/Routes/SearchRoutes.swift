@@ -36,7 +36,9 @@ extension Application {
         try fields.allowOnly(["queries"])
         let items = try fields.array("queries", max: configuration.maxBatchQueries)
         let searches = try items.enumerated().map { i, item in try searchRequest(try fields.element(item, of: "queries", at: i)) }
-        let hits = searches.reduce(0) { $0 + $1.k }
+        // Each k counted as at most maxK (a k out of range gets its own 400 below): a sum of
+        // whole numbers up to 2^63 would overflow.
+        let hits = searches.reduce(0) { $0 + min(max($1.k, 0), SearchRequest.maxK) }
         guard hits <= configuration.maxBatchHits else {
             throw APIError(status: .payloadTooLarge, code: "too_large",
                            message: "\"queries\" ask for \(hits) hits in all (the sum of their k), over the limit of \(configuration.maxBatchHits): split the batch")
