@@ -9,8 +9,8 @@ struct IndexCommand: ParsableCommand {
         abstract: "Add or update documents: a JSONL file, or your own files and folders.",
         discussion: """
             Files and folders (anything but one .jsonl/.jsonl.gz file or -): folders are walked (hidden
-            files, .git and the like, and what a .mrlignore at the root lists are skipped; --include and
-            --exclude take globs), binary files are skipped, and text, Markdown, reStructuredText, HTML,
+            files, .git and the like, and what a .mrlignore at the root lists, in gitignore syntax, are
+            skipped; --include takes file globs, --exclude more .mrlignore lines), binary files are skipped, and text, Markdown, reStructuredText, HTML,
             .gz and PDF (with pdftotext) are read. Long texts are cut into chunks of 256 tokens that
             overlap by 32, at paragraph and sentence boundaries; each is a document PATH#N with meta
             {path, chunk, bytes, lines, mtime}. Re-runs read only files whose size or mtime changed,
@@ -51,7 +51,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Folders: read only files matching this glob (repeat for more).")
     var include: [String] = []
 
-    @Option(help: "Folders: skip files matching this glob (repeat for more).")
+    @Option(help: "Folders: skip files and folders matching this pattern, read like one more .mrlignore line (repeat for more).")
     var exclude: [String] = []
 
     @Flag(help: "Folders: keep running, re-indexing files as they change (inotify), until interrupted.")

@@ -51,7 +51,7 @@ final class IgnoreRulesTests: XCTestCase {
         let root = temporaryData(self).path + "/docs"
         for file in ["a.md", "x.tmp", "important.tmp", "logs/keep.txt", "logs/x.txt", "out/keep.txt", "out/x.txt", "sub/build/f.md", "sub/build.md"] {
             try FileManager.default.createDirectory(atPath: ((root + "/" + file) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: root + "/" + file, contents: Data("text".utf8))
+            XCTAssertTrue(FileManager.default.createFile(atPath: root + "/" + file, contents: Data("text".utf8)))
         }
         try "*.tmp\n!important.tmp\nlogs/\n!logs/keep.txt\nout/*\n!out/keep.txt\nbuild/\n".write(toFile: root + "/.mrlignore", atomically: true, encoding: .utf8)
         var scan = FolderScan(rules: IgnoreRules())

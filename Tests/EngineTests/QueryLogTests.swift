@@ -9,7 +9,7 @@ final class QueryLogTests: XCTestCase {
     private func index(_ test: XCTestCase) throws -> (Index, DataDirectory) {
         let data = temporaryData(test)
         let index = try Index.create(name: "q", in: data, dimensions: 4, model: nil)
-        try index.upsert([DocumentInput(id: "a", text: "", vector: [1, 0, 0, 0]), DocumentInput(id: "b", text: "", vector: [0, 1, 0, 0])])
+        _ = try index.upsert([DocumentInput(id: "a", text: "", vector: [1, 0, 0, 0]), DocumentInput(id: "b", text: "", vector: [0, 1, 0, 0])])
         return (index, data)
     }
 
