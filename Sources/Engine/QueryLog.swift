@@ -49,7 +49,7 @@ final class QueryLog: Sendable {
         var log: QueryLogState?
         var rows: [(slot: UInt32, query: LoggedQuery)] = []
         var changed = false
-        var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: Int(Date().timeIntervalSince1970 * 1e6)))
+        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
     }
 
     let capacity: Int
