@@ -3,6 +3,7 @@ import Foundation
 extension JSON {
     /// Converts the `[String: Any]` shapes the CLI's `--json` builders make (dictionaries,
     /// arrays, strings, Bool, Int, Double, Float, NSNull, NSNumber) to a `JSON` value.
+    @available(*, deprecated, message: "build the JSON value directly: unknown types become strings here")
     public init(any value: Any) {
         switch value {
         case let json as JSON: self = json

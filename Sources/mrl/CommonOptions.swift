@@ -25,6 +25,11 @@ struct IndexOptions: ParsableArguments {
 }
 
 /// Prints a JSON value on standard output, keys sorted so output diffs cleanly.
+func printJSON(_ value: JSON) {
+    print(value.serialized)
+}
+
+@available(*, deprecated, message: "build a JSON value and call printJSON(_: JSON)")
 func printJSON(_ object: Any) {
     print(JSON(any: object).serialized)
 }

@@ -7,11 +7,11 @@ import Store
 extension Application {
     func listIndexes() throws -> Response {
         let infos = try registry.data.indexNames().map { try registry.index($0).index.info() }
-        return .json(["indexes": .array(infos.map { JSON(any: $0.json) })])
+        return .json(["indexes": .array(infos.map(\.json))])
     }
 
     func indexInfo(_ name: String) throws -> Response {
-        .json(JSON(any: try registry.index(name).index.info().json))
+        .json(try registry.index(name).index.info().json)
     }
 
     /// Creates an index: `{}` (or no body) for texts embedded by the built-in model,
@@ -28,7 +28,7 @@ extension Application {
         }
         do {
             let created = try registry.create(name, dimensions: dimensions)
-            return .json(JSON(any: try created.index.info().json), status: .created)
+            return .json(try created.index.info().json, status: .created)
         } catch StoreError.indexExists {
             throw APIError(status: .conflict, code: "exists", message: "index \"\(name)\" already exists: DELETE it first to re-create it")
         }
