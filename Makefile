@@ -43,6 +43,7 @@ torture: release
 	MRL_BIN=$$PWD/.build/release/mrl MRL_VALUE_FUZZ_REQUESTS=200000 MRL_INGEST_FUZZ_FILES=400 $(SWIFT) test --disable-swift-testing --filter 'ServerTests.(SequenceFuzzTests|IngestFuzzTests)'
 	MRL_BIN=$$PWD/.build/release/mrl MRL_CRASH_KILLS=100 $(SWIFT) test --disable-swift-testing --filter ServerTests.DaemonCrashTests
 
+# The release build makes mrl-bench beside mrl; scan.sh runs `mrl-bench scan` and its numpy peer.
 bench: release
 	tools/bench/scan.sh
 

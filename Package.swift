@@ -2,13 +2,16 @@
 import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
-//   mrl (CLI) → Server (→ SwiftNIO) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI) and mrl-bench (benchmarks, load generator) → Terminal (tables, JSON output, progress, plots)
+//   mrl-bench → Server's client, Engine, Store, CKernels (memory bandwidth), CEpoll (the load generator's loop)
+//   mrl (CLI) → Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 //   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
 let package = Package(
     name: "mrl",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mrl", targets: ["mrl"]),
+        .executable(name: "mrl-bench", targets: ["mrl-bench"]),
         .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
@@ -17,9 +20,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // System C libraries, installed by tools/setup.sh (apt-get); CEpoll is libc's epoll.
+        // System C libraries, installed by tools/setup.sh (apt-get); CEpoll is libc's epoll (for mrl-bench's load generator).
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -37,15 +42,24 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // What both executables print with: tables, JSON, progress, SVG plots.
+        .target(name: "Terminal", dependencies: ["JSONValue", "Search"]),
         .executableTarget(
             name: "mrl",
-            dependencies: ["Engine", "Server", "Search", "Store", "CKernels", "CEpoll",
+            dependencies: ["Engine", "Server", "Search", "Terminal",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "mrl-bench",
+            dependencies: ["Engine", "Server", "Search", "Store", "CKernels", "CEpoll", "Terminal",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
@@ -55,7 +69,13 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["mrl", "Server", "Engine", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["mrl", "mrl-bench", "Server", "Engine", "TestSupport",
+                                                     // The in-process tests (InProcess/) run the handlers on NIO's own channels.
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOPosix", package: "swift-nio"),
+                                                     .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
     ]
 )

@@ -9,12 +9,30 @@ import Store
 /// ```
 public struct DataDirectory: Sendable {
     public let path: String
+    /// The size each index in this folder may grow to, whoever opens it (`mrl index
+    /// --max-size`, `mrl serve --max-size`, else `$MRL_MAX_SIZE`, else 256 GiB).
+    public let maxIndexBytes: Int
 
-    /// `path` if given, else `$MRL_DATA` (when not empty), else `indexes`.
-    public init(path: String?) {
+    public static let defaultMaxIndexBytes = 256 << 30
+
+    /// `path` if given, else `$MRL_DATA` (when not empty), else `indexes`. A `$MRL_MAX_SIZE`
+    /// that is not a size is ignored here: commands refuse it first (`environmentSizeCap`).
+    public init(path: String?, maxIndexBytes: Int? = nil) {
         let environment = ProcessInfo.processInfo.environment["MRL_DATA"].flatMap { $0.isEmpty ? nil : $0 }
         self.path = path ?? environment ?? "indexes"
+        self.maxIndexBytes = maxIndexBytes ?? (try? DataDirectory.environmentSizeCap()) ?? DataDirectory.defaultMaxIndexBytes
     }
+
+    /// `$MRL_MAX_SIZE` in bytes; nil when unset or empty. Throws when it is not a size.
+    public static func environmentSizeCap() throws -> Int? {
+        guard let text = ProcessInfo.processInfo.environment["MRL_MAX_SIZE"], !text.isEmpty else { return nil }
+        guard let bytes = ByteCount.parse(text) else {
+            throw EngineError.badEnvironment(variable: "MRL_MAX_SIZE", message: "must be a size like 512M or 64G (at most 1P), got \"\(text)\"")
+        }
+        return bytes
+    }
+
+    var storeOptions: IndexStore.Options { IndexStore.Options(mapSizeCap: maxIndexBytes) }
 
     /// The folder of index `name`; throws `invalidIndexName` for a name that is not
     /// 1–64 of `[A-Za-z0-9_-]`, so no name can reach outside the data directory.
@@ -103,6 +121,27 @@ extension DataDirectory {
         }
         try DurableFiles.syncFolder(path)
         withExtendedLifetime(existing) { try? fm.removeItem(atPath: aside) }
+    }
+}
+
+/// Sizes written like 512M, 64G, 1T or a plain byte count (binary units; a trailing B or iB
+/// is allowed), up to `largest`.
+public enum ByteCount {
+    /// 1 PiB: past any disk, and far from where a byte count overflows.
+    public static let largest = 1 << 50
+
+    public static func parse(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50]
+        var text = text.uppercased()
+        if text.hasSuffix("B") || text.hasSuffix("I") { text.removeLast() }
+        if text.hasSuffix("I") { text.removeLast() }
+        var scale = 1
+        if let unit = text.last, let factor = units[unit] {
+            scale = factor
+            text.removeLast()
+        }
+        guard let value = Double(text), value > 0, value * Double(scale) <= Double(largest) else { return nil }
+        return Int(value * Double(scale))
     }
 }
 

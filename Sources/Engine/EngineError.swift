@@ -9,6 +9,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case badDocument(source: String, line: Int, field: String?, message: String)
     /// The embedding model is missing or unusable.
     case modelUnavailable(String)
+    /// An environment variable's value is unusable.
+    case badEnvironment(variable: String, message: String)
     /// The input file cannot be read.
     case unreadable(path: String, reason: String)
     /// The index's head is of a kind this build does not know.
@@ -26,6 +28,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(source):\(line): \(what)\(message)"
         case .modelUnavailable(let message):
             return message
+        case .badEnvironment(let variable, let message):
+            return "\(variable) \(message)"
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .unsupportedHead(let index, let kind):

@@ -25,8 +25,12 @@ public struct KnownItemQuery: Sendable {
         let source = path == "-" ? "<stdin>" : path
         var queries: [KnownItemQuery] = []
         while let line = try reader.next() {
-            guard case .text(let number, let bytes) = line else {
-                throw EngineError.badDocument(source: source, line: queries.count + 1, field: nil, message: "is over the 16 MiB line limit")
+            let number: Int, bytes: ArraySlice<UInt8>
+            switch line {
+            case .tooLong(let at):
+                throw EngineError.badDocument(source: source, line: at, field: nil, message: "is over the 16 MiB line limit")
+            case .text(let at, let text):
+                (number, bytes) = (at, text)
             }
             func fail(_ field: String, _ message: String) -> EngineError {
                 .badDocument(source: source, line: number, field: field, message: message)
@@ -132,7 +136,7 @@ extension Index {
             quality.meanDistanceComputations /= n
             quality.meanMs = times.reduce(0, +) / n
             times.sort()
-            quality.p99Ms = times.isEmpty ? 0 : times[min(times.count - 1, Int(n * 0.99))]
+            quality.p99Ms = times.isEmpty ? 0 : quantile(times, 0.99)
             if truth != nil { quality.recallVsExact = vsExact / n } else { quality.recallAt100 = found100 / n }
             return (quality, answers)
         }
@@ -159,25 +163,36 @@ extension Index {
                           byPreset: byPreset)
     }
 
-    /// Each query's raw vector: given, or embedded (all texts in one encoder call, which
-    /// batches them).
-    func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
+    /// Each query's raw vector (see `vectors`), checked against the index: dimensions, and
+    /// texts only for an index of the built-in model.
+    public func queryVectors(_ queries: [KnownItemQuery]) throws -> [[Float]] {
         for query in queries {
             if let vector = query.vector, vector.count != manifest.dimensions {
                 throw EngineError.invalidRequest(field: "vector", message:
                     "of the query for \"\(query.relevantID)\" has \(vector.count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
             }
         }
-        let texts = queries.indices.filter { queries[$0].vector == nil }
-        var vectors = queries.map { $0.vector ?? [] }
-        if !texts.isEmpty {
-            guard acceptsText else {
-                throw EngineError.invalidRequest(field: "query", message:
-                    "index \"\(name)\" holds vectors of your own model: give each query a \"vector\"")
-            }
-            let embedded = try Model.encoder().embed(texts.map { queries[$0].query! })
-            for (j, i) in texts.enumerated() { vectors[i] = embedded[j] }
+        if !acceptsText, queries.contains(where: { $0.vector == nil }) {
+            throw EngineError.invalidRequest(field: "query", message:
+                "index \"\(name)\" holds vectors of your own model: give each query a \"vector\"")
         }
-        return vectors
+        return try queries.vectors()
     }
+}
+
+extension Collection<KnownItemQuery> {
+    /// Each query's raw vector: given, or embedded by the built-in model (all texts in one
+    /// encoder call, which batches them).
+    public func vectors() throws -> [[Float]] {
+        // `read` refuses a line with neither "query" nor "vector".
+        let texts = compactMap { $0.vector == nil ? $0.query ?? "" : nil }
+        var embedded = try texts.isEmpty ? [] : Model.encoder().embed(texts)[...]
+        return map { $0.vector ?? embedded.removeFirst() }
+    }
+}
+
+/// The value at quantile `q` (0.5 for the median, 0.99 for p99) of values sorted in increasing
+/// order; NaN for none.
+public func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[Swift.min(sorted.count - 1, Int(Double(sorted.count) * q))]
 }

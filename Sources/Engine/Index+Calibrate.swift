@@ -72,7 +72,7 @@ extension Index {
                 times.sort()
                 let n = Double(queries.count)
                 return PlanMeasurement(plan: plan, recall: Double(found) / (n * Double(k)), meanMs: times.reduce(0, +) / n,
-                                       p50Ms: times[times.count / 2], p99Ms: times[min(times.count - 1, Int(n * 0.99))],
+                                       p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99),
                                        meanDistanceComputations: Double(computations) / n)
             }
         }
@@ -156,7 +156,7 @@ extension Index {
 
 extension Index {
     /// Recall@k and latency of every candidate plan of the current graph on `queries` (the
-    /// model's raw space), for `mrl bench ann`. Empty when the index has no usable graph.
+    /// model's raw space), for `mrl-bench ann`. Empty when the index has no usable graph.
     public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
         guard let graph = try store.read(currentGraphRecord) else { return [] }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)

@@ -2,6 +2,9 @@ import Embedding
 import Foundation
 import Store
 
+/// The kinds of head an index can search with (none, pca, adaptor).
+public typealias HeadKind = MatryoshkaHead.Kind
+
 /// What a change of head did, for `mrl head`, `mrl index` and `mrl info`.
 public struct HeadChange: Sendable {
     public var kind: MatryoshkaHead.Kind

@@ -13,16 +13,7 @@ extension Index {
     public func search(_ request: SearchRequest) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         if request.groupByParent { return try searchGroupedByParent(request) }
-        let vector: [Float]
-        if let text = request.query {
-            guard acceptsText else {
-                throw EngineError.invalidRequest(field: "query", message:
-                    "index \"\(name)\" holds vectors of your own model (\(manifest.dimensions)-d): search it with a vector")
-            }
-            vector = try Model.encoder().embed([text])[0]
-        } else {
-            vector = request.vector!
-        }
+        let vector = try rawVector(of: request)
         return try store.read { snapshot in
             // Loading the head and graph (once per process and committed state) is start-up,
             // like loading the model: the budget and took_ms count from planning on.
@@ -57,6 +48,16 @@ extension Index {
                 hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched)
         }
+    }
+
+    /// The query in the model's raw space: its vector, or its text embedded.
+    func rawVector(of request: SearchRequest) throws -> [Float] {
+        if let vector = request.vector { return vector }
+        guard acceptsText else {
+            throw EngineError.invalidRequest(field: "query", message:
+                "index \"\(name)\" holds vectors of your own model (\(manifest.dimensions)-d): search it with a vector")
+        }
+        return try Model.encoder().embed([request.query ?? ""])[0]
     }
 
     /// The best chunk per parent: a wider search (8 hits per one asked, which the plan adapts

@@ -24,8 +24,13 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// Searchers (each with its scratch memory) free for the next query, and the planner.
     let graphSearchers = Mutex<[GraphSearcher]>([])
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
+    /// Queries recorded for the query log, not yet written (see `QueryLog`).
+    let queryLog = QueryLog()
 
     public var manifest: Manifest { store.manifest }
+
+    /// Reading beside other processes, or writing (one writer per index at a time).
+    public typealias OpenMode = IndexStore.Mode
 
     /// Threads an exact scan splits its blocks across (the machine has 2 cores; a daemon
     /// serving many queries at once may prefer 1).
@@ -38,19 +43,18 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// Creates index `name` for vectors of `dimensions` floats. `model` names the model
     /// whose raw space they are in (nil for bring-your-own vectors of another size).
     /// Throws `invalidIndexName`, `StoreError.indexExists`, `StoreError.busyWriter`.
-    public static func create(name: String, in data: DataDirectory, dimensions: Int, model: ModelIdentity?,
-                              options: IndexStore.Options = .init()) throws -> Index {
+    /// Commands create through `DataDirectory.create`, which applies the model rule.
+    public static func create(name: String, in data: DataDirectory, dimensions: Int, model: ModelIdentity?) throws -> Index {
         let layout = PrefixLayout(dimensions: dimensions)
         let manifest = Manifest(dimensions: dimensions, segmentBoundaries: layout.boundaries, model: model)
-        let store = try IndexStore.create(directory: try data.directory(of: name), manifest: manifest, options: options)
+        let store = try IndexStore.create(directory: try data.directory(of: name), manifest: manifest, options: data.storeOptions)
         return Index(name: name, store: store)
     }
 
     /// Opens index `name`. Throws `invalidIndexName`, `StoreError.indexNotFound`,
     /// `.busyWriter` (for `.write`), `.newerFormat`, `.corrupt`.
-    public static func open(name: String, in data: DataDirectory, mode: IndexStore.Mode,
-                            options: IndexStore.Options = .init()) throws -> Index {
-        Index(name: name, store: try IndexStore.open(directory: try data.directory(of: name), mode: mode, options: options))
+    public static func open(name: String, in data: DataDirectory, mode: IndexStore.Mode) throws -> Index {
+        Index(name: name, store: try IndexStore.open(directory: try data.directory(of: name), mode: mode, options: data.storeOptions))
     }
 
     private init(name: String, store: IndexStore) {

@@ -54,7 +54,7 @@ extension Index {
             let head = try snapshot.head(), graph = try snapshot.graphRecord()
             return IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
                              fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
-                             kernelISA: ExactSearch.kernelISA, head: head, pendingHead: try snapshot.pendingHead(),
+                             kernelISA: Kernels.selected, head: head, pendingHead: try snapshot.pendingHead(),
                              graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel)
         }
     }

@@ -8,11 +8,24 @@ import Synchronization
 public enum Model {
     public static let defaultName = "all-MiniLM-L6-v2"
     public static let defaultDimensions = 384
+    /// Texts per forward pass unless told otherwise: `mrl embed`'s default, and how
+    /// `mrl-bench serve` times the encoder on its own.
+    public static let batchSize = 256
 
     /// The model identity recorded in a new index; the fingerprint is "unknown" when the
     /// model is not installed (bring-your-own vectors need no model).
     public static func identity() -> ModelIdentity {
         ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown")
+    }
+
+    /// The one rule for which model a new index belongs to, wherever it is created (`mrl
+    /// index`, `PUT /indexes/{name}`): an index for texts (nil dimensions), or for vectors of
+    /// the built-in model's size, belongs to the built-in model: those vectors are taken to be
+    /// in its raw space, so texts and text queries are embedded into the same space. Vectors
+    /// of any other size are of the user's own model: the index has none.
+    public static func forNewIndex(dimensions: Int?) -> (dimensions: Int, model: ModelIdentity?) {
+        let dimensions = dimensions ?? defaultDimensions
+        return (dimensions, dimensions == defaultDimensions ? identity() : nil)
     }
 
     /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in a folder above the executable (a

@@ -25,7 +25,7 @@ final class Application: Sendable {
     let backupsWaiting = Mutex<Set<String>>([])
     let started = DispatchTime.now()
     /// Requests being answered now (a shutdown waits for them).
-    let inFlight = Atomic(0)
+    let requests = RequestsInFlight()
 
     init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -41,10 +41,10 @@ final class Application: Sendable {
     /// Answers `request`; never fails: errors become their JSON error response.
     func handle(_ request: Request, on loop: EventLoop) -> EventLoopFuture<Response> {
         let started = DispatchTime.now()
-        inFlight.add(1, ordering: .relaxed)
+        requests.begin()
         let (route, future) = dispatch(request, on: loop)
         return future.recover { self.errorResponse($0, route: route) }.map { response in
-            self.inFlight.subtract(1, ordering: .relaxed)
+            self.requests.end()
             self.metrics.request(route: route, status: response.status.code, started: started)
             self.logger.debug("\(request.method) /\(request.path.joined(separator: "/")) → \(response.status.code)",
                               metadata: ["route": "\(route)", "ms": "\(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6)"])
@@ -102,6 +102,16 @@ final class Application: Sendable {
                 try allow(.GET, .DELETE)
                 if request.method == .DELETE { return (route, try deleteDocument(index: path[1], id: path[3], on: loop)) }
                 return (route, try now { try document(index: path[1], id: path[3]) })
+            case let path where path.count == 3 && path[0] == "indexes" && path[2] == "queries":
+                route = "/indexes/{name}/queries"
+                try allow(.GET, .PUT, .DELETE)
+                if request.method == .GET { return (route, try now { try queryLog(request, index: path[1]) }) }
+                return (route, try changeQueryLog(request, index: path[1], clear: request.method == .DELETE, on: loop))
+            case let path where path.count == 3 && path[0] == "indexes" && path[2] == "files":
+                route = "/indexes/{name}/files"
+                try allow(.GET, .POST)
+                if request.method == .POST { return (route, try updateFileRecords(request, index: path[1], on: loop)) }
+                return (route, try now { try fileRecords(index: path[1]) })
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "backup":
                 route = "/indexes/{name}/backup"
                 try allow(.POST)

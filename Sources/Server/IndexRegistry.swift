@@ -123,12 +123,11 @@ final class IndexRegistry: Sendable {
         }
     }
 
-    /// Creates index `name`: vectors of `dimensions` of the user's own model, or (nil) the
-    /// built-in model's. Throws `StoreError.indexExists`.
+    /// Creates index `name` for vectors of `dimensions` (nil: texts), by the model rule
+    /// (`Model.forNewIndex`). Throws `StoreError.indexExists`.
     func create(_ name: String, dimensions: Int?) throws -> OpenIndex {
         try state.withLock { state in
-            let index = try Index.create(name: name, in: data, dimensions: dimensions ?? Model.defaultDimensions,
-                                         model: dimensions == nil ? Model.identity() : nil)
+            let index = try data.create(name, dimensions: dimensions)
             index.scanThreads = 1
             let opened = OpenIndex(index, queue: queue, logger: logger)
             state.open[name] = opened

@@ -12,11 +12,17 @@ final class IndexWriter: Sendable {
     enum Job: Sendable {
         case upsert([DocumentInput], EventLoopPromise<WriteReport>)
         case delete(String, EventLoopPromise<Bool>)
+        /// Folder indexing's records of files read (put) and gone (paths).
+        case files(put: [FolderIngest.FileRecord], forget: [String], EventLoopPromise<Void>)
+        /// The query log's switches, or its clearing.
+        case queryLog(enabled: Bool?, includeText: Bool?, clear: Bool, EventLoopPromise<QueryLogState>)
 
         func fail(_ error: Error) {
             switch self {
             case .upsert(_, let promise): promise.fail(error)
             case .delete(_, let promise): promise.fail(error)
+            case .files(_, _, let promise): promise.fail(error)
+            case .queryLog(_, _, _, let promise): promise.fail(error)
             }
         }
     }
@@ -33,6 +39,31 @@ final class IndexWriter: Sendable {
         self.queue = queue
         self.logger = logger
         serial = DispatchQueue(label: "mrl.writer.\(index.name)")
+        scheduleQueryLogFlush()
+    }
+
+    /// Seconds between writes of the query log when no commit writes it sooner: what a crash
+    /// may lose of the log.
+    static let queryLogInterval: Double = 2
+
+    /// Writes the queries logged since the last time, on the writer's queue, every
+    /// `queryLogInterval` seconds for as long as the writer lives.
+    private func scheduleQueryLogFlush() {
+        serial.asyncAfter(deadline: .now() + IndexWriter.queryLogInterval) { [weak self] in
+            guard let self else { return }
+            flushQueryLog()
+            if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
+        }
+    }
+
+    /// A failure to log costs only log entries: it is noted, never passed to a request.
+    private func flushQueryLog() {
+        guard index.store.isWriter else { return }
+        do {
+            try index.flushQueryLog()
+        } catch {
+            logger.warning("could not write the query log: \(error)", metadata: ["index": "\(index.name)"])
+        }
     }
 
     /// Queues `job`, or fails its promise: 503 when too much is waiting already, the reason
@@ -92,22 +123,41 @@ final class IndexWriter: Sendable {
             if jobs.isEmpty { return }
             var start = 0
             while start < jobs.count {
-                // Consecutive upserts share a transaction; a delete keeps its place in the order.
+                // Consecutive upserts share a transaction; other jobs keep their place in the order.
                 var end = start
                 while end < jobs.count, case .upsert = jobs[end] { end += 1 }
                 if end > start {
                     commit(upserts: jobs[start..<end])
                     start = end
                 } else {
-                    guard case .delete(let id, let promise) = jobs[start] else { break }
-                    let deleted = Result { try index.delete(ids: [id]) > 0 }
-                    queue.release(1)
-                    promise.completeWith(deleted)
+                    runAlone(jobs[start])
                     start += 1
                 }
             }
             // An index being dropped needs no graph or head any more.
-            if pending.withLock({ $0.closedBecause == nil }) { maintain() }
+            if pending.withLock({ $0.closedBecause == nil }) {
+                flushQueryLog()
+                maintain()
+            }
+        }
+    }
+
+    /// A job with a transaction of its own; its place in the queue is freed before it is answered.
+    private func runAlone(_ job: Job) {
+        switch job {
+        case .upsert: commit(upserts: [job][...])
+        case .delete(let id, let promise):
+            let deleted = Result { try index.delete(ids: [id]) > 0 }
+            queue.release(1)
+            promise.completeWith(deleted)
+        case .files(let put, let forget, let promise):
+            let done = Result { try index.updateFileRecords(put: put, forget: forget) }
+            queue.release(1)
+            promise.completeWith(done)
+        case .queryLog(let enabled, let includeText, let clear, let promise):
+            let state = Result { try index.changeQueryLog(enabled: enabled, includeText: includeText, clear: clear) }
+            queue.release(1)
+            promise.completeWith(state)
         }
     }
 
@@ -127,17 +177,18 @@ final class IndexWriter: Sendable {
         }
     }
 
-    /// What `mrl index` does after a run: fit or refit the head, build the graph, measure
-    /// the planner's cost model, each only when due. Searches go on meanwhile.
+    /// The upkeep due after writes (`Index.upkeep`: the same as after `mrl index`).
+    /// Searches go on meanwhile.
     private func maintain() {
         do {
-            if let change = try index.refitHeadIfDue() {
+            let upkeep = try index.upkeep()
+            if let change = upkeep.head {
                 logger.info("fitted a \(change.kind.rawValue) head (version \(change.version)) in \(change.seconds) s", metadata: ["index": "\(index.name)"])
             }
-            if let build = try index.buildGraphIfDue() {
+            if let build = upkeep.graph {
                 logger.info("built the graph: \(build.record.nodes) nodes in \(build.record.buildSeconds) s", metadata: ["index": "\(index.name)"])
             }
-            if let model = try index.calibrateIfDue() {
+            if let model = upkeep.costModel {
                 logger.info("measured \(model.measurements.count) plans for the planner", metadata: ["index": "\(index.name)"])
             }
         } catch {

@@ -13,6 +13,7 @@ import Synchronization
 /// | `blocks` | (kind, block) → vector segments, norms, live bytes; (head version, kind, block) → a head's copy (`VectorBlocks`) |
 /// | `free`   | internal id (u32 BE) → empty: ids freed by deletes, reused first |
 /// | `graph`  | (0, block u32 BE) → the ANN graph's level-0 rows; (1) → its upper levels (`GraphRecord`) |
+/// | `queries` | slot u32 BE → a logged query (`LoggedQuery`); its state is meta "query_log" |
 ///
 /// ```swift
 /// let store = try IndexStore.create(directory: "indexes/notes", manifest: manifest)
@@ -26,6 +27,8 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     let meta: MDB_dbi, docs: MDB_dbi, keys: MDB_dbi, blocks: MDB_dbi, free: MDB_dbi
     /// The ANN graph's database; nil in an index made before it existed, opened read-only.
     let graph: MDB_dbi?
+    /// The query log's database; nil in an index made before it existed, opened read-only.
+    let queries: MDB_dbi?
     /// Taken on open for writing, or later by `takeWriterLock` (a daemon that opened the
     /// index while another process wrote it).
     private let writerLock: Mutex<WriterLock?>
@@ -46,6 +49,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     public static let maxIDBytes = 511
     /// Added after format 1's first indexes: created when such an index is opened for writing.
     static let graphDatabase = "graph"
+    static let queriesDatabase = "queries"
+    /// Every named database, those added later included.
+    static let maxDatabases = databaseNames.count + 2
 
     /// True when `directory` holds an index.
     public static func exists(directory: String) -> Bool {
@@ -58,9 +64,9 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     /// Throws `indexExists` if one is there (or another process created it first).
     public static func create(directory: String, manifest: Manifest, options: Options = Options()) throws -> IndexStore {
         try buildInPlace(directory, stage: "creating") { building in
-            let env = try Environment(directory: building, maxDatabases: databaseNames.count + 1,
+            let env = try Environment(directory: building, maxDatabases: maxDatabases,
                                       mapSizeCap: options.mapSizeCap, readOnly: false)
-            try env.openDatabases(databaseNames + [graphDatabase], create: true) { txn, dbis in
+            try env.openDatabases(databaseNames + [graphDatabase, queriesDatabase], create: true) { txn, dbis in
                 try txn.put(dbis[0], Array("manifest".utf8), manifest.json.bytes)
             }
         }  // the environment is closed when `body` returns, before the rename
@@ -93,11 +99,13 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     public static func open(directory: String, mode: Mode, options: Options = Options()) throws -> IndexStore {
         guard exists(directory: directory) else { throw StoreError.indexNotFound(path: directory) }
         let lock = mode == .write ? try WriterLock(directory: directory) : nil
-        let env = try Environment(directory: directory, maxDatabases: databaseNames.count + 1,
+        let env = try Environment(directory: directory, maxDatabases: maxDatabases,
                                   mapSizeCap: options.mapSizeCap, readOnly: false)
         let dbis = try env.openDatabases(databaseNames, create: false)
-        let graph = mode == .write ? try env.openDatabases([graphDatabase], create: true)[0]
-                                   : try? env.openDatabases([graphDatabase], create: false)[0]
+        let later = { (name: String) throws -> MDB_dbi? in
+            mode == .write ? try env.openDatabases([name], create: true)[0] : try? env.openDatabases([name], create: false)[0]
+        }
+        let graph = try later(graphDatabase), queries = try later(queriesDatabase)
         let manifest = try env.read { txn -> Manifest in
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
@@ -110,15 +118,17 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             if let problem = manifest.problem { throw StoreError.corrupt(path: directory, detail: "manifest: \(problem)") }
             return manifest
         }
-        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, lock: lock)
+        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, queries: queries, lock: lock)
     }
 
-    private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], graph: MDB_dbi?, lock: WriterLock?) {
+    private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], graph: MDB_dbi?, queries: MDB_dbi?,
+                 lock: WriterLock?) {
         self.directory = directory
         self.manifest = manifest
         self.env = env
         (meta, docs, keys, blocks, free) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         self.graph = graph
+        self.queries = queries
         writerLock = Mutex(lock)
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Store
+import Terminal
 
 /// Options every index command takes.
 struct IndexOptions: ParsableArguments {
@@ -16,56 +16,32 @@ struct IndexOptions: ParsableArguments {
 
     var dataDirectory: DataDirectory { DataDirectory(path: data) }
 
-    /// The daemon to send this command to, or nil to open the index here.
-    func daemon() throws -> DaemonConnection? { try DaemonConnection.resolve(socket: socket, data: data) }
+    /// Where the command finds the index (see `DaemonSocket.catalog`).
+    func catalog(maxIndexBytes: Int? = nil) throws -> IndexCatalog {
+        try DaemonSocket.catalog(socket: socket, data: data, maxIndexBytes: maxIndexBytes)
+    }
 
-    func open(_ mode: IndexStore.Mode, options: IndexStore.Options = .init()) throws -> Index {
-        try Index.open(name: index, in: dataDirectory, mode: mode, options: options)
+    /// The index, through the daemon that holds it or opened here.
+    func service(writing: Bool = false) throws -> IndexService { try catalog().index(index, writing: writing) }
+
+    /// The index opened in this process, for the commands that change it wholesale (head,
+    /// graph, tune: refused while a daemon holds it) or read it at length (eval reads
+    /// beside a daemon).
+    func open(_ mode: Index.OpenMode) throws -> Index {
+        if mode == .write, let daemon = try DaemonSocket.resolve(socket: socket, data: data),
+           (try? daemon.index(index, writing: false)) != nil {
+            throw ValidationError("\(daemon.place) holds index \(index), and this command changes it in this process: stop the daemon first (or give --data to use another folder)")
+        }
+        return try Index.open(name: index, in: dataDirectory, mode: mode)
     }
 }
 
-/// Prints a JSON value on standard output, keys sorted so output diffs cleanly.
-func printJSON(_ value: JSON) {
-    print(value.serialized)
-}
-
-@available(*, deprecated, message: "build a JSON value and call printJSON(_: JSON)")
-func printJSON(_ object: Any) {
-    print(JSON(any: object).serialized)
-}
-
-/// Writes a line to standard error.
-func note(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-/// Parses sizes like 512M, 64G, 1T or a plain byte count, up to `ByteSize.largest`.
+/// A size option like 512M, 64G, 1T or a plain byte count (`ByteCount`).
 struct ByteSize: ExpressibleByArgument {
-    /// 1 PiB: past any disk, and far from where a byte count overflows.
-    static let largest = 1 << 50
-
     let bytes: Int
     init?(argument: String) {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50]
-        var text = argument.uppercased()
-        if text.hasSuffix("B") || text.hasSuffix("I") { text.removeLast() }
-        if text.hasSuffix("I") { text.removeLast() }
-        var scale = 1
-        if let unit = text.last, let factor = units[unit] {
-            scale = factor
-            text.removeLast()
-        }
-        guard let value = Double(text), value > 0, value * Double(scale) <= Double(ByteSize.largest) else { return nil }
-        bytes = Int(value * Double(scale))
-    }
-
-    /// The size in environment variable `name`, nil when it is unset or empty.
-    static func environment(_ name: String) throws -> ByteSize? {
-        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
-        guard let size = ByteSize(argument: text) else {
-            throw ValidationError("\(name) must be a size like 512M or 64G (at most 1P), got \"\(text)\"")
-        }
-        return size
+        guard let bytes = ByteCount.parse(argument) else { return nil }
+        self.bytes = bytes
     }
 }
 

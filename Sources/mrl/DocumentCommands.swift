@@ -11,12 +11,10 @@ struct GetCommand: ParsableCommand {
     var id: String
 
     func run() throws {
-        guard let doc = try target.open(.read).document(id: id) else {
+        guard let document = try target.service().documentJSON(id: id) else {
             throw EngineError.invalidRequest(field: "id", message: "no document \"\(id)\" in index \"\(target.index)\"")
         }
-        var object: [String: Any] = ["id": doc.id, "text": doc.text]
-        if let meta = doc.meta { object["meta"] = try JSONSerialization.jsonObject(with: Data(meta.utf8)) }
-        printJSON(object)
+        print(document.serialized)
     }
 }
 
@@ -34,7 +32,7 @@ struct DeleteCommand: ParsableCommand {
     }
 
     func run() throws {
-        let deleted = try target.open(.write).delete(ids: ids)
+        let deleted = try target.service(writing: true).delete(ids: ids)
         print("deleted \(deleted) of \(ids.count) documents from \(target.index)")
     }
 }
@@ -55,11 +53,7 @@ struct DropCommand: ParsableCommand {
 
     func run() throws {
         // A daemon serving the index holds its writer lock: it drops the index itself.
-        if let daemon = try target.daemon() {
-            _ = try daemon.expect("DELETE", "/indexes/\(target.index)")
-        } else {
-            try target.dataDirectory.drop(target.index)
-        }
+        try target.catalog().drop(target.index)
         print("dropped \(target.index)")
     }
 }

@@ -22,7 +22,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Texts per forward pass batch.")
     var batchSize = EmbedCommand.defaultBatchSize
 
-    static let defaultBatchSize = 256
+    static let defaultBatchSize = Model.batchSize
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }

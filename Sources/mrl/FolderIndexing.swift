@@ -1,7 +1,6 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Store
 
 extension IndexCommand {
     /// `mrl index --index NAME PATH...` for files and folders: incremental, chunked, and
@@ -12,11 +11,7 @@ extension IndexCommand {
         options.overlap = overlap
         options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
-        let storeOptions = IndexStore.Options(mapSizeCap: try maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
-        if try target.daemon() != nil, socketGiven {
-            throw ValidationError("indexing folders writes the index directly: run it without --socket while `mrl serve` does not hold the index")
-        }
-        let index = try openOrCreate(first: DocumentInput(id: "", text: ""), options: storeOptions)
+        let index = try target.catalog(maxIndexBytes: maxSize?.bytes).indexCreatingIfMissing(target.index, dimensions: nil)
         let ingest = FolderIngest(roots: paths, options: options)
         try runOnce(ingest, index: index, quietWhenNothing: false)
         guard watch else { return }
@@ -32,9 +27,7 @@ extension IndexCommand {
         }
     }
 
-    private var socketGiven: Bool { target.socket != nil }
-
-    private func runOnce(_ ingest: FolderIngest, index: Index, quietWhenNothing: Bool) throws {
+    private func runOnce(_ ingest: FolderIngest, index: IndexService, quietWhenNothing: Bool) throws {
         let progress = ProgressDisplay()
         let summary: FolderIngest.Summary
         do {
@@ -47,18 +40,19 @@ extension IndexCommand {
             throw error
         }
         progress.finish()
-        let upkeep = try upkeep(index)
+        let upkeep = try upkeep(index) ?? Upkeep()
         // With --watch the process ends by a signal: each run's summary must not wait in a buffer.
         defer { fflush(nil) }
         let nothing = summary.added + summary.changed + summary.removed == 0
         if quietWhenNothing, nothing { return }
         if json {
-            printJSON([
-                "index": target.index, "files_added": summary.added, "files_changed": summary.changed,
-                "files_removed": summary.removed, "files_unchanged": summary.unchanged, "files_skipped": summary.skipped,
-                "chunks_written": summary.chunksWritten, "chunks_deleted": summary.chunksDeleted,
-                "bytes_read": summary.bytesRead, "seconds": summary.seconds, "notes": summary.notes,
-            ].merging(upkeep.json) { a, _ in a })
+            let report: [String: JSON] = [
+                "index": .string(target.index), "files_added": JSON(summary.added), "files_changed": JSON(summary.changed),
+                "files_removed": JSON(summary.removed), "files_unchanged": JSON(summary.unchanged), "files_skipped": JSON(summary.skipped),
+                "chunks_written": JSON(summary.chunksWritten), "chunks_deleted": JSON(summary.chunksDeleted),
+                "bytes_read": JSON(summary.bytesRead), "seconds": JSON(summary.seconds), "notes": .array(summary.notes.map(JSON.string)),
+            ]
+            print(JSON.object(report.merging(upkeep.json) { a, _ in a }).serialized)
             return
         }
         let mb = Double(summary.bytesRead) / 1e6
@@ -67,6 +61,6 @@ extension IndexCommand {
                      summary.chunksWritten, summary.chunksDeleted, mb, summary.seconds))
         for line in summary.notes.prefix(20) { print("  note: \(line)") }
         if summary.notes.count > 20 { print("  ... and \(summary.notes.count - 20) more notes") }
-        try upkeep.print(index: target.index)
+        try printUpkeep(upkeep)
     }
 }

@@ -95,22 +95,3 @@ func report(_ build: GraphBuild, _ model: CostModel?, index: String, json: Bool)
     print("plans on the recall/latency frontier (\(model.queries) documents as queries, recall@\(model.k) vs exact):")
     print(planTable(model.frontier).render())
 }
-
-func planTable(_ measurements: [PlanMeasurement]) -> Table {
-    var table = Table(header: ["plan", "recall", "mean ms", "p50 ms", "p99 ms", "QPS", "distances"], rightAligned: Set(1..<7))
-    for m in measurements {
-        table.rows.append([m.plan.summary, String(format: "%.3f", m.recall), String(format: "%.3f", m.meanMs),
-                           String(format: "%.3f", m.p50Ms), String(format: "%.3f", m.p99Ms),
-                           Int(1000 / max(m.meanMs, 1e-6)).formatted(), Int(m.meanDistanceComputations).formatted()])
-    }
-    return table
-}
-
-extension SearchPlan {
-    /// One line for people: "graph 64d ef 48 → 384d keep 10", or "exact 384d".
-    var summary: String {
-        let stages = self.stages.map { "\($0.dims)d keep \($0.keep)" }.joined(separator: " → ")
-        guard !exact, let graphDims, let ef else { return "exact " + stages }
-        return "graph \(graphDims)d ef \(ef) → " + stages + (earlyExit.map { String(format: " (exit at margin %.3f)", $0) } ?? "")
-    }
-}

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Embedding
 import Engine
 import Foundation
-import Search
-import Store
+import Server
 
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,8 +9,8 @@ struct IndexCommand: ParsableCommand {
         abstract: "Add or update documents: a JSONL file, or your own files and folders.",
         discussion: """
             Files and folders (anything but one .jsonl/.jsonl.gz file or -): folders are walked (hidden
-            files, .git and the like, and what a .mrlignore at the root lists are skipped; --include and
-            --exclude take globs), binary files are skipped, and text, Markdown, reStructuredText, HTML,
+            files, .git and the like, and what a .mrlignore at the root lists, in gitignore syntax, are
+            skipped; --include takes file globs, --exclude more .mrlignore lines), binary files are skipped, and text, Markdown, reStructuredText, HTML,
             .gz and PDF (with pdftotext) are read. Long texts are cut into chunks of 256 tokens that
             overlap by 32, at paragraph and sentence boundaries; each is a document PATH#N with meta
             {path, chunk, bytes, lines, mtime}. Re-runs read only files whose size or mtime changed,
@@ -53,7 +51,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Folders: read only files matching this glob (repeat for more).")
     var include: [String] = []
 
-    @Option(help: "Folders: skip files matching this glob (repeat for more).")
+    @Option(help: "Folders: skip files and folders matching this pattern, read like one more .mrlignore line (repeat for more).")
     var exclude: [String] = []
 
     @Flag(help: "Folders: keep running, re-indexing files as they change (inotify), until interrupted.")
@@ -72,7 +70,7 @@ struct IndexCommand: ParsableCommand {
     var limit: Int?
 
     @Option(help: "The head to search with once the index has 2,000 documents: pca (default) or adaptor; kept up to date as the index grows.")
-    var head: MatryoshkaHead.Kind?
+    var head: HeadKind?
 
     @OptionGroup var training: AdaptorOptions
 
@@ -93,32 +91,28 @@ struct IndexCommand: ParsableCommand {
         if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        _ = try environmentMaxSize()
+        do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         guard isJSONL else { return try indexFolders() }
-        let file = paths[0]
         var options = Ingest.Options()
         options.batchSize = batchSize ?? options.batchSize
         options.skipBad = skipBad
         options.lineLimit = limit
         if chunk { options.chunking = (chunkTokens, overlap) }
-        let storeOptions = IndexStore.Options(mapSizeCap: try maxSize?.bytes ?? environmentMaxSize() ?? (256 << 30))
-        let ingest = Ingest(path: file, options: options)
+        let catalog = try target.catalog(maxIndexBytes: maxSize?.bytes)
+        if catalog is DaemonCatalog, head != nil {
+            throw ValidationError("--head changes the index's head here, but \(catalog.place) holds the index: stop it, or run `mrl head` when it is stopped")
+        }
         let progress = ProgressDisplay()
         let summary: Ingest.Summary
-        var opened: Index?
-        // With a daemon running, batches go to it; it fits the head and builds the graph itself.
-        let daemon = try target.daemon()
-        if daemon != nil, head != nil {
-            throw ValidationError("--head changes the index's head here, but `mrl serve` holds the index: stop it, or run `mrl head` when it is stopped")
-        }
+        var opened: IndexService?
         do {
-            summary = try ingest.run(openIndex: { first in
-                if let daemon { return try DaemonSink(daemon: daemon, name: target.index, first: first) }
-                opened = try openOrCreate(first: first, options: storeOptions)
-                return opened!
+            summary = try Ingest(path: paths[0], options: options).run(openIndex: { first in
+                let index = try catalog.indexCreatingIfMissing(target.index, dimensions: first.vector?.count)
+                opened = index
+                return index
             }) { p in
                 progress.update(
                     fraction: p.totalBytes.map { Double(p.bytesRead) / Double(max($0, 1)) },
@@ -130,14 +124,15 @@ struct IndexCommand: ParsableCommand {
             throw error
         }
         progress.finish()
-        let upkeep = try opened.map(upkeep)
+        let upkeep = try opened.flatMap(upkeep)
         if json {
-            printJSON([
-                "index": target.index, "lines": summary.linesRead, "added": summary.totals.added,
-                "changed": summary.totals.changed, "unchanged": summary.totals.unchanged,
-                "skipped": summary.skipped, "skipped_errors": summary.skippedErrors.map(\.description),
-                "seconds": summary.seconds,
-            ].merging(upkeep?.json ?? [:]) { a, _ in a })
+            let report: [String: JSON] = [
+                "index": .string(target.index), "lines": JSON(summary.linesRead), "added": JSON(summary.totals.added),
+                "changed": JSON(summary.totals.changed), "unchanged": JSON(summary.totals.unchanged),
+                "skipped": JSON(summary.skipped), "skipped_errors": .array(summary.skippedErrors.map { .string($0.description) }),
+                "seconds": JSON(summary.seconds),
+            ]
+            print(JSON.object(report.merging((upkeep ?? Upkeep()).json) { a, _ in a }).serialized)
         } else {
             let rate = Double(summary.linesRead) / max(summary.seconds, 1e-9)
             print("\(target.index): \(summary.totals.added) added, \(summary.totals.changed) changed, \(summary.totals.unchanged) unchanged from \(summary.linesRead) lines in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) lines/s)")
@@ -146,61 +141,33 @@ struct IndexCommand: ParsableCommand {
                 summary.skippedErrors.forEach { print("  \($0)") }
                 if summary.skipped > summary.skippedErrors.count { print("  ... and \(summary.skipped - summary.skippedErrors.count) more") }
             }
-            try upkeep?.print(index: target.index)
+            try upkeep.map { try printUpkeep($0) }
         }
     }
 
-    /// What follows a run: fit or refit the head, build the graph, time its plans, each when due.
-    struct Upkeep {
-        var head: HeadChange?
-        var graph: GraphBuild?
-        var costModel: CostModel?
-
-        var json: [String: Any] {
-            ["graph_built": graph.map { ["nodes": $0.record.nodes, "dims": $0.record.dims, "seconds": $0.record.buildSeconds] as [String: Any] } as Any? ?? NSNull(),
-             "head_fitted": head.map { ["kind": $0.kind.rawValue, "version": $0.version, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull()]
-        }
-
-        func print(index: String) throws {
-            if let head { try report(head, index: index, json: false) }
-            if let graph { try report(graph, costModel, index: index, json: false) }
-        }
-    }
-
-    func upkeep(_ index: Index) throws -> Upkeep {
-        let trainingProgress = ProgressDisplay(), headProgress = ProgressDisplay()
-        let blocks = { (done: Int, total: Int) in
+    /// The upkeep due after a run (`Index.upkeep`), with progress; nil through a daemon, which
+    /// does it by itself.
+    func upkeep(_ index: IndexService) throws -> Upkeep? {
+        let trainingProgress = ProgressDisplay(), headProgress = ProgressDisplay(), plansProgress = ProgressDisplay()
+        defer { [trainingProgress, headProgress, plansProgress].forEach { $0.finish() } }
+        var progress = Upkeep.Progress()
+        progress.training = trainingProgress.trainingStep
+        progress.blocks = { done, total in
             trainingProgress.finish()
             headProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
                                 plainLine: "fitting the head: wrote \(done) of \(total) vector blocks")
         }
-        let change: HeadChange?
-        if let head, try index.currentHead().record?.kind ?? MatryoshkaHead.Kind.none.rawValue != head.rawValue,
-           try index.info().documents >= Index.automaticHeadMinimum {
-            change = try index.changeHead(to: head, automatic: head != .none, adaptor: training.options,
-                                          pairs: try training.trainingPairs(), training: trainingProgress.trainingStep, progress: blocks)
-        } else {
-            change = try index.refitHeadIfDue(training: trainingProgress.trainingStep, progress: blocks)
+        progress.plans = { done, total in
+            headProgress.finish()
+            plansProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "plans",
+                                 plainLine: "timed \(done) of \(total) search plans")
         }
-        headProgress.finish()
-        let head = change
-        let graph = try index.buildGraphIfDue()
-        return Upkeep(head: head, graph: graph, costModel: try calibrateWithProgress(index, onlyIfDue: true))
+        let request = try head.map { Upkeep.HeadRequest(kind: $0, adaptor: training.options, pairs: try training.trainingPairs()) }
+        return try index.upkeepAfterWrites(head: request, progress: progress)
     }
 
-    func openOrCreate(first: DocumentInput, options: IndexStore.Options) throws -> Index {
-        do {
-            return try target.open(.write, options: options)
-        } catch StoreError.indexNotFound {
-            let dimensions = first.vector?.count ?? Model.defaultDimensions
-            // Vectors of the model's size are taken to be in its raw space, so text queries work.
-            let model = dimensions == Model.defaultDimensions ? Model.identity() : nil
-            return try Index.create(name: target.index, in: target.dataDirectory, dimensions: dimensions,
-                                    model: model, options: options)
-        }
-    }
-
-    func environmentMaxSize() throws -> Int? {
-        try ByteSize.environment("MRL_MAX_SIZE")?.bytes
+    func printUpkeep(_ upkeep: Upkeep) throws {
+        if let change = upkeep.head { try report(change, index: target.index, json: false) }
+        if let graph = upkeep.graph { try report(graph, upkeep.costModel, index: target.index, json: false) }
     }
 }

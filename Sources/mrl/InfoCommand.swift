@@ -12,9 +12,7 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        // One rendering for both paths: from the JSON a daemon sends or this process makes.
-        let info = try target.daemon().map { try $0.expect("GET", "/indexes/\(target.index)") }
-            ?? JSON(any: try target.open(.read).info().json)
+        let info = try target.service().infoDocument()
         if json {
             print(info.serialized)
             return

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Engine
 import Foundation
-import Search
 
 @main
 struct MRL: ParsableCommand {
@@ -11,15 +11,12 @@ struct MRL: ParsableCommand {
             Indexes live in --data (default: indexes/, or $MRL_DATA), one LMDB environment per index.
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self,
-                      GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self, BenchCommand.self])
+        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self, QueriesCommand.self,
+                      GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self])
 
-    /// `MRL_ISA` is read by the kernels on their first use, below any command's options, so it
-    /// is checked here, before a command runs: a misspelt cap would silently mean generic code.
+    /// `$MRL_ISA` is checked before any command runs (see `Kernels.environmentProblem`).
     static func main() {
-        if let isa = ProcessInfo.processInfo.environment["MRL_ISA"], !isa.isEmpty, !ExactSearch.kernelVariants.contains(isa) {
-            exit(withError: ValidationError("MRL_ISA=\(isa) is not an instruction set mrl knows: use one of \(ExactSearch.kernelVariants.joined(separator: ", ")), or unset it"))
-        }
+        if let problem = Kernels.environmentProblem { exit(withError: ValidationError(problem)) }
         main(nil)
     }
 }

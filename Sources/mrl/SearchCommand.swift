@@ -63,18 +63,9 @@ struct SearchCommand: ParsableCommand {
         var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
-        let result: SearchResult
-        if let daemon = try target.daemon() {
-            let answer = try daemon.expect("POST", "/indexes/\(target.index)/search", request.json)
-            guard let decoded = SearchResult(json: answer) else {
-                throw DaemonConnection.Failure(description: "the daemon's answer is not a search result: \(answer.serialized.prefix(200))")
-            }
-            result = decoded
-        } else {
-            result = try target.open(.read).search(request)
-        }
+        let result = try target.service().answer(request)
         if json {
-            printJSON(result.json)
+            print(result.json.serialized)
             return
         }
         let metas = result.hits.map { hit in hit.meta.flatMap { try? JSON.parse($0) } }

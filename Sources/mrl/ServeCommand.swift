@@ -67,6 +67,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Milliseconds an idle encoder waits for more text queries to batch with the first.")
     var batchWaitMs: Double = 1
 
+    @Option(help: "Largest each index may grow, e.g. 512M, 64G, at most 1P (default: $MRL_MAX_SIZE, or 256G).")
+    var maxSize: ByteSize?
+
     @Option(help: "Log level: trace, debug (a line per request), info, warning, error.")
     var logLevel = "info"
 
@@ -84,6 +87,7 @@ struct ServeCommand: ParsableCommand {
         try check("--index-idle-timeout", indexIdleTimeout, in: 0.001...86_400 * 365, "seconds")
         try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
         _ = try allowedUIDs()
+        do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
 
     private func allowedUIDs() throws -> Set<UInt32>? {
@@ -102,7 +106,7 @@ struct ServeCommand: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let data = DataDirectory(path: data)
+        let data = DataDirectory(path: data, maxIndexBytes: maxSize?.bytes)
         var configuration = ServerConfiguration(socketPath: socket ?? ServerConfiguration.defaultSocketPath(data: data), data: data)
         if let socketGroup {
             configuration.socketGroup = socketGroup
@@ -121,10 +125,7 @@ struct ServeCommand: ParsableCommand {
         configuration.indexIdleTimeout = indexIdleTimeout
         configuration.threads = threads
         configuration.batchWait = batchWaitMs / 1000
-        do {
-            try Daemon(configuration: configuration, logger: Logger(label: "mrl")).run()
-        } catch let problem as CustomStringConvertible {
-            throw ValidationError("\(problem)")
-        }
+        // A failure to start (a socket in use, say) is an error, not a usage error: exit 1.
+        try Daemon(configuration: configuration, logger: Logger(label: "mrl")).run()
     }
 }

@@ -80,6 +80,17 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try count(data), 2)
     }
 
+    /// A queries file's over-long line is named by its own number, blank lines counted (it
+    /// used to be the count of queries read plus one).
+    func testQueriesFileNamesTheLineOfAnOverLongOne() throws {
+        let data = temporaryData(self)
+        let huge = #"{"query": ""# + String(repeating: "x", count: 17 << 20) + #""}"#
+        let path = inputFile(data, "queries.jsonl", lines: [#"{"query": "a", "relevant_id": "a"}"#, "", huge])
+        XCTAssertThrowsError(try KnownItemQuery.read(path: path)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(path):3: is over the 16 MiB line limit"), "\($0)")
+        }
+    }
+
     func testSkipBadReportsWhereAndGoesOn() throws {
         let data = temporaryData(self)
         let path = inputFile(data, "docs.jsonl", lines: [line("a"), "oops", "", line("b"), #"{"id": 7}"#, line("c")])

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `mrl bench serve` against a real daemon: every request it counts was answered, closed
+/// `mrl-bench serve` against a real daemon: every request it counts was answered, closed
 /// loop and paced, and its recall is measured against the daemon's own exact answers.
 final class LoadGeneratorTests: XCTestCase {
     func testEveryRequestIsAnsweredAndCounted() throws {
@@ -13,8 +13,8 @@ final class LoadGeneratorTests: XCTestCase {
         let indexed = try mrl(["index", "--socket", daemon.socket, "--index", "v", corpus])
         XCTAssertEqual(indexed.status, 0, indexed.stderr)
 
-        let common = ["bench", "serve", "--socket", daemon.socket, "--index", "v", "--queries", corpus, "--limit", "50", "--json"]
-        let closed = try mrl(common + ["--clients", "1,4", "--requests", "200", "--recall"])
+        let common = ["serve", "--socket", daemon.socket, "--index", "v", "--queries", corpus, "--limit", "50", "--json"]
+        let closed = try mrl(common + ["--clients", "1,4", "--requests", "200", "--recall"], executable: mrlBenchExecutable)
         XCTAssertEqual(closed.status, 0, closed.stderr)
         let points = try XCTUnwrap(json(closed.stdout)["points"] as? [[String: Any]])
         XCTAssertEqual(points.map { $0["clients"] as? Int }, [1, 4])
@@ -25,7 +25,7 @@ final class LoadGeneratorTests: XCTestCase {
             XCTAssertEqual(point["recall"] as? Double, 1, "\(point)")
         }
 
-        let paced = try mrl(common + ["--clients", "3", "--requests", "60", "--rate", "200"])
+        let paced = try mrl(common + ["--clients", "3", "--requests", "60", "--rate", "200"], executable: mrlBenchExecutable)
         XCTAssertEqual(paced.status, 0, paced.stderr)
         let point = try XCTUnwrap((json(paced.stdout)["points"] as? [[String: Any]])?.first)
         XCTAssertEqual(point["answers"] as? Int, 60, "\(point)")

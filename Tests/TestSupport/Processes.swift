@@ -20,11 +20,15 @@ public let mrlExecutable: URL = {
     return dir.appendingPathComponent("mrl")
 }()
 
-/// Starts `mrl` with `arguments` (in `directory`, or this process's); the caller waits (or kills).
+/// The `mrl-bench` executable, which SwiftPM builds (and `make install` would put) beside `mrl`.
+public let mrlBenchExecutable = mrlExecutable.deletingLastPathComponent().appendingPathComponent("mrl-bench")
+
+/// Starts `mrl` (or `executable`) with `arguments` (in `directory`, or this process's); the
+/// caller waits (or kills).
 public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment: [String: String] = [:],
-                   directory: String? = nil) throws -> (Process, Pipe, Pipe) {
+                   directory: String? = nil, executable: URL = mrlExecutable) throws -> (Process, Pipe, Pipe) {
     let process = Process()
-    process.executableURL = mrlExecutable
+    process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     if !environment.isEmpty {
@@ -38,11 +42,11 @@ public func launch(_ arguments: [String], stdin: FileHandle? = nil, environment:
     return (process, out, err)
 }
 
-/// Runs `mrl` to completion, or SIGKILLs it after `timeout` seconds (for runs that must end
-/// by themselves and would otherwise hang a test of old code).
+/// Runs `mrl` (or `executable`) to completion, or SIGKILLs it after `timeout` seconds (for
+/// runs that must end by themselves and would otherwise hang a test of old code).
 public func mrl(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-                timeout: Double? = nil) throws -> Run {
-    let (process, out, err) = try launch(arguments, environment: environment, directory: directory)
+                timeout: Double? = nil, executable: URL = mrlExecutable) throws -> Run {
+    let (process, out, err) = try launch(arguments, environment: environment, directory: directory, executable: executable)
     let stop = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: stop) }
     defer { stop.cancel() }

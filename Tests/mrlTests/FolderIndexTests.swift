@@ -3,21 +3,32 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `mrl index` on files and folders: discovery, chunking, incremental re-runs, bad input.
-final class FolderIndexTests: XCTestCase {
-    func write(_ path: String, _ text: String) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+/// Writes `text` to `path`, making its folders.
+private func write(_ path: String, _ text: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+/// `mrl index --json` with `arguments`, which must succeed; its summary.
+private func index(_ arguments: [String]) throws -> JSON {
+    let run = try mrl(["index", "--json"] + arguments)
+    XCTAssertEqual(run.status, 0, run.stderr)
+    return try JSON.parse(run.stdout)
+}
+
+/// `mrl index` on files and folders, the same whether the command opens the index itself or
+/// goes through a daemon (FolderIndexTests, FolderIndexThroughDaemonTests).
+struct FolderContract {
+    let test: XCTestCase
+    let transport: Transport
+
+    init(_ test: XCTestCase, _ kind: Transport.Kind) {
+        self.test = test
+        transport = Transport(kind, test: test)
     }
 
-    func index(_ arguments: [String]) throws -> JSON {
-        let run = try mrl(["index", "--json"] + arguments)
-        XCTAssertEqual(run.status, 0, run.stderr)
-        return try JSON.parse(run.stdout)
-    }
-
-    func testAFolderOfMixedFilesIndexesAndReindexesIncrementally() throws {
-        let folder = scratchFolder(self), docs = folder + "/docs"
+    func aFolderOfMixedFilesIndexesAndReindexesIncrementally() throws {
+        let folder = scratchFolder(test), docs = folder + "/docs"
         let long = (0..<60).map { "Paragraph \($0) explains how the backup tool copies files to a remote server over ssh and checks them." }
             .joined(separator: "\n\n")
         try write(docs + "/guide.md", "# Guide\n\n" + long)
@@ -36,7 +47,7 @@ final class FolderIndexTests: XCTestCase {
         gz.waitUntilExit()
         try FileManager.default.createSymbolicLink(atPath: docs + "/notes/loop", withDestinationPath: docs)
         try FileManager.default.createSymbolicLink(atPath: docs + "/dangling", withDestinationPath: folder + "/nowhere")
-        let data = ["--data", folder + "/data", "--index", "notes"]
+        let data = try transport.at(folder + "/data") + ["--index", "notes"]
 
         let first = try index(data + ["--exclude", "*.log", docs])
         XCTAssertEqual(first["files_added"], 5, "guide, pdf, page, latin1, NEWS.gz: \(first.serialized)")
@@ -77,12 +88,12 @@ final class FolderIndexTests: XCTestCase {
     }
 
     /// --watch picks up a new file, and a deleted one, while it runs.
-    func testWatchKeepsTheIndexCurrent() throws {
-        let folder = scratchFolder(self), docs = folder + "/docs"
+    func watchKeepsTheIndexCurrent() throws {
+        let folder = scratchFolder(test), docs = folder + "/docs"
         try write(docs + "/a.txt", "The first file, about gardening.")
-        let data = ["--data", folder + "/data", "--index", "w"]
+        let data = try transport.at(folder + "/data") + ["--index", "w"]
         let (watcher, _, _) = try launch(["index", "--watch"] + data + [docs])
-        addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
+        test.addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
         func waitFor(_ id: String, present: Bool) -> Bool {
             for _ in 0..<300 {
                 if ((try? mrl(["get"] + data + [id]))?.status == 0) == present { return true }
@@ -101,13 +112,13 @@ final class FolderIndexTests: XCTestCase {
 
     /// A watched folder that vanishes is reported and its files leave the index; the other
     /// folders are still watched.
-    func testWatchGoesOnWhenAFolderVanishes() throws {
-        let folder = scratchFolder(self), kept = folder + "/kept", gone = folder + "/gone"
+    func watchGoesOnWhenAFolderVanishes() throws {
+        let folder = scratchFolder(test), kept = folder + "/kept", gone = folder + "/gone"
         try write(kept + "/a.txt", "A file that stays, about gardening.")
         try write(gone + "/b.txt", "A file in a folder that will be removed, about sailing.")
-        let data = ["--data", folder + "/data", "--index", "w"]
+        let data = try transport.at(folder + "/data") + ["--index", "w"]
         let (watcher, output, _) = try launch(["index", "--watch"] + data + [kept, gone])
-        addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
+        test.addTeardownBlock { kill(watcher.processIdentifier, SIGKILL) }
         func waitFor(_ id: String, present: Bool) -> Bool {
             for _ in 0..<300 where watcher.isRunning {
                 if ((try? mrl(["get"] + data + [id]))?.status == 0) == present { return true }
@@ -126,6 +137,52 @@ final class FolderIndexTests: XCTestCase {
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(printed.contains("\(gone): is gone"), printed)
     }
+
+    /// A file whose path passes the 511-byte id limit gets chunk ids that fit (a prefix of
+    /// the path and its hash), the same on every run; its meta keeps the whole path.
+    func filesDeeperThanTheIDLimitAreIndexed() throws {
+        let folder = scratchFolder(test)
+        let deep = folder + "/docs/" + (0..<3).map { String(repeating: "deep-folder-\($0)-", count: 14) }.joined(separator: "/")
+        let file = deep + "/notes.txt"
+        XCTAssertGreaterThan(file.utf8.count, 511)
+        try write(file, "Notes about tuning the write-ahead log of a database server.")
+        try write(folder + "/docs/short.txt", "A short file beside it.")
+        let data = try transport.at(folder + "/data") + ["--index", "deep"]
+        let first = try index(data + [folder + "/docs"])
+        XCTAssertEqual(first["files_added"], 2, first.serialized)
+        XCTAssertEqual(try index(data + [folder + "/docs"])["files_unchanged"], 2)
+
+        let found = try mrl(["search"] + data + ["--json", "-k", "1", "write-ahead log tuning"])
+        let hit = try XCTUnwrap(try JSON.parse(found.stdout)["hits"]?.array?.first, found.stdout)
+        XCTAssertEqual(hit["meta"]?["path"]?.string, file)
+        let id = try XCTUnwrap(hit["id"]?.string)
+        XCTAssertLessThanOrEqual(id.utf8.count, 511)
+        XCTAssertTrue(id.hasPrefix(folder + "/docs/deep-folder-0-") && id.hasSuffix("#0"), id)
+
+        // A re-run after the file is gone finds its chunk by the same id.
+        try FileManager.default.removeItem(atPath: file)
+        let removed = try index(data + [folder + "/docs"])
+        XCTAssertEqual(removed["files_removed"], 1, removed.serialized)
+        XCTAssertEqual(removed["chunks_deleted"], 1, removed.serialized)
+        XCTAssertNotEqual(try mrl(["get"] + data + [id]).status, 0)
+    }
+
+    func anEmptyFolderSaysSo() throws {
+        let folder = scratchFolder(test)
+        try FileManager.default.createDirectory(atPath: folder + "/empty", withIntermediateDirectories: true)
+        let run = try mrl(["index"] + transport.at(folder + "/data") + ["--index", "e", folder + "/empty"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("files 0 added, 0 changed, 0 removed, 0 unchanged, 0 skipped"), run.stdout)
+    }
+}
+
+/// `mrl index` on files and folders: discovery, chunking, incremental re-runs, bad input.
+final class FolderIndexTests: XCTestCase {
+    func testAFolderOfMixedFilesIndexesAndReindexesIncrementally() throws { try FolderContract(self, .local).aFolderOfMixedFilesIndexesAndReindexesIncrementally() }
+    func testWatchKeepsTheIndexCurrent() throws { try FolderContract(self, .local).watchKeepsTheIndexCurrent() }
+    func testWatchGoesOnWhenAFolderVanishes() throws { try FolderContract(self, .local).watchGoesOnWhenAFolderVanishes() }
+    func testFilesDeeperThanTheIDLimitAreIndexed() throws { try FolderContract(self, .local).filesDeeperThanTheIDLimitAreIndexed() }
+    func testAnEmptyFolderSaysSo() throws { try FolderContract(self, .local).anEmptyFolderSaysSo() }
 
     /// Input that never ends stops a run with a clear error: a device given as a file is
     /// refused at once, and a JSONL stream with no newline stops at the line limit.
@@ -160,42 +217,7 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(clean["files_added"], 16)
     }
 
-    /// A file whose path passes the 511-byte id limit gets chunk ids that fit (a prefix of
-    /// the path and its hash), the same on every run; its meta keeps the whole path.
-    func testFilesDeeperThanTheIDLimitAreIndexed() throws {
-        let folder = scratchFolder(self)
-        let deep = folder + "/docs/" + (0..<3).map { String(repeating: "deep-folder-\($0)-", count: 14) }.joined(separator: "/")
-        let file = deep + "/notes.txt"
-        XCTAssertGreaterThan(file.utf8.count, 511)
-        try write(file, "Notes about tuning the write-ahead log of a database server.")
-        try write(folder + "/docs/short.txt", "A short file beside it.")
-        let data = ["--data", folder + "/data", "--index", "deep"]
-        let first = try index(data + [folder + "/docs"])
-        XCTAssertEqual(first["files_added"], 2, first.serialized)
-        XCTAssertEqual(try index(data + [folder + "/docs"])["files_unchanged"], 2)
 
-        let found = try mrl(["search"] + data + ["--json", "-k", "1", "write-ahead log tuning"])
-        let hit = try XCTUnwrap(try JSON.parse(found.stdout)["hits"]?.array?.first, found.stdout)
-        XCTAssertEqual(hit["meta"]?["path"]?.string, file)
-        let id = try XCTUnwrap(hit["id"]?.string)
-        XCTAssertLessThanOrEqual(id.utf8.count, 511)
-        XCTAssertTrue(id.hasPrefix(folder + "/docs/deep-folder-0-") && id.hasSuffix("#0"), id)
-
-        // A re-run after the file is gone finds its chunk by the same id.
-        try FileManager.default.removeItem(atPath: file)
-        let removed = try index(data + [folder + "/docs"])
-        XCTAssertEqual(removed["files_removed"], 1, removed.serialized)
-        XCTAssertEqual(removed["chunks_deleted"], 1, removed.serialized)
-        XCTAssertNotEqual(try mrl(["get"] + data + [id]).status, 0)
-    }
-
-    func testAnEmptyFolderSaysSo() throws {
-        let folder = scratchFolder(self)
-        try FileManager.default.createDirectory(atPath: folder + "/empty", withIntermediateDirectories: true)
-        let run = try mrl(["index", "--data", folder + "/data", "--index", "e", folder + "/empty"])
-        XCTAssertEqual(run.status, 0, run.stderr)
-        XCTAssertTrue(run.stdout.contains("files 0 added, 0 changed, 0 removed, 0 unchanged, 0 skipped"), run.stdout)
-    }
 
     func testLongJSONLDocumentsAreChunkedWithTheirParent() throws {
         let folder = scratchFolder(self)
@@ -217,4 +239,12 @@ final class FolderIndexTests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.stderr)
         XCTAssertEqual(try JSON.parse(eval.stdout)["by_dims"]?.array?.first?["mrr_at_10"], 1)
     }
+}
+
+final class FolderIndexThroughDaemonTests: XCTestCase {
+    func testAFolderOfMixedFilesIndexesAndReindexesIncrementally() throws { try FolderContract(self, .daemon).aFolderOfMixedFilesIndexesAndReindexesIncrementally() }
+    func testWatchKeepsTheIndexCurrent() throws { try FolderContract(self, .daemon).watchKeepsTheIndexCurrent() }
+    func testWatchGoesOnWhenAFolderVanishes() throws { try FolderContract(self, .daemon).watchGoesOnWhenAFolderVanishes() }
+    func testFilesDeeperThanTheIDLimitAreIndexed() throws { try FolderContract(self, .daemon).filesDeeperThanTheIDLimitAreIndexed() }
+    func testAnEmptyFolderSaysSo() throws { try FolderContract(self, .daemon).anEmptyFolderSaysSo() }
 }

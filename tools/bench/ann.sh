@@ -21,6 +21,6 @@ $mrl index --data "$data" --index debian-ref "$out/debian-docs.jsonl" | tail -3
 for threads in 2 1; do
   $mrl graph --data "$data" --index debian-ref --threads "$threads" | head -1
 done
-$mrl bench ann --data "$data" --index debian-ref --queries "$out/debian-titles.jsonl" --limit "$queries"
-$mrl bench ann --data "$data" --index debian-ref --queries "$out/debian-titles.jsonl" --limit "$queries" --json > "$out/mrl_ann.json"
+$mrl-bench ann --data "$data" --index debian-ref --queries "$out/debian-titles.jsonl" --limit "$queries"
+$mrl-bench ann --data "$data" --index debian-ref --queries "$out/debian-titles.jsonl" --limit "$queries" --json > "$out/mrl_ann.json"
 tools/.venv/bin/python tools/bench/ann_peers.py --queries "$queries" --build-threads 1,2

@@ -49,8 +49,8 @@ def timed(fn, texts):
 
 results = []
 
-# mrl: its own benchmark command, same texts (the first --count of the corpus).
-out = subprocess.run([args.mrl, "bench", "encoder", "--count", str(args.count), "--corpus", args.corpus, "--json"],
+# mrl: its own benchmark command (mrl-bench, beside mrl), same texts (the first --count of the corpus).
+out = subprocess.run([os.path.join(os.path.dirname(args.mrl), "mrl-bench"), "encoder", "--count", str(args.count), "--corpus", args.corpus, "--json"],
                      check=True, capture_output=True, text=True).stdout
 mrl = {r["set"]: r["per_second"] for r in json.loads(out)["results"]}
 with tempfile.TemporaryDirectory() as tmp:

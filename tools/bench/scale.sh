@@ -28,7 +28,7 @@ for threads in 1 2; do
   $mrl graph --data "$data" --index pypi --threads "$threads" | head -1
 done
 $mrl info --data "$data" --index pypi
-$mrl bench ann --data "$data" --index pypi --queries "$out/pypi-queries.jsonl" --limit "$queries"
+$mrl-bench ann --data "$data" --index pypi --queries "$out/pypi-queries.jsonl" --limit "$queries"
 $mrl eval --data "$data" --index pypi --queries "$out/pypi-queries.jsonl" --limit "$queries" --dims 64,128,384
 $py tools/bench/ann_peers.py --docs "$out/pypi-docs.f32.npy" --titles "$out/pypi-names.f32.npy" --queries "$queries" \
     --systems numpy-flat,hnswlib --build-threads 1,2 --out "$out/ann_peers.json"

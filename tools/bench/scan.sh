@@ -13,7 +13,7 @@ python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
 
 rounds=${ROUNDS:-3}
 for r in $(seq 1 "$rounds"); do
-  .build/release/mrl bench scan --json > "$out/scan-mrl-$r.json"
+  .build/release/mrl-bench scan --json > "$out/scan-mrl-$r.json"
   for t in 1 2; do OPENBLAS_NUM_THREADS=$t python3 tools/bench/scan_numpy.py > "$out/scan-numpy-$t-$r.json"; done
 done
 

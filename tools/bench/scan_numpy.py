@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The numpy peer of `mrl bench scan`: exact cosine top-k over a prefix, one query at a time.
+"""The numpy peer of `mrl-bench scan`: exact cosine top-k over a prefix, one query at a time.
 
 numpy at its best: for each prefix a contiguous, pre-normalized float32 matrix, so a query is
 one gemv (OpenBLAS) plus argpartition. Threads are OpenBLAS's, set by OPENBLAS_NUM_THREADS

@@ -47,18 +47,19 @@ public struct FolderIngest {
     }
 
     /// What the index remembers of a file (meta key `file/` + a hash of the path).
-    struct FileRecord: JSONRepresentable {
-        var path: String
-        var size: Int
-        var modified: Double
-        var hash: UInt64
-        var chunks: Int
+    /// What the index remembers of a file it read (see `IndexService.fileRecords`).
+    public struct FileRecord: JSONRepresentable, Sendable, Equatable {
+        public var path: String
+        public var size: Int
+        public var modified: Double
+        public var hash: UInt64
+        public var chunks: Int
 
-        init(path: String, size: Int, modified: Double, hash: UInt64, chunks: Int) {
+        public init(path: String, size: Int, modified: Double, hash: UInt64, chunks: Int) {
             (self.path, self.size, self.modified, self.hash, self.chunks) = (path, size, modified, hash, chunks)
         }
 
-        init(json: JSON) throws(JSONDecodingError) {
+        public init(json: JSON) throws(JSONDecodingError) {
             let fields = try JSONFields(json, of: FileRecord.self)
             path = try fields["path"]
             size = try fields["size"]
@@ -72,9 +73,20 @@ public struct FolderIngest {
                 throw JSONDecodingError(record: "FileRecord", field: "hash", problem: "expected 16 hex digits, got \(stored.serialized.prefix(40))")
             }
             self.hash = hash
+            // Records also come over the socket (`POST /indexes/{name}/files`): sane values only.
+            guard !path.isEmpty, path.utf8.count <= 4_096 else {
+                throw JSONDecodingError(record: "FileRecord", field: "path", problem: "must be a path of 1 to 4096 bytes")
+            }
+            guard size >= 0, modified.isFinite, (0...Self.maxChunks).contains(chunks) else {
+                throw JSONDecodingError(record: "FileRecord", field: size < 0 ? "size" : modified.isFinite ? "chunks" : "modified",
+                                        problem: "must be a size ≥ 0, a finite time and 0 to \(Self.maxChunks) chunks")
+            }
         }
 
-        var json: JSON {
+        /// More chunks than any file of the 16 MiB a folder walk reads could give.
+        public static let maxChunks = 1 << 20
+
+        public var json: JSON {
             ["path": .string(path), "size": JSON(size), "modified": .number(modified),
              "hash": .string(String(hash, radix: 16)), "chunks": JSON(chunks)]
         }
@@ -88,21 +100,23 @@ public struct FolderIngest {
         self.options = options
     }
 
+    static let recordPrefix = "file/"
+
     static func recordKey(_ path: String) -> String {
         var hash = ContentHash()
         hash.add(path)
-        return "file/" + String(hash.value, radix: 16)
+        return recordPrefix + String(hash.value, radix: 16)
     }
 
-    public func run(index: Index, progress: (Progress) -> Void) throws -> Summary {
+    /// Reads the files into `index`, here or through a daemon: the same rule either way.
+    public func run(index: IndexService, progress: (Progress) -> Void) throws -> Summary {
         let started = Date()
         var summary = Summary()
         var scan = FolderScan(rules: options.rules)
         scan.rootsMayVanish = options.rootsMayVanish
         let files = try scan.files(under: roots)
         summary.notes += scan.problems
-        let records = Dictionary(try index.store.read { try $0.metaEntries(prefix: "file/", as: FileRecord.self) }
-            .map { ($0.value.path, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let records = Dictionary(try index.fileRecords().map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         // The model loads only when some file needs chunking: a run with nothing new is quick.
         var loaded: TextEncoder?
         func encoder() throws -> TextEncoder {
@@ -118,7 +132,7 @@ public struct FolderIngest {
             }
             batch.removeAll()
             if !finished.isEmpty {
-                try index.store.updateMeta(put: finished.map { (FolderIngest.recordKey($0.path), $0) })
+                try index.updateFileRecords(put: finished, forget: [])
                 finished.removeAll()
             }
         }
@@ -184,7 +198,7 @@ public struct FolderIngest {
         for record in records.values where !present.contains(record.path)
             && absoluteRoots.contains(where: { record.path == $0 || record.path.hasPrefix($0 + "/") }) {
             summary.chunksDeleted += try index.delete(ids: (0..<record.chunks).map { ChunkID.make(record.path, $0) })
-            try index.store.updateMeta(put: [(key: String, value: FileRecord)](), delete: [FolderIngest.recordKey(record.path)])
+            try index.updateFileRecords(put: [], forget: [record.path])
             summary.removed += 1
         }
         if pdfSkipped > 0 { summary.notes.append("\(pdfSkipped) PDF files skipped: install poppler-utils (pdftotext) to read them") }

@@ -44,9 +44,7 @@ public struct FolderScan {
                 found.append(FoundFile(path: absolute, size: Int(info.st_size), modified: FolderScan.seconds(info.st_mtim)))
                 continue
             }
-            var rules = self.rules
-            if let text = try? String(contentsOfFile: absolute + "/.mrlignore", encoding: .utf8) { rules.add(ignoreFile: text) }
-            walk(absolute, relative: "", rules: rules, visited: &visited, into: &found)
+            walk(absolute, relative: "", rules: rules.adding(ignoreFileOf: absolute), visited: &visited, into: &found)
         }
         return found.sorted { $0.path < $1.path }
     }

@@ -31,6 +31,7 @@ public final class FolderWatcher {
             let folder = isDirectory.boolValue ? root : (root as NSString).deletingLastPathComponent
             var folders = [folder]
             if isDirectory.boolValue, let walker = FileManager.default.enumerator(atPath: root) {
+                let rules = rules.adding(ignoreFileOf: root)
                 while let relative = walker.nextObject() as? String {
                     guard (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory else { continue }
                     if rules.skips(relative, isDirectory: true) {

@@ -15,6 +15,7 @@ final class ConnectionAdmission: Sendable {
     private let configuration: ServerConfiguration
     private let metrics: ServerMetrics
     private let open = Mutex(Open())
+    private let shuttingDown = Atomic(false)
 
     init(configuration: ServerConfiguration, metrics: ServerMetrics) {
         self.configuration = configuration
@@ -23,6 +24,7 @@ final class ConnectionAdmission: Sendable {
 
     /// Counts `channel` as open until it closes, or says why it is refused.
     func admit(_ channel: Channel, uid: UInt32?) -> APIError? {
+        if shuttingDown.load(ordering: .relaxed) { return .overloaded("the daemon is shutting down: retry once it is back") }
         if let allowed = configuration.allowedUIDs, uid.map(allowed.contains) != true {
             let who = uid.map { "uid \($0)" } ?? "a peer whose uid the kernel does not tell (SO_PEERCRED)"
             return APIError(status: .forbidden, code: "forbidden",
@@ -54,7 +56,10 @@ final class ConnectionAdmission: Sendable {
         return nil
     }
 
-    /// The connections open now (a shutdown closes them).
+    /// Refuses every later connection: the daemon is shutting down.
+    func stopAdmitting() { shuttingDown.store(true, ordering: .relaxed) }
+
+    /// The connections open now (a shutdown closes those still open at its deadline).
     var channels: [Channel] { open.withLock { Array($0.channels.values) } }
 }
 

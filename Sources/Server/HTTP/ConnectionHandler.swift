@@ -4,7 +4,9 @@ import NIOHTTP1
 
 /// One client connection: collects each request (refusing bodies over the cap, or over the
 /// daemon's budget of bodies in flight, before reading them), hands it to the application,
-/// writes the answer, keeps the connection alive unless the client or a shutdown says otherwise.
+/// writes the answer, keeps the connection alive unless the client says otherwise. (A shutdown
+/// is NIO's pipelining handler's: told to quiesce, it marks the answer in progress
+/// `Connection: close` and closes the connection after it.)
 ///
 /// Backpressure: NIO's pipelining handler before this one hands over one request at a time,
 /// the next only once this one's answer is written, and reads nothing from the socket while
@@ -25,7 +27,6 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let application: Application
     private let timer: ConnectionTimer
-    private let draining: () -> Bool
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     /// Bytes of the body budget this connection's current request holds.
@@ -35,10 +36,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// After a refusal (413, 503) the rest of that request is ignored and the connection closes.
     private var refusing = false
 
-    init(application: Application, timer: ConnectionTimer, draining: @escaping () -> Bool) {
+    init(application: Application, timer: ConnectionTimer) {
         self.application = application
         self.timer = timer
-        self.draining = draining
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,6 +88,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// NIO's error handler has answered a malformed request 400 with `Connection: close`; the
+    /// connection is closed here, or it would stay open until the request timeout.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError { context.close(promise: nil) }
+        context.fireErrorCaught(error)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         held = nil
         releaseBody()
@@ -123,7 +130,6 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func write(_ response: Response, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
         releaseBody()
-        let keepAlive = keepAlive && !draining()
         context.write(wrapOutboundOut(.head(response.head(version: version, keepAlive: keepAlive))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.count)
         buffer.writeBytes(response.body)

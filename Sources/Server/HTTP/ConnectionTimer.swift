@@ -9,7 +9,8 @@ import NIOCore
 /// A request only notes the time: nothing is scheduled or cancelled per request (that was 2%
 /// of the daemon's CPU under load). One check per connection looks at the limit of the state
 /// it finds, and comes back at that limit or one `step` later, whichever is sooner; a state
-/// change can bring a limit forward by at most a step, so no limit is overshot.
+/// change can bring a limit forward by at most a step, so no limit is overshot. Time is the
+/// event loop's (`EventLoop.now`), so a test's loop can drive it with virtual time.
 final class ConnectionTimer: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -17,7 +18,7 @@ final class ConnectionTimer: ChannelInboundHandler {
     private enum State { case idle, receiving, answering }
     private var state = State.idle
     /// When the current state began.
-    private var since = NIODeadline.now()
+    private var since = NIODeadline.uptimeNanoseconds(0)
     /// When the channel became unwritable, while it is.
     private var blockedSince: NIODeadline?
     private var check: Scheduled<Void>?
@@ -33,7 +34,7 @@ final class ConnectionTimer: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        since = .now()
+        since = context.eventLoop.now
         schedule(at: since + step)
     }
 
@@ -45,13 +46,13 @@ final class ConnectionTimer: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if state == .idle {
             state = .receiving
-            since = .now()
+            since = context.eventLoop.now
         }
         context.fireChannelRead(data)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        blockedSince = context.channel.isWritable ? nil : .now()
+        blockedSince = context.channel.isWritable ? nil : context.eventLoop.now
         context.fireChannelWritabilityChanged()
     }
 
@@ -63,13 +64,13 @@ final class ConnectionTimer: ChannelInboundHandler {
     /// The answer is being written: the next request may take its time to come.
     func responseSent() {
         state = .idle
-        since = .now()
+        since = context?.eventLoop.now ?? since
     }
 
     /// Closes the connection past its state's limit; otherwise looks again later.
     private func checkLimit() {
         guard let context else { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         let stateLimit: NIODeadline? = switch state {
         case .idle: since + idle
         case .receiving: since + request

@@ -65,7 +65,12 @@ struct APIError: Error {
     static func field(_ name: String, _ message: String) -> APIError {
         APIError(status: .badRequest, code: "bad_request", message: "\"\(name)\" \(message)")
     }
+    /// No such index or route.
     static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    /// The index exists but has no document `id`: a code of its own, so clients tell it apart.
+    static func documentNotFound(index: String, id: String) -> APIError {
+        APIError(status: .notFound, code: "document_not_found", message: "index \"\(index)\" has no document \"\(id)\"")
+    }
     static func overloaded(_ message: String) -> APIError {
         APIError(status: .serviceUnavailable, code: "overloaded", message: message, headers: [("Retry-After", "1")])
     }

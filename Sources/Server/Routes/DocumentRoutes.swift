@@ -32,11 +32,9 @@ extension Application {
 
     func document(index name: String, id: String) throws -> Response {
         guard let document = try registry.index(name).index.document(id: id) else {
-            throw APIError.notFound("index \"\(name)\" has no document \"\(id)\"")
+            throw APIError.documentNotFound(index: name, id: id)
         }
-        var object: [String: JSON] = ["id": .string(document.id), "text": .string(document.text)]
-        if let meta = document.meta { object["meta"] = (try? JSON.parse(meta)) ?? .string(meta) }
-        return .json(.object(object))
+        return .json(document.json)
     }
 
     func deleteDocument(index name: String, id: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
@@ -44,7 +42,7 @@ extension Application {
         let promise = loop.makePromise(of: Bool.self)
         target.writer.submit(.delete(id, promise))
         return promise.futureResult.flatMapThrowing { existed in
-            guard existed else { throw APIError.notFound("index \"\(name)\" has no document \"\(id)\"") }
+            guard existed else { throw APIError.documentNotFound(index: name, id: id) }
             return .json(["deleted": .string(id)])
         }
     }

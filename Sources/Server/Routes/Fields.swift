@@ -67,6 +67,12 @@ struct Fields {
         return items
     }
 
+    /// An array field that may be missing, null or empty (then []).
+    func optionalArray(_ name: String, max: Int) throws -> [JSON] {
+        guard let value = value(name), value.array?.isEmpty != true else { return [] }
+        return try array(name, max: max)
+    }
+
     /// Element `i` of an array field as an object.
     func element(_ item: JSON, of name: String, at i: Int) throws -> Fields {
         guard let object = item.object else { throw APIError.field("\(path)\(name)[\(i)]", "must be an object, got \(item.typeName)") }

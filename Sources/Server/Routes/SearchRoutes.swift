@@ -36,7 +36,9 @@ extension Application {
         try fields.allowOnly(["queries"])
         let items = try fields.array("queries", max: configuration.maxBatchQueries)
         let searches = try items.enumerated().map { i, item in try searchRequest(try fields.element(item, of: "queries", at: i)) }
-        let hits = searches.reduce(0) { $0 + $1.k }
+        // Each k counted as at most maxK (a k out of range gets its own 400 below): a sum of
+        // whole numbers up to 2^63 would overflow.
+        let hits = searches.reduce(0) { $0 + min(max($1.k, 0), SearchRequest.maxK) }
         guard hits <= configuration.maxBatchHits else {
             throw APIError(status: .payloadTooLarge, code: "too_large",
                            message: "\"queries\" ask for \(hits) hits in all (the sum of their k), over the limit of \(configuration.maxBatchHits): split the batch")
@@ -64,11 +66,13 @@ extension Application {
             var answerBytes = 0
             return try requests.enumerated().map { i, request in
                 var request = request
-                if request.query != nil {
+                let text = request.query
+                if text != nil {
                     request.vector = vectors.next()
                     request.query = nil
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
+                if let vector = request.vector { index.logQuery(vector: vector, k: request.k, text: text) }
                 answerBytes += result.hits.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) + ($1.meta?.utf8.count ?? 0) }
                 guard answerBytes <= self.configuration.maxAnswerBytes else {
                     throw APIError(status: .payloadTooLarge, code: "too_large",

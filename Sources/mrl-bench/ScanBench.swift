@@ -3,15 +3,16 @@ import Engine
 import Foundation
 import Search
 import Store
+import Terminal
 
 struct ScanBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Ingest rate, memory bandwidth, and exact prefix-scan latency on reference vectors.",
         discussion: """
-            Loads precomputed vectors (.npy, float16 or float32), ingests them into a fresh index in a
-            temporary folder at each batch size, then runs one query at a time (as a daemon serves
-            them) through the full search path at each prefix and thread count. The defaults read the
+            Loads precomputed vectors (.npy, float16 or float32), ingests them into a fresh index in a \
+            temporary folder at each batch size, then runs one query at a time (as a daemon serves \
+            them) through the full search path at each prefix and thread count. The defaults read the \
             Debian reference embeddings in ../shared/data.
             """)
 
@@ -50,7 +51,7 @@ struct ScanBench: ParsableCommand {
         let data = DataDirectory(path: folder)
         note("\(corpus.rows) × \(corpus.columns) vectors, \(min(queryCount, queryMatrix.rows)) queries, kernels \(ExactSearch.kernelISA)")
 
-        var ingestRows: [[String: Any]] = []
+        var ingestRows: [IngestRow] = []
         var index: Index?
         for batch in batchSizes.values {
             let name = "b\(batch)"
@@ -62,14 +63,14 @@ struct ScanBench: ParsableCommand {
             }
             let seconds = Date().timeIntervalSince(start)
             let megabytes = Double(corpus.rows * corpus.columns * 4) / 1e6
-            ingestRows.append(["batch_size": batch, "seconds": seconds, "vectors_per_s": Double(corpus.rows) / seconds,
-                               "mb_per_s": megabytes / seconds])
+            ingestRows.append(IngestRow(batchSize: batch, seconds: seconds, vectorsPerSecond: Double(corpus.rows) / seconds,
+                                        megabytesPerSecond: megabytes / seconds))
             note("ingest batch \(batch): \(Int(Double(corpus.rows) / seconds)) vectors/s")
             index = fresh
         }
         let bandwidth = Dictionary(uniqueKeysWithValues: threads.values.map { ($0, MemoryBandwidth.measure(threads: $0)) })
 
-        var scanRows: [[String: Any]] = []
+        var scanRows: [ScanRow] = []
         let searchIndex = index!
         let timed = (0..<min(queryCount, queryMatrix.rows)).map(queryMatrix.row)
         for t in threads.values {
@@ -88,35 +89,49 @@ struct ScanBench: ParsableCommand {
                 latencies.sort()
                 let mean = latencies.reduce(0, +) / Double(latencies.count)
                 let gbps = Double(bytes) / (mean / 1e3) / 1e9
-                scanRows.append(["threads": t, "dims": d, "mean_ms": mean, "p50_ms": latencies[latencies.count / 2],
-                                 "p99_ms": latencies[latencies.count * 99 / 100], "gb_per_s": gbps,
-                                 "fraction_of_bandwidth": gbps * 1e9 / bandwidth[t]!])
+                scanRows.append(ScanRow(threads: t, dims: d, meanMs: mean, p50Ms: latencies[latencies.count / 2],
+                                        p99Ms: latencies[latencies.count * 99 / 100], gbPerSecond: gbps,
+                                        fractionOfBandwidth: gbps * 1e9 / bandwidth[t]!))
             }
         }
 
-        let report: [String: Any] = [
-            "vectors": corpus.rows, "dimensions": corpus.columns, "queries": timed.count, "k": k,
-            "kernels": ExactSearch.kernelISA, "ingest": ingestRows,
-            "read_bandwidth_gb_per_s": Dictionary(uniqueKeysWithValues: bandwidth.map { ("\($0.key)", $0.value / 1e9) }),
-            "scan": scanRows,
+        let report: JSON = [
+            "vectors": JSON(corpus.rows), "dimensions": JSON(corpus.columns), "queries": JSON(timed.count), "k": JSON(k),
+            "kernels": .string(ExactSearch.kernelISA), "ingest": .array(ingestRows.map(\.json)),
+            "read_bandwidth_gb_per_s": .object(Dictionary(uniqueKeysWithValues: bandwidth.map { ("\($0.key)", .number($0.value / 1e9)) })),
+            "scan": .array(scanRows.map(\.json)),
         ]
         if json { printJSON(report) } else { printTables(ingestRows, bandwidth, scanRows) }
     }
 
-    private func printTables(_ ingest: [[String: Any]], _ bandwidth: [Int: Double], _ scan: [[String: Any]]) {
+    private struct IngestRow {
+        var batchSize: Int, seconds: Double, vectorsPerSecond: Double, megabytesPerSecond: Double
+        var json: JSON {
+            ["batch_size": JSON(batchSize), "seconds": .number(seconds), "vectors_per_s": .number(vectorsPerSecond),
+             "mb_per_s": .number(megabytesPerSecond)]
+        }
+    }
+
+    private struct ScanRow {
+        var threads: Int, dims: Int, meanMs: Double, p50Ms: Double, p99Ms: Double, gbPerSecond: Double, fractionOfBandwidth: Double
+        var json: JSON {
+            ["threads": JSON(threads), "dims": JSON(dims), "mean_ms": .number(meanMs), "p50_ms": .number(p50Ms),
+             "p99_ms": .number(p99Ms), "gb_per_s": .number(gbPerSecond), "fraction_of_bandwidth": .number(fractionOfBandwidth)]
+        }
+    }
+
+    private func printTables(_ ingest: [IngestRow], _ bandwidth: [Int: Double], _ scan: [ScanRow]) {
         var table = Table(header: ["batch", "vectors/s", "MB/s"], rightAligned: [0, 1, 2])
         for row in ingest {
-            table.rows.append(["\(row["batch_size"]!)", String(format: "%.0f", row["vectors_per_s"] as! Double),
-                               String(format: "%.1f", row["mb_per_s"] as! Double)])
+            table.rows.append(["\(row.batchSize)", String(format: "%.0f", row.vectorsPerSecond), String(format: "%.1f", row.megabytesPerSecond)])
         }
         print("ingest (precomputed vectors into LMDB)\n" + table.render() + "\n")
         print("read bandwidth: " + bandwidth.keys.sorted().map { String(format: "%d thread(s) %.1f GB/s", $0, bandwidth[$0]! / 1e9) }.joined(separator: ", ") + "\n")
         var scanTable = Table(header: ["threads", "dims", "mean ms", "p50 ms", "p99 ms", "GB/s", "of bandwidth"], rightAligned: Set(0..<7))
         for row in scan {
-            scanTable.rows.append(["\(row["threads"]!)", "\(row["dims"]!)",
-                                   String(format: "%.3f", row["mean_ms"] as! Double), String(format: "%.3f", row["p50_ms"] as! Double),
-                                   String(format: "%.3f", row["p99_ms"] as! Double), String(format: "%.1f", row["gb_per_s"] as! Double),
-                                   String(format: "%.0f%%", 100 * (row["fraction_of_bandwidth"] as! Double))])
+            scanTable.rows.append(["\(row.threads)", "\(row.dims)", String(format: "%.3f", row.meanMs), String(format: "%.3f", row.p50Ms),
+                                   String(format: "%.3f", row.p99Ms), String(format: "%.1f", row.gbPerSecond),
+                                   String(format: "%.0f%%", 100 * row.fractionOfBandwidth)])
         }
         print("exact scan, one query at a time, k=\(k)\n" + scanTable.render())
     }

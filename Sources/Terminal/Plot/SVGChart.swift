@@ -3,34 +3,41 @@ import Foundation
 /// A small hand-written SVG chart: points and lines on linear or log axes, with a legend and
 /// labelled points. Enough for recall-vs-latency frontiers and quality-vs-dims curves,
 /// without a plotting dependency.
-struct SVGChart {
-    struct Series {
+package struct SVGChart {
+    package struct Series {
         /// dots: faint small points (a cloud); points: solid ones; line: joined, left to right;
         /// markers: open squares.
-        enum Style { case dots, points, line, markers }
-        var name: String
-        var points: [(x: Double, y: Double, label: String?)]
-        var style: Style
-        var color: String
+        package enum Style { case dots, points, line, markers }
+        package var name: String
+        package var points: [(x: Double, y: Double, label: String?)]
+        package var style: Style
+        package var color: String
+
+        package init(name: String, points: [(x: Double, y: Double, label: String?)], style: Style, color: String) {
+            self.name = name
+            self.points = points
+            self.style = style
+            self.color = color
+        }
     }
 
-    var title: String
-    var xLabel: String
-    var yLabel: String
-    var logX = false
-    var series: [Series] = []
+    package var title: String
+    package var xLabel: String
+    package var yLabel: String
+    package var logX = false
+    package var series: [Series] = []
 
     private let width = 760.0, height = 480.0
     private let left = 70.0, right = 190.0, top = 40.0, bottom = 56.0
 
-    init(title: String, xLabel: String, yLabel: String, logX: Bool = false) {
+    package init(title: String, xLabel: String, yLabel: String, logX: Bool = false) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.logX = logX
     }
 
-    func render() -> String {
+    package func render() -> String {
         let all = series.flatMap(\.points)
         guard !all.isEmpty else { return "<svg xmlns=\"http://www.w3.org/2000/svg\"/>" }
         let tx = { (x: Double) in logX ? log10(max(x, 1e-9)) : x }
@@ -114,7 +121,7 @@ struct SVGChart {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    func write(to path: String) throws {
+    package func write(to path: String) throws {
         try render().write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

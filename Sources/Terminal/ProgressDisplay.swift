@@ -3,13 +3,15 @@ import Foundation
 /// Shows the progress of long work on standard error: a bar redrawn in place with rate and
 /// ETA when stderr is a terminal; otherwise one plain line per step, which scripts and logs
 /// can read (and which the crash test reads to learn what was committed).
-final class ProgressDisplay {
-    let isTerminal = isatty(2) == 1
+package final class ProgressDisplay {
+    package let isTerminal = isatty(2) == 1
     private let started = Date()
     private var lastDraw = Date.distantPast
 
+    package init() {}
+
     /// `fraction` in 0...1 when the total is known.
-    func update(fraction: Double?, count: Int, unit: String, plainLine: @autoclosure () -> String) {
+    package func update(fraction: Double?, count: Int, unit: String, plainLine: @autoclosure () -> String) {
         guard isTerminal else {
             note(plainLine())
             return
@@ -30,11 +32,11 @@ final class ProgressDisplay {
     }
 
     /// Clears the bar so a summary can follow.
-    func finish() {
+    package func finish() {
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }
 
-    static func clock(_ seconds: Double) -> String {
+    package static func clock(_ seconds: Double) -> String {
         // An ETA from a tiny first fraction can be past any clock (and past Int).
         guard (0...360_000_000).contains(seconds) else { return "--:--" }
         let s = Int(seconds.rounded())

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Terminal
 
 struct EncoderBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoder",
         abstract: "Embedding throughput on real texts: documents and titles per second.",
         discussion: """
-            Reads the first --count lines of a JSONL corpus ({id, title, text}; default: the Debian
-            corpus shipped in data/), embeds the texts and then the titles, and reports texts/s,
-            tokens/s and the achieved GFLOPS of the forward pass (2 flops per multiply-add of the
+            Reads the first --count lines of a JSONL corpus ({id, title, text}; default: the Debian \
+            corpus shipped in data/), embeds the texts and then the titles, and reports texts/s, \
+            tokens/s and the achieved GFLOPS of the forward pass (2 flops per multiply-add of the \
             BERT layers, attention included).
             """)
 
@@ -29,12 +30,18 @@ struct EncoderBench: ParsableCommand {
         let encoder = try Model.encoder()
         var texts: [String] = [], titles: [String] = []
         let reader = try LineReader(path: corpus)
-        while texts.count < count, case .text(_, let bytes)? = try reader.next() {
-            guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { continue }
-            texts.append(object["text"] as? String ?? "")
-            titles.append(object["title"] as? String ?? "")
+        while texts.count < count, case .text(let number, let bytes)? = try reader.next() {
+            let line: JSON
+            do {
+                line = try JSON.parse(bytes)
+            } catch {
+                throw EngineError.badDocument(source: corpus, line: number, field: nil, message: "column \(error.column): \(error.message)")
+            }
+            guard let object = line.object else { continue }
+            texts.append(object["text"]?.string ?? "")
+            titles.append(object["title"]?.string ?? "")
         }
-        var rows: [[String: Any]] = []
+        var rows: [Row] = []
         for (name, inputs) in [("documents", texts), ("titles", titles)] {
             let tokens = inputs.reduce(0) { $0 + encoder.tokenize($1).count }
             var best = Double.infinity
@@ -44,21 +51,28 @@ struct EncoderBench: ParsableCommand {
                 best = min(best, Date().timeIntervalSince(start))
             }
             let flops = inputs.reduce(0.0) { $0 + Self.forwardFlops(tokens: encoder.tokenize($1).count) }
-            rows.append(["set": name, "count": inputs.count, "mean_tokens": Double(tokens) / Double(inputs.count),
-                         "per_second": Double(inputs.count) / best, "tokens_per_second": Double(tokens) / best,
-                         "gflops": flops / best / 1e9])
+            rows.append(Row(set: name, count: inputs.count, meanTokens: Double(tokens) / Double(inputs.count),
+                            perSecond: Double(inputs.count) / best, tokensPerSecond: Double(tokens) / best, gflops: flops / best / 1e9))
         }
         if json {
-            printJSON(["model": encoder.modelName, "threads": 2, "results": rows])
+            printJSON(["model": .string(encoder.modelName), "threads": 2, "results": .array(rows.map(\.json))])
             return
         }
         var table = Table(header: ["set", "count", "mean tokens", "per second", "tokens/s", "GFLOPS"], rightAligned: [1, 2, 3, 4, 5])
         for r in rows {
-            table.rows.append([r["set"] as! String, "\(r["count"]!)", String(format: "%.1f", r["mean_tokens"] as! Double),
-                               String(format: "%.1f", r["per_second"] as! Double), String(format: "%.0f", r["tokens_per_second"] as! Double),
-                               String(format: "%.1f", r["gflops"] as! Double)])
+            table.rows.append([r.set, "\(r.count)", String(format: "%.1f", r.meanTokens), String(format: "%.1f", r.perSecond),
+                               String(format: "%.0f", r.tokensPerSecond), String(format: "%.1f", r.gflops)])
         }
         print(table.render())
+    }
+
+    /// One set's throughput.
+    private struct Row {
+        var set: String, count: Int, meanTokens: Double, perSecond: Double, tokensPerSecond: Double, gflops: Double
+        var json: JSON {
+            ["set": .string(set), "count": JSON(count), "mean_tokens": .number(meanTokens), "per_second": .number(perSecond),
+             "tokens_per_second": .number(tokensPerSecond), "gflops": .number(gflops)]
+        }
     }
 
     /// Multiply-adds × 2 of one forward pass of all-MiniLM-L6-v2 over `tokens` tokens:

@@ -1,11 +1,16 @@
 /// A plain text table for people: columns padded to their widest cell,
 /// numeric columns right-aligned. A nil header gives a key–value listing.
-struct Table {
-    var header: [String]?
-    var rows: [[String]] = []
-    var rightAligned: Set<Int> = []
+package struct Table {
+    package var header: [String]?
+    package var rows: [[String]] = []
+    package var rightAligned: Set<Int> = []
 
-    func render() -> String {
+    package init(header: [String]?, rightAligned: Set<Int> = []) {
+        self.header = header
+        self.rightAligned = rightAligned
+    }
+
+    package func render() -> String {
         let all = (header.map { [$0] } ?? []) + rows
         let widths = (all.first ?? []).indices.map { c in all.map { $0[c].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
@@ -19,14 +24,14 @@ struct Table {
 }
 
 extension String {
-    func trimmingTrailingSpaces() -> String {
+    package func trimmingTrailingSpaces() -> String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s
     }
 
     /// The first line, shortened to `limit` characters with an ellipsis.
-    func snippet(_ limit: Int) -> String {
+    package func snippet(_ limit: Int) -> String {
         let firstLine = split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
         return firstLine.count <= limit ? firstLine : String(firstLine.prefix(limit - 1)) + "…"
     }

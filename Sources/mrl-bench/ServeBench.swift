@@ -5,14 +5,17 @@ import Foundation
 import Search
 import Server
 import Synchronization
+import Terminal
 
 struct ServeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Load a running daemon over its socket: QPS and latency by budget and number of clients.",
         discussion: """
-            Each client is a thread with its own keep-alive connection that sends its next search \
-            as soon as the last is answered (closed loop), or, with --rate, on a fixed schedule \
+            Each client is a keep-alive connection of its own; one thread drives them all through \
+            epoll, as wrk does, so that the generator takes little CPU from the daemon it measures. \
+            A client sends its next search as soon as its last is answered (closed loop), or, with \
+            --rate, on a fixed schedule \
             (rate / clients per second each, a late send going out at once): load below \
             saturation, as for a soak. Request bodies are built before timing; a point ends after \
             --requests answers or --seconds, whichever comes first. "server RSS" is the daemon's \
@@ -26,7 +29,7 @@ struct ServeBench: ParsableCommand {
             With --mode text, the encoder is also timed alone in this process (as `mrl embed` \
             runs it) before and after the points, and each point's QPS is given as a share of it.
 
-            Example: mrl bench serve --socket indexes/mrl.sock --index debian-ref \
+            Example: mrl-bench serve --socket indexes/mrl.sock --index debian-ref \
             --queries tools/bench/out/debian-titles.jsonl --budget-ms default,1 --recall
             """)
 
@@ -92,11 +95,11 @@ struct ServeBench: ParsableCommand {
 
     func run() throws {
         let budgets = try self.budgets
-        let daemon = DaemonConnection(client: try UnixHTTPClient(socketPath: socket))
-        guard let dimensions = try daemon.expect("GET", "/indexes/\(index)")["dimensions"]?.int else {
-            throw DaemonConnection.Failure(description: "the daemon's description of index \(index) has no dimensions")
+        let daemon = try DaemonCatalog(socket: socket)
+        guard let dimensions = try daemon.call("GET", "/indexes/\(index)")["dimensions"]?.int else {
+            throw DaemonCatalog.Failure(description: "the daemon's description of index \(index) has no dimensions")
         }
-        let serverPID = try daemon.expect("GET", "/health")["pid"]?.int
+        let serverPID = try daemon.call("GET", "/health")["pid"]?.int
         let known = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
         let searches: [SearchRequest]
         switch mode {
@@ -114,7 +117,7 @@ struct ServeBench: ParsableCommand {
         let exact = bodies { $0.dims = dimensions }
         let truth = try measure(exact, clients: 1, requests: recall ? exact.count : min(exact.count, 500), seconds: .infinity,
                                 serverPID: serverPID, paced: false)
-        guard truth.errors == 0 else { throw DaemonConnection.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
+        guard truth.errors == 0 else { throw DaemonCatalog.Failure(description: "the exact searches failed: \(truth.firstError ?? "")") }
         // Text mode's yardstick, taken in this run: the encoder alone, in this process.
         let texts = searches.compactMap(\.query)
         var encoderRates = texts.isEmpty ? [] : [try Self.encoderRate(texts)]
@@ -132,8 +135,8 @@ struct ServeBench: ParsableCommand {
         if !texts.isEmpty { encoderRates.append(try Self.encoderRate(texts)) }
         let encoderRate = encoderRates.isEmpty ? nil : encoderRates.reduce(0, +) / Double(encoderRates.count)
         if json {
-            printJSON(["index": index, "mode": mode.rawValue, "queries": searches.count, "k": k, "points": points.map(\.json),
-                       "encoder_texts_per_s": encoderRate as Any? ?? NSNull()])
+            printJSON(["index": .string(index), "mode": .string(mode.rawValue), "queries": JSON(searches.count), "k": JSON(k),
+                       "points": .array(points.map(\.json)), "encoder_texts_per_s": JSON(encoderRate)])
             return
         }
         print("\(index) over \(socket): \(searches.count) \(mode) queries, k \(k)" + (recall ? ", recall against exact \(dimensions)-d search" : ""))
@@ -170,7 +173,7 @@ struct ServeBench: ParsableCommand {
         return Double(sample.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    private static let encoderBatch = EmbedCommand.defaultBatchSize
+    private static let encoderBatch = Model.batchSize
 
     /// One point: `clients` connections share the first `requests` turns through `bodies`
     /// (cycling), for at most `seconds`. Closed-loop answers are decoded after the timing, so
@@ -271,13 +274,13 @@ private struct Point {
 
     var qps: Double { Double(latencies.count) / wall }
 
-    var json: [String: Any] {
-        ["budget_ms": budget as Any? ?? NSNull(), "clients": clients, "answers": latencies.count, "seconds": wall, "qps": qps,
-         "p50_ms": quantile(latencies, 0.5), "p99_ms": quantile(latencies, 0.99), "server_p50_ms": quantile(took, 0.5),
-         "server_p99_ms": quantile(took, 0.99), "recall": recall as Any? ?? NSNull(), "partial": partial, "errors": errors,
-         "first_error": firstError as Any? ?? NSNull(), "plan": plan,
-         "generator_cpu_pct": cpu.generator, "server_cpu_pct": cpu.server as Any? ?? NSNull(), "machine_cpu_pct": cpu.machine,
-         "server_rss_bytes": serverRSS as Any? ?? NSNull()]
+    var json: JSON {
+        ["budget_ms": JSON(budget), "clients": JSON(clients), "answers": JSON(latencies.count), "seconds": .number(wall), "qps": .number(qps),
+         "p50_ms": .number(quantile(latencies, 0.5)), "p99_ms": .number(quantile(latencies, 0.99)),
+         "server_p50_ms": .number(quantile(took, 0.5)), "server_p99_ms": .number(quantile(took, 0.99)), "recall": JSON(recall),
+         "partial": JSON(partial), "errors": JSON(errors), "first_error": JSON(firstError), "plan": .string(plan),
+         "generator_cpu_pct": .number(cpu.generator), "server_cpu_pct": JSON(cpu.server), "machine_cpu_pct": .number(cpu.machine),
+         "server_rss_bytes": serverRSS.map { JSON($0) } ?? .null]
     }
 }
 

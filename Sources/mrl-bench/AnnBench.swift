@@ -2,19 +2,25 @@ import ArgumentParser
 import Engine
 import Foundation
 import Search
+import Terminal
 
 struct AnnBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ann",
         abstract: "Recall@k against exact search versus speed, for every plan and for a sweep of budgets.",
         discussion: """
-            One query at a time, single-threaded walks, as a daemon serves them. Recall is against
-            exact full-dimension search for the same query vector. The queries file is JSONL with
+            One query at a time, single-threaded walks, as a daemon serves them. Recall is against \
+            exact full-dimension search for the same query vector. The queries file is JSONL with \
             "vector" (model space) or "query" (text) per line, e.g. tools/known_item.py's title queries.
-            Example:  mrl bench ann --index debian-ref --queries tools/bench/out/debian-titles.jsonl
+
+            Example:  mrl-bench ann --index debian-ref --queries tools/bench/out/debian-titles.jsonl
             """)
 
-    @OptionGroup var target: IndexOptions
+    @Option(name: .customLong("index"), help: "Name of the index, opened in this process (beside a daemon that holds it, too).")
+    var name: String
+
+    @Option(help: "Folder holding the indexes (default: $MRL_DATA, or indexes/).")
+    var data: String?
 
     @Option(help: "JSONL queries: {\"vector\": [...]} or {\"query\": \"text\"} (a relevant_id is not needed).")
     var queries: String
@@ -32,19 +38,19 @@ struct AnnBench: ParsableCommand {
     var json = false
 
     func run() throws {
-        let index = try target.open(.read)
+        let index = try Index.open(name: name, in: DataDirectory(path: data), mode: .read)
         let budgetList = budgets.split(separator: ",").compactMap { Double($0) }
         let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit).vectors()
         let plans = try index.measurePlans(rawQueries: vectors, k: k)
-        guard !plans.isEmpty else { throw ValidationError("index \(target.index) has no graph: build one with `mrl graph --index \(target.index)`") }
+        guard !plans.isEmpty else { throw ValidationError("index \(name) has no graph: build one with `mrl graph --index \(name)`") }
         let truth = try vectors.map { v in Set(try index.search(SearchRequest(vector: v, k: k, dims: index.manifest.dimensions)).hits.map(\.id)) }
         let sweep = try budgetList.map { budget in try budgetRow(index, budget: budget, vectors: vectors, truth: truth) }
         if json {
-            printJSON(["index": target.index, "queries": vectors.count, "k": k,
-                           "plans": plans.map(\.json), "budgets": sweep.map(\.json)])
+            printJSON(["index": .string(name), "queries": JSON(vectors.count), "k": JSON(k),
+                       "plans": .array(plans.map(\.json)), "budgets": .array(sweep.map(\.json))])
             return
         }
-        print("\(target.index): \(vectors.count) queries, recall@\(k) against exact \(index.manifest.dimensions)-d search, 1 thread per query")
+        print("\(name): \(vectors.count) queries, recall@\(k) against exact \(index.manifest.dimensions)-d search, 1 thread per query")
         print(planTable(plans).render())
         print("")
         var table = Table(header: ["budget ms", "recall", "p50 ms", "p99 ms", "p99 ≤ budget", "partial", "plan chosen most"],
@@ -58,8 +64,9 @@ struct AnnBench: ParsableCommand {
 
     private struct BudgetRow {
         var budget: Double, recall: Double, p50: Double, p99: Double, partial: Int, plan: String
-        var json: [String: Any] {
-            ["budget_ms": budget, "recall": recall, "p50_ms": p50, "p99_ms": p99, "partial": partial, "plan": plan]
+        var json: JSON {
+            ["budget_ms": .number(budget), "recall": .number(recall), "p50_ms": .number(p50), "p99_ms": .number(p99),
+             "partial": JSON(partial), "plan": .string(plan)]
         }
     }
 

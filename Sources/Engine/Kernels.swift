@@ -1,0 +1,17 @@
+import Foundation
+import Search
+
+/// The SIMD kernels, chosen once at run time by cpuid and capped by `$MRL_ISA`.
+public enum Kernels {
+    /// The variant in use, e.g. "avx512f".
+    public static var selected: String { ExactSearch.kernelISA }
+
+    /// The reason `$MRL_ISA` names no variant, or nil when it is unset, empty or known. The
+    /// kernels read it on first use, below any command's options: a misspelt cap must be
+    /// refused before a command runs, or it would silently mean generic code.
+    public static var environmentProblem: String? {
+        guard let isa = ProcessInfo.processInfo.environment["MRL_ISA"], !isa.isEmpty,
+              !ExactSearch.kernelVariants.contains(isa) else { return nil }
+        return "MRL_ISA=\(isa) is not an instruction set mrl knows: use one of \(ExactSearch.kernelVariants.joined(separator: ", ")), or unset it"
+    }
+}
