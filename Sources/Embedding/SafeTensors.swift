@@ -1,4 +1,5 @@
 import Foundation
+import JSONValue
 
 /// A `.safetensors` file, memory-mapped read-only: tensors are pointers into the map, so
 /// loading costs no copy and processes share the pages.
@@ -40,15 +41,15 @@ final class SafeTensors {
         }
         let headerLength = Int(storedLength)
         dataStart = 8 + headerLength
-        let header = Data(bytes: map + 8, count: headerLength)
-        guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+        let header = UnsafeRawBufferPointer(start: map + 8, count: headerLength)
+        guard let json = (try? JSON.parse(header))?.object else {
             munmap(map, size)
-            throw EncoderError.badWeights(path: path, detail: "header is not JSON")
+            throw EncoderError.badWeights(path: path, detail: "header is not a JSON object")
         }
         var entries: [String: Entry] = [:]
         for (name, value) in json where name != "__metadata__" {
-            guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
-                  let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
+            guard let dtype = value["dtype"]?.string, let shape = value["shape"].flatMap({ try? [Int](json: $0) }),
+                  let offsets = value["data_offsets"].flatMap({ try? [Int](json: $0) }), offsets.count == 2
             else { continue }
             guard 0 <= offsets[0], offsets[0] <= offsets[1] else {
                 munmap(map, size)

@@ -1,4 +1,5 @@
 import Foundation
+import JSONValue
 
 /// BERT's uncased WordPiece tokenizer, as Hugging Face's fast BertTokenizer runs it:
 /// special tokens written in the text ("[SEP]") are matched as they are; the rest is
@@ -41,11 +42,10 @@ struct WordPieceTokenizer {
 
     private static func addedTokens(_ path: String?, size: Int) throws -> [(text: String, id: Int32)]? {
         guard let path, let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let added = json["added_tokens"] as? [[String: Any]] else { return nil }
+              let added = (try? JSON.parse(data))?["added_tokens"]?.array else { return nil }
         return try added.compactMap { token in
-            guard let text = token["content"] as? String, let id = token["id"] as? Int,
-                  token["normalized"] as? Bool != true else { return nil }
+            guard let text = token["content"]?.string, let id = token["id"]?.int,
+                  token["normalized"]?.bool != true else { return nil }
             guard (0..<size).contains(id) else {
                 throw EncoderError.badConfig(path: path, detail: "added token \(text) has id \(id), past vocab_size \(size) of config.json")
             }

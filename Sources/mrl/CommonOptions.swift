@@ -36,11 +36,6 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
-/// `printJSON` for the commands' `[String: Any]` builders, until they build `JSON` values.
-func printJSON(_ object: Any) {
-    Terminal.printJSON(JSON(any: object))
-}
-
 /// A size option like 512M, 64G, 1T or a plain byte count (`ByteCount`).
 struct ByteSize: ExpressibleByArgument {
     let bytes: Int

@@ -86,8 +86,8 @@ private enum VectorSink {
         case .jsonLines(let handle):
             var text = ""
             for (id, vector) in zip(ids, vectors) {
-                let line = try JSONSerialization.data(withJSONObject: ["id": id, "vector": vector.map(Double.init)], options: [.sortedKeys])
-                text += String(decoding: line, as: UTF8.self) + "\n"
+                // Each number as the shortest text that reads back as the same Float.
+                text += JSON.object(["id": .string(id), "vector": .array(vector.map(JSON.float))]).serialized + "\n"
             }
             try handle.write(contentsOf: Data(text.utf8))
         }

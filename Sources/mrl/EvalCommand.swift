@@ -83,11 +83,11 @@ struct EvalCommand: ParsableCommand {
         progress.finish()
         if let plot { try qualityChart(evaluation).write(to: plot) }
         if json {
-            printJSON([
-                "index": target.index, "head": evaluation.head, "queries": evaluation.queries,
-                "missing_relevant": evaluation.missingRelevant,
-                "by_dims": evaluation.byDims.map(\.json), "by_preset": evaluation.byPreset.map(\.json),
-            ])
+            printJSON(.object([
+                "index": .string(target.index), "head": .string(evaluation.head), "queries": JSON(evaluation.queries),
+                "missing_relevant": JSON(evaluation.missingRelevant),
+                "by_dims": .array(evaluation.byDims.map(\.json)), "by_preset": .array(evaluation.byPreset.map(\.json)),
+            ]))
             return
         }
         let full = evaluation.byDims.max { ($0.dims ?? 0) < ($1.dims ?? 0) }?.mrrAt10 ?? 0
@@ -127,12 +127,12 @@ struct EvalCommand: ParsableCommand {
                                                 pairs: try training.trainingPairs(), training: progress.trainingStep)
         progress.finish()
         if json {
-            printJSON([
-                "index": target.index, "queries": comparison.queries, "missing_relevant": comparison.missingRelevant,
-                "fitted_for_comparison": comparison.fittedForComparison,
-                "rows": comparison.rows.map { ["head": $0.head, "dims": $0.dims, "mrr_at_10": $0.mrrAt10,
-                                               "recall_at_10": $0.recallAt10, "shortlist_for_95": $0.shortlistFor95] as [String: Any] },
-            ])
+            printJSON(.object([
+                "index": .string(target.index), "queries": JSON(comparison.queries), "missing_relevant": JSON(comparison.missingRelevant),
+                "fitted_for_comparison": comparison.fittedForComparison.json,
+                "rows": .array(comparison.rows.map { ["head": .string($0.head), "dims": JSON($0.dims), "mrr_at_10": .number($0.mrrAt10),
+                                                      "recall_at_10": .number($0.recallAt10), "shortlist_for_95": JSON($0.shortlistFor95)] }),
+            ]))
             return
         }
         let heads = kinds.map(\.rawValue)
@@ -165,13 +165,11 @@ struct EvalCommand: ParsableCommand {
 }
 
 extension Quality {
-    var json: [String: Any] {
-        var object: [String: Any] = ["label": label, "mrr_at_10": mrrAt10, "recall_at_10": recallAt10, "ndcg_at_10": ndcgAt10,
-                                     "mean_ms": meanMs, "p99_ms": p99Ms, "mean_distance_computations": meanDistanceComputations]
-        if let dims { object["dims"] = dims }
-        if let recallAt100 { object["recall_at_100"] = recallAt100 }
-        if let recallVsExact { object["recall_vs_exact"] = recallVsExact }
-        if let plan { object["plan"] = plan.json }
-        return object
+    var json: JSON {
+        .object(dropping: ["label": .string(label), "mrr_at_10": .number(mrrAt10), "recall_at_10": .number(recallAt10),
+                           "ndcg_at_10": .number(ndcgAt10), "mean_ms": .number(meanMs), "p99_ms": .number(p99Ms),
+                           "mean_distance_computations": .number(meanDistanceComputations), "dims": dims.map { JSON($0) },
+                           "recall_at_100": recallAt100.map(JSON.number), "recall_vs_exact": recallVsExact.map(JSON.number),
+                           "plan": plan?.json])
     }
 }

@@ -82,11 +82,11 @@ func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> Co
 func report(_ build: GraphBuild, _ model: CostModel?, index: String, json: Bool) throws {
     let r = build.record
     if json {
-        printJSON([
-            "index": index, "dims": r.dims, "m": r.m, "ef_construction": r.efConstruction, "encoding": r.encoding,
-            "nodes": r.nodes, "build_seconds": r.buildSeconds, "threads": build.threads,
-            "frontier": (model?.frontier ?? []).map(\.json),
-        ])
+        printJSON(.object([
+            "index": .string(index), "dims": JSON(r.dims), "m": JSON(r.m), "ef_construction": JSON(r.efConstruction),
+            "encoding": .string(r.encoding), "nodes": JSON(r.nodes), "build_seconds": .number(r.buildSeconds),
+            "threads": JSON(build.threads), "frontier": (model?.frontier ?? []).json,
+        ]))
         return
     }
     print(String(format: "%@: graph of %@ nodes over %d dims (%@, M=%d, ef_construction=%d) built in %.1f s on %d threads",

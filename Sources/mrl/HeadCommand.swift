@@ -66,14 +66,14 @@ struct HeadCommand: ParsableCommand {
 /// Prints what a change of head did (for `mrl head` and the automatic fit of `mrl index`).
 func report(_ change: HeadChange, index: String, json: Bool) throws {
     if json {
-        printJSON([
-            "index": index, "kind": change.kind.rawValue, "version": change.version, "samples": change.samples,
-            "documents": change.documents, "seconds": change.seconds,
-            "variance_in_prefix": Dictionary(uniqueKeysWithValues: change.varianceInPrefix.map { ("\($0.dims)", $0.share) }),
-            "training": change.training.map { ["steps": $0.steps, "initial_loss": $0.initialLoss,
-                                                "final_loss": $0.finalLoss, "seconds": $0.seconds] as [String: Any] } as Any? ?? NSNull(),
-            "fallback": change.fallback as Any? ?? NSNull(),
-        ])
+        printJSON(.object([
+            "index": .string(index), "kind": .string(change.kind.rawValue), "version": change.version.json,
+            "samples": JSON(change.samples), "documents": JSON(change.documents), "seconds": .number(change.seconds),
+            "variance_in_prefix": .object(Dictionary(uniqueKeysWithValues: change.varianceInPrefix.map { ("\($0.dims)", JSON.number($0.share)) })),
+            "training": change.training.map { ["steps": JSON($0.steps), "initial_loss": .number($0.initialLoss),
+                                                "final_loss": .number($0.finalLoss), "seconds": .number($0.seconds)] } ?? .null,
+            "fallback": JSON(change.fallback),
+        ]))
         return
     }
     if let fallback = change.fallback { note("note: \(fallback)") }

@@ -121,10 +121,10 @@ struct TuneCommand: ParsableCommand {
         return try known.vectors()
     }
 
-    static func json(_ model: CostModel, index: String) -> [String: Any] {
-        ["index": index, "k": model.k, "queries": model.queries,
-         "plans": model.measurements.map(\.json), "frontier": model.frontier.map(\.json),
-         "presets": model.presets.map(\.json)]
+    static func json(_ model: CostModel, index: String) -> JSON {
+        ["index": .string(index), "k": JSON(model.k), "queries": JSON(model.queries),
+         "plans": model.measurements.json, "frontier": model.frontier.json,
+         "presets": .array(model.presets.map(\.report))]
     }
 
     /// Recall vs mean latency (what the peers' QPS gives): all plans, their frontier, the
@@ -161,9 +161,12 @@ struct TuneCommand: ParsableCommand {
 }
 
 extension Preset {
-    var json: [String: Any] {
-        ["name": name, "goal": goal.description, "plan": measurement.plan.json, "recall": measurement.recall,
-         "mean_ms": measurement.meanMs, "p50_ms": measurement.p50Ms, "p99_ms": measurement.p99Ms,
-         "mean_distance_computations": measurement.meanDistanceComputations]
+    /// The preset as `mrl tune --json` shows it: its measurement's fields beside its name and
+    /// goal, the goal in words.
+    var report: JSON {
+        var fields = measurement.json.object ?? [:]
+        fields["name"] = .string(name)
+        fields["goal"] = .string(goal.description)
+        return .object(fields)
     }
 }

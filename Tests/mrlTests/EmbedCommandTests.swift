@@ -28,6 +28,26 @@ final class EmbedCommandTests: XCTestCase {
         XCTAssertEqual((lines[2]?["vector"] as? [Double])?.count, 384)
     }
 
+    func testJSONLWritesEachFloatAsItsShortestText() throws {
+        let dir = scratchFolder(self)
+        let input = dir + "/in.jsonl"
+        try #"{"id": "a", "text": "tiling window manager"}"#.write(toFile: input, atomically: true, encoding: .utf8)
+        let expected = try XCTUnwrap(try Model.encoder().embed(["tiling window manager"]).first)
+        let output = dir + "/out.jsonl"
+        let run = try mrl(["embed", input, "--output", output])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let line = try String(contentsOfFile: output, encoding: .utf8)
+        let numbers = try XCTUnwrap(line.split(separator: "[").last?.split(separator: "]").first).split(separator: ",").map(String.init)
+        XCTAssertEqual(numbers.count, 384)
+        // The text of each number is Swift's shortest for the Float (0.8123, not 0.81229996681213379)
+        // and reads back as exactly the Float the encoder gave.
+        XCTAssertEqual(numbers, expected.map { $0 == $0.rounded() ? String(Int64($0)) : "\($0)" })
+        XCTAssertEqual(numbers.map { Float($0) }, expected)
+        XCTAssertLessThan(numbers.map(\.count).max() ?? 99, 16, "Float-shortest texts are at most 9 significant digits: \(numbers.prefix(3))")
+        let parsed = try JSON.parse(line.trimmingCharacters(in: .newlines))
+        XCTAssertEqual(parsed["vector"]?.array?.map(\.float), expected)
+    }
+
     func testBadLineNamesFileAndLine() throws {
         let dir = scratchFolder(self)
         let input = dir + "/in.jsonl"
