@@ -2,13 +2,14 @@
 import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
-//   mrl (CLI) and mrl-bench (benchmarks, load generator) → Terminal (tables, JSON output, progress, plots)
-//   mrl-bench → Server's client, Engine, Store, CKernels (memory bandwidth), CEpoll (the load generator's loop)
-//   mrl (CLI) → Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
+//   mrl (CLI: Engine, Server, Terminal, ArgumentParser, swift-log; nothing below Engine)
+//   mrl-bench (benchmarks, load generator) → Server's client, Engine, Search, Store, CKernels (memory bandwidth), CEpoll (its epoll loop)
+//   both → Terminal (tables, JSON output, progress, plots → JSONValue, Search)
+//   Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 //   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
+// Linux only: epoll, inotify, SO_PEERCRED and systemd socket activation (Engine says so on others).
 let package = Package(
     name: "mrl",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mrl", targets: ["mrl"]),
         .executable(name: "mrl-bench", targets: ["mrl-bench"]),
@@ -29,8 +30,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
-        // Hot numeric kernels with per-ISA variants chosen once at run time by cpuid.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Hot numeric kernels with per-ISA variants chosen once at run time by cpuid. No unsafe
+        // flags, so Engine stays usable as a versioned dependency: release builds are -O2.
+        .target(name: "CKernels", path: "Sources/CKernels"),
 
         .target(name: "JSONValue"),
         .target(name: "Store", dependencies: ["CLMDB", "JSONValue"]),
@@ -52,7 +54,7 @@ let package = Package(
         .target(name: "Terminal", dependencies: ["JSONValue", "Search"]),
         .executableTarget(
             name: "mrl",
-            dependencies: ["Engine", "Server", "Search", "Terminal",
+            dependencies: ["Engine", "Server", "Terminal",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -76,6 +78,6 @@ let package = Package(
                                                      .product(name: "NIOEmbedded", package: "swift-nio"),
                                                      .product(name: "NIOHTTP1", package: "swift-nio"),
                                                      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "TestSupport"]),
+        .testTarget(name: "mrlTests", dependencies: ["mrl", "Engine", "Search", "Terminal", "TestSupport"]),
     ]
 )

@@ -56,12 +56,17 @@ public struct CostModel: Equatable, Sendable {
     }
 
     /// The measurements no other beats on both recall and p99 latency, fastest first.
-    public var frontier: [PlanMeasurement] {
+    public var frontier: [PlanMeasurement] { frontier(by: \.p99Ms) }
+
+    /// The measurements no other beats on both recall and `latency` (p99, or the mean that
+    /// peers' QPS compares with), fastest first.
+    public func frontier(by latency: KeyPath<PlanMeasurement, Double>) -> [PlanMeasurement] {
         measurements.filter { m in
             !measurements.contains { o in
-                (o.recall >= m.recall && o.p99Ms < m.p99Ms) || (o.recall > m.recall && o.p99Ms <= m.p99Ms)
+                (o.recall >= m.recall && o[keyPath: latency] < m[keyPath: latency])
+                    || (o.recall > m.recall && o[keyPath: latency] <= m[keyPath: latency])
             }
-        }.sorted { $0.p99Ms < $1.p99Ms }
+        }.sorted { $0[keyPath: latency] < $1[keyPath: latency] }
     }
 }
 

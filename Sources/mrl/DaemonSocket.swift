@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Server
+import Terminal
 
 /// Which running `mrl serve` a command talks to instead of opening the index itself: the one
 /// named by --socket, else the default socket when a daemon answers there and no --data was

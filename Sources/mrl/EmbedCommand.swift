@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Terminal
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Embedding
 import Engine
 import Foundation
+import Terminal
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,7 +58,7 @@ struct EvalCommand: ParsableCommand {
         if let dims, dims.split(separator: ",").contains(where: { Int($0) == nil }) {
             throw ValidationError("--dims must be numbers separated by commas, e.g. 32,64,128")
         }
-        if let compareHeads, compareHeads.split(separator: ",").contains(where: { MatryoshkaHead.Kind(rawValue: String($0)) == nil }) {
+        if let compareHeads, compareHeads.split(separator: ",").contains(where: { HeadKind(rawValue: String($0)) == nil }) {
             throw ValidationError("--compare-heads takes heads separated by commas, of none, pca, adaptor")
         }
     }
@@ -70,7 +70,7 @@ struct EvalCommand: ParsableCommand {
         guard !known.isEmpty else { throw ValidationError("\(queries) holds no queries") }
         let prefixes = dims.map { $0.split(separator: ",").compactMap { Int($0) } } ?? index.manifest.segmentBoundaries.dropFirst().map { $0 }
         if let compareHeads {
-            let kinds = compareHeads.split(separator: ",").compactMap { MatryoshkaHead.Kind(rawValue: String($0)) }
+            let kinds = compareHeads.split(separator: ",").compactMap { HeadKind(rawValue: String($0)) }
             return try printComparison(index, known, dims: prefixes, kinds: kinds)
         }
         let stored = try index.costModel()?.presets.map(\.name) ?? []
@@ -121,7 +121,7 @@ struct EvalCommand: ParsableCommand {
         if let plot { print("wrote \(plot)") }
     }
 
-    private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [MatryoshkaHead.Kind]) throws {
+    private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [HeadKind]) throws {
         let progress = ProgressDisplay()
         let comparison = try index.compareHeads(known, dims: dims, kinds: kinds, adaptor: training.options,
                                                 pairs: try training.trainingPairs(), training: progress.trainingStep)

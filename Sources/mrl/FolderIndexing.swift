@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Terminal
 
 extension IndexCommand {
     /// `mrl index --index NAME PATH...` for files and folders: incremental, chunked, and

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Search
+import Terminal
 
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,7 +68,7 @@ struct GraphCommand: ParsableCommand {
 
 /// Times the plans after a build (or, with `onlyIfDue`, when the cost model is missing or
 /// stale), with a progress line.
-func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> CostModel? {
+func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> Index.CostModel? {
     let progress = ProgressDisplay()
     defer { progress.finish() }
     let report = { (done: Int, total: Int) in
@@ -79,7 +79,7 @@ func calibrateWithProgress(_ index: Index, onlyIfDue: Bool = false) throws -> Co
 }
 
 /// Prints what a graph build did and the plans' frontier (for `mrl graph` and `mrl index`).
-func report(_ build: GraphBuild, _ model: CostModel?, index: String, json: Bool) throws {
+func report(_ build: GraphBuild, _ model: Index.CostModel?, index: String, json: Bool) throws {
     let r = build.record
     if json {
         printJSON(.object([

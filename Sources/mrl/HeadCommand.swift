@@ -1,9 +1,9 @@
 import ArgumentParser
-import Embedding
 import Engine
 import Foundation
+import Terminal
 
-extension MatryoshkaHead.Kind: ExpressibleByArgument {}
+extension HeadKind: ExpressibleByArgument {}
 
 struct HeadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +30,7 @@ struct HeadCommand: ParsableCommand {
     @OptionGroup var target: IndexOptions
 
     @Option(help: "The head: none (plain truncation), pca or adaptor.")
-    var kind: MatryoshkaHead.Kind
+    var kind: HeadKind
 
     @OptionGroup var training: AdaptorOptions
 

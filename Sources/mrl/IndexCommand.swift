@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Server
+import Terminal
 
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

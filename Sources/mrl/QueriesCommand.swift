@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Terminal
 
 struct QueriesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Search
+import Terminal
 
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,7 +68,7 @@ struct TuneCommand: ParsableCommand {
         if let budgetMs, !(budgetMs > 0 && budgetMs.isFinite) { throw ValidationError("--budget-ms must be a positive number") }
         if name != nil, targetRecall == nil, budgetMs == nil { throw ValidationError("--name needs --target-recall or --budget-ms") }
         if graphDims != nil, !rebuildGraph { throw ValidationError("--graph-dims needs --rebuild-graph") }
-        if let name, Preset.builtIn.contains(where: { $0.name == name }) {
+        if let name, Index.Preset.builtIn.contains(where: { $0.name == name }) {
             throw ValidationError("\(name) is a built-in preset, chosen by its own target: give your preset another name")
         }
     }
@@ -82,7 +82,7 @@ struct TuneCommand: ParsableCommand {
             let build = try index.buildGraph(options)
             note("rebuilt the graph over \(build.record.dims) dims in \(String(format: "%.1f", build.record.buildSeconds)) s")
         }
-        let goal: Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
+        let goal: Index.Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
         let presetName = name ?? (targetRecall.map { String(format: "recall-%g", $0) } ?? budgetMs.map { String(format: "budget-%gms", $0) })
         let vectors = try queries.map(queryVectors)
         let progress = ProgressDisplay()
@@ -107,7 +107,7 @@ struct TuneCommand: ParsableCommand {
             if let exact { line += String(format: "; %.0f%% of exact search's time, %.1f%% of its distance computations",
                                           m.meanMs / exact.meanMs * 100, m.meanDistanceComputations / exact.meanDistanceComputations * 100) }
             print(line)
-            if let chosen = Preset.choose(preset.goal, among: model.measurements), !chosen.met {
+            if let chosen = Index.Preset.choose(preset.goal, among: model.measurements), !chosen.met {
                 print("  no plan meets \(preset.goal): this is the closest there is")
             }
         }
@@ -121,7 +121,7 @@ struct TuneCommand: ParsableCommand {
         return try known.vectors()
     }
 
-    static func json(_ model: CostModel, index: String) -> JSON {
+    static func json(_ model: Index.CostModel, index: String) -> JSON {
         ["index": .string(index), "k": JSON(model.k), "queries": JSON(model.queries),
          "plans": model.measurements.json, "frontier": model.frontier.json,
          "presets": .array(model.presets.map(\.report))]
@@ -129,12 +129,10 @@ struct TuneCommand: ParsableCommand {
 
     /// Recall vs mean latency (what the peers' QPS gives): all plans, their frontier, the
     /// presets (one label for presets on the same plan), and the peers if given.
-    private func frontierChart(_ model: CostModel) throws -> SVGChart {
+    private func frontierChart(_ model: Index.CostModel) throws -> SVGChart {
         var chart = SVGChart(title: "\(target.index): recall@\(model.k) vs mean latency, one thread", xLabel: "mean latency per query, ms (log)",
                              yLabel: "recall@\(model.k) vs exact search", logX: true)
-        let frontier = model.measurements.filter { m in
-            !model.measurements.contains { o in (o.recall >= m.recall && o.meanMs < m.meanMs) || (o.recall > m.recall && o.meanMs <= m.meanMs) }
-        }
+        let frontier = model.frontier(by: \.meanMs)
         chart.series.append(.init(name: "mrl plans", points: model.measurements.map { ($0.meanMs, $0.recall, nil) }, style: .dots, color: "#7a9cc6"))
         chart.series.append(.init(name: "mrl frontier", points: frontier.map { ($0.meanMs, $0.recall, nil) }, style: .line, color: "#1f4e9c"))
         let byPlan = Dictionary(grouping: model.presets, by: \.measurement.plan)
@@ -160,7 +158,7 @@ struct TuneCommand: ParsableCommand {
     }
 }
 
-extension Preset {
+extension Index.Preset {
     /// The preset as `mrl tune --json` shows it: its measurement's fields beside its name and
     /// goal, the goal in words.
     var report: JSON {

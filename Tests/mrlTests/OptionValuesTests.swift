@@ -1,5 +1,6 @@
 import Foundation
 @testable import mrl
+import Terminal
 import TestSupport
 import XCTest
 

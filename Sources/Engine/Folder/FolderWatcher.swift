@@ -1,5 +1,9 @@
 import Foundation
 
+#if !os(Linux)
+#error("mrl runs on Linux only: it uses inotify, epoll, SO_PEERCRED and systemd socket activation")
+#endif
+
 /// Waits for files under some folders to change, with inotify: every folder (but those the
 /// rules skip) is watched for files created, written, moved and deleted.
 public final class FolderWatcher {
