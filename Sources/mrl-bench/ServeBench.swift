@@ -105,10 +105,11 @@ struct ServeBench: ParsableCommand {
         switch mode {
         case .vector: searches = try known.vectors().map { SearchRequest(vector: $0, k: k) }
         case .text:
-            guard known.allSatisfy({ $0.query != nil }) else {
-                throw ValidationError("--mode text: every line of \(queries) needs \"query\" or \"title\"")
+            let texts = known.compactMap(\.query)
+            guard texts.count == known.count else {
+                throw EngineError.unreadable(path: queries, reason: "--mode text needs \"query\" or \"title\" on every line")
             }
-            searches = known.map { SearchRequest(query: $0.query!, k: k) }
+            searches = texts.map { SearchRequest(query: $0, k: k) }
         }
         func bodies(_ change: (inout SearchRequest) -> Void) -> [[UInt8]] {
             searches.map { var request = $0; change(&request); return request.json.bytes }
