@@ -78,9 +78,12 @@ extension Index {
         }
     }
 
-    /// Measures the candidate plans on the raw vectors of `queryCount` documents of the index
-    /// used as queries (seeded), and stores the result as the planner's cost model. Returns nil when the
-    /// index has no usable graph.
+    /// Logged queries an index needs before its plans are calibrated on them rather than on
+    /// its documents: at 500, the half held out measures a preset's recall to about ±0.01.
+    public static let loggedQueriesForCalibration = 500
+
+    /// Measures the candidate plans on `queryCount` queries (see `tune`) and stores the result
+    /// as the planner's cost model. Returns nil when the index has no usable graph.
     @discardableResult
     public func calibrate(queryCount: Int = 200, k: Int = 10, seed: UInt64 = 1,
                           progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
@@ -88,29 +91,60 @@ extension Index {
     }
 
     /// `mrl tune`: measures recall@k (against exact search for the same query) and latency
-    /// of every candidate plan on `queries` (raw vectors), or on `sampleCount` documents of
-    /// the index drawn with `seed`; chooses the built-in presets, the named `goals`, and the
-    /// named goals of the model it replaces; stores it all as the planner's cost model.
-    /// Returns nil when the index has no usable graph.
+    /// of every candidate plan, chooses the built-in presets, the named `goals`, and the named
+    /// goals of the model it replaces, and stores it all as the planner's cost model.
+    ///
+    /// The queries are `queries` (raw vectors) if given; else the `sampleCount` most recent of
+    /// the query log once it holds `loggedQueriesForCalibration`; else `sampleCount` documents
+    /// of the index drawn with `seed`. Half of them (drawn with `seed`) are held out: the
+    /// plans are measured and the presets chosen on the other half, and each preset's recall
+    /// and latency, what it promises, are measured on the held-out half, never on the queries
+    /// that chose it. Returns nil when the index has no usable graph.
     @discardableResult
     public func tune(queries given: [[Float]]?, sampleCount: Int = 500, seed: UInt64 = 1, k: Int = 10,
                      goals: [(name: String, goal: Preset.Goal)] = [],
                      progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
-        let sample = try store.read { snapshot -> (GraphRecord, [[Float]], CostModel?)? in
+        let sample = try store.read { snapshot -> (GraphRecord, [[Float]], String, CostModel?)? in
             let head = try snapshot.head()
             guard let graph = try loadedGraph(in: snapshot, head: head) else { return nil }
             let previous = try? snapshot.meta(Index.costModelKey, as: CostModel.self)
-            return (graph.record, try given ?? sampleDocumentVectors(snapshot, count: sampleCount, seed: seed), previous)
+            let (queries, source) = try given.map { ($0, "a queries file") }
+                ?? recentLoggedQueries(snapshot, count: sampleCount).map { ($0, "logged queries") }
+                ?? (sampleDocumentVectors(snapshot, count: sampleCount, seed: seed), "documents")
+            return (graph.record, queries, source, previous)
         }
-        guard let (graph, queries, previous) = sample, !queries.isEmpty else { return nil }
+        guard let (graph, queries, source, previous) = sample, !queries.isEmpty else { return nil }
+        let (choosing, heldOut) = Index.heldOutSplit(queries, seed: seed)
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
-        let measurements = try measure(plans, queries: queries, k: k, progress: progress)
+        let measurements = try measure(plans, queries: choosing, k: k, progress: progress)
         let builtIn = Set(Preset.builtIn.map(\.name)), asked = Set(goals.map(\.name))
         let kept = (previous?.presets ?? []).filter { !builtIn.contains($0.name) && !asked.contains($0.name) }.map { ($0.name, $0.goal) }
-        let model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt, measurements: measurements,
-                              presets: Preset.chosen(for: Preset.builtInGoals + kept + goals, from: measurements))
+        var presets = Preset.chosen(for: Preset.builtInGoals + kept + goals, from: measurements)
+        if !heldOut.isEmpty {
+            let checked = try measure(Array(Set(presets.map(\.measurement.plan))), queries: heldOut, k: k)
+            for i in presets.indices {
+                if let measured = checked.first(where: { $0.plan == presets[i].measurement.plan }) { presets[i].measurement = measured }
+            }
+        }
+        var model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt, measurements: measurements, presets: presets)
+        model.querySource = source
+        model.heldOut = heldOut.count
         try store.putMeta(Index.costModelKey, model)
         return model
+    }
+
+    /// The queries that choose the plans, and those held out to measure what they promise:
+    /// half each, drawn with `seed`.
+    public static func heldOutSplit(_ queries: [[Float]], seed: UInt64) -> (choosing: [[Float]], heldOut: [[Float]]) {
+        var rng = SplitMix64(seed: seed)
+        let shuffled = queries.shuffled(using: &rng)
+        return (Array(shuffled.dropFirst(queries.count / 2)), Array(shuffled.prefix(queries.count / 2)))
+    }
+
+    /// The `count` most recent queries of the log, when it holds `loggedQueriesForCalibration`.
+    private func recentLoggedQueries(_ snapshot: Snapshot, count: Int) throws -> [[Float]]? {
+        guard try snapshot.loggedQueryCount() >= Index.loggedQueriesForCalibration else { return nil }
+        return try snapshot.loggedQueries().sorted { $0.time > $1.time }.prefix(count).map(\.vector)
     }
 
     /// The raw vectors of `count` live documents drawn with `seed` (with replacement), of

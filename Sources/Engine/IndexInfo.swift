@@ -41,6 +41,10 @@ public struct IndexInfo: Sendable {
                 ["name": .string(preset.name), "goal": .string(preset.goal.description), "recall": .number(preset.measurement.recall),
                  "p50_ms": .number(preset.measurement.p50Ms), "p99_ms": .number(preset.measurement.p99Ms), "plan": preset.measurement.plan.json]
             }),
+            "calibration": costModel.map { model in
+                ["queries_from": .string(model.querySource ?? "documents"), "queries": JSON(model.queries), "held_out": JSON(model.heldOut),
+                 "measured_at": .string(model.measuredAt)]
+            } ?? .null,
             "description": ["head": .string(headDescription), "graph": .string(graphDescription), "presets": .string(presetsDescription)],
         ]
     }
@@ -95,6 +99,8 @@ extension IndexInfo {
     public var presetsDescription: String {
         guard let costModel, !costModel.presets.isEmpty else { return "none yet (they come with the graph's measured plans; see `mrl tune`)" }
         let list = costModel.presets.map { String(format: "%@ %.3f recall at p99 %.3f ms", $0.name, $0.measurement.recall, $0.measurement.p99Ms) }
-        return list.joined(separator: "; ") + (costModel.staleness.map { " (\($0): run `mrl tune` to re-measure)" } ?? "")
+        let held = costModel.heldOut > 0 ? ", \(costModel.heldOut) of them held out to measure these" : ""
+        let source = "; calibrated on \(costModel.queries) \(costModel.querySource ?? "documents")\(held)"
+        return list.joined(separator: "; ") + source + (costModel.staleness.map { " (\($0): run `mrl tune` to re-measure)" } ?? "")
     }
 }

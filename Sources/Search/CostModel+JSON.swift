@@ -15,12 +15,15 @@ extension CostModel: JSONRepresentable {
         // Models stored before presets existed get the built-in ones from their measurements.
         presets = try fields.optional("presets") ?? Preset.chosen(for: Preset.builtInGoals, from: measurements)
         machine = try fields.optional("machine")
+        querySource = try fields.optional("querySource")
+        heldOut = try fields.optional("heldOut") ?? 0
     }
 
     public var json: JSON {
         .object(dropping: ["k": JSON(k), "queries": JSON(queries), "graphBuiltAt": .string(graphBuiltAt),
                            "measuredAt": .string(measuredAt), "measurements": measurements.json,
-                           "presets": presets.json, "machine": machine?.json])
+                           "presets": presets.json, "machine": machine?.json,
+                           "querySource": querySource.map(JSON.string), "heldOut": heldOut > 0 ? JSON(heldOut) : nil])
     }
 }
 

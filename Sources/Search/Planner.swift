@@ -35,6 +35,12 @@ public struct CostModel: Equatable, Sendable {
     public var presets: [Preset]
     /// Where it was measured (nil: before this was recorded); elsewhere its times are stale.
     public var machine: MachineFingerprint?
+    /// What the queries were: "logged queries", "documents" (of the index, as queries), or "a
+    /// queries file"; nil in models measured before this was recorded.
+    public var querySource: String?
+    /// Queries held out of the choice of presets, on which each preset's measurement (its
+    /// promised recall) was taken; 0 in models measured before.
+    public var heldOut = 0
 
     public init(k: Int, queries: Int, graphBuiltAt: String, measurements: [PlanMeasurement], presets: [Preset]? = nil) {
         self.k = k

@@ -10,8 +10,11 @@ struct TuneCommand: ParsableCommand {
         discussion: """
             Times every plan of the index's graph (beam width × rescoring stages × early exit, and the exact
             scan) on sample queries and measures its recall@k against exact search for the same query. Queries
-            are --queries (JSONL with "query" or "vector"), or the vectors of documents drawn from the index
-            (--sample, --seed: a document finding itself counts like any other hit). The Pareto frontier
+            are --queries (JSONL with "query" or "vector"); else the most recent --sample of the index's
+            query log (`mrl queries`) once it holds 500; else --sample documents drawn from the index
+            (--seed; a document finding itself counts like any other hit). Half the queries (drawn with
+            --seed) are held out: the plans are timed and the presets chosen on the other half, and what each
+            preset promises (its recall and latency) is measured on the held-out half. The Pareto frontier
             gives the presets: fast (recall ≥ 0.90), balanced (≥ 0.95) and accurate (≥ 0.99), each the
             cheapest plan that reaches it, plus one you name for --target-recall or --budget-ms. Presets are
             stored with the index; `mrl search --preset NAME` and the daemon's "preset" field use them.
@@ -27,7 +30,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "JSONL queries (\"query\" text or \"vector\"); default: documents of the index.")
     var queries: String?
 
-    @Option(help: "How many documents to draw as queries when --queries is not given.")
+    @Option(help: "How many logged queries (the most recent) or documents to tune on when --queries is not given.")
     var sample = 500
 
     @Option(help: "Seed of the document draw.")
@@ -97,7 +100,7 @@ struct TuneCommand: ParsableCommand {
         }
         if let plot { try frontierChart(model).write(to: plot) }
         if json { return printJSON(TuneCommand.json(model, index: target.index)) }
-        print("\(target.index): \(model.measurements.count) plans timed on \(model.queries) queries, recall@\(model.k) against exact search")
+        print("\(target.index): \(model.measurements.count) plans timed on \(model.queries - model.heldOut) of \(model.queries) \(model.querySource ?? "queries"), recall@\(model.k) against exact search; the presets measured on the other \(model.heldOut)")
         print("frontier (no other plan is both faster at p99 and better in recall):")
         print(planTable(model.frontier).render())
         let exact = model.measurements.first { $0.plan.exact }

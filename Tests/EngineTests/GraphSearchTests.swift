@@ -93,12 +93,46 @@ final class GraphSearchTests: XCTestCase {
         XCTAssertGreaterThan(try recall(index, Array(queries), excluding: gone), 0.9, "recall holds after deleting 30%")
     }
 
+    /// Plans are calibrated on the index's documents until the query log holds enough real
+    /// queries, then on the most recent of those; either way the presets' promises are measured
+    /// on a held-out half, not on the queries that chose them, and `info` says which.
+    func testCalibrationTakesLoggedQueriesOnceThereAreEnoughAndHoldsHalfOut() throws {
+        let docs = corpus(3_000)
+        let index = try makeIndex(docs)
+        try buildGraph(index)
+        let fromDocuments = try XCTUnwrap(try index.calibrate(queryCount: 100))
+        XCTAssertEqual([fromDocuments.querySource, "\(fromDocuments.heldOut)"], ["documents", "50"])
+
+        // Queries unlike the documents: each between two centres' documents.
+        for n in 0..<Index.loggedQueriesForCalibration {
+            let a = docs[n].vector ?? [], b = docs[n + 1].vector ?? []
+            index.logQuery(vector: zip(a, b).map { ($0 + $1) / 2 }, k: 10, text: nil)
+        }
+        try index.flushQueryLog()
+        let fromLog = try XCTUnwrap(try index.calibrate(queryCount: 200))
+        XCTAssertEqual([fromLog.querySource, "\(fromLog.queries)", "\(fromLog.heldOut)"], ["logged queries", "200", "100"])
+        let info = try index.info()
+        XCTAssertTrue(info.presetsDescription.contains("calibrated on 200 logged queries, 100 of them held out"), info.presetsDescription)
+        XCTAssertEqual(info.json["calibration"]?["queries_from"], "logged queries")
+
+        // What a preset promises is its plan's recall on the held-out half.
+        let queries = (0..<400).map { n in zip(docs[n].vector ?? [], docs[n + 7].vector ?? []).map { ($0 + $1) / 2 } }
+        let tuned = try XCTUnwrap(try index.tune(queries: queries, seed: 3))
+        XCTAssertEqual(tuned.querySource, "a queries file")
+        let heldOut = try index.measurePlans(rawQueries: Index.heldOutSplit(queries, seed: 3).heldOut, k: 10)
+        for preset in tuned.presets {
+            let measured = try XCTUnwrap(heldOut.first { $0.plan == preset.measurement.plan })
+            XCTAssertEqual(preset.measurement.recall, measured.recall, preset.name)
+        }
+    }
+
     func testThePlannerFollowsTheBudgetAndADeadlineGivesAPartialAnswer() throws {
         let docs = corpus(5_000)
         let index = try makeIndex(docs)
         try buildGraph(index)
         let model = try XCTUnwrap(try index.calibrate(queryCount: 100))
         XCTAssertEqual(model.queries, 100)
+        XCTAssertEqual(model.heldOut, 50)
         XCTAssertTrue(model.measurements.contains { $0.plan.exact && $0.recall == 1 }, "exact search is a plan too")
         XCTAssertEqual(try index.costModel(), model)
 
