@@ -45,7 +45,8 @@ extension Index {
             let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
             if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
             return SearchResult(
-                hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs, tookMs: took,
+                hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs,
+                predictedRecall: choice.recall, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched)
         }
     }
@@ -80,26 +81,31 @@ extension Index {
 
     /// The plan for `request`: an exact scan without a usable graph (or with `dims`), a walk
     /// of the given `ef`, else the planner's choice for the budget; with no cost model
-    /// measured yet, a walk of beam `defaultEf`. Returns the predicted and modelled ms too.
+    /// measured yet, a walk of beam `defaultEf`. Returns the predicted and modelled ms too, and
+    /// the predicted recall: 1 for an exact scan of every dimension, the measured one for a
+    /// planned or preset plan, nil for a walk nobody measured.
     private func plan(for request: SearchRequest, snapshot: Snapshot, graph: LoadedGraph?) throws
-        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?) {
+        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?) {
         if let name = request.preset {
             return try presetPlan(name, k: request.k, snapshot: snapshot, graph: graph)
         }
-        guard let graph else { return (.exact(dims: request.dims ?? manifest.dimensions, k: request.k), nil, nil) }
+        guard let graph else {
+            let dims = request.dims ?? manifest.dimensions
+            return (.exact(dims: dims, k: request.k), nil, nil, dims == manifest.dimensions ? 1 : nil)
+        }
         if request.ef == nil, let planner = try planner(in: snapshot, graph: graph) {
             let picked = planner.plan(budgetMs: request.budgetMs, k: request.k)
-            return (picked.plan, picked.predictedMs, picked.modelMs)
+            return (picked.plan, picked.predictedMs, picked.modelMs, picked.recall)
         }
         let walk = SearchPlan(graphDims: graph.record.dims, ef: request.ef ?? Index.defaultEf,
                               stages: [.init(dims: manifest.dimensions, keep: request.k)], earlyExit: nil, exact: false)
-        return (walk.adapted(to: request.k), nil, nil)
+        return (walk.adapted(to: request.k), nil, nil, nil)
     }
 
     /// A preset's plan, its time predicted like the planner's; `invalidRequest` naming the
     /// presets there are when `name` is not one of them.
     private func presetPlan(_ name: String, k: Int, snapshot: Snapshot, graph: LoadedGraph?) throws
-        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?) {
+        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?) {
         guard let graph, let planner = try planner(in: snapshot, graph: graph) else {
             throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no measured plans yet (they come with its graph, from 5,000 documents on): run `mrl tune --index \(self.name)`")
         }
@@ -108,7 +114,7 @@ extension Index {
             throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no preset \"\(name)\" (it has \(names)): `mrl tune --index \(self.name) --name \(name) --target-recall R` makes one")
         }
         let scale = planner.currentSlowdown
-        return (preset.measurement.plan.adapted(to: k), preset.measurement.meanMs * scale, preset.measurement.meanMs)
+        return (preset.measurement.plan.adapted(to: k), preset.measurement.meanMs * scale, preset.measurement.meanMs, preset.measurement.recall)
     }
 
     /// The beam while no cost model has been measured (recall about 0.96 on MiniLM vectors).

@@ -110,6 +110,9 @@ public struct SearchResult: Sendable {
     /// True when a deadline cut the search short.
     public var partial: Bool
     public var predictedMs: Double?
+    /// The plan's recall@k against exact search as calibrated (on held-out queries for a
+    /// preset's plan; see `Planner.predictedRecall`); nil for a plan nobody measured.
+    public var predictedRecall: Double?
     /// Time from the start of planning to the answer (query embedding excluded).
     public var tookMs: Double
     public var distanceComputations: Int
@@ -127,6 +130,7 @@ public struct SearchResult: Sendable {
             "plan": plan.json,
             "partial": .bool(partial),
             "predicted_ms": JSON(predictedMs),
+            "predicted_recall": JSON(predictedRecall),
             "took_ms": .number(tookMs),
             "cost": ["distance_computations": JSON(distanceComputations), "bytes_touched": JSON(bytesTouched),
                      "dims": JSON(plan.stages.last?.dims ?? 0)],
@@ -148,6 +152,7 @@ extension SearchResult {
                                earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false)
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number
+        predictedRecall = json["predicted_recall"]?.number
         self.tookMs = tookMs
         distanceComputations = cost["distance_computations"]?.int ?? 0
         bytesTouched = cost["bytes_touched"]?.int ?? 0

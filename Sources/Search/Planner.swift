@@ -99,8 +99,9 @@ public final class Planner: Sendable {
     public var currentSlowdown: Double { slowdown.withLock { $0 } }
 
     /// The plan for `budgetMs` (nil: the default) and k, with its predicted time in ms (the
-    /// model's mean scaled by the recent slowdown) and the model's own mean.
-    public func plan(budgetMs: Double?, k: Int) -> (plan: SearchPlan, predictedMs: Double, modelMs: Double) {
+    /// model's mean scaled by the recent slowdown), the model's own mean, and its predicted
+    /// recall (see `predictedRecall`).
+    public func plan(budgetMs: Double?, k: Int) -> (plan: SearchPlan, predictedMs: Double, modelMs: Double, recall: Double) {
         let scale = currentSlowdown
         let choices = model.measurements
         let chosen: PlanMeasurement
@@ -112,7 +113,14 @@ public final class Planner: Sendable {
             chosen = choices.filter { $0.recall >= Planner.defaultRecall }.min { $0.meanMs < $1.meanMs }
                 ?? choices.max { $0.recall < $1.recall }!
         }
-        return (chosen.plan.adapted(to: k), chosen.meanMs * scale, chosen.meanMs)
+        return (chosen.plan.adapted(to: k), chosen.meanMs * scale, chosen.meanMs, predictedRecall(chosen))
+    }
+
+    /// A measured plan's recall@k against exact search: as a preset's held-out half measured
+    /// it when it is a preset's plan (the queries that chose it would flatter it), else as
+    /// measured.
+    public func predictedRecall(_ measured: PlanMeasurement) -> Double {
+        model.presets.first { $0.measurement.plan == measured.plan }?.measurement.recall ?? measured.recall
     }
 
     /// Feeds back a search's measured time against the model's mean for its plan, so plans

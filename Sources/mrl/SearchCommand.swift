@@ -86,7 +86,9 @@ struct SearchCommand: ParsableCommand {
             }
             print(table.render())
         }
-        let predicted = result.predictedMs.map { String(format: " (predicted %.2f)", $0) } ?? ""
+        let promises = [result.predictedMs.map { String(format: "%.2f ms", $0) },
+                        result.predictedRecall.map { String(format: "recall@10 %.3f", $0) }].compactMap { $0 }
+        let predicted = promises.isEmpty ? "" : " (predicted " + promises.joined(separator: ", ") + ")"
         print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
                      result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),
                      result.tookMs, predicted, result.partial ? "; partial: the deadline cut it short" : ""))

@@ -123,7 +123,13 @@ final class GraphSearchTests: XCTestCase {
         for preset in tuned.presets {
             let measured = try XCTUnwrap(heldOut.first { $0.plan == preset.measurement.plan })
             XCTAssertEqual(preset.measurement.recall, measured.recall, preset.name)
+            // And each answer says what its plan promises.
+            let answer = try index.search(SearchRequest(vector: queries[0], k: 10, preset: preset.name))
+            XCTAssertEqual(answer.predictedRecall, measured.recall, preset.name)
         }
+        XCTAssertEqual(try index.search(SearchRequest(vector: queries[0], k: 10, dims: GraphSearchTests.dims)).predictedRecall, 1)
+        XCTAssertNil(try index.search(SearchRequest(vector: queries[0], k: 10, ef: 77)).predictedRecall, "a beam nobody measured")
+        XCTAssertNotNil(try index.search(SearchRequest(vector: queries[0], k: 10)).predictedRecall)
     }
 
     func testThePlannerFollowsTheBudgetAndADeadlineGivesAPartialAnswer() throws {
