@@ -49,5 +49,7 @@ final class BlockDirectory: @unchecked Sendable {  // immutable after init
 /// snapshot of the same version (as long as the map has not moved).
 public struct CommittedVersion: Equatable, Sendable {
     var txnID: Int
-    nonisolated(unsafe) var mapAddress: UnsafeMutableRawPointer?
+    /// How many times this process has remapped the map (`Environment.mapGeneration`): a
+    /// remap moves every page, so pointers taken before it are void even at the same txnID.
+    var mapGeneration: Int
 }

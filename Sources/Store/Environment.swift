@@ -25,6 +25,12 @@ final class Environment: @unchecked Sendable {
     private let copying = Atomic(false)
 
     var mapSize: Int { currentMapSize.load(ordering: .relaxed) }
+    /// Remaps of the map in this process so far. Each may move it (LMDB's `me_mapaddr` is the
+    /// address recorded in the file, not the mapping's), so pointers into the map taken under
+    /// an older generation are void. Changes only under `mapLock` held exclusively: stable
+    /// while any transaction is open.
+    var mapGeneration: Int { remaps.load(ordering: .relaxed) }
+    private let remaps = Atomic(0)
 
     static let initialMapSize = 64 << 20
 
@@ -170,6 +176,7 @@ final class Environment: @unchecked Sendable {
     private func resize(to size: Int) throws {
         guard size > mapSize else { return }
         try Environment.check(mdb_env_set_mapsize(handle, size), "mdb_env_set_mapsize", path)
+        remaps.add(1, ordering: .relaxed)
         currentMapSize.store(size, ordering: .relaxed)
     }
 
@@ -182,6 +189,7 @@ final class Environment: @unchecked Sendable {
             mapLock.unlock()
             mapLock.withWriteLock {
                 mdb_env_set_mapsize(handle, 0)
+                remaps.add(1, ordering: .relaxed)
                 var info = MDB_envinfo()
                 mdb_env_info(handle, &info)
                 currentMapSize.store(info.me_mapsize, ordering: .relaxed)

@@ -89,9 +89,7 @@ public final class Snapshot {
     /// Identifies the committed state this snapshot reads: pointers into the map taken in one
     /// snapshot stay valid in any later snapshot with the same version.
     public var version: CommittedVersion {
-        var info = MDB_envinfo()
-        mdb_env_info(store.env.handle, &info)
-        return CommittedVersion(txnID: mdb_txn_id(txn.handle), mapAddress: info.me_mapaddr)
+        CommittedVersion(txnID: mdb_txn_id(txn.handle), mapGeneration: store.env.mapGeneration)
     }
 
     /// Each block's live value, in block order (the blocks that exist).

@@ -20,6 +20,20 @@ final class BackupTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(store.mapSize, 2 * used, "writes during the copy need not grow the map, which waits for the copy")
     }
 
+    /// Pointers into the map are cached per committed state (the vector blocks, the loaded
+    /// graph). A remap, here the backup's room-making, moves every page without a commit, so
+    /// it must make another state: the daemon crashed (SIGSEGV) reusing vector blocks of the
+    /// same transaction after its map had grown.
+    func testARemapIsANewCommittedState() throws {
+        let store = try largeStore()
+        let before = try store.read { $0.version }
+        _ = try store.copy(to: temporaryDirectory(self) + "/copy")
+        let after = try store.read { $0.version }
+        XCTAssertNotEqual(before, after, "the same transaction, but the map moved")
+        let blocks = try store.read { try $0.vectorBlocks().count }
+        XCTAssertEqual(blocks, 9, "the blocks are read again, at the map's new place")
+    }
+
     func testOneBackupOfAnIndexRunsAtATime() throws {
         let store = try largeStore()
         let folder = temporaryDirectory(self)

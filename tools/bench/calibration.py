@@ -5,6 +5,11 @@ plans calibrated on the index's own documents (before) and on logged user querie
   python3 tools/bench/known_item.py                       # once: tools/bench/out/debian-*.jsonl
   python3 tools/bench/calibration.py --index-from DATA/debian [--log 2000]
 
+  python3 tools/bench/pypi_known_item.py sample --out tools/bench/out
+  mrl index --data DATA --index pypi tools/bench/out/pypi-sample-docs.jsonl
+  python3 tools/bench/calibration.py --index-from DATA/pypi --log-queries tools/bench/out/pypi-sample-log.jsonl \
+      --eval-queries tools/bench/out/pypi-sample-eval.jsonl
+
 The three query sets never overlap: the log is titles of packages outside the evaluation set
 (tools/bench/out/debian-train-pairs.jsonl, sent as text searches through the daemon, so the
 daemon's own logging is what records them); tuning takes its queries from the log (or from
@@ -36,12 +41,12 @@ def mrl(binary, *args):
     return run.stdout
 
 
-def tune_and_evaluate(binary, data, index, sample):
+def tune_and_evaluate(binary, data, index, sample, eval_queries):
     """Tunes (the tune's own output says on which queries), then evaluates the presets."""
     mrl(binary, "tune", "--data", data, "--index", index, "--sample", str(sample))
     info = json.loads(mrl(binary, "info", "--data", data, "--index", index, "--json"))
-    evaluation = json.loads(mrl(binary, "eval", "--data", data, "--index", index, "--queries",
-                                os.path.join(OUT, "debian-titles.jsonl"), "--dims", "384", "--json"))
+    evaluation = json.loads(mrl(binary, "eval", "--data", data, "--index", index, "--queries", eval_queries,
+                                "--dims", "384", "--json"))
     promised = {p["name"]: p["recall"] for p in info["presets"]}
     rows = {}
     for row in evaluation["by_preset"]:
@@ -50,7 +55,7 @@ def tune_and_evaluate(binary, data, index, sample):
     return info["calibration"], rows
 
 
-def log_queries(binary, data, index, count):
+def log_queries(binary, data, index, count, log_queries_file):
     """Sends `count` titles of the log split as text searches through a daemon."""
     socket = os.path.join(data, "calibration.sock")
     daemon = subprocess.Popen([binary, "serve", "--data", data, "--socket", socket], stderr=subprocess.DEVNULL)
@@ -60,7 +65,7 @@ def log_queries(binary, data, index, count):
                 break
             time.sleep(0.1)
         conn = UnixConnection(socket)
-        with open(os.path.join(OUT, "debian-train-pairs.jsonl")) as f:
+        with open(log_queries_file) as f:
             titles = [json.loads(line)["query"] for line, _ in zip(f, range(count))]
         for title in titles:
             status, _ = call(conn, "POST", f"/indexes/{index}/search", {"query": title, "k": 10})
@@ -78,11 +83,13 @@ def main():
     parser.add_argument("--log", type=int, default=2000, help="titles sent (and logged) between the two tunes")
     parser.add_argument("--sample", type=int, default=1000, help="queries each tune takes (half held out)")
     parser.add_argument("--mrl", default=os.path.join(ROOT, ".build", "release", "mrl"))
+    parser.add_argument("--log-queries", default=os.path.join(OUT, "debian-train-pairs.jsonl"), help="JSONL whose \"query\" texts are logged")
+    parser.add_argument("--eval-queries", default=os.path.join(OUT, "debian-titles.jsonl"), help="JSONL --queries for mrl eval, never logged")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     data = tempfile.mkdtemp(prefix="mrl-calibration-")
-    index = "debian"
+    index = os.path.basename(os.path.normpath(args.index_from))
     try:
         shutil.copytree(args.index_from, os.path.join(data, index))
         for stale in ("writer.lock", "lock.mdb"):
@@ -90,10 +97,10 @@ def main():
             if os.path.exists(path):
                 os.remove(path)
         mrl(args.mrl, "queries", "--data", data, "--index", index, "--clear")
-        before = tune_and_evaluate(args.mrl, data, index, args.sample)
-        log_queries(args.mrl, data, index, args.log)
+        before = tune_and_evaluate(args.mrl, data, index, args.sample, args.eval_queries)
+        log_queries(args.mrl, data, index, args.log, args.log_queries)
         logged = json.loads(mrl(args.mrl, "queries", "--data", data, "--index", index, "--json"))
-        after = tune_and_evaluate(args.mrl, data, index, args.sample)
+        after = tune_and_evaluate(args.mrl, data, index, args.sample, args.eval_queries)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -102,7 +109,7 @@ def main():
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{logged['count']} of {args.log} titles logged; evaluated on the 10,000 reference titles (recall@10 vs exact)")
+    print(f"{logged['count']} of {args.log} queries logged; evaluated on {os.path.basename(args.eval_queries)} (recall@10 vs exact)")
     for name, (calibration, rows) in (("before", before), ("after", after)):
         print(f"\n{name}: calibrated on {calibration['queries']} {calibration['queries_from']} ({calibration['held_out']} held out)")
         print(f"{'preset':10} {'promised':>9} {'realized':>9} {'mean ms':>8} {'p99 ms':>8}")

@@ -6,6 +6,10 @@ as files mrl reads. Used by tools/bench/scale.sh.
                                          # DIR/pypi-train-pairs.jsonl: 50,000 other names (--pairs)
   pypi_known_item.py vectors --out DIR   # after `mrl embed`: DIR/pypi-docs.jsonl (id + vector)
                                          # and DIR/pypi-queries.jsonl (query, relevant_id, vector)
+  pypi_known_item.py sample --out DIR    # for tools/bench/calibration.py: DIR/pypi-sample-docs.jsonl,
+                                         # 60,000 summaries holding the relevant document of each of
+                                         # DIR/pypi-sample-eval.jsonl (10,000 names) and of
+                                         # DIR/pypi-sample-log.jsonl (5,000 other names, never evaluated)
 """
 import argparse
 import gzip
@@ -54,10 +58,25 @@ def vectors(out):
             o.write(json.dumps({"query": row["text"], "relevant_id": row["id"], "vector": rounded(vector)}, ensure_ascii=False) + "\n")
 
 
+def sample(out):
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    random.seed(2)
+    picked = random.sample(range(len(rows)), 60_000)
+    evaluated, logged = picked[:10_000], picked[10_000:15_000]
+    with open(os.path.join(out, "pypi-sample-docs.jsonl"), "w", encoding="utf-8") as f:
+        for i in sorted(picked):
+            f.write(json.dumps({"id": rows[i]["id"], "text": rows[i]["text"]}, ensure_ascii=False) + "\n")
+    for name, part in (("eval", evaluated), ("log", logged)):
+        with open(os.path.join(out, f"pypi-sample-{name}.jsonl"), "w", encoding="utf-8") as f:
+            for i in part:
+                f.write(json.dumps({"query": rows[i]["title"], "relevant_id": rows[i]["id"]}, ensure_ascii=False) + "\n")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["names", "vectors"])
+    parser.add_argument("step", choices=["names", "vectors", "sample"])
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    {"names": names, "vectors": vectors}[args.step](args.out)
+    {"names": names, "vectors": vectors, "sample": sample}[args.step](args.out)
