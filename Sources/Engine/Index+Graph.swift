@@ -34,8 +34,12 @@ extension Index {
         if let cached = graphCache.withLock({ $0 }), cached.version == version { return cached.graph }
         var loaded: LoadedGraph?
         if let record = try snapshot.graphRecord(), record.isOver(head) {
-            loaded = try LoadedGraph(record: record, snapshot: snapshot, blocks: try snapshot.vectorBlocks(space: head?.space ?? .raw),
-                                     rawBlocks: try snapshot.vectorBlocks(space: .raw), layout: layout, blockRows: manifest.blockRows)
+            let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
+            let key = GraphCore.Key(vectorsGeneration: try snapshot.vectorsGeneration(), head: head, graph: record)
+            let kept = graphCache.withLock { $0?.graph?.core }
+            let core = try kept.flatMap { $0.key == key ? $0 : nil } ?? GraphCore(key: key, snapshot: snapshot, blocks: blocks, layout: layout)
+            loaded = LoadedGraph(core: core, snapshot: snapshot, blocks: blocks, rawBlocks: try snapshot.vectorBlocks(space: .raw),
+                                 layout: layout, blockRows: manifest.blockRows)
         }
         graphCache.withLock { $0 = (version, loaded) }
         return loaded

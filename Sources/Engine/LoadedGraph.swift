@@ -2,28 +2,52 @@ import Foundation
 import Search
 import Store
 
-/// A stored ANN graph ready to walk, for one committed state of an index: level 0 copied
-/// from the map, the upper levels decoded, and the walk's vectors (the head-space
-/// prefix, renormalised, int8) computed from the vector blocks, which is cheaper than
-/// storing and keeping a third copy of every vector.
+/// A stored ANN graph ready to walk, for one committed state of an index: its `core` (data
+/// copied or computed out of the map, shared by every state with the same vectors, head and
+/// graph) and the funnel over this state's vector blocks (pointers into the map, valid for
+/// this state only).
 final class LoadedGraph: @unchecked Sendable {  // immutable after init
     let version: CommittedVersion
+    let core: GraphCore
+    /// The funnel over this state's blocks: the head's copy, and the raw vectors for full dimensions.
+    let funnel: Funnel
+
+    var record: GraphRecord { core.record }
+    var graph: MappedGraph { core.graph }
+    var vectors: GraphVectors { core.vectors }
+
+    init(core: GraphCore, snapshot: Snapshot, blocks: [VectorBlock], rawBlocks: [VectorBlock], layout: PrefixLayout, blockRows: Int) {
+        version = snapshot.version
+        self.core = core
+        funnel = Funnel(blocks: blocks, fullBlocks: rawBlocks, layout: layout, blockRows: blockRows)
+    }
+}
+
+/// What walking a graph needs that does not point into the map: level 0 copied out of it,
+/// the upper levels decoded, and the walk's vectors (the head-space prefix, renormalised,
+/// int8) computed from the vector blocks, which is cheaper than storing a third copy of every
+/// vector. Costly to make (tens of ms at 60,000 vectors), so it is kept while `key` holds:
+/// a commit that changes no vector, head or graph (the query log's) makes none anew.
+final class GraphCore: @unchecked Sendable {  // immutable after init
+    struct Key: Equatable {
+        var vectorsGeneration: UInt64
+        var head: HeadRecord?
+        var graph: GraphRecord
+    }
+
+    let key: Key
     let record: GraphRecord
     let graph: MappedGraph
     let vectors: GraphVectors
-    /// The funnel over this state's blocks: the head's copy, and the raw vectors for full dimensions.
-    let funnel: Funnel
     /// Level 0's rows, copied from the map.
     private let level0Copy: UnsafeMutableRawPointer
 
-    /// Loads the graph of `snapshot`, whose vector blocks are `blocks` in the graph's head
-    /// space and `rawBlocks` in the model's. Throws `StoreError.corrupt` when the stored graph
-    /// does not decode.
-    init(record: GraphRecord, snapshot: Snapshot, blocks: [VectorBlock], rawBlocks: [VectorBlock], layout: PrefixLayout,
-         blockRows: Int) throws {
-        version = snapshot.version
+    /// Loads the graph of `snapshot`, whose vector blocks in the graph's head space are
+    /// `blocks`. Throws `StoreError.corrupt` when the stored graph does not decode.
+    init(key: Key, snapshot: Snapshot, blocks: [VectorBlock], layout: PrefixLayout) throws {
+        self.key = key
+        let record = key.graph
         self.record = record
-        funnel = Funnel(blocks: blocks, fullBlocks: rawBlocks, layout: layout, blockRows: blockRows)
         let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
         vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: record.dims, layout: layout,
                                           encoding: GraphVectors.Encoding(rawValue: record.encoding) ?? .int8)
@@ -63,7 +87,9 @@ final class LoadedGraph: @unchecked Sendable {  // immutable after init
     }
 
     deinit { GraphMemory.deallocate(level0Copy) }
+}
 
+extension LoadedGraph {
     /// Row i: the first `dims` coordinates of vector i, renormalised (zero for a dead row).
     static func walkVectors(blocks: [VectorBlock], rows: Int, dims: Int, layout: PrefixLayout,
                             encoding: GraphVectors.Encoding) -> GraphVectors {
