@@ -48,12 +48,16 @@ public struct Preset: Equatable, Sendable {
         }
     }
 
-    /// Presets for `goals` from a model's measurements (graph plans only, when there are
-    /// any: the exact scan is there to compare with, not to pick).
+    /// Presets for `goals` from a model's measurements: graph plans when one meets the goal;
+    /// else any plan that does, the exact scan included (a promise kept slowly rather than
+    /// broken: out-of-distribution queries may find no beam that reaches 0.99); else the
+    /// closest graph plan.
     public static func chosen(for goals: [(name: String, goal: Goal)], from measurements: [PlanMeasurement]) -> [Preset] {
         let graphPlans = measurements.filter { !$0.plan.exact }
         return goals.compactMap { name, goal in
-            choose(goal, among: graphPlans.isEmpty ? measurements : graphPlans).map { Preset(name: name, goal: goal, measurement: $0.0) }
+            guard let walked = choose(goal, among: graphPlans.isEmpty ? measurements : graphPlans) else { return nil }
+            let kept = walked.met ? walked : choose(goal, among: measurements).flatMap { $0.met ? $0 : nil } ?? walked
+            return Preset(name: name, goal: goal, measurement: kept.0)
         }
     }
 

@@ -25,7 +25,10 @@ final class PresetTests: XCTestCase {
 
         let builtIns = Preset.chosen(for: Preset.builtInGoals, from: all)
         XCTAssertEqual(builtIns.map(\.name), ["fast", "balanced", "accurate"])
-        XCTAssertEqual(builtIns.map(\.measurement.plan.ef), [32, 48, 128], "accurate is the best graph plan: exact is not picked")
+        XCTAssertEqual(builtIns.map(\.measurement.plan.ef), [32, 48, nil], "graph plans where one meets the goal")
+        XCTAssertTrue(builtIns[2].measurement.plan.exact, "no beam reaches 0.99: the exact scan keeps accurate's promise")
+        let walksOnly = Preset.chosen(for: Preset.builtInGoals, from: plans)
+        XCTAssertEqual(walksOnly.last?.measurement.plan.ef, 128, "without a plan that meets it, the closest")
         let (closest, met) = try XCTUnwrap(Preset.choose(.recall(0.99), among: plans))
         XCTAssertEqual(closest.plan.ef, 128)
         XCTAssertFalse(met)
