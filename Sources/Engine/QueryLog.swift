@@ -42,8 +42,10 @@ public struct QueryLogState: JSONRepresentable, Sendable, Equatable {
 /// transaction (the daemon every few seconds and after its commits, `mrl search` at once).
 final class QueryLog: Sendable {
     static let capacity = 20_000
-    /// Queries recorded but not yet written, beyond which more are dropped until a flush.
-    static let pendingLimit = 4_096
+    /// Queries recorded but not yet written, beyond which more are passed over (not even
+    /// counted) until a flush: under load the daemon writes at most this many every 2 s
+    /// (about 400 kB), instead of a write as large as the traffic.
+    static let pendingLimit = 512
 
     private struct State {
         var log: QueryLogState?

@@ -50,7 +50,7 @@ final class QueryLogTests: XCTestCase {
         for n in 0..<total {
             // The query's number rides in its vector's direction, to tell afterwards which were kept.
             index.logQuery(vector: [1, Float(n % 1_000) / 1_000, Float(n / 1_000) / 1_000, 0], k: 10, text: nil)
-            if n % 4_000 == 3_999 { try index.flushQueryLog() }
+            if n % 500 == 499 { try index.flushQueryLog() }
         }
         try index.flushQueryLog()
         let log = try index.queryLogContents()
