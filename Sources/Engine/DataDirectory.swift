@@ -32,12 +32,16 @@ public struct DataDirectory: Sendable {
         return bytes
     }
 
+    /// Throws `invalidIndexName` unless `name` is 1–64 of `[A-Za-z0-9_-]` and not a folder
+    /// the data directory keeps for itself: the rule a daemon's client checks too.
+    public static func checkIndexName(_ name: String) throws { try IndexName.validate(name) }
+
     var storeOptions: IndexStore.Options { IndexStore.Options(mapSizeCap: maxIndexBytes) }
 
     /// The folder of index `name`; throws `invalidIndexName` for a name that is not
     /// 1–64 of `[A-Za-z0-9_-]`, so no name can reach outside the data directory.
     public func directory(of name: String) throws -> String {
-        try IndexName.validate(name)
+        try DataDirectory.checkIndexName(name)
         return (path as NSString).appendingPathComponent(name)
     }
 

@@ -8,7 +8,7 @@ extension Index {
     /// query in the model's raw space; `text` is kept only when the log keeps texts.
     public func logQuery(vector: [Float], k: Int, text: String?) {
         guard store.hasQueryLog else { return }
-        queryLog.record(vector: vector, k: k, text: text) { try store.read { try $0.queryLogState(as: QueryLogState.self) } }
+        querySample.record(vector: vector, k: k, text: text) { try store.read { try $0.queryLogState(as: QueryLogState.self) } }
     }
 
     /// Answers a user's search and offers it to the log, written at once when this process
@@ -29,15 +29,16 @@ extension Index {
 
     /// Writes what was logged since the last flush, in one transaction. Needs the writer lock.
     public func flushQueryLog() throws {
-        guard let pending = queryLog.takePending() else { return }
+        guard let pending = querySample.takePending() else { return }
         try store.writeQueryLog(pending.rows, state: pending.state)
     }
 
     /// The log's state, how many queries it holds, and those from slot `offset` on (at most `limit`).
-    public func queryLogContents(offset: Int = 0, limit: Int = .max) throws -> (state: QueryLogState, count: Int, queries: [LoggedQuery]) {
+    public func queryLog(offset: Int = 0, limit: Int = .max) throws -> QueryLogPage {
         try store.read { snapshot in
-            (try queryLog.current ?? snapshot.queryLogState(as: QueryLogState.self) ?? QueryLogState(),
-             try snapshot.loggedQueryCount(), try snapshot.loggedQueries(offset: offset, limit: limit))
+            QueryLogPage(state: try querySample.current ?? snapshot.queryLogState(as: QueryLogState.self) ?? QueryLogState(),
+                         count: try snapshot.loggedQueryCount(), offset: offset,
+                         queries: try snapshot.loggedQueries(offset: offset, limit: limit))
         }
     }
 
@@ -45,7 +46,7 @@ extension Index {
     /// the log. Needs the writer lock.
     public func changeQueryLog(enabled: Bool? = nil, includeText: Bool? = nil, clear: Bool = false) throws -> QueryLogState {
         try flushQueryLog()
-        var state = try queryLogContents(limit: 0).state
+        var state = try queryLog(limit: 0).state
         state.enabled = enabled ?? state.enabled
         state.includeText = includeText ?? state.includeText
         if clear {
@@ -55,7 +56,7 @@ extension Index {
         } else {
             try store.writeQueryLog([], state: state)
         }
-        queryLog.reset(to: state)
+        querySample.reset(to: state)
         return state
     }
 }

@@ -47,7 +47,7 @@ extension Index {
     public func upkeep(head request: Upkeep.HeadRequest? = nil, progress: Upkeep.Progress = .init()) throws -> Upkeep {
         var upkeep = Upkeep()
         if let request, try currentHead().record?.kind ?? MatryoshkaHead.Kind.none.rawValue != request.kind.rawValue,
-           try info().documents >= Index.automaticHeadMinimum {
+           try store.read({ try $0.documentCount() }) >= Index.automaticHeadMinimum {
             upkeep.head = try changeHead(to: request.kind, automatic: request.kind != .none, adaptor: request.adaptor,
                                          pairs: request.pairs, training: progress.training, progress: progress.blocks)
         } else {

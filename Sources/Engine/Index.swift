@@ -25,7 +25,7 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     let graphSearchers = Mutex<[GraphSearcher]>([])
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
     /// Queries recorded for the query log, not yet written (see `QueryLog`).
-    let queryLog = QueryLog()
+    let querySample = QueryLog()
 
     public var manifest: Manifest { store.manifest }
 

@@ -47,11 +47,6 @@ extension Index: IndexService {
 
     public func documentJSON(id: String) throws -> JSON? { try document(id: id)?.json }
 
-    public func queryLog(offset: Int, limit: Int) throws -> QueryLogPage {
-        let (state, count, queries) = try queryLogContents(offset: offset, limit: limit)
-        return QueryLogPage(state: state, count: count, offset: offset, queries: queries)
-    }
-
     public func fileRecords() throws -> [FolderIngest.FileRecord] {
         try store.read { try $0.metaEntries(prefix: FolderIngest.recordPrefix, as: FolderIngest.FileRecord.self) }.map(\.value)
     }
@@ -77,11 +72,6 @@ extension DataDirectory: IndexCatalog {
     }
 
     public func indexCreatingIfMissing(_ name: String, dimensions: Int?) throws -> IndexService {
-        try openOrCreate(name, dimensions: dimensions)
-    }
-
-    /// Index `name` opened for writing, created by the model rule when missing.
-    public func openOrCreate(_ name: String, dimensions: Int?) throws -> Index {
         do {
             return try Index.open(name: name, in: self, mode: .write)
         } catch StoreError.indexNotFound {

@@ -16,9 +16,9 @@ final class QueryLogTests: XCTestCase {
     func testAnsweredSearchesAreLoggedAndEvaluationsAreNot() throws {
         let (index, data) = try index(self)
         _ = try index.search(SearchRequest(vector: [1, 0, 0, 0], k: 1))
-        XCTAssertEqual(try index.queryLogContents().count, 0, "a search of tuning or evaluation is not a user's")
+        XCTAssertEqual(try index.queryLog().count, 0, "a search of tuning or evaluation is not a user's")
         _ = try index.answer(SearchRequest(vector: [1, 0.5, 0, 0], k: 2))
-        let logged = try index.queryLogContents()
+        let logged = try index.queryLog()
         XCTAssertEqual(logged.count, 1)
         let kept = try XCTUnwrap(logged.queries.first?.vector)
         XCTAssertEqual(kept[1] / kept[0], 0.5, accuracy: 1e-3, "the query's direction")
@@ -26,19 +26,19 @@ final class QueryLogTests: XCTestCase {
         XCTAssertNil(logged.queries.first?.text, "texts only when asked for")
 
         let reopened = try Index.open(name: "q", in: data, mode: .read)
-        XCTAssertEqual(try reopened.queryLogContents().state.seen, 1, "written, not only remembered")
+        XCTAssertEqual(try reopened.queryLog().state.seen, 1, "written, not only remembered")
     }
 
     func testTheSwitchesAndClearing() throws {
         let (index, _) = try index(self)
         _ = try index.changeQueryLog(enabled: false)
         _ = try index.answer(SearchRequest(vector: [1, 0, 0, 0], k: 1))
-        XCTAssertEqual(try index.queryLogContents().state.seen, 0, "off means off")
+        XCTAssertEqual(try index.queryLog().state.seen, 0, "off means off")
         _ = try index.changeQueryLog(enabled: true)
         for _ in 0..<3 { _ = try index.answer(SearchRequest(vector: [0, 1, 0, 0], k: 1)) }
-        XCTAssertEqual(try index.queryLogContents().count, 3)
+        XCTAssertEqual(try index.queryLog().count, 3)
         let cleared = try index.changeQueryLog(clear: true)
-        XCTAssertEqual([cleared.seen, cleared.stored, try index.queryLogContents().count], [0, 0, 0])
+        XCTAssertEqual([cleared.seen, cleared.stored, try index.queryLog().count], [0, 0, 0])
     }
 
     /// At most `capacity` queries; a uniform sample until 2 × capacity are seen, then new
@@ -53,7 +53,7 @@ final class QueryLogTests: XCTestCase {
             if n % 500 == 499 { try index.flushQueryLog() }
         }
         try index.flushQueryLog()
-        let log = try index.queryLogContents()
+        let log = try index.queryLog()
         XCTAssertEqual(log.state.seen, total)
         XCTAssertEqual(log.count, 20_000)
         let numbers = log.queries.map { q in Int((q.vector[1] / q.vector[0] * 1_000).rounded()) + 1_000 * Int((q.vector[2] / q.vector[0] * 1_000).rounded()) }

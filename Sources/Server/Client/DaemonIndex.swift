@@ -69,7 +69,7 @@ public final class DaemonCatalog: IndexCatalog {
     /// `name` as a path segment: a valid index name needs no escaping, and any other is
     /// refused here as the daemon would.
     func path(_ name: String) throws -> String {
-        _ = try DataDirectory(path: "").directory(of: name)
+        try DataDirectory.checkIndexName(name)
         return name
     }
 }

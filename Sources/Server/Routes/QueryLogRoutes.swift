@@ -17,8 +17,7 @@ extension Application {
         }
         let offset = try number("offset", default: 0, max: QueryLogPage.maxOffset)
         let limit = try number("limit", default: Application.queryLogPage, max: Application.queryLogPage)
-        let (state, count, queries) = try index.queryLogContents(offset: offset, limit: limit)
-        return .json(QueryLogPage(state: state, count: count, offset: offset, queries: queries).json)
+        return .json(try index.queryLog(offset: offset, limit: limit).json)
     }
 
     /// `PUT {"enabled": bool, "include_text": bool}` (either may be left out), or `DELETE`:
