@@ -29,9 +29,10 @@ extension Index {
 
     /// Measures recall@k (against exact full-dimension search) and latency of each plan on
     /// `queries` (the model's raw space), each query timed alone as a daemon serves it, from
-    /// the query's rotation into head space to the ranked hits.
+    /// the query's rotation into head space to the ranked hits. `pause` is called before each
+    /// exact search and each timed query, outside the timing (to pace the work; it may throw).
     func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
-                 progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
+                 progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> [PlanMeasurement] {
         if let wrong = given.firstIndex(where: { $0.count != manifest.dimensions }) {
             throw EngineError.invalidRequest(field: "vector", message:
                 "of query \(wrong + 1) has \(given[wrong].count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
@@ -50,8 +51,9 @@ extension Index {
             }
             let graph = try loadedGraph(in: snapshot, head: record)
             let raw = try snapshot.vectorBlocks(space: .raw)
-            let truth = queries.map { q in
-                Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: raw, layout: layout,
+            let truth = try queries.map { q in
+                try pause()
+                return Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: raw, layout: layout,
                                     threads: scanThreads).hits.map(\.id))
             }
             func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel.Answer {
@@ -60,20 +62,22 @@ extension Index {
             }
             return try plans.enumerated().map { p, plan in
                 for q in queries.prefix(20) { _ = try answer(plan, q) }  // warm up
-                var times: [Double] = [], found = 0, computations = 0
+                var times: [Double] = [], recalls: [Double] = [], computations = 0
                 for (q, query) in queries.enumerated() {
+                    try pause()
                     let start = DispatchTime.now()
                     let result = try answer(plan, query)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
-                    found += result.hits.filter { truth[q].contains($0.id) }.count
+                    recalls.append(Double(result.hits.filter { truth[q].contains($0.id) }.count) / Double(k))
                     computations += result.cost.distanceComputations
                 }
                 progress(p + 1, plans.count)
                 times.sort()
-                let n = Double(queries.count)
-                return PlanMeasurement(plan: plan, recall: Double(found) / (n * Double(k)), meanMs: times.reduce(0, +) / n,
+                let n = Double(queries.count), recall = recalls.reduce(0, +) / n
+                let spread = (recalls.reduce(0) { $0 + ($1 - recall) * ($1 - recall) } / max(n - 1, 1)).squareRoot()
+                return PlanMeasurement(plan: plan, recall: recall, meanMs: times.reduce(0, +) / n,
                                        p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99),
-                                       meanDistanceComputations: Double(computations) / n)
+                                       meanDistanceComputations: Double(computations) / n, recallStandardError: spread / n.squareRoot())
             }
         }
     }
@@ -99,11 +103,12 @@ extension Index {
     /// of the index drawn with `seed`. Half of them (drawn with `seed`) are held out: the
     /// plans are measured and the presets chosen on the other half, and each preset's recall
     /// and latency, what it promises, are measured on the held-out half, never on the queries
-    /// that chose it. Returns nil when the index has no usable graph.
+    /// that chose it. Returns nil when the index has no usable graph, or when its graph was
+    /// rebuilt while the plans were measured.
     @discardableResult
     public func tune(queries given: [[Float]]?, sampleCount: Int = 500, seed: UInt64 = 1, k: Int = 10,
                      goals: [(name: String, goal: Preset.Goal)] = [],
-                     progress: (Int, Int) -> Void = { _, _ in }) throws -> CostModel? {
+                     progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> CostModel? {
         let sample = try store.read { snapshot -> (GraphRecord, [[Float]], String, CostModel?)? in
             let head = try snapshot.head()
             guard let graph = try loadedGraph(in: snapshot, head: head) else { return nil }
@@ -116,12 +121,12 @@ extension Index {
         guard let (graph, queries, source, previous) = sample, !queries.isEmpty else { return nil }
         let (choosing, heldOut) = Index.heldOutSplit(queries, seed: seed)
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
-        let measurements = try measure(plans, queries: choosing, k: k, progress: progress)
+        let measurements = try measure(plans, queries: choosing, k: k, progress: progress, pause: pause)
         let builtIn = Set(Preset.builtIn.map(\.name)), asked = Set(goals.map(\.name))
         let kept = (previous?.presets ?? []).filter { !builtIn.contains($0.name) && !asked.contains($0.name) }.map { ($0.name, $0.goal) }
         var presets = Preset.chosen(for: Preset.builtInGoals + kept + goals, from: measurements)
         if !heldOut.isEmpty {
-            let checked = try measure(Array(Set(presets.map(\.measurement.plan))), queries: heldOut, k: k)
+            let checked = try measure(Array(Set(presets.map(\.measurement.plan))), queries: heldOut, k: k, pause: pause)
             for i in presets.indices {
                 if let measured = checked.first(where: { $0.plan == presets[i].measurement.plan }) { presets[i].measurement = measured }
             }
@@ -129,8 +134,9 @@ extension Index {
         var model = CostModel(k: k, queries: queries.count, graphBuiltAt: graph.builtAt, measurements: measurements, presets: presets)
         model.querySource = source
         model.heldOut = heldOut.count
-        try store.putMeta(Index.costModelKey, model)
-        return model
+        // Stored only over the graph it was measured on: one rebuilt meanwhile is calibrated anew.
+        let stored = try store.putMeta(Index.costModelKey, model) { try currentGraphRecord($0)?.builtAt == graph.builtAt }
+        return stored ? model : nil
     }
 
     /// The queries that choose the plans, and those held out to measure what they promise:

@@ -47,7 +47,8 @@ extension Index {
             return SearchResult(
                 hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs,
                 predictedRecall: choice.recall, tookMs: took,
-                distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched)
+                distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
+                version: snapshot.version)
         }
     }
 

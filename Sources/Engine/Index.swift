@@ -26,6 +26,8 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
     /// Queries recorded for the query log, not yet written (see `QueryLog`).
     let querySample = QueryLog()
+    /// Answers given, checked against exact search in the daemon's idle time.
+    public let recallMonitor = RecallMonitor()
 
     public var manifest: Manifest { store.manifest }
 

@@ -18,6 +18,8 @@ public struct IndexInfo: Sendable {
     public var graph: GraphRecord?
     public var graphIsCurrent: Bool
     public var costModel: CostModel?
+    /// What the daemon's recall monitor has seen (nil outside a daemon, or before any search).
+    public var monitor: RecallMonitor?
 
     /// The report as the API and `mrl info --json` show it (snake_case names).
     public var json: JSON {
@@ -45,7 +47,9 @@ public struct IndexInfo: Sendable {
                 ["queries_from": .string(model.querySource ?? "documents"), "queries": JSON(model.queries), "held_out": JSON(model.heldOut),
                  "measured_at": .string(model.measuredAt)]
             } ?? .null,
-            "description": ["head": .string(headDescription), "graph": .string(graphDescription), "presets": .string(presetsDescription)],
+            "monitor": monitor?.json ?? .null,
+            "description": .object(dropping: ["head": .string(headDescription), "graph": .string(graphDescription),
+                                              "presets": .string(presetsDescription), "monitor": monitor?.summary.map(JSON.string)]),
         ]
     }
 }
@@ -59,7 +63,8 @@ extension Index {
             return IndexInfo(name: name, documents: try snapshot.documentCount(), manifest: manifest,
                              fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
                              kernelISA: Kernels.selected, head: head, pendingHead: try snapshot.pendingHead(),
-                             graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel)
+                             graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel,
+                             monitor: recallMonitor.isEmpty ? nil : recallMonitor)
         }
     }
 }

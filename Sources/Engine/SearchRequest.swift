@@ -1,5 +1,6 @@
 import Foundation
 import Search
+import Store
 
 /// A query: text (embedded by the model) or a vector in the model's raw space.
 public struct SearchRequest: Sendable {
@@ -117,6 +118,8 @@ public struct SearchResult: Sendable {
     public var tookMs: Double
     public var distanceComputations: Int
     public var bytesTouched: Int
+    /// The committed state it was answered from (nil through a daemon's client).
+    public var version: CommittedVersion?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
     public var json: JSON {

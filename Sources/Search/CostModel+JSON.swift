@@ -32,13 +32,15 @@ extension PlanMeasurement: JSONRepresentable {
         let fields = try JSONFields(json, of: PlanMeasurement.self)
         self.init(plan: try fields["plan"], recall: try fields["recall"], meanMs: try fields["mean_ms", formerly: "meanMs"],
                   p50Ms: try fields["p50_ms", formerly: "p50Ms"], p99Ms: try fields["p99_ms", formerly: "p99Ms"],
-                  meanDistanceComputations: try fields["mean_distance_computations", formerly: "meanDistanceComputations"])
+                  meanDistanceComputations: try fields["mean_distance_computations", formerly: "meanDistanceComputations"],
+                  recallStandardError: try fields.optional("recall_standard_error") ?? 0)
     }
 
     /// The measurement as `mrl graph --json` and `mrl tune --json` show it.
     public var json: JSON {
         ["plan": plan.json, "recall": .number(recall), "mean_ms": .number(meanMs), "p50_ms": .number(p50Ms),
-         "p99_ms": .number(p99Ms), "mean_distance_computations": .number(meanDistanceComputations)]
+         "p99_ms": .number(p99Ms), "mean_distance_computations": .number(meanDistanceComputations),
+         "recall_standard_error": .number(recallStandardError)]
     }
 }
 

@@ -10,15 +10,25 @@ public struct PlanMeasurement: Equatable, Sendable {
     public var p50Ms: Double
     public var p99Ms: Double
     public var meanDistanceComputations: Double
+    /// The standard error of `recall` (the spread of the queries' own recalls over the root of
+    /// their number); 0 in models measured before it was recorded.
+    public var recallStandardError: Double
 
-    public init(plan: SearchPlan, recall: Double, meanMs: Double, p50Ms: Double, p99Ms: Double, meanDistanceComputations: Double) {
+    public init(plan: SearchPlan, recall: Double, meanMs: Double, p50Ms: Double, p99Ms: Double, meanDistanceComputations: Double,
+                recallStandardError: Double = 0) {
         self.plan = plan
         self.recall = recall
         self.meanMs = meanMs
         self.p50Ms = p50Ms
         self.p99Ms = p99Ms
         self.meanDistanceComputations = meanDistanceComputations
+        self.recallStandardError = recallStandardError
     }
+
+    /// Whether the plan reaches `target` recall beyond the noise of its measurement: one
+    /// standard error below the measured recall still does. A plan chosen on a bare
+    /// measurement at the target realizes less on other queries half of the time.
+    public func reaches(_ target: Double) -> Bool { recall - recallStandardError >= target }
 }
 
 /// The measured latency and recall of the plans an index can run, stored with the index
@@ -110,7 +120,7 @@ public final class Planner: Sendable {
             chosen = fitting.max { ($0.recall, -$0.meanMs) < ($1.recall, -$1.meanMs) }
                 ?? choices.min { $0.p99Ms < $1.p99Ms }!
         } else {
-            chosen = choices.filter { $0.recall >= Planner.defaultRecall }.min { $0.meanMs < $1.meanMs }
+            chosen = choices.filter { $0.reaches(Planner.defaultRecall) }.min { $0.meanMs < $1.meanMs }
                 ?? choices.max { $0.recall < $1.recall }!
         }
         return (chosen.plan.adapted(to: k), chosen.meanMs * scale, chosen.meanMs, predictedRecall(chosen))

@@ -19,7 +19,7 @@ public struct Preset: Equatable, Sendable {
 
     /// What a user may ask `mrl tune` for.
     public enum Goal: Sendable, Equatable, CustomStringConvertible {
-        /// The cheapest plan (by mean latency) reaching this recall.
+        /// The cheapest plan (by mean latency) reaching this recall (beyond its measurement's noise).
         case recall(Double)
         /// The best recall whose p99 fits in this many ms.
         case budget(Double)
@@ -38,7 +38,7 @@ public struct Preset: Equatable, Sendable {
         guard !measurements.isEmpty else { return nil }
         switch goal {
         case .recall(let target):
-            if let cheapest = measurements.filter({ $0.recall >= target }).min(by: { $0.meanMs < $1.meanMs }) { return (cheapest, true) }
+            if let cheapest = measurements.filter({ $0.reaches(target) }).min(by: { $0.meanMs < $1.meanMs }) { return (cheapest, true) }
             return (measurements.max { ($0.recall, -$0.meanMs) < ($1.recall, -$1.meanMs) }!, false)
         case .budget(let ms):
             if let best = measurements.filter({ $0.p99Ms <= ms }).max(by: { ($0.recall, -$0.meanMs) < ($1.recall, -$1.meanMs) }) {

@@ -44,6 +44,8 @@ final class DaemonService: Service {
         let listening = socketFile ?? "the socket systemd passed (fd 3)"
         logger.info("listening on \(listening), indexes in \(configuration.data.path)")
         ready(listening)
+        let monitor = RecallMonitorLoop(application: application)
+        monitor.start()
 
         try? await gracefulShutdown()
         logger.info("stopping: finishing requests in flight")
@@ -61,6 +63,7 @@ final class DaemonService: Service {
         }
         if Task.isCancelled { logger.warning("requests still in flight at the shutdown's deadline: closing their connections") }
 
+        monitor.stop()
         // Each close waits for its writer's transaction in flight (off the event loops, as it must).
         let stopping = APIError.overloaded("the daemon is shutting down: retry once it is back")
         for open in application.registry.openIndexes { _ = open.writer.close(because: stopping) }

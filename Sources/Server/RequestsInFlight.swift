@@ -8,6 +8,8 @@ final class RequestsInFlight: Sendable {
 
     func begin() { state.withLock { $0.count += 1 } }
 
+    var count: Int { state.withLock { $0.count } }
+
     func end() {
         let drained = state.withLock { state -> [EventLoopPromise<Void>] in
             state.count -= 1

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Dispatch
+import Engine
 import Metrics
 import Prometheus
 
@@ -49,6 +50,21 @@ final class ServerMetrics: Sendable {
 
     /// Request body bytes held against --max-bodies-in-flight.
     func bodiesInFlight(_ bytes: Int) { Gauge(label: "mrl_request_body_bytes_in_flight", factory: factory).record(bytes) }
+
+    /// The recall monitor's view of `index`: each preset's realized recall over its last window
+    /// of checked answers, answers checked, re-tunes.
+    func monitor(_ index: Index) {
+        let monitor = index.recallMonitor
+        for (preset, tally) in monitor.presetTallies {
+            guard let recall = tally.windowRecall else { continue }
+            Gauge(label: "mrl_monitor_recall", dimensions: [("index", index.name), ("preset", preset)], factory: factory).record(recall)
+        }
+        Gauge(label: "mrl_monitor_answers_checked", dimensions: [("index", index.name)], factory: factory).record(monitor.checked)
+        Gauge(label: "mrl_monitor_retunes", dimensions: [("index", index.name)], factory: factory).record(monitor.retuneCount)
+    }
+
+    /// CPU seconds the recall monitor and its re-tunes have used.
+    func monitorCPU(seconds: Double) { Gauge(label: "mrl_monitor_cpu_seconds", factory: factory).record(seconds) }
 
     /// The Prometheus text exposition.
     func render() -> String { registry.emitToString() }

@@ -116,6 +116,17 @@ extension IndexStore {
         let json = value.json.bytes
         try env.write { txn in try txn.put(meta, Array(key.utf8), json) }
     }
+
+    /// Stores `value` under `key` when `condition` holds of the state it would change, in the
+    /// same transaction (so nothing can change that state between); returns whether it did.
+    public func putMeta(_ key: String, _ value: some JSONRepresentable, if condition: (Snapshot) throws -> Bool) throws -> Bool {
+        let json = value.json.bytes
+        return try env.write { txn in
+            guard try condition(Snapshot(store: self, txn: txn)) else { return false }
+            try txn.put(meta, Array(key.utf8), json)
+            return true
+        }
+    }
 }
 
 extension Snapshot {

@@ -7,34 +7,7 @@ import XCTest
 /// The ANN graph inside an index: searched through the funnel, kept current by writes,
 /// planned by budget, cut by deadlines, made stale by a change of head.
 final class GraphSearchTests: XCTestCase {
-    static let dims = 64
-
-    /// Vectors around 60 random centres, so neighbourhoods are meaningful (as in real
-    /// embeddings) and recall measures the graph, not the hubness of uniform noise.
-    private func corpus(_ count: Int, from start: Int = 0) -> [DocumentInput] {
-        var centres = SplitMix64(seed: 5)
-        let centre = (0..<60).map { _ in (0..<GraphSearchTests.dims).map { _ in uniform(&centres) } }
-        return (start..<start + count).map { n in
-            var rng = SplitMix64(seed: UInt64(n) &+ 1_000)
-            let c = centre[n % 60]
-            return DocumentInput(id: "d\(n)", text: "doc \(n)", vector: c.map { $0 + 0.4 * uniform(&rng) })
-        }
-    }
-
-    private func uniform(_ rng: inout SplitMix64) -> Float { Float(Int(rng.next() % 2_000_001) - 1_000_000) / 1e6 }
-
-    private func makeIndex(_ docs: [DocumentInput]) throws -> Index {
-        let index = try Index.create(name: "g", in: temporaryData(self), dimensions: GraphSearchTests.dims, model: nil)
-        for start in stride(from: 0, to: docs.count, by: 1000) { _ = try index.upsert(Array(docs[start..<min(start + 1000, docs.count)])) }
-        return index
-    }
-
-    private func buildGraph(_ index: Index) throws {
-        var options = Index.GraphOptions()
-        options.dims = 32
-        options.m = 24
-        try index.buildGraph(options)
-    }
+    static let dims = ClusteredCorpus.dims
 
     /// recall@10 of the planned (or `ef`) search against exact full-dimension search.
     private func recall(_ index: Index, _ queries: [[Float]], ef: Int? = 128, excluding gone: Set<String> = []) throws -> Double {
@@ -50,11 +23,11 @@ final class GraphSearchTests: XCTestCase {
     }
 
     func testGraphSearchFindsWhatExactSearchFindsAndSaysItsPlan() throws {
-        let docs = corpus(6_000)
-        let index = try makeIndex(docs)
+        let docs = ClusteredCorpus.documents(6_000)
+        let index = try makeClusteredIndex(docs)
         let q = docs[17].vector!
         XCTAssertTrue(try index.search(SearchRequest(vector: q, k: 5)).plan.exact, "no graph yet: exact scan")
-        try buildGraph(index)
+        try buildClusteredGraph(index)
         XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, 6_000)
 
         let result = try index.search(SearchRequest(vector: q, k: 5, ef: 64))
@@ -68,9 +41,9 @@ final class GraphSearchTests: XCTestCase {
     }
 
     func testWritesAndDeletesKeepTheGraphCurrent() throws {
-        let index = try makeIndex(corpus(5_000))
-        try buildGraph(index)
-        let late = corpus(500, from: 5_000)
+        let index = try makeClusteredIndex(ClusteredCorpus.documents(5_000))
+        try buildClusteredGraph(index)
+        let late = ClusteredCorpus.documents(500, from: 5_000)
         _ = try index.upsert(late)
         XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, 5_500)
         for doc in late.prefix(50) {
@@ -83,7 +56,7 @@ final class GraphSearchTests: XCTestCase {
         XCTAssertEqual(try index.search(SearchRequest(vector: moved.vector, k: 1, ef: 64)).hits.first?.id, moved.id)
 
         var rng = SplitMix64(seed: 9)
-        let all = corpus(5_000) + late
+        let all = ClusteredCorpus.documents(5_000) + late
         let gone = Set(all.filter { _ in rng.next() % 10 < 3 }.map(\.id))
         for chunk in stride(from: 0, to: gone.count, by: 500) {
             _ = try index.delete(ids: Array(Array(gone)[chunk..<min(chunk + 500, gone.count)]))
@@ -97,9 +70,9 @@ final class GraphSearchTests: XCTestCase {
     /// queries, then on the most recent of those; either way the presets' promises are measured
     /// on a held-out half, not on the queries that chose them, and `info` says which.
     func testCalibrationTakesLoggedQueriesOnceThereAreEnoughAndHoldsHalfOut() throws {
-        let docs = corpus(3_000)
-        let index = try makeIndex(docs)
-        try buildGraph(index)
+        let docs = ClusteredCorpus.documents(3_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
         let fromDocuments = try XCTUnwrap(try index.calibrate(queryCount: 100))
         XCTAssertEqual([fromDocuments.querySource, "\(fromDocuments.heldOut)"], ["documents", "50"])
 
@@ -133,9 +106,9 @@ final class GraphSearchTests: XCTestCase {
     }
 
     func testThePlannerFollowsTheBudgetAndADeadlineGivesAPartialAnswer() throws {
-        let docs = corpus(5_000)
-        let index = try makeIndex(docs)
-        try buildGraph(index)
+        let docs = ClusteredCorpus.documents(5_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
         let model = try XCTUnwrap(try index.calibrate(queryCount: 100))
         XCTAssertEqual(model.queries, 100)
         XCTAssertEqual(model.heldOut, 50)
@@ -158,9 +131,9 @@ final class GraphSearchTests: XCTestCase {
     }
 
     func testAChangeOfHeadRebuildsTheGraphInTheSameTransaction() throws {
-        let docs = corpus(5_000)
-        let index = try makeIndex(docs)
-        try buildGraph(index)
+        let docs = ClusteredCorpus.documents(5_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
         XCTAssertNotNil(try index.calibrate(queryCount: 50))
         let change = try index.changeHead(to: .pca, automatic: false)
         let graph = try XCTUnwrap(try index.store.read { try $0.graphRecord() })
@@ -176,8 +149,8 @@ final class GraphSearchTests: XCTestCase {
     }
 
     func testBadPlanningFieldsNameTheField() throws {
-        let index = try makeIndex(corpus(100))
-        let v = corpus(1)[0].vector!
+        let index = try makeClusteredIndex(ClusteredCorpus.documents(100))
+        let v = ClusteredCorpus.documents(1)[0].vector!
         let cases: [(SearchRequest, String)] = [
             (SearchRequest(vector: v, budgetMs: 0), #"field "budget_ms": must be a positive number"#),
             (SearchRequest(vector: v, budgetMs: .nan), #"field "budget_ms""#),

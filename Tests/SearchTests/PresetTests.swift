@@ -34,6 +34,19 @@ final class PresetTests: XCTestCase {
         XCTAssertFalse(met)
     }
 
+    /// A plan measured just at the target realizes less on other queries half of the time: a
+    /// recall goal takes the cheapest plan that reaches it by more than its standard error.
+    func testARecallGoalIsMetBeyondTheMeasurementsNoise() throws {
+        var close = measurement(ef: 32, recall: 0.905, meanMs: 0.08, p99Ms: 0.12)
+        close.recallStandardError = 0.01
+        let sure = measurement(ef: 48, recall: 0.95, meanMs: 0.11, p99Ms: 0.20)
+        XCTAssertEqual(Preset.choose(.recall(0.9), among: [close, sure])?.0.plan.ef, 48)
+        close.recallStandardError = 0.004
+        XCTAssertEqual(Preset.choose(.recall(0.9), among: [close, sure])?.0.plan.ef, 32)
+        let model = CostModel(k: 10, queries: 100, graphBuiltAt: "now", measurements: [close, sure])
+        XCTAssertEqual(try CostModel(json: model.json).measurements.first?.recallStandardError, 0.004, "stored with the model")
+    }
+
     func testModelsStoredBeforePresetsGetTheBuiltInOnes() throws {
         let model = CostModel(k: 10, queries: 5, graphBuiltAt: "then", measurements: [measurement(ef: 48, recall: 0.96, meanMs: 0.1, p99Ms: 0.2)])
         var object = try XCTUnwrap(model.json.object)

@@ -72,7 +72,10 @@ extension Application {
                     request.query = nil
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
-                if let vector = request.vector { index.logQuery(vector: vector, k: request.k, text: text) }
+                if let vector = request.vector {
+                    index.logQuery(vector: vector, k: request.k, text: text)
+                    index.offerToMonitor(request, vector: vector, result: result)
+                }
                 answerBytes += result.hits.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) + ($1.meta?.utf8.count ?? 0) }
                 guard answerBytes <= self.configuration.maxAnswerBytes else {
                     throw APIError(status: .payloadTooLarge, code: "too_large",

@@ -1,0 +1,62 @@
+import Foundation
+import Search
+import Store
+
+/// The live recall monitor (see `RecallMonitor`): the daemon offers the answers it gives,
+/// checks them against exact search while it has time to spare, and re-tunes the presets
+/// from the query log when one falls short of its target.
+extension Index {
+    /// Offers an answer given to a user. Only graph walks are checked (an exact scan of every
+    /// dimension is exact), and only whole answers: a deadline's partial one is marked as such.
+    /// `vector` is the query in the model's raw space.
+    public func offerToMonitor(_ request: SearchRequest, vector: [Float], result: SearchResult) {
+        guard !result.plan.exact, !result.partial, !request.groupByParent, let version = result.version else { return }
+        let label: String, target: Double?
+        switch (request.preset, request.budgetMs, request.ef) {
+        case (let name?, _, _):
+            label = name
+            if case .recall(let r) = plannerCache.withLock({ $0?.planner.model.preset(name)?.goal }) { target = r } else { target = nil }
+        case (nil, nil, nil): (label, target) = (Index.defaultPlanLabel, Planner.defaultRecall)
+        case (nil, _?, _): (label, target) = ("budget", nil)
+        case (nil, nil, _?): (label, target) = ("ef", nil)
+        }
+        recallMonitor.offer(.init(query: vector, k: request.k, preset: label, target: target, plan: result.plan,
+                                  predicted: result.predictedRecall, hits: result.hits.map(\.id), version: version))
+    }
+
+    /// How the monitor names searches that asked for neither a preset, a budget nor a beam.
+    public static let defaultPlanLabel = "default"
+
+    /// Checks the newest answer waiting against an exact search of the state it was answered
+    /// from; false when none waits. An answer from a state since changed is let go: the exact
+    /// answer of another state would not compare.
+    @discardableResult
+    public func checkNewestAnswer() throws -> Bool {
+        guard let answer = recallMonitor.takeNewest() else { return false }
+        try store.read { snapshot in
+            guard snapshot.version == answer.version else { return recallMonitor.skipChanged() }
+            let truth = ExactSearch.run(query: answer.query, dimensions: manifest.dimensions, k: answer.k,
+                                        blocks: try snapshot.vectorBlocks(space: .raw), layout: layout, threads: 1).hits
+            let exact = Set(try truth.compactMap { try snapshot.documentID(internalID: $0.id) })
+            guard !exact.isEmpty else { return }
+            let found = answer.hits.filter(exact.contains).count
+            recallMonitor.record(answer, recall: Double(found) / Double(exact.count))
+        }
+        return true
+    }
+
+    /// When a preset's realized recall fell more than the tolerance below its target over
+    /// the last window of checked answers, and the query log holds enough queries to tune on:
+    /// re-tunes from the log (`tune`: presets chosen on half, promised on the other half) and
+    /// stores the new presets in one transaction. `pause` is called between queries measured,
+    /// to pace the work (it may throw to give up). Returns what was done, or nil.
+    public func retuneIfDrifted(pause: () throws -> Void) throws -> RecallMonitor.RetuneRecord? {
+        guard let (preset, realized, target) = recallMonitor.drifted,
+              try store.read({ try $0.loggedQueryCount() }) >= Index.loggedQueriesForCalibration else { return nil }
+        guard let model = try tune(queries: nil, pause: pause) else { return nil }
+        let record = RecallMonitor.RetuneRecord(at: Date(), preset: preset, realized: realized, target: target,
+                                                presetsAfter: Dictionary(model.presets.map { ($0.name, $0.measurement.recall) }) { a, _ in a })
+        recallMonitor.restart(after: record)
+        return record
+    }
+}

@@ -1,0 +1,80 @@
+import Engine
+import Foundation
+import Logging
+import Synchronization
+
+/// The daemon's live recall monitor: on a thread of its own, in the time requests leave, it
+/// checks the newest answers of each open index against exact search (`checkNewestAnswer`),
+/// and re-tunes an index whose preset realizes too little (`retuneIfDrifted`). All of it stays
+/// within `cpuShare` of one core and pauses while requests wait.
+final class RecallMonitorLoop: Sendable {
+    /// Share of one core the monitor and its re-tunes may use, and the CPU seconds they may save
+    /// up: at most 4% + 0.5 s / 60 s, under 5% of a core over any minute.
+    static let cpuShare = 0.04
+    static let cpuBurst = 0.5
+
+    private let application: Application
+    private let stopped = Atomic(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(application: Application) { self.application = application }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "mrl.recall-monitor"
+        thread.start()
+    }
+
+    /// Stops the monitor (a re-tune under way is given up, nothing of it stored) and waits for
+    /// its thread to end.
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        finished.wait()
+    }
+
+    private func run() {
+        let budget = CPUBudget(share: RecallMonitorLoop.cpuShare, burst: RecallMonitorLoop.cpuBurst)
+        let app = application
+        let pause = {
+            try budget.pause(busy: { app.queue.depth > 0 || app.requests.count >= app.configuration.threads },
+                             stopped: { self.stopped.load(ordering: .relaxed) })
+        }
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                try pause()
+                var checked = false
+                for open in app.registry.openIndexes {
+                    if try open.index.checkNewestAnswer() {
+                        checked = true
+                        app.metrics.monitor(open.index)
+                    }
+                    if open.index.store.isWriter { try retuneIfDrifted(open.index, pause: pause) }
+                }
+                app.metrics.monitorCPU(seconds: budget.spent)
+                if !checked { Thread.sleep(forTimeInterval: 0.05) }
+            } catch is CancellationError {
+                return
+            } catch {
+                app.logger.warning("recall monitor: \(error)")
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    private func retuneIfDrifted(_ index: Index, pause: () throws -> Void) throws {
+        guard let (preset, realized, target) = index.recallMonitor.drifted else { return }
+        let started = DispatchTime.now()
+        guard let retune = try index.retuneIfDrifted(pause: pause) else { return }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let after = retune.presetsAfter.sorted { $0.key < $1.key }.map { String(format: "%@ %.3f", $0.key, $0.value) }
+        application.logger.notice("""
+            index \(index.name): \(preset) realized recall \(String(format: "%.3f", realized)) over its last \(RecallMonitor.window) \
+            checked answers, target \(String(format: "%.2f", target)): re-tuned its presets on the query log in \
+            \(String(format: "%.0f", seconds)) s; promised recall now \(after.joined(separator: ", "))
+            """)
+        application.metrics.monitor(index)
+    }
+}

@@ -1,0 +1,110 @@
+import Engine
+import Foundation
+import Search
+import XCTest
+
+/// The live recall monitor's measure, and the re-tune it starts when a preset falls short.
+final class RecallMonitorTests: XCTestCase {
+    /// Queries the graph's prefix says nothing of: noise in the dimensions the graph walks, a
+    /// centre's coordinates in the others. Walks for them go astray; presets tuned on the
+    /// documents fall short on them.
+    /// (Seeds other than the corpus's own.)
+    private func blindQueries(_ count: Int, seed: UInt64) -> [[Float]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { n in
+            let centre = ClusteredCorpus.centres[(n * 7) % 60]
+            return (0..<ClusteredCorpus.dims).map { j in
+                (j < ClusteredCorpus.graphDims ? 0.3 : 1) * centre[j] + 0.4 * ClusteredCorpus.uniform(&rng)
+            }
+        }
+    }
+
+    private func calibratedIndex() throws -> Index {
+        let index = try makeClusteredIndex(ClusteredCorpus.documents(5_000))
+        try buildClusteredGraph(index)
+        XCTAssertEqual(try XCTUnwrap(try index.calibrate(queryCount: 100)).querySource, "documents")
+        return index
+    }
+
+    /// Answers `queries` with `preset` as the daemon does (logged, offered to the monitor, which
+    /// checks each); returns their recall@10 against exact search, measured here.
+    @discardableResult
+    private func serve(_ index: Index, _ queries: [[Float]], preset: String) throws -> Double {
+        var found = 0
+        for q in queries {
+            let request = SearchRequest(vector: q, k: 10, preset: preset)
+            let result = try index.search(request)
+            index.logQuery(vector: q, k: 10, text: nil)
+            index.offerToMonitor(request, vector: q, result: result)
+            XCTAssertEqual(try index.checkNewestAnswer(), !result.plan.exact, "exact scans are not checked")
+            let exact = Set(try index.search(SearchRequest(vector: q, k: 10, dims: ClusteredCorpus.dims)).hits.map(\.id))
+            found += result.hits.filter { exact.contains($0.id) }.count
+        }
+        try index.flushQueryLog()
+        return Double(found) / Double(10 * queries.count)
+    }
+
+    func testTheMonitorMeasuresWhatAnOfflineMeasurementDoes() throws {
+        let index = try calibratedIndex()
+        let offline = try serve(index, blindQueries(250, seed: 101), preset: "fast")
+        let tally = try XCTUnwrap(index.recallMonitor.presetTallies["fast"])
+        XCTAssertEqual(tally.checked, 250)
+        XCTAssertEqual(tally.recallSum / 250, offline, accuracy: 1e-9)
+        XCTAssertEqual(tally.recent.count, RecallMonitor.window)
+        XCTAssertEqual(tally.expected, 0.90, "the preset's target")
+        XCTAssertFalse(try index.checkNewestAnswer(), "nothing left to check")
+
+        // An answer from a state since changed is let go, not compared with another state's.
+        let q = blindQueries(1, seed: 102)[0], request = SearchRequest(vector: q, k: 10)
+        index.offerToMonitor(request, vector: q, result: try index.search(request))
+        _ = try index.upsert(ClusteredCorpus.documents(1, from: 9_000))
+        XCTAssertTrue(try index.checkNewestAnswer())
+        let report = try XCTUnwrap(try index.info().json["monitor"])
+        XCTAssertEqual(report["answers_let_go_changed"], 1)
+        XCTAssertEqual(report["answers_checked"], 250)
+        XCTAssertNil(report["presets"]?[Index.defaultPlanLabel], "the let-go answer counts nowhere")
+        XCTAssertEqual(report["plans"]?.array?.first?["checked"]?.int.map { $0 > 0 }, true)
+        XCTAssertTrue(try index.info().json["description"]?["monitor"]?.string?.contains("fast") ?? false)
+    }
+
+    func testAPresetThatFallsShortIsRetunedFromTheQueryLog() throws {
+        let index = try calibratedIndex()
+        let realized = try serve(index, blindQueries(RecallMonitor.window, seed: 103), preset: "fast")
+        let drifted = try XCTUnwrap(index.recallMonitor.drifted, "realized \(realized)")
+        XCTAssertEqual(drifted.preset, "fast")
+        XCTAssertLessThan(drifted.realized, 0.9 - RecallMonitor.tolerance)
+        XCTAssertNil(try index.retuneIfDrifted(pause: {}), "too few logged queries to tune on")
+
+        try serve(index, blindQueries(Index.loggedQueriesForCalibration, seed: 104), preset: "fast")
+        let retune = try XCTUnwrap(try index.retuneIfDrifted(pause: {}))
+        XCTAssertEqual(retune.preset, "fast")
+        XCTAssertEqual(try index.costModel()?.querySource, "logged queries")
+        XCTAssertNil(index.recallMonitor.drifted, "the monitor starts afresh on the new presets")
+        XCTAssertEqual(index.recallMonitor.retuneCount, 1)
+
+        // The new presets keep their promise on such queries (never seen before).
+        let after = try serve(index, blindQueries(RecallMonitor.window, seed: 105), preset: "fast")
+        XCTAssertGreaterThanOrEqual(after, 0.9 - RecallMonitor.tolerance, "realized \(realized) before")
+        XCTAssertNil(index.recallMonitor.drifted)
+    }
+
+    /// A tune that a graph rebuild overtakes stores nothing: the rebuilt graph's own
+    /// calibration stays.
+    func testATuneOvertakenByAGraphRebuildStoresNothing() throws {
+        let index = try calibratedIndex()
+        var rebuilt = false
+        let tuned = try index.tune(queries: blindQueries(100, seed: 106), pause: {
+            guard !rebuilt else { return }
+            rebuilt = true
+            try DispatchQueue.global().sync {
+                var options = Index.GraphOptions()
+                options.dims = ClusteredCorpus.graphDims
+                options.m = 16
+                try index.buildGraph(options)
+                _ = try index.calibrate(queryCount: 50)
+            }
+        })
+        XCTAssertNil(tuned)
+        XCTAssertEqual(try index.costModel()?.queries, 50, "the rebuilt graph's calibration")
+    }
+}
