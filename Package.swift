@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding", "TestSupport"]),
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerTests", dependencies: ["mrl", "mrl-bench", "Server", "Engine", "TestSupport",

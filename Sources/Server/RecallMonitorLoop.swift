@@ -7,10 +7,10 @@ import Synchronization
 /// checks the newest answers of each open index against exact search (`checkNewestAnswer`),
 /// and re-tunes an index whose preset realizes too little (`retuneIfDrifted`). All of it stays
 /// within `cpuShare` of one core and pauses while requests wait.
-final class RecallMonitorLoop: Sendable {
-    /// Share of one core the monitor and its re-tunes may use, and the CPU seconds they may save
-    /// up: at most 4% + 0.5 s / 60 s, under 5% of a core over any minute.
-    static let cpuShare = 0.04
+public final class RecallMonitorLoop: Sendable {
+    /// Percent of one core the monitor and its re-tunes use by default; with the CPU seconds
+    /// they may save up (`cpuBurst`), at most 4% + 0.5 s / 60 s: under 5% over any minute.
+    public static let defaultCPUPercent = 4.0
     static let cpuBurst = 0.5
 
     private let application: Application
@@ -19,7 +19,12 @@ final class RecallMonitorLoop: Sendable {
 
     init(application: Application) { self.application = application }
 
+    /// Starts the monitor's thread, unless the configuration gives it no CPU.
     func start() {
+        guard application.configuration.monitorCPUShare > 0 else {
+            finished.signal()
+            return
+        }
         let thread = Thread { [self] in
             run()
             finished.signal()
@@ -36,7 +41,7 @@ final class RecallMonitorLoop: Sendable {
     }
 
     private func run() {
-        let budget = CPUBudget(share: RecallMonitorLoop.cpuShare, burst: RecallMonitorLoop.cpuBurst)
+        let budget = CPUBudget(share: application.configuration.monitorCPUShare, burst: RecallMonitorLoop.cpuBurst)
         let app = application
         let pause = {
             try budget.pause(busy: { app.queue.depth > 0 || app.requests.count >= app.configuration.threads },

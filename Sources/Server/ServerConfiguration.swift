@@ -45,6 +45,8 @@ public struct ServerConfiguration: Sendable {
     public var maxEncoderBatch = 64
     /// Event-loop threads, which parse requests and run vector searches.
     public var threads = 2
+    /// Share of one core the recall monitor may use (0: it does not run).
+    public var monitorCPUShare = RecallMonitorLoop.defaultCPUPercent / 100
 
     public init(socketPath: String, data: DataDirectory) {
         self.socketPath = socketPath

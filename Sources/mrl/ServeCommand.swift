@@ -67,6 +67,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Milliseconds an idle encoder waits for more text queries to batch with the first.")
     var batchWaitMs: Double = 1
 
+    @Option(help: "Percent of one core the recall monitor may use to check answers against exact search and re-tune presets that fall short (0: off).")
+    var monitorCpu: Double = RecallMonitorLoop.defaultCPUPercent
+
     @Option(help: "Largest each index may grow, e.g. 512M, 64G, at most 1P (default: $MRL_MAX_SIZE, or 256G).")
     var maxSize: ByteSize?
 
@@ -86,6 +89,7 @@ struct ServeCommand: ParsableCommand {
         try check("--idle-timeout", idleTimeout, in: 0.001...86_400, "seconds")
         try check("--index-idle-timeout", indexIdleTimeout, in: 0.001...86_400 * 365, "seconds")
         try check("--batch-wait-ms", batchWaitMs, in: 0...1_000, "milliseconds")
+        try check("--monitor-cpu", monitorCpu, in: 0...100, "percent")
         _ = try allowedUIDs()
         do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
@@ -125,6 +129,7 @@ struct ServeCommand: ParsableCommand {
         configuration.indexIdleTimeout = indexIdleTimeout
         configuration.threads = threads
         configuration.batchWait = batchWaitMs / 1000
+        configuration.monitorCPUShare = monitorCpu / 100
         // A failure to start (a socket in use, say) is an error, not a usage error: exit 1.
         try Daemon(configuration: configuration, logger: Logger(label: "mrl")).run()
     }

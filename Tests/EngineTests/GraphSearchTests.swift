@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Search
 import Store
+import TestSupport
 import XCTest
 
 /// The ANN graph inside an index: searched through the funnel, kept current by writes,

@@ -1,24 +1,11 @@
 import Engine
 import Foundation
 import Search
+import TestSupport
 import XCTest
 
 /// The live recall monitor's measure, and the re-tune it starts when a preset falls short.
 final class RecallMonitorTests: XCTestCase {
-    /// Queries the graph's prefix says nothing of: noise in the dimensions the graph walks, a
-    /// centre's coordinates in the others. Walks for them go astray; presets tuned on the
-    /// documents fall short on them.
-    /// (Seeds other than the corpus's own.)
-    private func blindQueries(_ count: Int, seed: UInt64) -> [[Float]] {
-        var rng = SplitMix64(seed: seed)
-        return (0..<count).map { n in
-            let centre = ClusteredCorpus.centres[(n * 7) % 60]
-            return (0..<ClusteredCorpus.dims).map { j in
-                (j < ClusteredCorpus.graphDims ? 0.3 : 1) * centre[j] + 0.4 * ClusteredCorpus.uniform(&rng)
-            }
-        }
-    }
-
     private func calibratedIndex() throws -> Index {
         let index = try makeClusteredIndex(ClusteredCorpus.documents(5_000))
         try buildClusteredGraph(index)
@@ -46,7 +33,7 @@ final class RecallMonitorTests: XCTestCase {
 
     func testTheMonitorMeasuresWhatAnOfflineMeasurementDoes() throws {
         let index = try calibratedIndex()
-        let offline = try serve(index, blindQueries(250, seed: 101), preset: "fast")
+        let offline = try serve(index, ClusteredCorpus.blindQueries(250, seed: 101), preset: "fast")
         let tally = try XCTUnwrap(index.recallMonitor.presetTallies["fast"])
         XCTAssertEqual(tally.checked, 250)
         XCTAssertEqual(tally.recallSum / 250, offline, accuracy: 1e-9)
@@ -55,7 +42,7 @@ final class RecallMonitorTests: XCTestCase {
         XCTAssertFalse(try index.checkNewestAnswer(), "nothing left to check")
 
         // An answer from a state since changed is let go, not compared with another state's.
-        let q = blindQueries(1, seed: 102)[0], request = SearchRequest(vector: q, k: 10)
+        let q = ClusteredCorpus.blindQueries(1, seed: 102)[0], request = SearchRequest(vector: q, k: 10)
         index.offerToMonitor(request, vector: q, result: try index.search(request))
         _ = try index.upsert(ClusteredCorpus.documents(1, from: 9_000))
         XCTAssertTrue(try index.checkNewestAnswer())
@@ -69,13 +56,13 @@ final class RecallMonitorTests: XCTestCase {
 
     func testAPresetThatFallsShortIsRetunedFromTheQueryLog() throws {
         let index = try calibratedIndex()
-        let realized = try serve(index, blindQueries(RecallMonitor.window, seed: 103), preset: "fast")
+        let realized = try serve(index, ClusteredCorpus.blindQueries(RecallMonitor.window, seed: 103), preset: "fast")
         let drifted = try XCTUnwrap(index.recallMonitor.drifted, "realized \(realized)")
         XCTAssertEqual(drifted.preset, "fast")
         XCTAssertLessThan(drifted.realized, 0.9 - RecallMonitor.tolerance)
         XCTAssertNil(try index.retuneIfDrifted(pause: {}), "too few logged queries to tune on")
 
-        try serve(index, blindQueries(Index.loggedQueriesForCalibration, seed: 104), preset: "fast")
+        try serve(index, ClusteredCorpus.blindQueries(Index.loggedQueriesForCalibration, seed: 104), preset: "fast")
         let retune = try XCTUnwrap(try index.retuneIfDrifted(pause: {}))
         XCTAssertEqual(retune.preset, "fast")
         XCTAssertEqual(try index.costModel()?.querySource, "logged queries")
@@ -83,7 +70,7 @@ final class RecallMonitorTests: XCTestCase {
         XCTAssertEqual(index.recallMonitor.retuneCount, 1)
 
         // The new presets keep their promise on such queries (never seen before).
-        let after = try serve(index, blindQueries(RecallMonitor.window, seed: 105), preset: "fast")
+        let after = try serve(index, ClusteredCorpus.blindQueries(RecallMonitor.window, seed: 105), preset: "fast")
         XCTAssertGreaterThanOrEqual(after, 0.9 - RecallMonitor.tolerance, "realized \(realized) before")
         XCTAssertNil(index.recallMonitor.drifted)
     }
@@ -93,7 +80,7 @@ final class RecallMonitorTests: XCTestCase {
     func testATuneOvertakenByAGraphRebuildStoresNothing() throws {
         let index = try calibratedIndex()
         var rebuilt = false
-        let tuned = try index.tune(queries: blindQueries(100, seed: 106), pause: {
+        let tuned = try index.tune(queries: ClusteredCorpus.blindQueries(100, seed: 106), pause: {
             guard !rebuilt else { return }
             rebuilt = true
             try DispatchQueue.global().sync {
