@@ -6,11 +6,12 @@ FULL ?=
 PREFIX ?= /usr/local
 SYSTEMD_DIR ?= /etc/systemd/system
 
-.PHONY: setup build release test demo torture bench install clean help
+.PHONY: setup build release test test-python demo torture bench install clean help
 
 help:
 	@echo "make demo     set up, build (release), index the Debian corpus, run example queries"
 	@echo "make test     set up, run every test"
+	@echo "make test-python  the Python client's tests (in clients/python/.venv) against the debug build"
 	@echo "make torture  the long crash and fuzz tests against a release build"
 	@echo "make bench    scan benchmark vs numpy and memory bandwidth (needs ../shared)"
 	@echo "make install  mrl into PREFIX (/usr/local), the model into PREFIX/share/mrl, systemd units mrl.socket + mrl.service"
@@ -24,9 +25,15 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-# The tests are XCTest; without Swift Testing's runner the log closes on XCTest's summary.
+# The tests are XCTest (without Swift Testing's runner, so XCTest's summary is printed), then pytest's.
 test: setup
 	$(SWIFT) test --disable-swift-testing
+	$(MAKE) test-python
+
+# The Python client (clients/python) against a real daemon, in a virtualenv of pinned versions.
+test-python: build
+	clients/python/venv.sh
+	cd clients/python && MRL_BIN=$${MRL_BIN:-$(CURDIR)/.build/debug/mrl} .venv/bin/python -m pytest -q
 
 demo: release
 	@FULL=$(FULL) tools/demo.sh

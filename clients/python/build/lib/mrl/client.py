@@ -1,0 +1,291 @@
+"""Sync and asyncio clients of the mrl daemon, one method per route of api/openapi.json.
+
+Both share the routes (``_Routes``): each method builds its request and hands it to
+``request``, which the sync client runs at once and the async client returns as a coroutine,
+so ``client.search(...)`` answers and ``await aclient.search(...)`` answers the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from .discovery import resolve_socket
+from .errors import DaemonUnreachable, MrlError, error_for
+from .types import (
+    Backup,
+    BatchSearchResult,
+    DeletedDocuments,
+    Deleted,
+    Document,
+    DocumentInput,
+    Documents,
+    Dropped,
+    EmbedResult,
+    FileRecord,
+    FileRecords,
+    FileRecordsUpdated,
+    Health,
+    IndexInfo,
+    IndexList,
+    QueryLogPage,
+    SearchRequest,
+    SearchResult,
+    WriteReport,
+)
+
+BASE_URL = "http://mrl"
+
+
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded so an id with ``/`` or ``?`` stays one segment."""
+    return quote(value, safe="")
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields given (not None): the daemon applies its own defaults to the others."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+class _Routes:
+    """Every route; ``request`` is the sync or async transport."""
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+        """Any route, raw: the answer's JSON (or text), or its error raised."""
+        raise NotImplementedError
+
+    # Daemon
+
+    def health(self) -> Health:
+        """Liveness: pid, data folder, uptime, indexes open."""
+        return self.request("GET", "/health")
+
+    def metrics(self) -> str:
+        """Prometheus text exposition."""
+        return self.request("GET", "/metrics", text=True)
+
+    def embed(self, texts: Sequence[str], *, index: str | None = None) -> EmbedResult:
+        """Vectors of ``texts`` (at most 1,024): by ``index``'s model, exactly as it stores a
+        document of that text, else by the built-in model."""
+        return self.request("POST", "/embed", json=_present(texts=list(texts), index=index))
+
+    # Indexes
+
+    def list_indexes(self) -> IndexList:
+        return self.request("GET", "/indexes")
+
+    def get_index(self, index: str) -> IndexInfo:
+        """Describe an index: documents, dimensions, model, head, graph, presets."""
+        return self.request("GET", f"/indexes/{_segment(index)}")
+
+    def create_index(self, index: str, *, dimensions: int | None = None) -> IndexInfo:
+        """Create an index: for texts embedded by the built-in model (no ``dimensions``, or
+        384), or for vectors of your own model of ``dimensions``."""
+        return self.request("PUT", f"/indexes/{_segment(index)}", json=_present(dimensions=dimensions))
+
+    def drop_index(self, index: str) -> Dropped:
+        """Delete an index and its files."""
+        return self.request("DELETE", f"/indexes/{_segment(index)}")
+
+    def backup_index(self, index: str) -> Backup:
+        """A compacted hot copy into ``backups/`` of the data folder."""
+        return self.request("POST", f"/indexes/{_segment(index)}/backup")
+
+    # Search
+
+    def search(
+        self,
+        index: str,
+        *,
+        query: str | None = None,
+        vector: Sequence[float] | None = None,
+        k: int | None = None,
+        budget_ms: float | None = None,
+        preset: str | None = None,
+        dims: int | None = None,
+        deadline_ms: float | None = None,
+        include_text: bool | None = None,
+        ef: int | None = None,
+        group_by: Literal["parent"] | None = None,
+        include_vectors: bool | None = None,
+    ) -> SearchResult:
+        """The ``k`` (10) nearest documents to ``query`` (text) or ``vector``. At most one of
+        ``budget_ms`` (best plan that fits), ``preset`` or ``dims`` (exact prefix scan) picks the
+        plan; ``deadline_ms`` stops it early (``partial``)."""
+        body = _present(
+            query=query,
+            vector=None if vector is None else list(vector),
+            k=k,
+            budget_ms=budget_ms,
+            preset=preset,
+            dims=dims,
+            deadline_ms=deadline_ms,
+            include_text=include_text,
+            ef=ef,
+            group_by=group_by,
+            include_vectors=include_vectors,
+        )
+        return self.request("POST", f"/indexes/{_segment(index)}/search", json=body)
+
+    def search_batch(self, index: str, queries: Sequence[SearchRequest]) -> BatchSearchResult:
+        """Up to 1,024 searches in one request; each query takes the fields of ``search``."""
+        return self.request("POST", f"/indexes/{_segment(index)}/search/batch", json={"queries": list(queries)})
+
+    # Documents
+
+    def upsert_documents(self, index: str, documents: Sequence[DocumentInput]) -> WriteReport:
+        """Add or replace up to 10,000 documents by id; answered once committed."""
+        return self.request("POST", f"/indexes/{_segment(index)}/documents", json={"documents": list(documents)})
+
+    def get_document(self, index: str, id: str) -> Document:
+        return self.request("GET", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
+
+    def delete_document(self, index: str, id: str) -> Deleted:
+        return self.request("DELETE", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
+
+    def get_documents(self, index: str, ids: Sequence[str], *, include_vectors: bool | None = None) -> Documents:
+        """The documents of ``ids`` that exist, in that order, and the ``missing`` ids."""
+        body = _present(ids=list(ids), include_vectors=include_vectors)
+        return self.request("POST", f"/indexes/{_segment(index)}/documents/get", json=body)
+
+    def delete_documents(self, index: str, ids: Sequence[str]) -> DeletedDocuments:
+        """Delete ``ids`` in one transaction; answers how many went and which were ``missing``."""
+        return self.request("POST", f"/indexes/{_segment(index)}/documents/delete", json={"ids": list(ids)})
+
+    # Query log
+
+    def get_query_log(self, index: str, *, offset: int | None = None, limit: int | None = None) -> QueryLogPage:
+        params = _present(offset=offset, limit=limit)
+        return self.request("GET", f"/indexes/{_segment(index)}/queries", params=params)
+
+    def change_query_log(self, index: str, *, enabled: bool | None = None, include_text: bool | None = None) -> QueryLogPage:
+        """Turn the log on or off, and whether it keeps query texts."""
+        body = _present(enabled=enabled, include_text=include_text)
+        return self.request("PUT", f"/indexes/{_segment(index)}/queries", json=body)
+
+    def clear_query_log(self, index: str) -> QueryLogPage:
+        return self.request("DELETE", f"/indexes/{_segment(index)}/queries")
+
+    # File records (what folder indexing remembers of each file)
+
+    def get_file_records(self, index: str) -> FileRecords:
+        return self.request("GET", f"/indexes/{_segment(index)}/files")
+
+    def update_file_records(
+        self, index: str, *, put: Sequence[FileRecord] | None = None, forget: Sequence[str] | None = None
+    ) -> FileRecordsUpdated:
+        body = _present(put=None if put is None else list(put), forget=None if forget is None else list(forget))
+        return self.request("POST", f"/indexes/{_segment(index)}/files", json=body)
+
+
+class RetryPolicy:
+    """How 503 (overloaded) answers are retried: after the answer's Retry-After, or an
+    exponential backoff from ``backoff`` seconds doubling up to ``max_backoff``, whichever is
+    longer; ``retries`` times, then ``Overloaded`` is raised."""
+
+    def __init__(self, retries: int = 5, backoff: float = 0.05, max_backoff: float = 5.0) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+
+    def delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the answer stands."""
+        if response.status_code != 503 or attempt >= self.retries:
+            return None
+        return max(_retry_after(response) or 0.0, min(self.max_backoff, self.backoff * 2**attempt))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _answer(response: httpx.Response, text: bool) -> Any:
+    """The body of a 2xx answer, or the error it carries as an exception."""
+    if response.is_success:
+        return response.text if text else response.json()
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = "http_error", response.text or response.reason_phrase
+    raise error_for(response.status_code, code, message, _retry_after(response))
+
+
+class Client(_Routes):
+    """The daemon over its Unix socket: ``socket`` or, as the CLI finds it, ``$MRL_SOCKET``,
+    ``$XDG_RUNTIME_DIR/mrl.sock`` or ``mrl.sock`` in the data folder.
+
+    >>> with Client() as mrl:
+    ...     mrl.search("notes", query="rotate a pdf", k=5)["hits"]
+    """
+
+    def __init__(self, socket: str | None = None, *, timeout: float = 60.0, retry: RetryPolicy | None = None) -> None:
+        self.socket = resolve_socket(socket)
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(transport=httpx.HTTPTransport(uds=self.socket), base_url=BASE_URL, timeout=timeout)
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.TransportError as error:
+                raise DaemonUnreachable(self.socket, error) from error
+            delay = self.retry.delay(response, attempt)
+            if delay is None:
+                return _answer(response, text)
+            time.sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Routes):
+    """The asyncio client: the same methods as ``Client``, each to be awaited. Requests run on
+    the event loop (httpx over the Unix socket), never in a thread."""
+
+    def __init__(self, socket: str | None = None, *, timeout: float = 60.0, retry: RetryPolicy | None = None, max_connections: int = 64) -> None:
+        self.socket = resolve_socket(socket)
+        self.retry = retry or RetryPolicy()
+        transport = httpx.AsyncHTTPTransport(uds=self.socket, limits=httpx.Limits(max_connections=max_connections))
+        self._http = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=timeout)
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(method, path, json=json, params=params)
+            except httpx.TransportError as error:
+                raise DaemonUnreachable(self.socket, error) from error
+            delay = self.retry.delay(response, attempt)
+            if delay is None:
+                return _answer(response, text)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = ["AsyncClient", "Client", "MrlError", "RetryPolicy"]
