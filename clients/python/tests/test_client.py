@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import pytest
 
 import mrl
+import mrl.types
 from conftest import new_index_name
 
 TEXTS = {
@@ -122,12 +124,21 @@ def test_metadata_comes_back_exactly(client: mrl.Client) -> None:
         assert all(type(answer[key]) is type(value) for key, value in meta.items())
 
 
+def logged_queries(client: mrl.Client, index: str) -> mrl.types.QueryLogPage:
+    """The log once it holds a query: the daemon writes it every 2 s (IndexWriter.queryLogInterval)."""
+    for _ in range(200):
+        page = client.get_query_log(index, offset=0, limit=10)
+        if page["count"]:
+            return page
+        time.sleep(0.05)
+    raise AssertionError(f"the query log of {index} still holds no query after 10 s")
+
+
 def test_query_log_is_switched_read_and_cleared(client: mrl.Client, texts_index: str) -> None:
     assert client.change_query_log(texts_index, enabled=True, include_text=True)["include_text"] is True
     client.search(texts_index, query="remote login")
-    client.upsert_documents(texts_index, [{"id": "later", "text": "a write, whose commit writes the log too"}])
-    page = client.get_query_log(texts_index, offset=0, limit=10)
-    assert page["count"] >= 1 and page["queries"][-1]["query"] == "remote login"
+    page = logged_queries(client, texts_index)
+    assert page["queries"][-1]["query"] == "remote login"
     assert client.clear_query_log(texts_index)["count"] == 0
 
 
