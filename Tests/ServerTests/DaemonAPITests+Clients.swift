@@ -89,7 +89,7 @@ extension DaemonAPITests {
                               "POST", "/indexes/{name}/search/batch", 200)
         XCTAssertEqual(batch["results"]?.array?.map { $0["hits"]?.array?.first?["vector"] != nil }, [true, false])
 
-        // 10 hits of 8 floats count 1,200 bytes, over 1K; without vectors the same search fits.
+        // 10 hits of 8 floats count 1,280 bytes, over 1K; without vectors the same search fits.
         let over = try check(client.send("POST", "/indexes/v/search", ["vector": query, "k": 10, "include_vectors": true]),
                              "POST", "/indexes/{name}/search", 413)
         XCTAssertTrue(over.serialized.contains("without \\\"include_text\\\" or \\\"include_vectors\\\""), over.serialized)

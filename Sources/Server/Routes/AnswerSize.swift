@@ -7,9 +7,9 @@ struct AnswerSize {
     let limit: Int
     private(set) var bytes = 0
 
-    /// A float as JSON takes at most 15 bytes ("-1.17549435e-38" and its comma); vectors are
+    /// A float as JSON takes at most 16 bytes ("-1.23456789e-38" and its comma); vectors are
     /// counted at that bound rather than printed twice.
-    static let bytesPerFloat = 15
+    static let bytesPerFloat = 16
 
     init(limit: Int) { self.limit = limit }
 
