@@ -23,16 +23,7 @@ public struct DocumentParser {
 
     /// The document an object describes; `fail(field, message)` makes the error to throw.
     public static func document(_ fields: [String: JSON], fail: (String?, String) -> Error) throws -> DocumentInput {
-        let id: String
-        switch fields["id"] {
-        case .string(let s) where s.utf8.count > IndexStore.maxIDBytes:
-            throw fail("id", "is \(s.utf8.count) bytes: ids may be at most \(IndexStore.maxIDBytes) bytes of UTF-8")
-        case .string(let s) where !s.isEmpty: id = s
-        case .integer(let n): id = String(n)
-        case .number(let n) where n.rounded() == n && abs(n) < 1e15: id = String(Int64(n))
-        case nil: throw fail("id", "is missing")
-        default: throw fail("id", "must be a non-empty string")
-        }
+        let id = try DocumentParser.id(fields["id"]) { fail("id", $0) }
         var text = ""
         switch fields["text"] {
         case .string(let s): text = s
@@ -58,6 +49,21 @@ public struct DocumentParser {
             throw fail("text", "is missing: each document needs \"text\" or \"vector\"")
         }
         return DocumentInput(id: id, text: text, meta: meta, vector: vector)
+    }
+
+    /// A document id, wherever one is given (a document, the ids of a bulk get or delete):
+    /// a non-empty string of at most `IndexStore.maxIDBytes` bytes, or a whole number (its
+    /// digits); `fail(message)` makes the error to throw.
+    public static func id(_ value: JSON?, fail: (String) -> Error) throws -> String {
+        switch value {
+        case .string(let s) where s.utf8.count > IndexStore.maxIDBytes:
+            throw fail("is \(s.utf8.count) bytes: ids may be at most \(IndexStore.maxIDBytes) bytes of UTF-8")
+        case .string(let s) where !s.isEmpty: return s
+        case .integer(let n): return String(n)
+        case .number(let n) where n.rounded() == n && abs(n) < 1e15: return String(Int64(n))
+        case nil: throw fail("is missing")
+        default: throw fail("must be a non-empty string")
+        }
     }
 
     /// The JSON object on one line of a JSONL file, or nil for a blank line; throws

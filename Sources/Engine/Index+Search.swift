@@ -35,12 +35,14 @@ extension Index {
                                  head: record, graph: graph, deadline: deadline)
             let resolved = try answer.hits.map { hit -> SearchHit in
                 let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
+                let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
+                if request.includeVectors, vector == nil { throw missing }
                 guard request.includeText else {
                     guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
-                    return SearchHit(id: id, score: hit.score, text: nil, meta: nil)
+                    return SearchHit(id: id, score: hit.score, text: nil, meta: nil, vector: vector)
                 }
                 guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
-                return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta)
+                return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
             }
             let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
             if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
@@ -75,7 +77,7 @@ extension Index {
             let meta = hit.meta.flatMap { try? JSON.parse($0) }
             return seen.insert(meta?["parent"]?.string ?? meta?["path"]?.string ?? hit.id).inserted
         }.prefix(request.k).map { hit in
-            request.includeText ? hit : SearchHit(id: hit.id, score: hit.score, text: nil, meta: nil)
+            request.includeText ? hit : SearchHit(id: hit.id, score: hit.score, text: nil, meta: nil, vector: hit.vector)
         }
         return result
     }

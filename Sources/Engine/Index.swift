@@ -70,8 +70,27 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
         try store.read { try $0.document(id: id) }
     }
 
+    /// The documents of `ids` that exist, read from one snapshot, each with its stored raw
+    /// vector when `withVectors`.
+    public func documents(ids: [String], withVectors: Bool) throws -> [(document: StoredDocument, vector: [Float]?)] {
+        try store.read { snapshot in
+            try ids.compactMap { id in
+                guard let row = try snapshot.internalID(of: id), let document = try snapshot.document(internalID: row) else { return nil }
+                guard withVectors else { return (document, nil) }
+                guard let vector = try snapshot.vector(internalID: row) else {
+                    throw StoreError.corrupt(path: store.directory, detail: "document \(row) has no live vector")
+                }
+                return (document, vector)
+            }
+        }
+    }
+
     /// Deletes documents by id in one transaction, graph included; returns how many existed.
-    public func delete(ids: [String]) throws -> Int {
+    public func delete(ids: [String]) throws -> Int { try deleteDocuments(ids).count }
+
+    /// Deletes documents by id in one transaction, graph included; returns the ids that
+    /// existed (each once).
+    public func deleteDocuments(_ ids: [String]) throws -> [String] {
         let head = try currentHead().record
         return try changingGraph {
             try store.delete(ids: ids) { graph, rows in try self.updateGraph(graph, head: head, written: [], deleted: rows) }

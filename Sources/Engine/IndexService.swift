@@ -88,9 +88,13 @@ extension DataDirectory: IndexCatalog {
 
 extension StoredDocument {
     /// The document as the API shows it: its meta as the JSON it was given as.
-    public var json: JSON {
+    public var json: JSON { json(vector: nil) }
+
+    /// The same with its stored raw vector, when given.
+    public func json(vector: [Float]?) -> JSON {
         var object: [String: JSON] = ["id": .string(id), "text": .string(text)]
         if let meta { object["meta"] = (try? JSON.parse(meta)) ?? .string(meta) }
+        if let vector { object["vector"] = .array(vector.map(JSON.float)) }
         return .object(object)
     }
 }

@@ -21,6 +21,8 @@ public struct SearchRequest: Sendable {
     public var deadlineMs: Double?
     /// Return each hit's text and meta.
     public var includeText: Bool
+    /// Return each hit's stored raw vector (what max-marginal-relevance search needs).
+    public var includeVectors = false
     /// Return only the best chunk of each parent (a file's `path`, or the JSONL document a
     /// chunk came from), so k hits are k different documents.
     public var groupByParent = false
@@ -53,6 +55,7 @@ public struct SearchRequest: Sendable {
         if let budgetMs { object["budget_ms"] = .number(budgetMs) }
         if let preset { object["preset"] = .string(preset) }
         if groupByParent { object["group_by"] = "parent" }
+        if includeVectors { object["include_vectors"] = true }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
         return .object(object)
     }
@@ -103,6 +106,8 @@ public struct SearchHit: Sendable {
     public var text: String?
     /// Canonical JSON of the document's meta, when asked for and present.
     public var meta: String?
+    /// The stored raw vector, when asked for.
+    public var vector: [Float]? = nil
 }
 
 public struct SearchResult: Sendable {
@@ -128,6 +133,7 @@ public struct SearchResult: Sendable {
                 var object: [String: JSON] = ["id": .string(hit.id), "score": .float(hit.score)]
                 if let text = hit.text { object["text"] = .string(text) }
                 if let meta = hit.meta, let parsed = try? JSON.parse(meta) { object["meta"] = parsed }
+                if let vector = hit.vector { object["vector"] = .array(vector.map(JSON.float)) }
                 return .object(object)
             }),
             "plan": plan.json,
@@ -148,7 +154,8 @@ extension SearchResult {
               let stages = plan["stages"]?.array, let tookMs = json["took_ms"]?.number else { return nil }
         self.hits = hits.compactMap { hit in
             guard let id = hit["id"]?.string, let score = hit["score"]?.number else { return nil }
-            return SearchHit(id: id, score: Float(score), text: hit["text"]?.string, meta: hit["meta"].map(\.serialized))
+            return SearchHit(id: id, score: Float(score), text: hit["text"]?.string, meta: hit["meta"].map(\.serialized),
+                             vector: hit["vector"]?.array?.compactMap(\.float))
         }
         self.plan = SearchPlan(graphDims: plan["graph_dims"]?.int, ef: plan["ef"]?.int,
                                stages: stages.map { .init(dims: $0["dims"]?.int ?? 0, keep: $0["keep"]?.int ?? 0) },

@@ -73,6 +73,10 @@ final class Application: Sendable {
                 route = "/metrics"
                 try allow(.GET)
                 return (route, now(renderMetrics))
+            case ["embed"]:
+                route = "/embed"
+                try allow(.POST)
+                return (route, try embed(request, on: loop))
             case ["indexes"]:
                 route = "/indexes"
                 try allow(.GET)
@@ -97,6 +101,12 @@ final class Application: Sendable {
                 route = "/indexes/{name}/documents"
                 try allow(.POST)
                 return (route, try upsert(request, index: path[1], on: loop))
+            case let path where path.count == 4 && path[0] == "indexes" && path[2] == "documents" && request.method == .POST
+                && ["get", "delete"].contains(path[3]):
+                // POST only: a GET or DELETE of documents/get is of the document with id "get".
+                route = "/indexes/{name}/documents/\(path[3])"
+                if path[3] == "get" { return (route, try now { try documents(request, index: path[1]) }) }
+                return (route, try deleteDocuments(request, index: path[1], on: loop))
             case let path where path.count == 4 && path[0] == "indexes" && path[2] == "documents":
                 route = "/indexes/{name}/documents/{id}"
                 try allow(.GET, .DELETE)
@@ -117,7 +127,7 @@ final class Application: Sendable {
                 try allow(.POST)
                 return (route, try backup(path[1], on: loop))
             default:
-                throw APIError.notFound("no route \(request.method.rawValue) /\(request.path.joined(separator: "/")): see api/openapi.json")
+                throw APIError.noRoute("no route \(request.method.rawValue) /\(request.path.joined(separator: "/")): see api/openapi.json")
             }
         } catch {
             return (route, loop.makeFailedFuture(error))

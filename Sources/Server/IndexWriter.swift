@@ -11,7 +11,8 @@ import Synchronization
 final class IndexWriter: Sendable {
     enum Job: Sendable {
         case upsert([DocumentInput], EventLoopPromise<WriteReport>)
-        case delete(String, EventLoopPromise<Bool>)
+        /// Deletes in one transaction; answers the ids that existed.
+        case delete([String], EventLoopPromise<[String]>)
         /// Folder indexing's records of files read (put) and gone (paths).
         case files(put: [FolderIngest.FileRecord], forget: [String], EventLoopPromise<Void>)
         /// The query log's switches, or its clearing.
@@ -146,8 +147,8 @@ final class IndexWriter: Sendable {
     private func runAlone(_ job: Job) {
         switch job {
         case .upsert: commit(upserts: [job][...])
-        case .delete(let id, let promise):
-            let deleted = Result { try index.delete(ids: [id]) > 0 }
+        case .delete(let ids, let promise):
+            let deleted = Result { try index.deleteDocuments(ids) }
             queue.release(1)
             promise.completeWith(deleted)
         case .files(let put, let forget, let promise):

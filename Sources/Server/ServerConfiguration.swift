@@ -20,7 +20,7 @@ public struct ServerConfiguration: Sendable {
     public var maxBatchDocuments = 10_000
     /// Most hits one batch search may ask for (the sum of its queries' k).
     public var maxBatchHits = 100_000
-    /// Largest answer to a search, in bytes of hit texts and metadata.
+    /// Largest answer to a search or bulk get, in bytes of texts, metadata and vectors (`AnswerSize`).
     public var maxAnswerBytes = 64 << 20
     /// Deepest JSON nesting accepted.
     public var maxJSONDepth = 32

@@ -106,12 +106,12 @@ extension IndexStore {
     }
 
     /// Deletes documents by external id (vector, text and key) in one transaction;
-    /// returns how many existed. Their row ids are reused by later inserts. `graph`, when
-    /// given, runs last in the same transaction with the internal ids deleted.
-    public func delete(ids: [String], graph: ((GraphTransaction, [UInt32]) throws -> Void)? = nil) throws -> Int {
+    /// returns the ids that existed, each once. Their row ids are reused by later inserts.
+    /// `graph`, when given, runs last in the same transaction with the internal ids deleted.
+    public func delete(ids: [String], graph: ((GraphTransaction, [UInt32]) throws -> Void)? = nil) throws -> [String] {
         try env.write { txn in
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: nil, strict: false))
-            var deleted: [UInt32] = []
+            var deleted: [UInt32] = [], deletedIDs: [String] = []
             for id in ids {
                 guard let row = try Snapshot(store: self, txn: txn).internalID(of: id) else { continue }
                 try txn.delete(keys, Array(id.utf8))
@@ -119,10 +119,11 @@ extension IndexStore {
                 try txn.put(free, InternalID.key(row), [UInt8]())
                 try patches.clear(id: row)
                 deleted.append(row)
+                deletedIDs.append(id)
             }
             try patches.write()
             try graph?(GraphTransaction(store: self, txn: txn), deleted)
-            return deleted.count
+            return deletedIDs
         }
     }
 

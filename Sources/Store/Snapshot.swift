@@ -53,6 +53,11 @@ public final class Snapshot {
     /// columns in place, segment by segment.
     public func vector(id: String) throws -> [Float]? {
         guard let row = try internalID(of: id) else { return nil }
+        return try vector(internalID: row)
+    }
+
+    /// The stored raw vector of row `row`, or nil when the row is not live.
+    public func vector(internalID row: UInt32) throws -> [Float]? {
         let manifest = store.manifest
         let block = row / UInt32(manifest.blockRows), slot = Int(row % UInt32(manifest.blockRows))
         guard let live = try txn.get(store.blocks, BlockKey.make(kind: BlockKey.live, block: block)),

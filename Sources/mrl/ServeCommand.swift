@@ -46,7 +46,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most hits one batch search may ask for (the sum of its queries' k); past it, 413.")
     var maxBatchHits = 100_000
 
-    @Option(help: "Largest answer to a search, in bytes of hit texts and metadata (e.g. 64M); past it, 413.")
+    @Option(help: "Largest answer to a search or bulk get, in bytes of texts, metadata and vectors (e.g. 64M); past it, 413.")
     var maxAnswer = ByteSize(argument: "64M")!
 
     @Option(help: "Text queries and writes waiting beyond this many get 503.")

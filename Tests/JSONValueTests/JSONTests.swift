@@ -50,6 +50,19 @@ final class JSONTests: XCTestCase {
         XCTAssertNil(try JSON.parse("1.5").int)
     }
 
+    /// Metadata is stored as the text of its object (keys sorted) and read back from it:
+    /// whole numbers keep every digit both ways, and a record written when they were Doubles
+    /// still reads, as that Double.
+    func testMetadataKeepsItsWholeNumbersThroughItsStoredText() throws {
+        let meta: JSON = ["big": 12345678901234567, "max": .integer(.max), "min": .integer(.min), "nested": ["list": [9007199254740993, -1]], "half": 0.5]
+        let stored = meta.serialized
+        XCTAssertEqual(stored, #"{"big":12345678901234567,"half":0.5,"max":9223372036854775807,"min":-9223372036854775808,"nested":{"list":[9007199254740993,-1]}}"#)
+        XCTAssertEqual(try JSON.parse(stored).serialized, stored)
+        XCTAssertEqual(try JSON.parse(stored)["nested"]?["list"]?.array?.first?.int64, 9007199254740993)
+        let old = try JSON.parse(#"{"big":1.2345678901234568e+16}"#)
+        XCTAssertEqual(old["big"]?.number, 12345678901234568)
+    }
+
     func testNaNAndInfinityAreWrittenAsNull() {
         let value: JSON = [.number(.nan), .number(.infinity), .float(-.infinity)]
         XCTAssertEqual(value.serialized, "[null,null,null]")

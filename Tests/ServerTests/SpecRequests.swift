@@ -106,6 +106,9 @@ struct SpecRequests {
         case "CreateIndex": return ["dimensions": 8]
         case "SearchRequest": return search
         case "BatchSearchRequest": return ["queries": [search, search]]
+        case "EmbedRequest": return target.text ? ["texts": ["a text of the value fuzz"], "index": .string(target.name)] : ["texts": ["a text"]]
+        case "GetDocumentsRequest": return ["ids": [.string("fuzz-\(n % 50)"), "fuzz-missing"], "include_vectors": true]
+        case "DeleteDocumentsRequest": return ["ids": [.string("fuzz-\(n % 50)"), "fuzz-missing"]]
         case "DocumentInput", "UpsertRequest":
             var document: JSON = ["id": .string("fuzz-\(n)"), "text": "a document of the value fuzz", "meta": ["n": JSON(n)]]
             if !target.text, case .object(var members) = document {
@@ -221,14 +224,17 @@ struct SpecStatuses {
     func allowed(_ method: String, _ path: String) -> (route: String, statuses: Set<Int>, operation: JSON?) {
         let segments = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
             .split(separator: "/").map(String.init)
-        let paths = spec.root["paths"]?.object ?? [:]
-        for (template, operations) in paths {
+        // Literal segments match before parameters ("documents/get" before "documents/{id}"),
+        // as OpenAPI has it, unless only the parameter's route takes the method (a GET of the
+        // document with id "get").
+        let matching = (spec.root["paths"]?.object ?? [:]).filter { template, _ in
             let parts = template.split(separator: "/")
-            guard parts.count == segments.count,
-                  zip(parts, segments).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { continue }
-            if let operation = operations[method.lowercased()] {
-                return (template, Set((operation["responses"]?.object ?? [:]).keys.compactMap { Int($0) }), operation)
-            }
+            return parts.count == segments.count && zip(parts, segments).allSatisfy({ $0.hasPrefix("{") || $0 == $1 })
+        }.sorted { $0.key.filter { $0 == "{" }.count < $1.key.filter { $0 == "{" }.count }
+        if let (template, operation) = matching.lazy.compactMap({ template, operations in operations[method.lowercased()].map { (template, $0) } }).first {
+            return (template, Set((operation["responses"]?.object ?? [:]).keys.compactMap { Int($0) }), operation)
+        }
+        if let (template, operations) = matching.first {
             let others = (operations.object ?? [:]).values.compactMap { $0["responses"]?.object }
             let documents405 = others.contains { $0["405"] != nil }
             return (template, documents405 ? [405, 413, 403] : [], nil)

@@ -9,7 +9,7 @@ public final class DaemonCatalog: IndexCatalog {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
-        /// The daemon's error code (`not_found`, `document_not_found`, ...), nil when the
+        /// The daemon's error code (`index_not_found`, `document_not_found`, ...), nil when the
         /// daemon could not be reached or answered something else than an API error.
         public var code: String?
 
@@ -57,7 +57,7 @@ public final class DaemonCatalog: IndexCatalog {
     public func indexCreatingIfMissing(_ name: String, dimensions: Int?) throws -> IndexService {
         do {
             return try index(name, writing: true)
-        } catch let failure as Failure where failure.code == "not_found" {
+        } catch let failure as Failure where failure.code == "index_not_found" {
             // The daemon applies the same model rule (`Model.forNewIndex`).
             let body: JSON = dimensions.map { ["dimensions": JSON($0)] } ?? [:]
             return try DaemonIndex(catalog: self, name: name, info: call("PUT", "/indexes/\(try path(name))", body))
@@ -121,14 +121,15 @@ final class DaemonIndex: IndexService {
         }
     }
 
+    /// Ids per bulk delete: well within the daemon's cap (documents in one write).
+    static let idsPerRequest = 1_000
+
+    /// One transaction per `idsPerRequest` ids.
     func delete(ids: [String]) throws -> Int {
-        try ids.reduce(0) { deleted, id in
-            do {
-                _ = try catalog.call("DELETE", "/indexes/\(name)/documents/\(Self.segment(id))")
-                return deleted + 1
-            } catch let failure as DaemonCatalog.Failure where failure.code == "document_not_found" {
-                return deleted
-            }
+        try stride(from: 0, to: ids.count, by: Self.idsPerRequest).reduce(0) { deleted, start in
+            let chunk = ids[start..<min(start + Self.idsPerRequest, ids.count)]
+            let answer = try catalog.call("POST", "/indexes/\(name)/documents/delete", ["ids": .array(chunk.map(JSON.string))])
+            return deleted + (answer["deleted"]?.int ?? 0)
         }
     }
 

@@ -65,8 +65,11 @@ struct APIError: Error {
     static func field(_ name: String, _ message: String) -> APIError {
         APIError(status: .badRequest, code: "bad_request", message: "\"\(name)\" \(message)")
     }
-    /// No such index or route.
-    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    /// No such index: a code of its own (`index_not_found`), so a client tells it from a
+    /// missing document or route.
+    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "index_not_found", message: message) }
+    /// No route of that path.
+    static func noRoute(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
     /// The index exists but has no document `id`: a code of its own, so clients tell it apart.
     static func documentNotFound(index: String, id: String) -> APIError {
         APIError(status: .notFound, code: "document_not_found", message: "index \"\(index)\" has no document \"\(id)\"")

@@ -4,7 +4,7 @@ import NIOCore
 /// `POST /indexes/{name}/search` and `/search/batch`.
 extension Application {
     static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
-                                            "include_text", "ef", "group_by"]
+                                            "include_text", "include_vectors", "ef", "group_by"]
 
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
@@ -13,6 +13,7 @@ extension Application {
             query: try fields.string("query"), vector: try fields.vector("vector"), k: try fields.int("k") ?? 10,
             dims: try fields.int("dims"), ef: try fields.int("ef"), budgetMs: try fields.double("budget_ms"),
             preset: try fields.string("preset"), deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
+        request.includeVectors = try fields.bool("include_vectors") ?? false
         switch try fields.string("group_by") {
         case nil: break
         case "parent": request.groupByParent = true
@@ -63,7 +64,7 @@ extension Application {
         }
         let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in
             var vectors = vectors.makeIterator()
-            var answerBytes = 0
+            var answer = AnswerSize(limit: self.configuration.maxAnswerBytes)
             return try requests.enumerated().map { i, request in
                 var request = request
                 let text = request.query
@@ -76,11 +77,7 @@ extension Application {
                     index.logQuery(vector: vector, k: request.k, text: text)
                     index.offerToMonitor(request, vector: vector, result: result)
                 }
-                answerBytes += result.hits.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) + ($1.meta?.utf8.count ?? 0) }
-                guard answerBytes <= self.configuration.maxAnswerBytes else {
-                    throw APIError(status: .payloadTooLarge, code: "too_large",
-                                   message: "the answer would hold over \(self.configuration.maxAnswerBytes >> 20) MiB of texts and metadata: ask for fewer hits, or without \"include_text\"")
-                }
+                for hit in result.hits { try answer.add(text: hit.text, meta: hit.meta, vector: hit.vector) }
                 self.metrics.search(dims: result.plan.stages.last?.dims ?? 0, tookMs: result.tookMs, partial: result.partial)
                 return result.json
             }
