@@ -23,13 +23,13 @@ STARTUP_SECONDS = 60
 class Daemon:
     """One `mrl serve` process; `stop()` ends it (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, folder: Path, *options: str) -> None:
+    def __init__(self, folder: Path, *options: str, binary: str = MRL_BIN) -> None:
         self.data = folder / "data"
         self.socket = str(folder / "mrl.sock")
         self.log = folder / "serve.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [MRL_BIN, "serve", "--data", str(self.data), "--socket", self.socket, *options],
+                [binary, "serve", "--data", str(self.data), "--socket", self.socket, *options],
                 cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -73,8 +73,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """Starts a daemon of its own with the given `mrl serve` options, stopped after the test."""
     started: list[Daemon] = []
 
-    def start(*options: str) -> Daemon:
-        started.append(Daemon(tmp_path_factory.mktemp("mrl"), *options))
+    def start(*options: str, binary: str = MRL_BIN) -> Daemon:
+        started.append(Daemon(tmp_path_factory.mktemp("mrl"), *options, binary=binary))
         return started[-1]
 
     yield start

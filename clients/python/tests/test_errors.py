@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket as sockets
 import threading
 import time
@@ -11,7 +12,7 @@ import time
 import pytest
 
 import mrl
-from conftest import REPO, new_index_name
+from conftest import MRL_BIN, REPO, new_index_name
 
 SPEC = json.loads((REPO / "api" / "openapi.json").read_text())
 
@@ -135,6 +136,20 @@ async def test_503_is_retried_by_the_async_client_too(serve) -> None:
     async with mrl.AsyncClient(daemon.socket, retry=mrl.RetryPolicy(retries=20, backoff=0.05, max_backoff=0.2)) as client:
         assert (await client.health())["status"] == "ok"
     release.join()
+
+
+def test_503_without_a_model_is_raised_at_once(serve, tmp_path, monkeypatch) -> None:
+    # A copy of the binary away from the repo, and no $MRL_MODEL_DIR: it finds no model.
+    monkeypatch.delenv("MRL_MODEL_DIR", raising=False)
+    binary = shutil.copy(MRL_BIN, tmp_path / "mrl")
+    daemon = serve(binary=str(binary))
+    with mrl.Client(daemon.socket) as client:
+        client.create_index("texts")
+        with pytest.raises(mrl.ModelUnavailable) as caught:
+            client.search("texts", query="anything")
+        assert (caught.value.status, caught.value.code) == (503, "model_unavailable")
+        searches = [line for line in client.metrics().splitlines() if line.startswith('mrl_requests_total{route="/indexes/{name}/search"')]
+        assert searches == ['mrl_requests_total{route="/indexes/{name}/search",status="503"} 1'], "asked once, not retried"
 
 
 def test_no_daemon_says_where_it_looked(tmp_path) -> None:

@@ -186,7 +186,8 @@ class _Routes:
 class RetryPolicy:
     """How 503 (overloaded) answers are retried: after the answer's Retry-After, or an
     exponential backoff from ``backoff`` seconds doubling up to ``max_backoff``, whichever is
-    longer; ``retries`` times, then ``Overloaded`` is raised."""
+    longer; ``retries`` times, then ``Overloaded`` is raised. A 503 without Retry-After (no
+    model to embed with) is not retried: waiting does not bring the model."""
 
     def __init__(self, retries: int = 5, backoff: float = 0.05, max_backoff: float = 5.0) -> None:
         self.retries = retries
@@ -195,9 +196,10 @@ class RetryPolicy:
 
     def delay(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None when the answer stands."""
-        if response.status_code != 503 or attempt >= self.retries:
+        retry_after = _retry_after(response)
+        if response.status_code != 503 or retry_after is None or attempt >= self.retries:
             return None
-        return max(_retry_after(response) or 0.0, min(self.max_backoff, self.backoff * 2**attempt))
+        return max(retry_after, min(self.max_backoff, self.backoff * 2**attempt))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

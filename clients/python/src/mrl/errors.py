@@ -74,6 +74,12 @@ class Overloaded(MrlError):
     status = 503
 
 
+class ModelUnavailable(MrlError):
+    """503 without Retry-After: the daemon has no model to embed texts with (not retried)."""
+
+    status = 503
+
+
 class NoSpace(MrlError):
     status = 507
 
@@ -82,6 +88,7 @@ _BY_CODE: dict[str, type[MrlError]] = {
     "index_not_found": IndexNotFound,
     "document_not_found": DocumentNotFound,
     "exists": IndexExists,
+    "model_unavailable": ModelUnavailable,
 }
 _BY_STATUS: dict[int, type[MrlError]] = {
     cls.status: cls for cls in (BadRequest, Forbidden, NotFound, MethodNotAllowed, Conflict, TooLarge, Internal, Overloaded, NoSpace)
