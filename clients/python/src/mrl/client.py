@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from .discovery import resolve_socket
-from .errors import DaemonUnreachable, MrlError, error_for
+from .errors import DaemonUnreachable, error_for
 from .types import (
     Backup,
     BatchSearchResult,
@@ -239,7 +239,7 @@ class Client(_Routes):
         while True:
             try:
                 response = self._http.request(method, path, json=json, params=params)
-            except httpx.TransportError as error:
+            except httpx.ConnectError as error:
                 raise DaemonUnreachable(self.socket, error) from error
             delay = self.retry.delay(response, attempt)
             if delay is None:
@@ -272,7 +272,7 @@ class AsyncClient(_Routes):
         while True:
             try:
                 response = await self._http.request(method, path, json=json, params=params)
-            except httpx.TransportError as error:
+            except httpx.ConnectError as error:
                 raise DaemonUnreachable(self.socket, error) from error
             delay = self.retry.delay(response, attempt)
             if delay is None:
@@ -289,5 +289,3 @@ class AsyncClient(_Routes):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-
-__all__ = ["AsyncClient", "Client", "MrlError", "RetryPolicy"]
