@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from daemon_client import UnixConnection, call
+from daemon_client import UnixConnection, call, serve
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tools", "bench", "out")
@@ -58,12 +58,8 @@ def tune_and_evaluate(binary, data, index, sample, eval_queries):
 def log_queries(binary, data, index, count, log_queries_file):
     """Sends `count` titles of the log split as text searches through a daemon."""
     socket = os.path.join(data, "calibration.sock")
-    daemon = subprocess.Popen([binary, "serve", "--data", data, "--socket", socket], stderr=subprocess.DEVNULL)
+    daemon = serve(binary, data, socket)
     try:
-        for _ in range(600):
-            if os.path.exists(socket):
-                break
-            time.sleep(0.1)
         conn = UnixConnection(socket)
         with open(log_queries_file) as f:
             titles = [json.loads(line)["query"] for line, _ in zip(f, range(count))]
@@ -107,7 +103,7 @@ def main():
             # and each plan's predicted recall against what it realized on the evaluation queries.
             bench = os.path.join(os.path.dirname(args.mrl), "mrl-bench")
             print(mrl(bench, "ann", "--data", data, "--index", index, "--queries", args.eval_queries,
-                      "--budgets", args.ann), flush=True)
+                      "--budgets", args.ann, "--limit", "10000"), flush=True)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

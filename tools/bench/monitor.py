@@ -19,7 +19,6 @@ twice). The monitor's CPU share is read from /metrics (mrl_monitor_cpu_seconds) 
 None of these queries is an evaluation query of calibration.py.
 """
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from daemon_client import UnixConnection, call
+from daemon_client import UnixConnection, call, serve
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tools", "bench", "out")
@@ -53,7 +52,6 @@ def texts(name, limit):
 
 
 def metric(conn, name):
-    status, _ = 0, None
     conn.request("GET", "/metrics")
     body = conn.getresponse().read().decode()
     total = 0.0
@@ -75,12 +73,8 @@ def run(args):
     subprocess.run([args.mrl, "tune", "--data", data, "--index", index, "--sample", "1000"], check=True, capture_output=True)
     socket = os.path.join(data, "mrl.sock")
     log = open(os.path.join(data, "serve.log"), "w")
-    daemon = subprocess.Popen([args.mrl, "serve", "--data", data, "--socket", socket], stderr=log)
+    daemon = serve(args.mrl, data, socket, stderr=log)
     try:
-        for _ in range(600):
-            if os.path.exists(socket):
-                break
-            time.sleep(0.1)
         conn = UnixConnection(socket)
         started, cpu0 = time.time(), metric(conn, "mrl_monitor_cpu_seconds")
         samples = []  # (wall, cpu seconds) every 10 s, for the busiest minute
