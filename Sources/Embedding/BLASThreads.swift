@@ -6,6 +6,6 @@ import CBLAS
 /// search per event loop), so OpenBLAS threads only compete: left on, every small `sgemv` of a
 /// head wakes them and they spin in `sched_yield` after it, which took the daemon's p99 from
 /// 0.2 ms to 3 ms under load.
-enum BLASThreads {
-    static let single: Void = openblas_set_num_threads(1)
+public enum BLASThreads {
+    public static let single: Void = openblas_set_num_threads(1)
 }

@@ -50,12 +50,8 @@ extension Index {
                 throw EngineError.invalidRequest(field: "queries", message: "none of the \(given.count) queries has a direction in the prefixes the plans search (all zeros there)")
             }
             let graph = try loadedGraph(in: snapshot, head: record)
-            let raw = try snapshot.vectorBlocks(space: .raw)
-            let truth = try queries.map { q in
-                try pause()
-                return Set(ExactSearch.run(query: q, dimensions: manifest.dimensions, k: k, blocks: raw, layout: layout,
-                                    threads: scanThreads).hits.map(\.id))
-            }
+            let truth = try ExactBatch.run(queries: queries, k: k, blocks: try snapshot.vectorBlocks(space: .raw), layout: layout,
+                                           pause: pause).map { Set($0.map(\.id)) }
             func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel.Answer {
                 let prefix = head.apply(q, prefix: plan.headSpacePrefix(fullDimensions: manifest.dimensions))
                 return try run(plan, query: prefix, rawQuery: q, k: k, snapshot: snapshot, head: record, graph: graph, deadline: nil)

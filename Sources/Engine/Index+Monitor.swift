@@ -27,22 +27,27 @@ extension Index {
     /// How the monitor names searches that asked for neither a preset, a budget nor a beam.
     public static let defaultPlanLabel = "default"
 
-    /// Checks the newest answer waiting against an exact search of the state it was answered
-    /// from; false when none waits. An answer from a state since changed is let go: the exact
-    /// answer of another state would not compare.
+    /// Checks the newest answers waiting (as many as one pass of `ExactBatch` takes) against
+    /// an exact search of the state they were answered from; returns how many were taken. An
+    /// answer from a state since changed is let go: another state's exact answer would not
+    /// compare.
     @discardableResult
-    public func checkNewestAnswer() throws -> Bool {
-        guard let answer = recallMonitor.takeNewest() else { return false }
+    public func checkNewestAnswers() throws -> Int {
+        let answers = recallMonitor.takeNewest(ExactBatch.width)
+        guard !answers.isEmpty else { return 0 }
         try store.read { snapshot in
-            guard snapshot.version == answer.version else { return recallMonitor.skipChanged() }
-            let truth = ExactSearch.run(query: answer.query, dimensions: manifest.dimensions, k: answer.k,
-                                        blocks: try snapshot.vectorBlocks(space: .raw), layout: layout, threads: 1).hits
-            let exact = Set(try truth.compactMap { try snapshot.documentID(internalID: $0.id) })
-            guard !exact.isEmpty else { return }
-            let found = answer.hits.filter(exact.contains).count
-            recallMonitor.record(answer, recall: Double(found) / Double(exact.count))
+            let current = answers.filter { $0.version == snapshot.version }
+            recallMonitor.skipChanged(answers.count - current.count)
+            guard !current.isEmpty else { return }
+            let truths = try ExactBatch.run(queries: current.map(\.query), k: current.map(\.k).max() ?? 10,
+                                        blocks: try snapshot.vectorBlocks(space: .raw), layout: layout)
+            for (answer, truth) in zip(current, truths) {
+                let exact = Set(try truth.prefix(answer.k).compactMap { try snapshot.documentID(internalID: $0.id) })
+                guard !exact.isEmpty else { continue }
+                recallMonitor.record(answer, recall: Double(answer.hits.filter(exact.contains).count) / Double(exact.count))
+            }
         }
-        return true
+        return answers.count
     }
 
     /// When a preset's realized recall fell more than the tolerance below its target over

@@ -91,7 +91,13 @@ public final class RecallMonitor: Sendable {
         }
     }
 
-    func takeNewest() -> Answer? { state.withLock { $0.pending.popLast() } }
+    /// The newest answers waiting, at most `count`, newest first.
+    func takeNewest(_ count: Int) -> [Answer] {
+        state.withLock { state in
+            defer { state.pending.removeLast(min(count, state.pending.count)) }
+            return state.pending.suffix(count).reversed()
+        }
+    }
 
     func record(_ answer: Answer, recall: Double) {
         state.withLock { state in
@@ -106,7 +112,7 @@ public final class RecallMonitor: Sendable {
         }
     }
 
-    func skipChanged() { state.withLock { $0.changed += 1 } }
+    func skipChanged(_ count: Int) { state.withLock { $0.changed += count } }
 
     /// The preset whose last `window` checked answers realized more than `tolerance` below its
     /// target, if any (the furthest below).

@@ -52,7 +52,7 @@ public final class RecallMonitorLoop: Sendable {
                 try pause()
                 var checked = false
                 for open in app.registry.openIndexes {
-                    if try open.index.checkNewestAnswer() {
+                    if try open.index.checkNewestAnswers() > 0 {
                         checked = true
                         app.metrics.monitor(open.index)
                     }

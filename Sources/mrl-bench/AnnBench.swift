@@ -44,45 +44,80 @@ struct AnnBench: ParsableCommand {
         let plans = try index.measurePlans(rawQueries: vectors, k: k)
         guard !plans.isEmpty else { throw ValidationError("index \(name) has no graph: build one with `mrl graph --index \(name)`") }
         let truth = try vectors.map { v in Set(try index.search(SearchRequest(vector: v, k: k, dims: index.manifest.dimensions)).hits.map(\.id)) }
-        let sweep = try budgetList.map { budget in try budgetRow(index, budget: budget, vectors: vectors, truth: truth) }
+        let presets = try index.costModel()?.presets.map(\.name) ?? []
+        let asks = budgetList.map { Ask(label: String(format: "%g ms", $0), budget: $0, preset: nil) }
+            + presets.map { Ask(label: $0, budget: nil, preset: $0) }
+        var byPlan: [String: PlanTally] = [:]
+        let sweep = try asks.map { ask in try row(index, ask, vectors: vectors, truth: truth, byPlan: &byPlan) }
+        let planRows = byPlan.sorted { $0.value.queries > $1.value.queries }
         if json {
             printJSON(["index": .string(name), "queries": JSON(vectors.count), "k": JSON(k),
-                       "plans": .array(plans.map(\.json)), "budgets": .array(sweep.map(\.json))])
+                       "plans": .array(plans.map(\.json)), "budgets": .array(sweep.map(\.json)),
+                       "plans_run": .array(planRows.map { ["plan": .string($0.key), "queries": JSON($0.value.queries),
+                                                          "predicted_recall": JSON($0.value.predicted), "realized_recall": .number($0.value.realized)] })])
             return
         }
         print("\(name): \(vectors.count) queries, recall@\(k) against exact \(index.manifest.dimensions)-d search, 1 thread per query")
         print(planTable(plans).render())
         print("")
-        var table = Table(header: ["budget ms", "recall", "p50 ms", "p99 ms", "p99 ≤ budget", "partial", "plan chosen most"],
-                          rightAligned: Set(0..<6))
+        var table = Table(header: ["asked", "recall", "predicted", "p50 ms", "p99 ms", "p99 ≤ budget", "partial", "plan chosen most"],
+                          rightAligned: Set(0..<7))
         for row in sweep {
-            table.rows.append([String(format: "%g", row.budget), String(format: "%.3f", row.recall), String(format: "%.3f", row.p50),
-                               String(format: "%.3f", row.p99), row.p99 <= row.budget ? "yes" : "no", "\(row.partial)", row.plan])
+            table.rows.append([row.ask.label, String(format: "%.3f", row.recall), row.predicted.map { String(format: "%.3f", $0) } ?? "-",
+                               String(format: "%.3f", row.p50), String(format: "%.3f", row.p99),
+                               row.ask.budget.map { row.p99 <= $0 ? "yes" : "no" } ?? "", "\(row.partial)", row.plan])
         }
         print(table.render())
+        print("")
+        var predictions = Table(header: ["plan run", "queries", "predicted recall", "realized recall", "difference"], rightAligned: Set(1..<5))
+        for (plan, tally) in planRows {
+            predictions.rows.append([plan, "\(tally.queries)", tally.predicted.map { String(format: "%.3f", $0) } ?? "-",
+                                     String(format: "%.3f", tally.realized),
+                                     tally.predicted.map { String(format: "%+.3f", tally.realized - $0) } ?? "-"])
+        }
+        print(predictions.render())
     }
 
-    private struct BudgetRow {
-        var budget: Double, recall: Double, p50: Double, p99: Double, partial: Int, plan: String
+    /// What a row of the sweep asks for: a budget, or a preset.
+    private struct Ask {
+        var label: String, budget: Double?, preset: String?
+    }
+
+    /// The answers of one plan over the whole sweep: what it predicted, what it realized.
+    private struct PlanTally {
+        var queries = 0, found = 0, k = 10
+        var predicted: Double?
+        var realized: Double { Double(found) / Double(max(queries * k, 1)) }
+    }
+
+    private struct Row {
+        var ask: Ask, recall: Double, predicted: Double?, p50: Double, p99: Double, partial: Int, plan: String
         var json: JSON {
-            ["budget_ms": .number(budget), "recall": .number(recall), "p50_ms": .number(p50), "p99_ms": .number(p99),
-             "partial": JSON(partial), "plan": .string(plan)]
+            .object(dropping: ["budget_ms": ask.budget.map(JSON.number), "preset": ask.preset.map(JSON.string), "recall": .number(recall),
+                               "predicted_recall": predicted.map(JSON.number), "p50_ms": .number(p50), "p99_ms": .number(p99),
+                               "partial": JSON(partial), "plan": .string(plan)])
         }
     }
 
-    private func budgetRow(_ index: Index, budget: Double, vectors: [[Float]], truth: [Set<String>]) throws -> BudgetRow {
-        var times: [Double] = [], found = 0, partial = 0
+    private func row(_ index: Index, _ ask: Ask, vectors: [[Float]], truth: [Set<String>], byPlan: inout [String: PlanTally]) throws -> Row {
+        var times: [Double] = [], found = 0, partial = 0, predicted: [Double] = []
         var plans: [String: Int] = [:]
         for (q, vector) in vectors.enumerated() {
-            let result = try index.search(SearchRequest(vector: vector, k: k, budgetMs: budget))
+            let result = try index.search(SearchRequest(vector: vector, k: k, budgetMs: ask.budget, preset: ask.preset))
             times.append(result.tookMs)
-            found += result.hits.filter { truth[q].contains($0.id) }.count
+            let hits = result.hits.filter { truth[q].contains($0.id) }.count
+            found += hits
             partial += result.partial ? 1 : 0
             plans[result.plan.summary, default: 0] += 1
+            if let p = result.predictedRecall { predicted.append(p) }
+            byPlan[result.plan.summary, default: PlanTally(k: k)].queries += 1
+            byPlan[result.plan.summary]?.found += hits
+            byPlan[result.plan.summary]?.predicted = result.predictedRecall
         }
         times.sort()
-        return BudgetRow(budget: budget, recall: Double(found) / Double(vectors.count * k), p50: quantile(times, 0.5),
-                         p99: quantile(times, 0.99), partial: partial,
-                         plan: plans.max { $0.value < $1.value }!.key)
+        return Row(ask: ask, recall: Double(found) / Double(vectors.count * k),
+                   predicted: predicted.isEmpty ? nil : predicted.reduce(0, +) / Double(predicted.count),
+                   p50: quantile(times, 0.5), p99: quantile(times, 0.99), partial: partial,
+                   plan: plans.max { $0.value < $1.value }?.key ?? "-")
     }
 }

@@ -3,7 +3,7 @@
 plans calibrated on the index's own documents (before) and on logged user queries (after).
 
   python3 tools/bench/known_item.py                       # once: tools/bench/out/debian-*.jsonl
-  python3 tools/bench/calibration.py --index-from DATA/debian [--log 2000]
+  python3 tools/bench/calibration.py --index-from DATA/debian [--log 2000] [--ann 0.2,0.5,1,2,5]
 
   python3 tools/bench/pypi_known_item.py sample --out tools/bench/out
   mrl index --data DATA --index pypi tools/bench/out/pypi-sample-docs.jsonl
@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from daemon_client import UnixConnection, call
+from daemon_client import UnixConnection, call, serve
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tools", "bench", "out")
@@ -58,12 +58,8 @@ def tune_and_evaluate(binary, data, index, sample, eval_queries):
 def log_queries(binary, data, index, count, log_queries_file):
     """Sends `count` titles of the log split as text searches through a daemon."""
     socket = os.path.join(data, "calibration.sock")
-    daemon = subprocess.Popen([binary, "serve", "--data", data, "--socket", socket], stderr=subprocess.DEVNULL)
+    daemon = serve(binary, data, socket)
     try:
-        for _ in range(600):
-            if os.path.exists(socket):
-                break
-            time.sleep(0.1)
         conn = UnixConnection(socket)
         with open(log_queries_file) as f:
             titles = [json.loads(line)["query"] for line, _ in zip(f, range(count))]
@@ -85,6 +81,7 @@ def main():
     parser.add_argument("--mrl", default=os.path.join(ROOT, ".build", "release", "mrl"))
     parser.add_argument("--log-queries", default=os.path.join(OUT, "debian-train-pairs.jsonl"), help="JSONL whose \"query\" texts are logged")
     parser.add_argument("--eval-queries", default=os.path.join(OUT, "debian-titles.jsonl"), help="JSONL --queries for mrl eval, never logged")
+    parser.add_argument("--ann", metavar="BUDGETS", help="after the second tune, run mrl-bench ann with these budgets (ms, comma-separated)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -101,6 +98,12 @@ def main():
         log_queries(args.mrl, data, index, args.log, args.log_queries)
         logged = json.loads(mrl(args.mrl, "queries", "--data", data, "--index", index, "--json"))
         after = tune_and_evaluate(args.mrl, data, index, args.sample, args.eval_queries)
+        if args.ann:
+            # Budgets and presets after, one query at a time in process: p99 against each budget,
+            # and each plan's predicted recall against what it realized on the evaluation queries.
+            bench = os.path.join(os.path.dirname(args.mrl), "mrl-bench")
+            print(mrl(bench, "ann", "--data", data, "--index", index, "--queries", args.eval_queries,
+                      "--budgets", args.ann, "--limit", "10000"), flush=True)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

@@ -1,7 +1,10 @@
 """A small HTTP/1.1 client for mrl's Unix socket, for the benchmark scripts beside it."""
 import http.client
 import json
+import os
 import socket
+import subprocess
+import time
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -43,3 +46,13 @@ def rss_anon_kb(pid):
 def quantile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def serve(binary, data, socket_path, stderr=subprocess.DEVNULL):
+    """Starts `mrl serve` on `data` and returns its process once the socket file is there (60 s at most)."""
+    daemon = subprocess.Popen([binary, "serve", "--data", data, "--socket", socket_path], stderr=stderr)
+    for _ in range(600):
+        if os.path.exists(socket_path):
+            break
+        time.sleep(0.1)
+    return daemon

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Issue 18: the daemon's live recall monitor on a change of query kind.
+
+  python3 tools/bench/known_item.py                          # once: tools/bench/out/debian-*.jsonl
+  python3 tools/bench/pypi_known_item.py sample --out tools/bench/out
+  python3 tools/bench/monitor.py build --data /tmp/bench-data   # one index "both": Debian + the PyPI sample
+  python3 tools/bench/monitor.py run --index-from /tmp/bench-data/both
+
+`run` copies the index (so the one given is not changed), clears its query log and serves it with
+a release `mrl serve` at its default --monitor-cpu. Then, as text searches with the default plan:
+  A. Debian titles (the log split, tools/bench/out/debian-train-pairs.jsonl) until the monitor has
+     checked 300 of them, or 5,000 are sent;
+  B. PyPI names (tools/bench/out/pypi-sample-log.jsonl) until the monitor has re-tuned, or 5,000;
+  C. 2,000 more PyPI names, on the re-tuned presets.
+After each phase the monitor's own estimate (its recall over the answers it checked since its
+last re-tune) is set beside a full offline measurement: every answer of the phase compared with an
+exact 384-d search of the same text (sent with the query log switched off, so nothing is logged
+twice). The monitor's CPU share is read from /metrics (mrl_monitor_cpu_seconds) against wall time.
+None of these queries is an evaluation query of calibration.py.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from daemon_client import UnixConnection, call, serve
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "tools", "bench", "out")
+
+
+def build(args):
+    """Writes both-docs.jsonl (ids prefixed deb: and pypi:, as the two may share names) and indexes it."""
+    path = os.path.join(OUT, "both-docs.jsonl")
+    with open(path, "w") as out:
+        for prefix, source in (("deb:", "debian-docs.jsonl"), ("pypi:", "pypi-sample-docs.jsonl")):
+            with open(os.path.join(OUT, source)) as f:
+                for line in f:
+                    doc = json.loads(line)
+                    doc["id"] = prefix + doc["id"]
+                    out.write(json.dumps(doc) + "\n")
+    subprocess.run([args.mrl, "index", "--data", args.data, "--index", "both", path], check=True)
+
+
+def texts(name, limit):
+    with open(os.path.join(OUT, name)) as f:
+        return [json.loads(line)["query"] for line, _ in zip(f, range(limit))]
+
+
+def metric(conn, name):
+    conn.request("GET", "/metrics")
+    body = conn.getresponse().read().decode()
+    total = 0.0
+    for line in body.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def run(args):
+    data = tempfile.mkdtemp(prefix="mrl-monitor-")
+    index = os.path.basename(os.path.normpath(args.index_from))
+    shutil.copytree(args.index_from, os.path.join(data, index))
+    for stale in ("writer.lock", "lock.mdb"):
+        if os.path.exists(os.path.join(data, index, stale)):
+            os.remove(os.path.join(data, index, stale))
+    subprocess.run([args.mrl, "queries", "--data", data, "--index", index, "--clear", "--enable-logging"],
+                   check=True, capture_output=True)
+    subprocess.run([args.mrl, "tune", "--data", data, "--index", index, "--sample", "1000"], check=True, capture_output=True)
+    socket = os.path.join(data, "mrl.sock")
+    log = open(os.path.join(data, "serve.log"), "w")
+    daemon = serve(args.mrl, data, socket, stderr=log)
+    try:
+        conn = UnixConnection(socket)
+        started, cpu0 = time.time(), metric(conn, "mrl_monitor_cpu_seconds")
+        samples = []  # (wall, cpu seconds) every 10 s, for the busiest minute
+
+        def monitor():
+            return call(conn, "GET", f"/indexes/{index}")[1]["monitor"] or {}
+
+        def phase(queries, until):
+            answered = []
+            for n, text in enumerate(queries):
+                status, body = call(conn, "POST", f"/indexes/{index}/search", {"query": text, "k": 10})
+                if status != 200:
+                    sys.exit(f"a search failed with {status}: {body}")
+                answered.append((text, [h["id"] for h in body["hits"]], body["plan"].get("predicted_recall")))
+                if n % 100 == 99:
+                    if not samples or time.time() - samples[-1][0] >= 10:
+                        samples.append((time.time(), metric(conn, "mrl_monitor_cpu_seconds")))
+                    if until(monitor()):
+                        break
+            return answered
+
+        def offline(answered):
+            call(conn, "PUT", f"/indexes/{index}/queries", {"enabled": False})
+            found = 0
+            for text, hits, _ in answered:
+                _, exact = call(conn, "POST", f"/indexes/{index}/search", {"query": text, "k": 10, "dims": 384})
+                found += len(set(hits) & {h["id"] for h in exact["hits"]})
+            call(conn, "PUT", f"/indexes/{index}/queries", {"enabled": True})
+            return found / (10 * len(answered))
+
+        def report(name, answered, retunes_before):
+            state = monitor()
+            tally = state.get("presets", {}).get("default", {})
+            row = {"phase": name, "queries": len(answered), "monitor_checked": tally.get("checked", 0),
+                   "monitor_recall": tally.get("recall"), "monitor_window_recall": tally.get("window_recall"),
+                   "offline_recall": offline(answered), "retunes": len(state.get("retunes", [])) - retunes_before,
+                   "promised": answered[-1][2]}
+            print(json.dumps(row), flush=True)
+            return row
+
+        debian = texts("debian-train-pairs.jsonl", 5000)
+        pypi = texts("pypi-sample-log.jsonl", 7000)
+        rows = []
+        a = phase(debian, lambda m: m.get("presets", {}).get("default", {}).get("checked", 0) >= 300)
+        rows.append(report("A: Debian titles", a, 0))
+        retunes = len(monitor().get("retunes", []))
+        b = phase(pypi[:5000], lambda m: len(m.get("retunes", [])) > retunes)
+        rows.append(report("B: PyPI names until re-tuned", b, retunes))
+        time.sleep(1)
+        c = phase(pypi[len(b):len(b) + 2000], lambda m: False)
+        rows.append(report("C: PyPI names after", c, 0))
+        wall = time.time() - started
+        cpu = metric(conn, "mrl_monitor_cpu_seconds") - cpu0
+        busiest = max(((c2 - c1) / (t2 - t1) for (t1, c1) in samples for (t2, c2) in samples if t2 - t1 >= 60), default=None)
+        print(json.dumps({"monitor_cpu_seconds": cpu, "wall_seconds": wall, "cpu_share": cpu / wall,
+                          "busiest_minute_share": busiest, "retunes": monitor().get("retunes")}, indent=1))
+    finally:
+        daemon.terminate()
+        daemon.wait()
+        log.close()
+        print(open(os.path.join(data, "serve.log")).read()[-3000:])
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--data", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--index-from", required=True)
+    for p in (b, r):
+        p.add_argument("--mrl", default=os.path.join(ROOT, ".build", "release", "mrl"))
+    args = parser.parse_args()
+    build(args) if args.command == "build" else run(args)
+
+
+if __name__ == "__main__":
+    main()
