@@ -87,3 +87,11 @@ def test_delete_without_ids_empties_the_store(store: MrlVectorStore) -> None:
     store.delete()
     assert store.similarity_search("remote login", k=3) == []
     assert store.client.get_index(store.index)["model"] is not None
+
+
+def test_writes_are_cut_into_batches_of_batch_size(daemon) -> None:
+    store = MrlVectorStore(new_index_name(), DeterministicFakeEmbedding(size=2), socket=daemon.socket, batch_size=2)
+    ids = store.add_texts([f"text {n}" for n in range(5)])
+    assert len(set(ids)) == 5 and [d.id for d in store.get_by_ids(ids)] == ids
+    assert store.client.get_index(store.index)["documents"] == 5
+    store.client.drop_index(store.index)

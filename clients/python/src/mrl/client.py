@@ -70,8 +70,8 @@ class _Routes:
         return self.request("GET", "/metrics", text=True)
 
     def embed(self, texts: Sequence[str], *, index: str | None = None) -> EmbedResult:
-        """Vectors of ``texts`` (at most 1,024): by ``index``'s model, exactly as it stores a
-        document of that text, else by the built-in model."""
+        """Vectors of ``texts`` (at most 1,024): by ``index``'s model, as it stores a document of
+        that text (up to float rounding), else by the built-in model."""
         return self.request("POST", "/embed", json=_present(texts=list(texts), index=index))
 
     # Indexes

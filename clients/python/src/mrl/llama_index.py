@@ -48,8 +48,8 @@ def _no_filters(filters: MetadataFilters | None) -> None:
 
 
 class MrlEmbedding(BaseEmbedding):
-    """mrl's own model as a LlamaIndex embedding (POST /embed): with ``index``, exactly the
-    vectors that index stores for those texts."""
+    """mrl's own model as a LlamaIndex embedding (POST /embed): with ``index``, the vectors
+    that index stores for those texts (up to the float rounding of the encoder's batches)."""
 
     index: str | None = None
     _client: Client = PrivateAttr()
