@@ -31,7 +31,8 @@ def open_connections(client: mrl.Client) -> float:
     return float(line.split()[-1])
 
 
-async def test_many_concurrent_searches_run_on_one_event_loop(daemon) -> None:
+async def test_many_concurrent_searches_run_on_one_event_loop(serve) -> None:
+    daemon = serve()  # its own, so that its connections are only this test's
     store = MrlVectorStore(new_index_name(), socket=daemon.socket)
     await store.aadd_texts(list(TOPICS.values()), ids=list(TOPICS))
     asyncio.get_running_loop().set_default_executor(NoThreads())
@@ -40,7 +41,8 @@ async def test_many_concurrent_searches_run_on_one_event_loop(daemon) -> None:
     answers = await asyncio.gather(*(store.asimilarity_search(query, k=1) for query in queries))
     assert [answer[0].id for answer in answers] == [QUERIES[query] for query in queries]
     assert threading.active_count() == threads
-    # Searches that overlapped needed connections of their own: the pool opened several.
+    # Searches that overlapped needed connections of their own: beside the sync client's one,
+    # the async client's pool opened several.
     assert open_connections(store.client) > 2
     store.client.drop_index(store.index)
     await store.async_client.aclose()
