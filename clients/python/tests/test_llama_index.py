@@ -53,8 +53,13 @@ def test_nodes_are_added_read_deleted_and_cleared(daemon, index_name) -> None:
     got = store.get_nodes(["doc#0", "nope", "free"])
     assert [n.node_id for n in got] == ["doc#0", "free"]
     assert got[0].metadata == {"n": 12345678901234567} and got[0].get_content() == "text of a" and got[0].ref_doc_id == "doc"
+    again = store.get_nodes(["doc#1"])[0]
+    again.set_content("changed")
+    again.embedding = [0, 1, 1]
+    assert store.add([again]) == ["doc#1"], "a node added again under its id replaces itself"
+    assert store.get_nodes(["doc#1"])[0].get_content() == "changed" and store.client.get_index(index_name)["documents"] == 3
     store.delete_nodes(["doc#0"])
-    assert store.add([node("c", [1, 1, 0], ref="doc")]) == ["doc#0"], "a freed id is used again"
+    assert store.add([node("doc#5", [1, 0, 1], ref="doc"), node("c", [1, 1, 0], ref="doc"), node("d", [1, 1, 1], ref="doc")]) == ["doc#5", "doc#0", "doc#2"], "freed ids are used again, not one taken in the same call"
     store.delete("doc")
     assert [n.node_id for n in store.get_nodes(["doc#0", "doc#1", "free"])] == ["free"]
     store.clear()

@@ -3,7 +3,8 @@
 The nodes of one source document are stored as ``REF#0``, ``REF#1``... (as ``mrl index`` stores
 a file's chunks as ``PATH#N``), with ``parent`` = REF in their metadata: ``delete(ref_doc_id)``
 finds them all by id, and ``group_by="parent"`` gives the best node of each document. A node's
-id in this store is that stored id; nodes with no source document keep their own id.
+id in this store is that stored id (a node added again under it is replaced); nodes with no
+source document keep their own id.
 Ids freed by deleting single nodes are reused first, so a document's ids stay dense (a gap of
 1,000 or more would hide the nodes past it from ``delete``).
 
@@ -117,14 +118,6 @@ class MrlVectorStore(BasePydanticVectorStore):
     # Writes
 
     @staticmethod
-    def _groups(nodes: Sequence[BaseNode]) -> dict[str | None, list[int]]:
-        """Positions of the nodes by source document (None: no source)."""
-        groups: dict[str | None, list[int]] = {}
-        for position, node in enumerate(nodes):
-            groups.setdefault(node.ref_doc_id, []).append(position)
-        return groups
-
-    @staticmethod
     def _input(node: BaseNode, id: str) -> DocumentInput:
         meta = node_to_metadata_dict(node, remove_text=True)
         if node.ref_doc_id is not None:
@@ -134,20 +127,34 @@ class MrlVectorStore(BasePydanticVectorStore):
             document["vector"] = list(node.embedding)
         return document
 
-    def _free_ids(self, ref_doc_id: str, wanted: int) -> list[str]:
-        """``wanted`` ids REF#N not in use, lowest first."""
+    @staticmethod
+    def _placed(nodes: Sequence[BaseNode]) -> tuple[list[str], dict[str, list[int]]]:
+        """The nodes' ids: their own where they have no source document or already carry one of
+        its ids REF#N; and the positions, by source document, of the nodes that need an id."""
+        ids = [node.node_id for node in nodes]
+        unplaced: dict[str, list[int]] = {}
+        for position, node in enumerate(nodes):
+            ref_doc_id = node.ref_doc_id
+            if ref_doc_id is not None and not node.node_id.startswith(f"{ref_doc_id}#"):
+                unplaced.setdefault(ref_doc_id, []).append(position)
+        return ids, unplaced
+
+    def _free_ids(self, ref_doc_id: str, wanted: int, taken: set[str]) -> list[str]:
+        """``wanted`` ids REF#N neither stored nor ``taken``, lowest first."""
         free: list[str] = []
         start = 0
         while len(free) < wanted:
-            free += self._client.get_documents(self.index, _window(ref_doc_id, start))["missing"]
+            missing = self._client.get_documents(self.index, _window(ref_doc_id, start))["missing"]
+            free += [id for id in missing if id not in taken]
             start += WINDOW
         return free[:wanted]
 
-    async def _afree_ids(self, ref_doc_id: str, wanted: int) -> list[str]:
+    async def _afree_ids(self, ref_doc_id: str, wanted: int, taken: set[str]) -> list[str]:
         free: list[str] = []
         start = 0
         while len(free) < wanted:
-            free += (await self._async_client.get_documents(self.index, _window(ref_doc_id, start)))["missing"]
+            missing = (await self._async_client.get_documents(self.index, _window(ref_doc_id, start)))["missing"]
+            free += [id for id in missing if id not in taken]
             start += WINDOW
         return free[:wanted]
 
@@ -156,21 +163,19 @@ class MrlVectorStore(BasePydanticVectorStore):
         return [documents[start : start + self.batch_size] for start in range(0, len(documents), self.batch_size)]
 
     def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
-        ids = [node.node_id for node in nodes]
-        for ref_doc_id, positions in self._groups(nodes).items():
-            if ref_doc_id is not None:
-                for position, id in zip(positions, self._free_ids(ref_doc_id, len(positions))):
-                    ids[position] = id
+        ids, unplaced = self._placed(nodes)
+        for ref_doc_id, positions in unplaced.items():
+            for position, id in zip(positions, self._free_ids(ref_doc_id, len(positions), set(ids))):
+                ids[position] = id
         for batch in self._inputs(nodes, ids):
             self._client.upsert_documents(self.index, batch)
         return ids
 
     async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
-        ids = [node.node_id for node in nodes]
-        for ref_doc_id, positions in self._groups(nodes).items():
-            if ref_doc_id is not None:
-                for position, id in zip(positions, await self._afree_ids(ref_doc_id, len(positions))):
-                    ids[position] = id
+        ids, unplaced = self._placed(nodes)
+        for ref_doc_id, positions in unplaced.items():
+            for position, id in zip(positions, await self._afree_ids(ref_doc_id, len(positions), set(ids))):
+                ids[position] = id
         for batch in self._inputs(nodes, ids):
             await self._async_client.upsert_documents(self.index, batch)
         return ids
