@@ -1,16 +1,18 @@
 """Sync and asyncio clients of the mrl daemon, one method per route of api/openapi.json.
 
-Both share the routes (``_Routes``): each method builds its request and hands it to
-``request``, which the sync client runs at once and the async client returns as a coroutine,
-so ``client.search(...)`` answers and ``await aclient.search(...)`` answers the same.
+Each route is written once (``_Routes``), as a function that builds its request (a ``Call``);
+``route`` makes it a method that ``Client`` sends at once and ``AsyncClient`` awaits, typed as
+such: ``client.search(...)`` is a ``SearchResult``, ``await aclient.search(...)`` too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -52,54 +54,107 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+Answer = TypeVar("Answer")
+Arguments = ParamSpec("Arguments")
+
+
+@dataclass(frozen=True)
+class Call(Generic[Answer]):
+    """One request, and (as its type) the answer it gets: JSON, or ``text``."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] | None = None
+    text: bool = False
+
+
+class route(Generic[Arguments, Answer]):
+    """A route's request builder as a method: of ``Client``, it answers; of ``AsyncClient``,
+    it returns the answer's awaitable."""
+
+    def __init__(self, build: Callable[Arguments, Call[Answer]]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type) -> route[Arguments, Answer]: ...
+    @overload
+    def __get__(self, client: Client, owner: type) -> Callable[Arguments, Answer]: ...
+    @overload
+    def __get__(self, client: AsyncClient, owner: type) -> Callable[Arguments, Awaitable[Answer]]: ...
+
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        build = self.build
+
+        @functools.wraps(build)
+        def send(*args: Any, **kwargs: Any) -> Any:
+            return client.send(build(*args, **kwargs))
+
+        return send
+
+
 class _Routes:
-    """Every route; ``request`` is the sync or async transport."""
+    """Every route, for ``Client`` and ``AsyncClient``, whose ``send`` runs a ``Call``."""
+
+    def send(self, call: Call[Any]) -> Any:
+        raise NotImplementedError
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
         """Any route, raw: the answer's JSON (or text), or its error raised."""
-        raise NotImplementedError
+        return self.send(Call(method, path, json=json, params=params, text=text))
 
     # Daemon
 
-    def health(self) -> Health:
+    @route
+    def health() -> Call[Health]:
         """Liveness: pid, data folder, uptime, indexes open."""
-        return self.request("GET", "/health")
+        return Call("GET", "/health")
 
-    def metrics(self) -> str:
+    @route
+    def metrics() -> Call[str]:
         """Prometheus text exposition."""
-        return self.request("GET", "/metrics", text=True)
+        return Call("GET", "/metrics", text=True)
 
-    def embed(self, texts: Sequence[str], *, index: str | None = None) -> EmbedResult:
+    @route
+    def embed(texts: Sequence[str], *, index: str | None = None) -> Call[EmbedResult]:
         """Vectors of ``texts`` (at most 1,024): by ``index``'s model, as it stores a document of
         that text (up to float rounding), else by the built-in model."""
-        return self.request("POST", "/embed", json=_present(texts=list(texts), index=index))
+        return Call("POST", "/embed", json=_present(texts=list(texts), index=index))
 
     # Indexes
 
-    def list_indexes(self) -> IndexList:
-        return self.request("GET", "/indexes")
+    @route
+    def list_indexes() -> Call[IndexList]:
+        return Call("GET", "/indexes")
 
-    def get_index(self, index: str) -> IndexInfo:
+    @route
+    def get_index(index: str) -> Call[IndexInfo]:
         """Describe an index: documents, dimensions, model, head, graph, presets."""
-        return self.request("GET", f"/indexes/{_segment(index)}")
+        return Call("GET", f"/indexes/{_segment(index)}")
 
-    def create_index(self, index: str, *, dimensions: int | None = None) -> IndexInfo:
+    @route
+    def create_index(index: str, *, dimensions: int | None = None) -> Call[IndexInfo]:
         """Create an index: for texts embedded by the built-in model (no ``dimensions``, or
         384), or for vectors of your own model of ``dimensions``."""
-        return self.request("PUT", f"/indexes/{_segment(index)}", json=_present(dimensions=dimensions))
+        return Call("PUT", f"/indexes/{_segment(index)}", json=_present(dimensions=dimensions))
 
-    def drop_index(self, index: str) -> Dropped:
+    @route
+    def drop_index(index: str) -> Call[Dropped]:
         """Delete an index and its files."""
-        return self.request("DELETE", f"/indexes/{_segment(index)}")
+        return Call("DELETE", f"/indexes/{_segment(index)}")
 
-    def backup_index(self, index: str) -> Backup:
+    @route
+    def backup_index(index: str) -> Call[Backup]:
         """A compacted hot copy into ``backups/`` of the data folder."""
-        return self.request("POST", f"/indexes/{_segment(index)}/backup")
+        return Call("POST", f"/indexes/{_segment(index)}/backup")
 
     # Search
 
+    @route
     def search(
-        self,
         index: str,
         *,
         query: str | None = None,
@@ -113,7 +168,7 @@ class _Routes:
         ef: int | None = None,
         group_by: Literal["parent"] | None = None,
         include_vectors: bool | None = None,
-    ) -> SearchResult:
+    ) -> Call[SearchResult]:
         """The ``k`` (10) nearest documents to ``query`` (text) or ``vector``. At most one of
         ``budget_ms`` (best plan that fits), ``preset`` or ``dims`` (exact prefix scan) picks the
         plan; ``deadline_ms`` stops it early (``partial``)."""
@@ -130,57 +185,68 @@ class _Routes:
             group_by=group_by,
             include_vectors=include_vectors,
         )
-        return self.request("POST", f"/indexes/{_segment(index)}/search", json=body)
+        return Call("POST", f"/indexes/{_segment(index)}/search", json=body)
 
-    def search_batch(self, index: str, queries: Sequence[SearchRequest]) -> BatchSearchResult:
+    @route
+    def search_batch(index: str, queries: Sequence[SearchRequest]) -> Call[BatchSearchResult]:
         """Up to 1,024 searches in one request; each query takes the fields of ``search``."""
-        return self.request("POST", f"/indexes/{_segment(index)}/search/batch", json={"queries": list(queries)})
+        return Call("POST", f"/indexes/{_segment(index)}/search/batch", json={"queries": list(queries)})
 
     # Documents
 
-    def upsert_documents(self, index: str, documents: Sequence[DocumentInput]) -> WriteReport:
+    @route
+    def upsert_documents(index: str, documents: Sequence[DocumentInput]) -> Call[WriteReport]:
         """Add or replace up to 10,000 documents by id; answered once committed."""
-        return self.request("POST", f"/indexes/{_segment(index)}/documents", json={"documents": list(documents)})
+        return Call("POST", f"/indexes/{_segment(index)}/documents", json={"documents": list(documents)})
 
-    def get_document(self, index: str, id: str) -> Document:
-        return self.request("GET", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
+    @route
+    def get_document(index: str, id: str) -> Call[Document]:
+        return Call("GET", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
 
-    def delete_document(self, index: str, id: str) -> Deleted:
-        return self.request("DELETE", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
+    @route
+    def delete_document(index: str, id: str) -> Call[Deleted]:
+        return Call("DELETE", f"/indexes/{_segment(index)}/documents/{_segment(id)}")
 
-    def get_documents(self, index: str, ids: Sequence[str], *, include_vectors: bool | None = None) -> Documents:
+    @route
+    def get_documents(index: str, ids: Sequence[str], *, include_vectors: bool | None = None) -> Call[Documents]:
         """The documents of ``ids`` that exist, in that order, and the ``missing`` ids."""
         body = _present(ids=list(ids), include_vectors=include_vectors)
-        return self.request("POST", f"/indexes/{_segment(index)}/documents/get", json=body)
+        return Call("POST", f"/indexes/{_segment(index)}/documents/get", json=body)
 
-    def delete_documents(self, index: str, ids: Sequence[str]) -> DeletedDocuments:
+    @route
+    def delete_documents(index: str, ids: Sequence[str]) -> Call[DeletedDocuments]:
         """Delete ``ids`` in one transaction; answers how many went and which were ``missing``."""
-        return self.request("POST", f"/indexes/{_segment(index)}/documents/delete", json={"ids": list(ids)})
+        return Call("POST", f"/indexes/{_segment(index)}/documents/delete", json={"ids": list(ids)})
 
     # Query log
 
-    def get_query_log(self, index: str, *, offset: int | None = None, limit: int | None = None) -> QueryLogPage:
+    @route
+    def get_query_log(index: str, *, offset: int | None = None, limit: int | None = None) -> Call[QueryLogPage]:
         params = _present(offset=offset, limit=limit)
-        return self.request("GET", f"/indexes/{_segment(index)}/queries", params=params)
+        return Call("GET", f"/indexes/{_segment(index)}/queries", params=params)
 
-    def change_query_log(self, index: str, *, enabled: bool | None = None, include_text: bool | None = None) -> QueryLogPage:
+    @route
+    def change_query_log(index: str, *, enabled: bool | None = None, include_text: bool | None = None) -> Call[QueryLogPage]:
         """Turn the log on or off, and whether it keeps query texts."""
         body = _present(enabled=enabled, include_text=include_text)
-        return self.request("PUT", f"/indexes/{_segment(index)}/queries", json=body)
+        return Call("PUT", f"/indexes/{_segment(index)}/queries", json=body)
 
-    def clear_query_log(self, index: str) -> QueryLogPage:
-        return self.request("DELETE", f"/indexes/{_segment(index)}/queries")
+    @route
+    def clear_query_log(index: str) -> Call[QueryLogPage]:
+        return Call("DELETE", f"/indexes/{_segment(index)}/queries")
 
     # File records (what folder indexing remembers of each file)
 
-    def get_file_records(self, index: str) -> FileRecords:
-        return self.request("GET", f"/indexes/{_segment(index)}/files")
+    @route
+    def get_file_records(index: str) -> Call[FileRecords]:
+        return Call("GET", f"/indexes/{_segment(index)}/files")
 
+    @route
     def update_file_records(
-        self, index: str, *, put: Sequence[FileRecord] | None = None, forget: Sequence[str] | None = None
-    ) -> FileRecordsUpdated:
+        index: str, *, put: Sequence[FileRecord] | None = None, forget: Sequence[str] | None = None
+    ) -> Call[FileRecordsUpdated]:
         body = _present(put=None if put is None else list(put), forget=None if forget is None else list(forget))
-        return self.request("POST", f"/indexes/{_segment(index)}/files", json=body)
+        return Call("POST", f"/indexes/{_segment(index)}/files", json=body)
 
 
 class RetryPolicy:
@@ -234,16 +300,16 @@ class Client(_Routes):
         self.retry = retry or RetryPolicy()
         self._http = httpx.Client(transport=httpx.HTTPTransport(uds=self.socket), base_url=BASE_URL, timeout=timeout)
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+    def send(self, call: Call[Any]) -> Any:
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, json=json, params=params)
+                response = self._http.request(call.method, call.path, json=call.json, params=call.params)
             except httpx.ConnectError as error:
                 raise DaemonUnreachable(self.socket, error) from error
             delay = self.retry.delay(response, attempt)
             if delay is None:
-                return _answer(response, text)
+                return _answer(response, call.text)
             time.sleep(delay)
             attempt += 1
 
@@ -267,16 +333,16 @@ class AsyncClient(_Routes):
         transport = httpx.AsyncHTTPTransport(uds=self.socket, limits=httpx.Limits(max_connections=max_connections))
         self._http = httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=timeout)
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, text: bool = False) -> Any:
+    async def send(self, call: Call[Any]) -> Any:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(method, path, json=json, params=params)
+                response = await self._http.request(call.method, call.path, json=call.json, params=call.params)
             except httpx.ConnectError as error:
                 raise DaemonUnreachable(self.socket, error) from error
             delay = self.retry.delay(response, attempt)
             if delay is None:
-                return _answer(response, text)
+                return _answer(response, call.text)
             await asyncio.sleep(delay)
             attempt += 1
 

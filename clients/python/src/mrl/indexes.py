@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .client import AsyncClient, Client
 from .errors import IndexExists
+from .types import IndexInfo
 
 
 def ensure_index(client: Client, index: str, dimensions: int | None) -> None:
@@ -15,7 +16,7 @@ def ensure_index(client: Client, index: str, dimensions: int | None) -> None:
         pass
 
 
-def _own_dimensions(info: dict) -> int | None:
+def _own_dimensions(info: IndexInfo) -> int | None:
     """The ``dimensions`` that re-create an index like ``info``: None for the built-in model's."""
     return None if info["model"] is not None else info["dimensions"]
 

@@ -118,14 +118,14 @@ class MrlVectorStore(VectorStore):
             raise ValueError(f"{len(metadatas)} metadatas for {len(texts)} texts: give one each")
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"{len(ids)} ids for {len(texts)} texts: give one each")
-        ids = [id or str(uuid.uuid4()) for id in (ids or [None] * len(texts))]
+        chosen = [id or str(uuid.uuid4()) for id in (ids or [None] * len(texts))]
         documents: list[DocumentInput] = []
-        for n, (id, text) in enumerate(zip(ids, texts)):
+        for n, (id, text) in enumerate(zip(chosen, texts)):
             document: DocumentInput = {"id": id, "text": text, "meta": dict(metadatas[n]) if metadatas else {}}
             if vectors is not None:
                 document["vector"] = list(vectors[n])
             documents.append(document)
-        return ids, [documents[start : start + self.batch_size] for start in range(0, len(documents), self.batch_size)]
+        return chosen, [documents[start : start + self.batch_size] for start in range(0, len(documents), self.batch_size)]
 
     def add_texts(self, texts: Iterable[str], metadatas: list[dict] | None = None, *, ids: list[str] | None = None, **kwargs: Any) -> list[str]:
         texts = list(texts)

@@ -73,8 +73,11 @@ class MrlEmbedding(BaseEmbedding):
     async def _aget_text_embedding(self, text: str) -> list[float]:
         return (await self._aget_text_embeddings([text]))[0]
 
-    _get_query_embedding = _get_text_embedding
-    _aget_query_embedding = _aget_text_embedding
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return await self._aget_text_embedding(query)
 
 
 class MrlVectorStore(BasePydanticVectorStore):
