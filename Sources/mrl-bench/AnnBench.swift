@@ -28,6 +28,15 @@ struct AnnBench: ParsableCommand {
     @Option(help: "How many queries to use.")
     var limit = 1000
 
+    @Option(help: "How many queries of the file to skip first (to keep apart the queries that choose and those that measure).")
+    var skip = 0
+
+    @Option(help: "Instead of the tables, write per query the exact top k and, per beam of --efs, the hits, scores and distance computations, as JSONL to this file (what tools/bench/adaptive_beam.py reads).")
+    var perQuery: String?
+
+    @Option(help: "Beam widths for --per-query.")
+    var efs = IntList(argument: "10,16,24,32,48,64,96,128,192,256,384")!
+
     @Option(name: .short, help: "Results per query.")
     var k = 10
 
@@ -40,7 +49,8 @@ struct AnnBench: ParsableCommand {
     func run() throws {
         let index = try Index.open(name: name, in: DataDirectory(path: data), mode: .read)
         let budgetList = budgets.split(separator: ",").compactMap { Double($0) }
-        let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit).vectors()
+        let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).dropFirst(skip).prefix(limit).vectors()
+        if let perQuery { return try writePerQuery(index, vectors: vectors, to: perQuery) }
         let plans = try index.measurePlans(rawQueries: vectors, k: k)
         guard !plans.isEmpty else { throw ValidationError("index \(name) has no graph: build one with `mrl graph --index \(name)`") }
         let truth = try vectors.map { v in Set(try index.search(SearchRequest(vector: v, k: k, dims: index.manifest.dimensions)).hits.map(\.id)) }
@@ -119,5 +129,21 @@ struct AnnBench: ParsableCommand {
                    predicted: predicted.isEmpty ? nil : predicted.reduce(0, +) / Double(predicted.count),
                    p50: quantile(times, 0.5), p99: quantile(times, 0.99), partial: partial,
                    plan: plans.max { $0.value < $1.value }?.key ?? "-")
+    }
+
+    /// One JSONL line per query: the exact top k, and each fixed beam's answer (full-dimension
+    /// rescored hits with their scores, and the distance computations it took).
+    private func writePerQuery(_ index: Index, vectors: [[Float]], to path: String) throws {
+        var lines: [String] = []
+        for vector in vectors {
+            let exact = try index.search(SearchRequest(vector: vector, k: k, dims: index.manifest.dimensions))
+            let walks: [JSON] = try efs.values.map { ef in
+                let result = try index.search(SearchRequest(vector: vector, k: k, ef: ef))
+                return ["ef": JSON(ef), "ids": .array(result.hits.map { .string($0.id) }),
+                        "scores": .array(result.hits.map { .float($0.score) }), "dc": JSON(result.distanceComputations)]
+            }
+            lines.append(JSON.object(["exact": .array(exact.hits.map { .string($0.id) }), "walks": .array(walks)]).serialized)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 }
