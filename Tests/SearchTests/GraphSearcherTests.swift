@@ -58,4 +58,29 @@ final class GraphSearcherTests: XCTestCase {
         XCTAssertEqual(result.hits, [])
         XCTAssertFalse(result.partial)
     }
+
+    func testWideningWalkIsTheNarrowWalkThenExactlyTheWideOne() {
+        let rows = GraphFixture.randomUnitVectors(count: 3_000, dimensions: dims, seed: 56)
+        let queries = GraphFixture.randomUnitVectors(count: 20, dimensions: dims, seed: 57)
+        let (builder, _) = GraphFixture.build(rows, dimensions: dims, encoding: .int8, threads: 1)
+        let odd = { (id: UInt32) in id % 3 != 0 }
+        let searcher = GraphSearcher(), reference = GraphSearcher()
+        for qi in 0..<20 {
+            let query = GraphFixture.row(queries, qi, dims)
+            let narrow = reference.search(query, ef: 24, in: builder.layers, vectors: builder.vectors, allow: odd)
+            let paused = searcher.search(query, ef: 24, widening: 96, in: builder.layers, vectors: builder.vectors, allow: odd)
+            XCTAssertEqual(paused.hits, narrow.hits, "query \(qi): before widening, the narrow walk's hits")
+            XCTAssertEqual(paused.distanceComputations, narrow.distanceComputations, "query \(qi): and its cost")
+            let wide = reference.search(query, ef: 96, in: builder.layers, vectors: builder.vectors, allow: odd)
+            guard let widened = searcher.widen(in: builder.layers, vectors: builder.vectors, allow: odd) else {
+                return XCTFail("query \(qi): a paused walk widens")
+            }
+            XCTAssertEqual(widened.hits, wide.hits, "query \(qi): widened, the wide walk's hits")
+            XCTAssertEqual(paused.distanceComputations + widened.distanceComputations, wide.distanceComputations,
+                           "query \(qi): the two parts cost what the wide walk does")
+            XCTAssertNil(searcher.widen(in: builder.layers, vectors: builder.vectors, allow: odd), "a walk widens once")
+        }
+        _ = searcher.search(GraphFixture.row(queries, 0, dims), ef: 24, in: builder.layers, vectors: builder.vectors)
+        XCTAssertNil(searcher.widen(in: builder.layers, vectors: builder.vectors), "a walk searched without widening does not")
+    }
 }

@@ -34,23 +34,52 @@ extension SearchScratch {
         entry: Hit, level: Int, ef: Int, deadline: UInt64, cost: inout Int,
         allow: (UInt32) -> Bool
     ) -> Bool {
-        // Locals, written back at the end: see HitHeap.
-        var visited = self.visited, candidates = self.candidates, results = self.results
-        defer { self.visited = visited; self.candidates = candidates; self.results = results }
+        startBeam(graph, entry: entry, allow: allow)
+        return continueBeam(graph, vectors, query, level: level, ef: ef, pauseWidth: nil, deadline: deadline,
+                            cost: &cost, allow: allow) == .deadline
+    }
+
+    /// How `continueBeam` stopped.
+    enum BeamStop { case converged, paused, deadline }
+
+    /// Forgets the last walk and starts one at `entry`.
+    func startBeam<Graph: GraphAdjacency>(_ graph: Graph, entry: Hit, allow: (UInt32) -> Bool) {
         visited.reset(nodes: graph.idLimit)
         candidates.removeAll()
         results.removeAll()
-
+        narrow.removeAll()
         _ = visited.insert(entry.id)
         candidates.push(Hit(id: entry.id, score: -entry.score))
-        if allow(entry.id) { results.push(entry) }
+        if allow(entry.id) {
+            results.push(entry)
+            narrow.push(entry)
+        }
+    }
+
+    /// Walks the beam of width `ef` on until it converges. With `pauseWidth`, it pauses where
+    /// a beam that narrow would have converged, its best `pauseWidth` nodes in `narrow`: up to
+    /// there it expands exactly what the narrow beam expands, since nodes only the wide beam
+    /// admits rank below the narrow beam's last and are never expanded before it stops. Called
+    /// again without `pauseWidth`, it goes on to exactly the walk of width `ef` from the start.
+    func continueBeam<Graph: GraphAdjacency>(
+        _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
+        level: Int, ef: Int, pauseWidth: Int?, deadline: UInt64, cost: inout Int,
+        allow: (UInt32) -> Bool
+    ) -> BeamStop {
+        // Locals, written back at the end: see HitHeap.
+        var visited = self.visited, candidates = self.candidates, results = self.results, narrow = self.narrow
+        defer { self.visited = visited; self.candidates = candidates; self.results = results; self.narrow = narrow }
         var expansions = 0
         while !candidates.isEmpty {
             let next = candidates.pop()
             // The best unexpanded node is worse than the worst kept one: nothing left can enter.
             if results.count >= ef && -next.score < results.top.score { break }
+            if let pauseWidth, narrow.count >= pauseWidth && -next.score < narrow.top.score {
+                candidates.push(next)
+                return .paused
+            }
             if expansions & 63 == 0 && deadline != .max && DispatchTime.now().uptimeNanoseconds >= deadline {
-                return true
+                return .deadline
             }
             expansions &+= 1
             // First the unseen neighbours, all asked for at once, so their rows load while
@@ -72,16 +101,21 @@ extension SearchScratch {
                 if allow(node) {
                     results.push(Hit(id: node, score: score))
                     if results.count > ef { _ = results.pop() }
+                    if let pauseWidth {
+                        narrow.push(Hit(id: node, score: score))
+                        if narrow.count > pauseWidth { _ = narrow.pop() }
+                    }
                 }
             }
         }
-        return false
+        return .converged
     }
 
-    /// Empties `results` into `out`, best first; returns how many.
-    func drainResults(into out: UnsafeMutablePointer<Hit>) -> Int {
-        let n = results.count
-        for i in stride(from: n - 1, through: 0, by: -1) { out[i] = results.pop() }
+    /// Empties `results` (or `narrow`, the best of a paused walk) into `out`, best first;
+    /// returns how many.
+    func drainResults(into out: UnsafeMutablePointer<Hit>, narrow fromNarrow: Bool = false) -> Int {
+        let n = fromNarrow ? narrow.count : results.count
+        for i in stride(from: n - 1, through: 0, by: -1) { out[i] = fromNarrow ? narrow.pop() : results.pop() }
         return n
     }
 }

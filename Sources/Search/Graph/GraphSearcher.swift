@@ -23,20 +23,26 @@ public struct GraphSearchResult: Sendable {
 public final class GraphSearcher: @unchecked Sendable {  // used by one thread at a time (pooled by callers)
     private let scratch = SearchScratch()
     private let prepared = ScratchBuffer<Float>()
-    private let drained = ScratchBuffer<Hit>()
+    private let drainedBuffer = ScratchBuffer<Hit>()
     private var hits: [Hit] = []
+    /// The width a paused walk may widen to (see `widen`).
+    private var paused: Int?
 
     public init() {}
 
     /// The best `ef` nodes for `query` (unit length, `vectors.dimensions` floats) that
     /// `allow` accepts, e.g. a live-row check. Rejected nodes still route the walk. The
     /// walk stops at `deadline` (checked every 64 expanded nodes) and reports `partial`.
+    ///
+    /// With `widening` (> ef), the walk keeps what a beam that wide needs, so that `widen`
+    /// can go on from where it stopped to exactly the hits of a walk of that width.
     public func search<Graph: GraphAdjacency>(
-        _ query: [Float], ef: Int, in graph: Graph, vectors: GraphVectors,
+        _ query: [Float], ef: Int, widening: Int? = nil, in graph: Graph, vectors: GraphVectors,
         deadline: DispatchTime = .distantFuture, allow: (UInt32) -> Bool = { _ in true }
     ) -> GraphSearchResult {
         precondition(query.count == vectors.dimensions, "query has \(query.count) components, vectors \(vectors.dimensions)")
         precondition(ef > 0)
+        paused = nil
         hits.removeAll(keepingCapacity: true)
         guard let entry = graph.entryPoint else { return GraphSearchResult(hits: hits, distanceComputations: 0, partial: false) }
         let q = prepared.reserve(vectors.dimensions)
@@ -46,10 +52,35 @@ public final class GraphSearcher: @unchecked Sendable {  // used by one thread a
         for level in stride(from: graph.maxLevel, to: 0, by: -1) {
             current = scratch.greedyClosest(graph, vectors, q, from: current, level: level, cost: &cost)
         }
-        let partial = scratch.beam(graph, vectors, q, entry: current, level: 0, ef: ef,
-                                   deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
-        let out = drained.reserve(scratch.results.count)
-        let count = scratch.drainResults(into: out)
+        let wide = max(widening ?? ef, ef)
+        scratch.startBeam(graph, entry: current, allow: allow)
+        let stop = scratch.continueBeam(graph, vectors, q, level: 0, ef: wide, pauseWidth: wide > ef ? ef : nil,
+                                        deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
+        if wide > ef && stop != .deadline { paused = wide }
+        return drained(cost: cost, partial: stop == .deadline, narrow: wide > ef)
+    }
+
+    /// Goes on with the walk of the last `search` given `widening` (same graph, vectors and
+    /// `allow`) to that width: its hits, as a walk that wide from the start finds them, and the
+    /// distance computations this part took. Nil when there is no such walk to go on with
+    /// (the last search did not widen, stopped at its deadline, or was widened already).
+    public func widen<Graph: GraphAdjacency>(
+        in graph: Graph, vectors: GraphVectors, deadline: DispatchTime = .distantFuture,
+        allow: (UInt32) -> Bool = { _ in true }
+    ) -> GraphSearchResult? {
+        guard let width = paused else { return nil }
+        paused = nil
+        hits.removeAll(keepingCapacity: true)
+        var cost = 0
+        let stop = scratch.continueBeam(graph, vectors, prepared.pointer, level: 0, ef: width, pauseWidth: nil,
+                                        deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
+        return drained(cost: cost, partial: stop == .deadline, narrow: false)
+    }
+
+    /// The walk's best nodes (of `narrow` for a paused one) as a result, best first.
+    private func drained(cost: Int, partial: Bool, narrow: Bool) -> GraphSearchResult {
+        let out = drainedBuffer.reserve(narrow ? scratch.narrow.count : scratch.results.count)
+        let count = scratch.drainResults(into: out, narrow: narrow)
         sortBestFirst(out, count: count)  // equal scores by id, as the exact search orders them
         hits.append(contentsOf: UnsafeBufferPointer(start: out, count: count))
         return GraphSearchResult(hits: hits, distanceComputations: cost, partial: partial)

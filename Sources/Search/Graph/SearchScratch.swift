@@ -98,6 +98,8 @@ final class SearchScratch {
     var visited = VisitedSet()
     var candidates = HitHeap()
     var results = HitHeap()
+    /// The best nodes of a walk paused at a narrower width (see `continueBeam`).
+    var narrow = HitHeap()
     /// A node's unseen neighbours, gathered before they are scored.
     let pending = ScratchBuffer<UInt32>(capacity: 64)
 
@@ -105,6 +107,7 @@ final class SearchScratch {
         visited.deallocate()
         candidates.deallocate()
         results.deallocate()
+        narrow.deallocate()
     }
 }
 
