@@ -47,8 +47,8 @@ extension Index {
             let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
             if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
             return SearchResult(
-                hits: resolved, plan: choice.plan, partial: answer.partial, predictedMs: choice.predictedMs,
-                predictedRecall: choice.recall, tookMs: took,
+                hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
+                predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
                 version: snapshot.version)
         }

@@ -115,6 +115,8 @@ public struct SearchResult: Sendable {
     public var plan: SearchPlan
     /// True when a deadline cut the search short.
     public var partial: Bool
+    /// True when the plan's wider beam ran for this query (see `SearchPlan.widen`).
+    public var widened = false
     public var predictedMs: Double?
     /// The plan's recall@k against exact search as calibrated (on held-out queries for a
     /// preset's plan; see `Planner.predictedRecall`); nil for a plan nobody measured.
@@ -136,7 +138,7 @@ public struct SearchResult: Sendable {
                 if let vector = hit.vector { object["vector"] = .array(vector.map(JSON.float)) }
                 return .object(object)
             }),
-            "plan": plan.json,
+            "plan": planJSON,
             "partial": .bool(partial),
             "predicted_ms": JSON(predictedMs),
             "predicted_recall": JSON(predictedRecall),
@@ -148,6 +150,13 @@ public struct SearchResult: Sendable {
 }
 
 extension SearchResult {
+    /// The plan as the answer shows it: for a plan that may widen its beam, whether it did.
+    private var planJSON: JSON {
+        guard plan.widen != nil, case .object(var object) = plan.json else { return plan.json }
+        object["widened"] = .bool(widened)
+        return .object(object)
+    }
+
     /// Reads the API's shape back (what the CLI gets from a daemon); nil if it is not one.
     public init?(json: JSON) {
         guard let hits = json["hits"]?.array, let plan = json["plan"], let cost = json["cost"],
@@ -159,7 +168,9 @@ extension SearchResult {
         }
         self.plan = SearchPlan(graphDims: plan["graph_dims"]?.int, ef: plan["ef"]?.int,
                                stages: stages.map { .init(dims: $0["dims"]?.int ?? 0, keep: $0["keep"]?.int ?? 0) },
-                               earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false)
+                               earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false,
+                               widen: plan["widen"].flatMap { try? SearchPlan.Widening(json: $0) })
+        widened = plan["widened"]?.bool ?? false
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number
         predictedRecall = json["predicted_recall"]?.number

@@ -43,12 +43,15 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         public var partial: Bool
         /// The early exit skipped the stages after a middle one.
         public var exitedEarly: Bool
+        /// The plan's wider beam ran (see `SearchPlan.widen`).
+        public var widened: Bool
 
-        public init(hits: [Hit], cost: SearchCost, partial: Bool, exitedEarly: Bool) {
+        public init(hits: [Hit], cost: SearchCost, partial: Bool, exitedEarly: Bool, widened: Bool = false) {
             self.hits = hits
             self.cost = cost
             self.partial = partial
             self.exitedEarly = exitedEarly
+            self.widened = widened
         }
     }
 
@@ -59,18 +62,61 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                                            vectors: GraphVectors, searcher: GraphSearcher,
                                            deadline: DispatchTime = .distantFuture) -> Answer {
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
-        var cost = SearchCost()
-        let walk = live.withUnsafeBufferPointer { live in
+        return live.withUnsafeBufferPointer { live in
             rows.withUnsafeBufferPointer { rows in
-                searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, in: graph,
-                                vectors: vectors, deadline: deadline) { id in
-                    let b = Int(id) / blockRows, row = Int(id) % blockRows
+                let isLive = { (id: UInt32) -> Bool in
+                    let b = Int(id) / self.blockRows, row = Int(id) % self.blockRows
                     return b < live.count && row < rows[b] && live[b][row] != 0
                 }
+                var cost = SearchCost()
+                let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!,
+                                           widening: plan.widen?.ef, in: graph, vectors: vectors, deadline: deadline, allow: isLive)
+                guard let widen = plan.widen, plan.stages.count == 1 else {
+                    return runStages(of: plan, walk, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
+                }
+                // One stage, whose scores of the narrow walk's candidates are kept: widened, only
+                // what the wide walk adds is scored, and the answer is the wide plan's.
+                charge(walk, vectors: vectors, cost: &cost)
+                let dims = plan.stages[0].dims
+                guard !walk.partial, DispatchTime.now() < deadline else {
+                    return Answer(hits: Array(walk.hits.prefix(k)), cost: cost, partial: true, exitedEarly: false)
+                }
+                var scored = scoreAll(walk.hits, dims: dims, query: query, fullQuery: fullQuery, cost: &cost)
+                var widened = false
+                // A query whose k-th hit is far from it is one the narrow beam serves poorly.
+                if scored.count < k || Double(scored[k - 1].score) < widen.below,
+                   let wide = searcher.widen(in: graph, vectors: vectors, deadline: deadline, allow: isLive) {
+                    charge(wide, vectors: vectors, cost: &cost)
+                    widened = true
+                    let narrow = Set(walk.hits.map(\.id)), kept = Set(wide.hits.map(\.id))
+                    let added = scoreAll(wide.hits.filter { !narrow.contains($0.id) }, dims: dims, query: query, fullQuery: fullQuery, cost: &cost)
+                    scored = (scored.filter { kept.contains($0.id) } + added).sorted(by: Hit.ranksBefore)
+                    if wide.partial {
+                        return Answer(hits: Array(scored.prefix(k)), cost: cost, partial: true, exitedEarly: false, widened: true)
+                    }
+                }
+                return Answer(hits: Array(scored.prefix(k)), cost: cost, partial: false, exitedEarly: false, widened: widened)
             }
         }
+    }
+
+    /// Counts a walk's distance computations and the bytes its rows took.
+    private func charge(_ walk: GraphSearchResult, vectors: GraphVectors, cost: inout SearchCost) {
         cost.distanceComputations += walk.distanceComputations
         cost.bytesTouched += walk.distanceComputations * vectors.bytesPerRow
+    }
+
+    /// Every candidate's cosine at `dims` (a stage's), best first.
+    private func scoreAll(_ candidates: [Hit], dims: Int, query: [Float], fullQuery: [Float], cost: inout SearchCost) -> [Hit] {
+        let full = dims == layout.dimensions
+        return rescore(candidates, query: ExactSearch.normalizedPrefix(full ? fullQuery : query, dims),
+                       segments: full ? fullSegments : segments, norms: full ? fullNorms : norms, cost: &cost)
+    }
+
+    /// The plan's stages over a walk's hits, its cost added to `cost`.
+    private func runStages(of plan: SearchPlan, _ walk: GraphSearchResult, vectors: GraphVectors, query: [Float], fullQuery: [Float], k: Int,
+                        deadline: DispatchTime, cost: inout SearchCost) -> Answer {
+        charge(walk, vectors: vectors, cost: &cost)
         var candidates = walk.hits
         var partial = walk.partial, exitedEarly = false
         for (s, stage) in plan.stages.enumerated() {
@@ -78,10 +124,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                 partial = true
                 break
             }
-            let full = stage.dims == layout.dimensions
-            candidates = rescore(candidates, query: ExactSearch.normalizedPrefix(full ? fullQuery : query, stage.dims),
-                                 segments: full ? fullSegments : segments, norms: full ? fullNorms : norms,
-                                 keep: stage.keep, cost: &cost)
+            candidates = Array(scoreAll(candidates, dims: stage.dims, query: query, fullQuery: fullQuery, cost: &cost).prefix(stage.keep))
             if let margin = plan.earlyExit, s < plan.stages.count - 1, candidates.count > k,
                candidates[k - 1].score - candidates[k].score > Float(margin) {
                 exitedEarly = true
@@ -91,9 +134,9 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         return Answer(hits: Array(candidates.prefix(k)), cost: cost, partial: partial, exitedEarly: exitedEarly)
     }
 
-    /// The candidates' cosines at the query prefix's length, best `keep` first.
+    /// The candidates' cosines at the query prefix's length, best first.
     private func rescore(_ candidates: [Hit], query: [Float], segments: [UnsafePointer<Float>], norms: [UnsafePointer<Float>],
-                         keep: Int, cost: inout SearchCost) -> [Hit] {
+                         cost: inout SearchCost) -> [Hit] {
         let dims = query.count, perBlock = layout.segmentCount
         let used = layout.boundaries.firstIndex(of: dims)!  // stage dims fall on boundaries
         var scored = [Hit]()
@@ -131,6 +174,6 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         cost.distanceComputations += candidates.count
         cost.bytesTouched += candidates.count * dims * MemoryLayout<Float>.size
         scored.sort(by: Hit.ranksBefore)
-        return Array(scored.prefix(keep))
+        return scored
     }
 }

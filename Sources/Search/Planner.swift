@@ -147,6 +147,7 @@ extension SearchPlan {
     public func adapted(to k: Int) -> SearchPlan {
         var plan = self
         if let ef { plan.ef = max(ef, k) }
+        if let widen = plan.widen, let ef = plan.ef, widen.ef <= ef { plan.widen = nil }
         for s in plan.stages.indices { plan.stages[s].keep = max(plan.stages[s].keep, k) }
         if !plan.stages.isEmpty { plan.stages[plan.stages.count - 1].keep = k }
         return plan

@@ -4,20 +4,31 @@ import JSONValue
 /// before (inside cost models) used the Swift names (`graphDims`, `earlyExit`): still read.
 extension SearchPlan: JSONRepresentable {
     public var json: JSON {
-        .object([
+        var object: [String: JSON] = [
             "graph_dims": graphDims.map { JSON($0) } ?? .null,
             "ef": ef.map { JSON($0) } ?? .null,
             "stages": stages.json,
             "early_exit": JSON(earlyExit),
             "exact": .bool(exact),
-        ])
+        ]
+        if let widen { object["widen"] = widen.json }  // only where it widens: other plans read as before
+        return .object(object)
     }
 
     public init(json: JSON) throws(JSONDecodingError) {
         let fields = try JSONFields(json, of: SearchPlan.self)
         self.init(graphDims: try fields.optional("graph_dims", formerly: "graphDims"), ef: try fields.optional("ef"),
                   stages: try fields["stages"], earlyExit: try fields.optional("early_exit", formerly: "earlyExit"),
-                  exact: try fields["exact"])
+                  exact: try fields["exact"], widen: try fields.optional("widen"))
+    }
+}
+
+extension SearchPlan.Widening: JSONRepresentable {
+    public var json: JSON { ["ef": JSON(ef), "below": .number(below)] }
+
+    public init(json: JSON) throws(JSONDecodingError) {
+        let fields = try JSONFields(json, of: SearchPlan.Widening.self)
+        self.init(ef: try fields["ef"], below: try fields["below"])
     }
 }
 

@@ -21,25 +21,44 @@ public struct SearchPlan: Equatable, Hashable, Sendable {
     /// already this far apart (nil: never).
     public var earlyExit: Double?
     public var exact: Bool
+    /// Walk on to a wider beam when the k-th hit of the answer scores below `below` (nil:
+    /// never).
+    public var widen: Widening?
+
+    /// A per-query wider beam: a walk whose answer's k-th similarity (at its one stage's
+    /// dims) falls below `below` (a query far from what it finds, which a narrow beam serves
+    /// poorly) goes on to beam `ef`; what it adds is scored, and the answer is that beam's.
+    public struct Widening: Equatable, Hashable, Sendable {
+        public var ef: Int
+        public var below: Double
+        public init(ef: Int, below: Double) {
+            self.ef = ef
+            self.below = below
+        }
+    }
 
     /// What makes this plan unrunnable on an index cut at `boundaries` whose graph walks
     /// `walked` dims, or nil: plans of a stored cost model are read back from disk.
     public func problem(boundaries: [Int], walked: Int) -> String? {
         let stored = Set(boundaries.dropFirst())
         guard !stages.isEmpty, stages.allSatisfy({ stored.contains($0.dims) && $0.keep >= 1 }) else { return "a plan has stages \(stages.map { "\($0.dims)d keep \($0.keep)" })" }
-        guard !exact else { return nil }
+        guard !exact else { return widen.map { _ in "an exact scan has no beam to widen" } }
         guard graphDims == walked, let ef, (1...1_000_000).contains(ef) else {
             return "a plan walks \(graphDims.map(String.init) ?? "no") dims with ef \(ef.map(String.init) ?? "none"), the graph \(walked) dims"
+        }
+        if let widen, !(widen.ef > ef && widen.ef <= 1_000_000 && widen.below.isFinite && stages.count == 1) {
+            return "a plan widens its beam of \(ef) to \(widen.ef) below \(widen.below) with \(stages.count) stages: the wider beam must be wider, the score finite, the stage one"
         }
         return nil
     }
 
-    public init(graphDims: Int?, ef: Int?, stages: [Stage], earlyExit: Double?, exact: Bool) {
+    public init(graphDims: Int?, ef: Int?, stages: [Stage], earlyExit: Double?, exact: Bool, widen: Widening? = nil) {
         self.graphDims = graphDims
         self.ef = ef
         self.stages = stages
         self.earlyExit = earlyExit
         self.exact = exact
+        self.widen = widen
     }
 
     /// How many head-space coordinates of the query the plan reads: the walk's and every

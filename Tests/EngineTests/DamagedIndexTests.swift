@@ -68,6 +68,16 @@ final class DamagedIndexTests: XCTestCase {
         assertDamaged(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3)), saying: "cost model: a plan has stages [\"7d keep 10\", \"64d keep 10\"]")
     }
 
+    func testACostModelWithAWideningPlanThatCannotWidenIsReportedNotTrapped() throws {
+        let index = try graphIndex(temporaryData(self))
+        var model = try XCTUnwrap(try index.tune(queries: nil, sampleCount: 20))
+        for i in model.measurements.indices where !model.measurements[i].plan.exact {
+            model.measurements[i].plan.widen = .init(ef: 8, below: 0.5)  // narrower than the beam it widens
+        }
+        try index.store.putMeta("cost_model", model)
+        assertDamaged(try index.search(SearchRequest(vector: [Float](repeating: 1, count: 64), k: 3)), saying: "cost model: a plan widens its beam of")
+    }
+
     func testAHeadMatrixWithNaNIsReportedNotTrapped() throws {
         let index = try graphIndex(temporaryData(self))
         var matrix = [Float](repeating: 0, count: 64 * 64)
