@@ -48,6 +48,7 @@ extension SearchScratch {
         candidates.removeAll()
         results.removeAll()
         narrow.removeAll()
+        deferred.removeAll(keepingCapacity: true)
         _ = visited.insert(entry.id)
         candidates.push(Hit(id: entry.id, score: -entry.score))
         if allow(entry.id) {
@@ -58,9 +59,10 @@ extension SearchScratch {
 
     /// Walks the beam of width `ef` on until it converges. With `pauseWidth`, it pauses where
     /// a beam that narrow would have converged, its best `pauseWidth` nodes in `narrow`: up to
-    /// there it expands exactly what the narrow beam expands, since nodes only the wide beam
-    /// admits rank below the narrow beam's last and are never expanded before it stops. Called
-    /// again without `pauseWidth`, it goes on to exactly the walk of width `ef` from the start.
+    /// there it is exactly the narrow beam's walk, since the nodes only the wide beam admits
+    /// rank below the narrow beam's last, and wait in `deferred`. Called again without
+    /// `pauseWidth`, they become candidates and it goes on to the walk of width `ef` from the
+    /// start (the same nodes expanded, in the same order).
     func continueBeam<Graph: GraphAdjacency>(
         _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
         level: Int, ef: Int, pauseWidth: Int?, deadline: UInt64, cost: inout Int,
@@ -68,7 +70,16 @@ extension SearchScratch {
     ) -> BeamStop {
         // Locals, written back at the end: see HitHeap.
         var visited = self.visited, candidates = self.candidates, results = self.results, narrow = self.narrow
-        defer { self.visited = visited; self.candidates = candidates; self.results = results; self.narrow = narrow }
+        var deferred: [Hit] = []
+        swap(&deferred, &self.deferred)  // moved, not shared: appending to a shared array would copy it
+        defer {
+            self.visited = visited; self.candidates = candidates; self.results = results; self.narrow = narrow
+            swap(&deferred, &self.deferred)
+        }
+        if pauseWidth == nil {
+            for hit in deferred { candidates.push(hit) }
+            deferred.removeAll(keepingCapacity: true)
+        }
         var expansions = 0
         while !candidates.isEmpty {
             let next = candidates.pop()
@@ -97,14 +108,21 @@ extension SearchScratch {
                 let score = vectors.similarity(query, node)
                 cost &+= 1
                 guard results.count < ef || score > results.top.score else { continue }
-                candidates.push(Hit(id: node, score: -score))
-                if allow(node) {
-                    results.push(Hit(id: node, score: score))
-                    if results.count > ef { _ = results.pop() }
-                    if let pauseWidth {
+                let allowed = allow(node)
+                if let pauseWidth, narrow.count >= pauseWidth && score <= narrow.top.score {
+                    // Only the wide beam takes it: never expanded before the pause, so kept
+                    // out of the candidates' heap until then.
+                    deferred.append(Hit(id: node, score: -score))
+                } else {
+                    candidates.push(Hit(id: node, score: -score))
+                    if let pauseWidth, allowed {
                         narrow.push(Hit(id: node, score: score))
                         if narrow.count > pauseWidth { _ = narrow.pop() }
                     }
+                }
+                if allowed {
+                    results.push(Hit(id: node, score: score))
+                    if results.count > ef { _ = results.pop() }
                 }
             }
         }

@@ -100,6 +100,9 @@ final class SearchScratch {
     var results = HitHeap()
     /// The best nodes of a walk paused at a narrower width (see `continueBeam`).
     var narrow = HitHeap()
+    /// Nodes a paused walk's wide beam admitted and its narrow one did not (see `continueBeam`),
+    /// with negated scores like `candidates`.
+    var deferred: [Hit] = []
     /// A node's unseen neighbours, gathered before they are scored.
     let pending = ScratchBuffer<UInt32>(capacity: 64)
 
