@@ -29,68 +29,81 @@ extension SearchScratch {
     /// best `ef` nodes that `allow` accepts (rejected nodes still route the walk). Returns
     /// true if it stopped early because the clock passed `deadline` (uptime nanoseconds),
     /// which is read every 64 expansions, the first included.
+    ///
+    /// With `settingAside`, it also keeps what it passes over (`outranked`: scored nodes the
+    /// beam did not take; `evicted`: nodes that left `results`), so that `widen` can turn
+    /// it into the walk of a wider beam at the same point, at no cost unless it does.
     func beam<Graph: GraphAdjacency>(
         _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
-        entry: Hit, level: Int, ef: Int, deadline: UInt64, cost: inout Int,
+        entry: Hit, level: Int, ef: Int, settingAside: Bool = false, deadline: UInt64, cost: inout Int,
         allow: (UInt32) -> Bool
     ) -> Bool {
-        startBeam(graph, entry: entry, allow: allow)
-        return continueBeam(graph, vectors, query, level: level, ef: ef, pauseWidth: nil, deadline: deadline,
-                            cost: &cost, allow: allow) == .deadline
-    }
-
-    /// How `continueBeam` stopped.
-    enum BeamStop { case converged, paused, deadline }
-
-    /// Forgets the last walk and starts one at `entry`.
-    func startBeam<Graph: GraphAdjacency>(_ graph: Graph, entry: Hit, allow: (UInt32) -> Bool) {
         visited.reset(nodes: graph.idLimit)
         candidates.removeAll()
         results.removeAll()
-        narrow.removeAll()
-        deferred.removeAll(keepingCapacity: true)
+        outranked.removeAll(keepingCapacity: true)
+        evicted.removeAll(keepingCapacity: true)
         _ = visited.insert(entry.id)
         candidates.push(Hit(id: entry.id, score: -entry.score))
-        if allow(entry.id) {
-            results.push(entry)
-            narrow.push(entry)
-        }
+        if allow(entry.id) { results.push(entry) }
+        return walk(graph, vectors, query, level: level, ef: ef, settingAside: settingAside, deadline: deadline, cost: &cost, allow: allow)
     }
 
-    /// Walks the beam of width `ef` on until it converges. With `pauseWidth`, it pauses where
-    /// a beam that narrow would have converged, its best `pauseWidth` nodes in `narrow`: up to
-    /// there it is exactly the narrow beam's walk, since the nodes only the wide beam admits
-    /// rank below the narrow beam's last, and wait in `deferred`. Called again without
-    /// `pauseWidth`, they become candidates and it goes on to the walk of width `ef` from the
-    /// start (the same nodes expanded, in the same order).
-    func continueBeam<Graph: GraphAdjacency>(
+    /// Makes the converged walk of the last `beam` (called `settingAside`; its `results`
+    /// since drained into `evicted`) the walk of width `ef` at the point where the narrow one
+    /// stopped, and walks that on. It expands what a walk of width `ef` from the start expands,
+    /// in the same order: up to the narrow beam's stop, the wide beam takes more nodes but
+    /// expands none of them (they rank below the narrow beam's last); its results are the best
+    /// `ef` accepted nodes scored, its candidates the nodes passed over that rank above their
+    /// worst (those below it a wide walk would never expand).
+    func widen<Graph: GraphAdjacency>(
         _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
-        level: Int, ef: Int, pauseWidth: Int?, deadline: UInt64, cost: inout Int,
-        allow: (UInt32) -> Bool
-    ) -> BeamStop {
-        // Locals, written back at the end: see HitHeap.
-        var visited = self.visited, candidates = self.candidates, results = self.results, narrow = self.narrow
-        var deferred: [Hit] = []
-        swap(&deferred, &self.deferred)  // moved, not shared: appending to a shared array would copy it
-        defer {
-            self.visited = visited; self.candidates = candidates; self.results = results; self.narrow = narrow
-            swap(&deferred, &self.deferred)
+        level: Int, ef: Int, deadline: UInt64, cost: inout Int, allow: (UInt32) -> Bool
+    ) -> Bool {
+        results.removeAll()
+        for hit in evicted {
+            results.push(hit)
+            if results.count > ef { _ = results.pop() }
         }
-        if pauseWidth == nil {
-            for hit in deferred { candidates.push(hit) }
-            deferred.removeAll(keepingCapacity: true)
+        for hit in outranked where allow(hit.id) {
+            results.push(hit)
+            if results.count > ef { _ = results.pop() }
+        }
+        for hit in outranked where results.count < ef || hit.score > results.top.score {
+            candidates.push(Hit(id: hit.id, score: -hit.score))
+        }
+        outranked.removeAll(keepingCapacity: true)
+        evicted.removeAll(keepingCapacity: true)
+        return walk(graph, vectors, query, level: level, ef: ef, settingAside: false, deadline: deadline, cost: &cost, allow: allow)
+    }
+
+    /// The beam's loop, from where `candidates` and `results` stand; true if the deadline stopped it.
+    private func walk<Graph: GraphAdjacency>(
+        _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
+        level: Int, ef: Int, settingAside: Bool, deadline: UInt64, cost: inout Int,
+        allow: (UInt32) -> Bool
+    ) -> Bool {
+        // Locals, written back at the end: see HitHeap. The lists are moved, not shared:
+        // appending to a shared array would copy it.
+        var visited = self.visited, candidates = self.candidates, results = self.results
+        var outranked: [Hit] = [], evicted: [Hit] = []
+        swap(&outranked, &self.outranked)
+        swap(&evicted, &self.evicted)
+        defer {
+            self.visited = visited; self.candidates = candidates; self.results = results
+            swap(&outranked, &self.outranked)
+            swap(&evicted, &self.evicted)
         }
         var expansions = 0
         while !candidates.isEmpty {
             let next = candidates.pop()
             // The best unexpanded node is worse than the worst kept one: nothing left can enter.
-            if results.count >= ef && -next.score < results.top.score { break }
-            if let pauseWidth, narrow.count >= pauseWidth && -next.score < narrow.top.score {
-                candidates.push(next)
-                return .paused
+            if results.count >= ef && -next.score < results.top.score {
+                if settingAside { candidates.push(next) }  // a wider beam may expand it
+                break
             }
             if expansions & 63 == 0 && deadline != .max && DispatchTime.now().uptimeNanoseconds >= deadline {
-                return .deadline
+                return true
             }
             expansions &+= 1
             // First the unseen neighbours, all asked for at once, so their rows load while
@@ -107,33 +120,27 @@ extension SearchScratch {
                 let node = fresh[f]
                 let score = vectors.similarity(query, node)
                 cost &+= 1
-                guard results.count < ef || score > results.top.score else { continue }
-                let allowed = allow(node)
-                if let pauseWidth, narrow.count >= pauseWidth && score <= narrow.top.score {
-                    // Only the wide beam takes it: never expanded before the pause, so kept
-                    // out of the candidates' heap until then.
-                    deferred.append(Hit(id: node, score: -score))
-                } else {
-                    candidates.push(Hit(id: node, score: -score))
-                    if let pauseWidth, allowed {
-                        narrow.push(Hit(id: node, score: score))
-                        if narrow.count > pauseWidth { _ = narrow.pop() }
-                    }
+                guard results.count < ef || score > results.top.score else {
+                    if settingAside { outranked.append(Hit(id: node, score: score)) }
+                    continue
                 }
-                if allowed {
+                candidates.push(Hit(id: node, score: -score))
+                if allow(node) {
                     results.push(Hit(id: node, score: score))
-                    if results.count > ef { _ = results.pop() }
+                    if results.count > ef {
+                        let out = results.pop()
+                        if settingAside { evicted.append(out) }
+                    }
                 }
             }
         }
-        return .converged
+        return false
     }
 
-    /// Empties `results` (or `narrow`, the best of a paused walk) into `out`, best first;
-    /// returns how many.
-    func drainResults(into out: UnsafeMutablePointer<Hit>, narrow fromNarrow: Bool = false) -> Int {
-        let n = fromNarrow ? narrow.count : results.count
-        for i in stride(from: n - 1, through: 0, by: -1) { out[i] = fromNarrow ? narrow.pop() : results.pop() }
+    /// Empties `results` into `out`, best first; returns how many.
+    func drainResults(into out: UnsafeMutablePointer<Hit>) -> Int {
+        let n = results.count
+        for i in stride(from: n - 1, through: 0, by: -1) { out[i] = results.pop() }
         return n
     }
 }

@@ -52,12 +52,15 @@ public final class GraphSearcher: @unchecked Sendable {  // used by one thread a
         for level in stride(from: graph.maxLevel, to: 0, by: -1) {
             current = scratch.greedyClosest(graph, vectors, q, from: current, level: level, cost: &cost)
         }
-        let wide = max(widening ?? ef, ef)
-        scratch.startBeam(graph, entry: current, allow: allow)
-        let stop = scratch.continueBeam(graph, vectors, q, level: 0, ef: wide, pauseWidth: wide > ef ? ef : nil,
-                                        deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
-        if wide > ef && stop != .deadline { paused = wide }
-        return drained(cost: cost, partial: stop == .deadline, narrow: wide > ef)
+        let widens = (widening ?? 0) > ef
+        let partial = scratch.beam(graph, vectors, q, entry: current, level: 0, ef: ef, settingAside: widens,
+                                   deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
+        let result = drained(cost: cost, partial: partial)
+        if widens && !partial {
+            paused = widening
+            scratch.evicted.append(contentsOf: result.hits)  // the narrow beam's best, for the wide one's results
+        }
+        return result
     }
 
     /// Goes on with the walk of the last `search` given `widening` (same graph, vectors and
@@ -72,15 +75,15 @@ public final class GraphSearcher: @unchecked Sendable {  // used by one thread a
         paused = nil
         hits.removeAll(keepingCapacity: true)
         var cost = 0
-        let stop = scratch.continueBeam(graph, vectors, prepared.pointer, level: 0, ef: width, pauseWidth: nil,
-                                        deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
-        return drained(cost: cost, partial: stop == .deadline, narrow: false)
+        let partial = scratch.widen(graph, vectors, prepared.pointer, level: 0, ef: width,
+                                    deadline: deadline.uptimeNanoseconds, cost: &cost, allow: allow)
+        return drained(cost: cost, partial: partial)
     }
 
-    /// The walk's best nodes (of `narrow` for a paused one) as a result, best first.
-    private func drained(cost: Int, partial: Bool, narrow: Bool) -> GraphSearchResult {
-        let out = drainedBuffer.reserve(narrow ? scratch.narrow.count : scratch.results.count)
-        let count = scratch.drainResults(into: out, narrow: narrow)
+    /// The walk's best nodes as a result, best first.
+    private func drained(cost: Int, partial: Bool) -> GraphSearchResult {
+        let out = drainedBuffer.reserve(scratch.results.count)
+        let count = scratch.drainResults(into: out)
         sortBestFirst(out, count: count)  // equal scores by id, as the exact search orders them
         hits.append(contentsOf: UnsafeBufferPointer(start: out, count: count))
         return GraphSearchResult(hits: hits, distanceComputations: cost, partial: partial)

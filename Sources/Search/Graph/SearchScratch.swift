@@ -98,11 +98,8 @@ final class SearchScratch {
     var visited = VisitedSet()
     var candidates = HitHeap()
     var results = HitHeap()
-    /// The best nodes of a walk paused at a narrower width (see `continueBeam`).
-    var narrow = HitHeap()
-    /// Nodes a paused walk's wide beam admitted and its narrow one did not (see `continueBeam`),
-    /// with negated scores like `candidates`.
-    var deferred: [Hit] = []
+    /// What a walk that may widen passed over (see `beam`'s `settingAside`).
+    var outranked: [Hit] = [], evicted: [Hit] = []
     /// A node's unseen neighbours, gathered before they are scored.
     let pending = ScratchBuffer<UInt32>(capacity: 64)
 
@@ -110,7 +107,6 @@ final class SearchScratch {
         visited.deallocate()
         candidates.deallocate()
         results.deallocate()
-        narrow.deallocate()
     }
 }
 
