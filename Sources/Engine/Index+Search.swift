@@ -50,7 +50,7 @@ extension Index {
                 hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
                 predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
-                version: snapshot.version)
+                vectorsGeneration: try snapshot.vectorsGeneration())
         }
     }
 

@@ -18,7 +18,7 @@ public final class RecallMonitor: Sendable {
         var plan: SearchPlan
         var predicted: Double?
         var hits: [String]
-        var version: CommittedVersion
+        var vectorsGeneration: UInt64
     }
 
     /// Answers kept for checking, the newest: older ones would describe a past load.

@@ -125,8 +125,9 @@ public struct SearchResult: Sendable {
     public var tookMs: Double
     public var distanceComputations: Int
     public var bytesTouched: Int
-    /// The committed state it was answered from (nil through a daemon's client).
-    public var version: CommittedVersion?
+    /// The generation of the vectors it was answered from (`Snapshot.vectorsGeneration`; nil
+    /// through a daemon's client): the query log's and the presets' writes leave it as it is.
+    public var vectorsGeneration: UInt64?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
     public var json: JSON {
