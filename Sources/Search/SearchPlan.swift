@@ -29,12 +29,8 @@ public struct SearchPlan: Equatable, Hashable, Sendable {
     /// dims) falls below `below` (a query far from what it finds, which a narrow beam serves
     /// poorly) goes on to beam `ef`; what it adds is scored, and the answer is that beam's.
     public struct Widening: Equatable, Hashable, Sendable {
-        public var ef: Int
-        public var below: Double
-        public init(ef: Int, below: Double) {
-            self.ef = ef
-            self.below = below
-        }
+        public var ef: Int, below: Double
+        public init(ef: Int, below: Double) { (self.ef, self.below) = (ef, below) }
     }
 
     /// What makes this plan unrunnable on an index cut at `boundaries` whose graph walks
