@@ -61,11 +61,8 @@ extension SearchScratch {
         level: Int, ef: Int, deadline: UInt64, cost: inout Int, allow: (UInt32) -> Bool
     ) -> Bool {
         results.removeAll()
-        for hit in evicted {
-            results.push(hit)
-            if results.count > ef { _ = results.pop() }
-        }
-        for hit in outranked where allow(hit.id) {
+        // The narrow beam's best first: most of what it passed over then ranks too low to enter.
+        for hit in [evicted, outranked].joined() where (results.count < ef || hit.score > results.top.score) && allow(hit.id) {
             results.push(hit)
             if results.count > ef { _ = results.pop() }
         }
