@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--eval", required=True)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--shares", default="0.1,0.25,0.5")
+    ap.add_argument("--features", default=",".join(FEATURES))
     args = ap.parse_args()
     k = args.k
     choose, held = load(args.choose), load(args.eval)
@@ -91,7 +92,7 @@ def main():
         print(f"  {ef:4d} {r:.3f} {dc:8.0f}")
     efs = sorted(held[0]["walks"])
     rows = []
-    for feature in FEATURES:
+    for feature in args.features.split(","):
         for i, e1 in enumerate(efs):
             for e2 in efs[i + 1:]:
                 values = sorted(FEATURES[feature](q["walks"][e1], k) for q in choose)
