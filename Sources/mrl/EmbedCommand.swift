@@ -8,8 +8,8 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Embed the texts of a JSONL file and write the vectors (.npy or JSONL).",
         discussion: """
-            Reads lines like those of `mrl index` ({"id": ..., "text": ...}; .gz or - for standard input)
-            and writes one unit-length vector per document, in input order: a float32 NumPy array
+            Reads lines like those of `mrl index` ({"id": ..., "text": ...}; .gz or - for standard input) \
+            and writes one unit-length vector per document, in input order: a float32 NumPy array \
             (rows × 384) when the output ends in .npy, else JSONL lines {"id": ..., "vector": [...]}.
             Example: mrl embed docs.jsonl.gz -o docs.npy
             """)

@@ -8,15 +8,15 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Measure retrieval quality (MRR@10, recall@10/100, nDCG@10) by prefix dimensions and by preset.",
         discussion: """
-            Runs known-item queries against the index with exact search at each prefix length and
-            reports how often, and how high, the relevant document comes back. The queries file is
-            JSONL: {"query": "text", "relevant_id": "ID"}, or "vector": [...] in place of "query".
-            Queries whose relevant id is not in the index are counted and reported, not scored.
-            With a graph, each preset (see `mrl tune`) is scored too: the same measures, its recall@10
-            against exact full-dimension search, its latency and what it cost against exact search.
-            For the Debian corpus, tools/known_item.py writes such a file (query = title).
-            --compare-heads none,pca,adaptor scores exact search at each prefix under each head side by
-            side, with the shortlist a prefix search must keep to hold 95% of full-dimension search's top
+            Runs known-item queries against the index with exact search at each prefix length and \
+            reports how often, and how high, the relevant document comes back. The queries file is \
+            JSONL: {"query": "text", "relevant_id": "ID"}, or "vector": [...] in place of "query". \
+            Queries whose relevant id is not in the index are counted and reported, not scored. \
+            With a graph, each preset (see `mrl tune`) is scored too: the same measures, its recall@10 \
+            against exact full-dimension search, its latency and what it cost against exact search. \
+            For the Debian corpus, tools/known_item.py writes such a file (query = title). \
+            --compare-heads none,pca,adaptor scores exact search at each prefix under each head side by \
+            side, with the shortlist a prefix search must keep to hold 95% of full-dimension search's top \
             10; a head the index does not have is fitted or trained in memory (the index is not changed).
             Examples:
               mrl eval --index debian --queries debian-titles.jsonl

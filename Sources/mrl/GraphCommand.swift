@@ -8,11 +8,11 @@ struct GraphCommand: ParsableCommand {
         commandName: "graph",
         abstract: "Build (or drop) the ANN graph that searches walk, and measure the plans it offers.",
         discussion: """
-            The graph is an HNSW graph over a short prefix of the head-space vectors (128 dims by
-            default, int8), stored in the index. A search walks it to collect candidates, then rescores
-            them at longer prefixes (the Matryoshka funnel). `mrl index` builds one by itself from
-            5,000 documents on, and after a change of head; writes keep it current.
-            After a build, the plans (beam width, rescoring stages) are timed on documents of the index
+            The graph is an HNSW graph over a short prefix of the head-space vectors (128 dims by \
+            default, int8), stored in the index. A search walks it to collect candidates, then rescores \
+            them at longer prefixes (the Matryoshka funnel). `mrl index` builds one by itself from \
+            5,000 documents on, and after a change of head; writes keep it current. \
+            After a build, the plans (beam width, rescoring stages) are timed on documents of the index \
             used as queries, and the planner picks from them by each query's latency budget.
             Examples:  mrl graph --index debian
                        mrl graph --index debian --dims 128 --m 24

@@ -10,18 +10,18 @@ struct HeadCommand: ParsableCommand {
         commandName: "head",
         abstract: "Fit or change the Matryoshka head: how vectors are transformed so that short prefixes work.",
         discussion: """
-            The head maps the model's raw vectors to the space the index searches. With "none", a
-            64-d search reads the first 64 raw coordinates (plain truncation). With "pca", vectors are
-            rotated onto the principal axes of this index's documents, largest variance first, so a
-            prefix keeps as much of each vector as a prefix can; full-dimension scores are unchanged.
-            With "adaptor", a learned map (PCA to begin with) is trained on the index's documents, no
-            labels needed, so that each prefix ranks documents the way the full vectors do: better short
-            prefixes than PCA, for a minute or two of training. Full-dimension scores still come from the
-            raw vectors. Below 4,096 documents a PCA head is fitted instead. With --pairs (queries and
-            the documents they should find, e.g. titles of packages), training is supervised.
-            `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth,
-            unless a head was chosen here. The new head's copy of the vectors is written in batches;
-            searches use the old head until it is complete. An ANN graph is rebuilt over the new head
+            The head maps the model's raw vectors to the space the index searches. With "none", a \
+            64-d search reads the first 64 raw coordinates (plain truncation). With "pca", vectors are \
+            rotated onto the principal axes of this index's documents, largest variance first, so a \
+            prefix keeps as much of each vector as a prefix can; full-dimension scores are unchanged. \
+            With "adaptor", a learned map (PCA to begin with) is trained on the index's documents, no \
+            labels needed, so that each prefix ranks documents the way the full vectors do: better short \
+            prefixes than PCA, for a minute or two of training. Full-dimension scores still come from the \
+            raw vectors. Below 4,096 documents a PCA head is fitted instead. With --pairs (queries and \
+            the documents they should find, e.g. titles of packages), training is supervised. \
+            `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth, \
+            unless a head was chosen here. The new head's copy of the vectors is written in batches; \
+            searches use the old head until it is complete. An ANN graph is rebuilt over the new head \
             and becomes current in the same transaction. Raw vectors are always kept.
             Examples:  mrl head --index debian --kind pca
                        mrl head --index debian --kind adaptor --epochs 10

@@ -9,25 +9,25 @@ struct IndexCommand: ParsableCommand {
         commandName: "index",
         abstract: "Add or update documents: a JSONL file, or your own files and folders.",
         discussion: """
-            Files and folders (anything but one .jsonl/.jsonl.gz file or -): folders are walked (hidden
-            files, .git and the like, and what a .mrlignore at the root lists, in gitignore syntax, are
-            skipped; --include takes file globs, --exclude more .mrlignore lines), binary files are skipped, and text, Markdown, reStructuredText, HTML,
-            .gz and PDF (with pdftotext) are read. Long texts are cut into chunks of 256 tokens that
-            overlap by 32, at paragraph and sentence boundaries; each is a document PATH#N with meta
-            {path, chunk, bytes, lines, mtime}. Re-runs read only files whose size or mtime changed,
-            re-embed only changed text, and delete the chunks of files that are gone; --watch keeps
+            Files and folders (anything but one .jsonl/.jsonl.gz file or -): folders are walked (hidden \
+            files, .git and the like, and what a .mrlignore at the root lists, in gitignore syntax, are \
+            skipped; --include takes file globs, --exclude more .mrlignore lines), binary files are skipped, and text, Markdown, reStructuredText, HTML, \
+            .gz and PDF (with pdftotext) are read. Long texts are cut into chunks of 256 tokens that \
+            overlap by 32, at paragraph and sentence boundaries; each is a document PATH#N with meta \
+            {path, chunk, bytes, lines, mtime}. Re-runs read only files whose size or mtime changed, \
+            re-embed only changed text, and delete the chunks of files that are gone; --watch keeps \
             going, re-indexing as files change.
 
-            A JSONL file: each line is a JSON object: {"id": "...", "text": "...", "meta": {...}, "vector": [...]}.
-            "id" is required, and "text" or "vector" (or both). Documents without a vector are embedded
-            by the built-in model; a "vector" is taken as is, in the model's raw space.
+            A JSONL file: each line is a JSON object: {"id": "...", "text": "...", "meta": {...}, "vector": [...]}. \
+            "id" is required, and "text" or "vector" (or both). Documents without a vector are embedded \
+            by the built-in model; a "vector" is taken as is, in the model's raw space. \
             FILE may be gzip-compressed (.jsonl.gz) or "-" for standard input.
 
-            Every write is an upsert by id, committed in batches (one durable transaction each):
-            re-running the same file skips unchanged documents, so an interrupted run resumes cheaply.
-            The index is created on first use, with the dimensions of the first vector (or the model's).
-            From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so
-            that short prefixes search well (`--head adaptor` trains a learned head instead, see `mrl head`); from 5,000 on, an ANN graph is built and its
+            Every write is an upsert by id, committed in batches (one durable transaction each): \
+            re-running the same file skips unchanged documents, so an interrupted run resumes cheaply. \
+            The index is created on first use, with the dimensions of the first vector (or the model's). \
+            From 2,000 documents on, a PCA head is fitted after the run (and refitted at 4x growth) so \
+            that short prefixes search well (`--head adaptor` trains a learned head instead, see `mrl head`); from 5,000 on, an ANN graph is built and its \
             search plans timed (see `mrl graph`). Later writes keep the graph current.
             Examples:
               mrl index --index notes ~/notes ~/papers

@@ -8,7 +8,7 @@ struct MRL: ParsableCommand {
         commandName: "mrl",
         abstract: "Matryoshka-embedding vector search: index documents, search them by meaning.",
         discussion: """
-            Indexes live in --data (default: indexes/, or $MRL_DATA), one LMDB environment per index.
+            Indexes live in --data (default: indexes/, or $MRL_DATA), one LMDB environment per index. \
             Start with:  mrl index --index NAME docs.jsonl   then   mrl search --index NAME "a question"
             """,
         subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self, QueriesCommand.self,

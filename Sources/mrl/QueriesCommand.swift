@@ -8,10 +8,10 @@ struct QueriesCommand: ParsableCommand {
         commandName: "queries",
         abstract: "Show, export, clear or switch off an index's query log.",
         discussion: """
-            Searches a user sends (through the daemon, or `mrl search`) are logged per index so that
-            plans can be calibrated on real queries: a sample of at most 20,000, biased to recent ones,
-            kept in the index's own files. Each entry is the query's vector in the model's raw space,
-            its k and its time; its text only after --keep-text. `mrl eval` and `mrl tune` are never
+            Searches a user sends (through the daemon, or `mrl search`) are logged per index so that \
+            plans can be calibrated on real queries: a sample of at most 20,000, biased to recent ones, \
+            kept in the index's own files. Each entry is the query's vector in the model's raw space, \
+            its k and its time; its text only after --keep-text. `mrl eval` and `mrl tune` are never \
             logged. Logging is on for new indexes; --disable-logging stops it (what is logged stays until --clear).
             Examples:
               mrl queries --index debian

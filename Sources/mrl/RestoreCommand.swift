@@ -7,9 +7,9 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Bring an index back from a backup made by the daemon (POST /indexes/NAME/backup).",
         discussion: """
-            Backups live in backups/ inside the data folder. The index must not be open for writing:
-            stop the daemon (or anything writing the index) first; a daemon that only reads it serves the
-            restored index from its next request. An existing index of that name is replaced, durably:
+            Backups live in backups/ inside the data folder. The index must not be open for writing: \
+            stop the daemon (or anything writing the index) first; a daemon that only reads it serves the \
+            restored index from its next request. An existing index of that name is replaced, durably: \
             the copy is on disk before the old index is removed.
             Examples:
               mrl restore --list

@@ -8,9 +8,9 @@ struct SearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Find the documents closest in meaning to a text or a vector.",
         discussion: """
-            With a graph (built by `mrl index` from 5,000 documents on, or `mrl graph`), the search walks
-            it at a short prefix and rescores the candidates at full dimensions, with the plan the planner
-            picks for --budget-ms (or a default reaching recall 0.95). --dims N scans the first N
+            With a graph (built by `mrl index` from 5,000 documents on, or `mrl graph`), the search walks \
+            it at a short prefix and rescores the candidates at full dimensions, with the plan the planner \
+            picks for --budget-ms (or a default reaching recall 0.95). --dims N scans the first N \
             dimensions exactly instead: fewer dimensions read fewer bytes, at some cost in quality.
             Examples:
               mrl search --index debian "tiling window manager"

@@ -9,8 +9,8 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve the indexes over HTTP/JSON on a Unix-domain socket.",
         discussion: """
-            The socket defaults to $MRL_SOCKET, else $XDG_RUNTIME_DIR/mrl.sock, else mrl.sock in the data
-            folder; it is created with mode 600 (660 with --socket-group). The API is in api/openapi.json.
+            The socket defaults to $MRL_SOCKET, else $XDG_RUNTIME_DIR/mrl.sock, else mrl.sock in the data \
+            folder; it is created with mode 600 (660 with --socket-group). The API is in api/openapi.json. \
             `mrl search`, `mrl index` and `mrl info` use a running daemon by themselves.
             Examples:
               mrl serve

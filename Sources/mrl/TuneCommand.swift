@@ -8,16 +8,16 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Measure recall against cost for every search plan, and store presets (fast, balanced, accurate, yours).",
         discussion: """
-            Times every plan of the index's graph (beam width × rescoring stages × early exit, and the exact
-            scan) on sample queries and measures its recall@k against exact search for the same query. Queries
-            are --queries (JSONL with "query" or "vector"); else the most recent --sample of the index's
-            query log (`mrl queries`) once it holds 500; else --sample documents drawn from the index
-            (--seed; a document finding itself counts like any other hit). Half the queries (drawn with
-            --seed) are held out: the plans are timed and the presets chosen on the other half, and what each
-            preset promises (its recall and latency) is measured on the held-out half. The Pareto frontier
-            gives the presets: fast (recall ≥ 0.90), balanced (≥ 0.95) and accurate (≥ 0.99), each the
-            cheapest plan that reaches it, plus one you name for --target-recall or --budget-ms. Presets are
-            stored with the index; `mrl search --preset NAME` and the daemon's "preset" field use them.
+            Times every plan of the index's graph (beam width × rescoring stages × early exit, and the exact \
+            scan) on sample queries and measures its recall@k against exact search for the same query. Queries \
+            are --queries (JSONL with "query" or "vector"); else the most recent --sample of the index's \
+            query log (`mrl queries`) once it holds 500; else --sample documents drawn from the index \
+            (--seed; a document finding itself counts like any other hit). Half the queries (drawn with \
+            --seed) are held out: the plans are timed and the presets chosen on the other half, and what each \
+            preset promises (its recall and latency) is measured on the held-out half. The Pareto frontier \
+            gives the presets: fast (recall ≥ 0.90), balanced (≥ 0.95) and accurate (≥ 0.99), each the \
+            cheapest plan that reaches it, plus one you name for --target-recall or --budget-ms. Presets are \
+            stored with the index; `mrl search --preset NAME` and the daemon's "preset" field use them. \
             The plan sample is deterministic for a --seed; timings are not.
             Examples:
               mrl tune --index debian
