@@ -52,14 +52,18 @@ extension Index {
     }
 
     /// When a preset's realized recall fell more than the tolerance below its target over
-    /// the last window of checked answers, and the query log holds enough queries to tune on:
-    /// re-tunes from the log (`tune`: presets chosen on half, promised on the other half) and
+    /// the last window of checked answers, and has stayed so while as many answers as a tune
+    /// takes from the log were given (so the log's newest are of the kind that drifted): re-tunes from the log (`tune`: presets chosen on half, promised on the other half) and
     /// stores the new presets in one transaction. `pause` is called between queries measured,
     /// to pace the work (it may throw to give up). Returns what was done, or nil.
     public func retuneIfDrifted(pause: () throws -> Void) throws -> RecallMonitor.RetuneRecord? {
-        guard let (preset, realized, target) = recallMonitor.drifted,
+        guard let (preset, realized, target) = recallMonitor.drifted else {
+            recallMonitor.forgetDrift()
+            return nil
+        }
+        guard recallMonitor.driftHasLasted(Index.loggedQueriesForCalibration),
               try store.read({ try $0.loggedQueryCount() }) >= Index.loggedQueriesForCalibration else { return nil }
-        guard let model = try tune(queries: nil, pause: pause) else { return nil }
+        guard let model = try tune(queries: nil, sampleCount: Index.loggedQueriesForCalibration, pause: pause) else { return nil }
         let record = RecallMonitor.RetuneRecord(at: Date(), preset: preset, realized: realized, target: target,
                                                 presetsAfter: Dictionary(model.presets.map { ($0.name, $0.measurement.recall) }) { a, _ in a })
         recallMonitor.restart(after: record)

@@ -40,6 +40,8 @@ public final class RecallMonitor: Sendable {
         /// Answers let go because the index changed before they were checked.
         var changed = 0
         var retunes: [RetuneRecord] = []
+        /// `offered` when the drift under way was first seen (nil: no drift).
+        var driftSeenAt: Int?
     }
     private let state = Mutex(State())
 
@@ -126,9 +128,25 @@ public final class RecallMonitor: Sendable {
         }
     }
 
+    /// Whether `answers` have been offered since a drift was first seen (the first call starts
+    /// the count): a re-tune takes the most recent logged queries, which should then all be of
+    /// the kind that drifted, not the window's mix of the old kind and the new.
+    func driftHasLasted(_ answers: Int) -> Bool {
+        state.withLock { state in
+            guard let seen = state.driftSeenAt else {
+                state.driftSeenAt = state.offered
+                return answers <= 0
+            }
+            return state.offered - seen >= answers
+        }
+    }
+
+    func forgetDrift() { state.withLock { $0.driftSeenAt = nil } }
+
     /// Forgets what was checked (the plans changed), keeping the counts and the re-tunes.
     func restart(after retune: RetuneRecord?) {
         state.withLock { state in
+            state.driftSeenAt = nil
             state.pending.removeAll()
             state.presets.removeAll()
             state.plans.removeAll()

@@ -65,13 +65,20 @@ final class RecallMonitorTests: XCTestCase {
 
     func testAPresetThatFallsShortIsRetunedFromTheQueryLog() throws {
         let index = try calibratedIndex()
+        // The log holds a tune's worth of queries like the documents before the drift.
+        for document in ClusteredCorpus.documents(Index.loggedQueriesForCalibration, from: 20_000) {
+            index.logQuery(vector: try XCTUnwrap(document.vector), k: 10, text: nil)
+        }
         let realized = try serve(index, ClusteredCorpus.blindQueries(RecallMonitor.window, seed: 103), preset: "fast")
         let drifted = try XCTUnwrap(index.recallMonitor.drifted, "realized \(realized)")
         XCTAssertEqual(drifted.preset, "fast")
         XCTAssertLessThan(drifted.realized, 0.9 - RecallMonitor.tolerance)
-        XCTAssertNil(try index.retuneIfDrifted(pause: {}), "too few logged queries to tune on")
+        XCTAssertNil(try index.retuneIfDrifted(pause: {}), "the log's newest are still mostly of the old kind")
 
-        try serve(index, ClusteredCorpus.blindQueries(Index.loggedQueriesForCalibration, seed: 104), preset: "fast")
+        let sinceDrift = Index.loggedQueriesForCalibration
+        try serve(index, ClusteredCorpus.blindQueries(sinceDrift - 1, seed: 104), preset: "fast")
+        XCTAssertNil(try index.retuneIfDrifted(pause: {}), "one answer short of a tune's worth since the drift was seen")
+        try serve(index, ClusteredCorpus.blindQueries(1, seed: 107), preset: "fast")
         let retune = try XCTUnwrap(try index.retuneIfDrifted(pause: {}))
         XCTAssertEqual(retune.preset, "fast")
         XCTAssertEqual(try index.costModel()?.querySource, "logged queries")
