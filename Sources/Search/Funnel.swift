@@ -64,8 +64,8 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
         return live.withUnsafeBufferPointer { live in
             rows.withUnsafeBufferPointer { rows in
-                let isLive = { (id: UInt32) -> Bool in
-                    let b = Int(id) / self.blockRows, row = Int(id) % self.blockRows
+                func isLive(_ id: UInt32) -> Bool {
+                    let b = Int(id) / blockRows, row = Int(id) % blockRows
                     return b < live.count && row < rows[b] && live[b][row] != 0
                 }
                 var cost = SearchCost()

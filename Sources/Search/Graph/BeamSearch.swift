@@ -46,7 +46,10 @@ extension SearchScratch {
         _ = visited.insert(entry.id)
         candidates.push(Hit(id: entry.id, score: -entry.score))
         if allow(entry.id) { results.push(entry) }
-        return walk(graph, vectors, query, level: level, ef: ef, settingAside: settingAside, deadline: deadline, cost: &cost, allow: allow)
+        // Two copies of the loop: the plain walk's has no setting aside in it.
+        return settingAside
+            ? walk(graph, vectors, query, level: level, ef: ef, settingAside: true, deadline: deadline, cost: &cost, allow: allow)
+            : walk(graph, vectors, query, level: level, ef: ef, settingAside: false, deadline: deadline, cost: &cost, allow: allow)
     }
 
     /// Makes the converged walk of the last `beam` (called `settingAside`; its `results`
@@ -75,6 +78,7 @@ extension SearchScratch {
     }
 
     /// The beam's loop, from where `candidates` and `results` stand; true if the deadline stopped it.
+    @inline(__always)
     private func walk<Graph: GraphAdjacency>(
         _ graph: Graph, _ vectors: GraphVectors, _ query: UnsafePointer<Float>,
         level: Int, ef: Int, settingAside: Bool, deadline: UInt64, cost: inout Int,
