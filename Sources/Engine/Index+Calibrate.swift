@@ -31,8 +31,8 @@ extension Index {
     /// rescored at full dimensions, goes on to `wide` for the `share` of the choosing queries
     /// whose k-th hit scores lowest. On held-out Debian titles, PyPI names and the two mixed,
     /// these took 11-22% fewer distance computations than the fixed beam of equal recall, and
-    /// from 9% more to 15% less time (32 → 128 saved 7-9% of distances but lost time: left
-    /// out). They are measured like every plan and chosen only where they are faster.
+    /// from 9% more to 15% less time, mostly less (32 → 128 saved 7-9% of distances but lost
+    /// time: left out). They are measured like every plan and chosen only where they are faster.
     static let widenings: [(ef: Int, wide: Int, share: Double)] = [(64, 192, 0.25), (64, 192, 0.5), (96, 256, 0.5), (96, 384, 0.5)]
 
     /// `widenings` as plans, each threshold the k-th hit's score below which its share of
