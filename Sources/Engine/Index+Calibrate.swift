@@ -59,16 +59,21 @@ extension Index {
         }
     }
 
+    /// Refuses queries (raw vectors) of another size than the index's, naming the first.
+    func checkDimensions(of queries: [[Float]]) throws {
+        if let wrong = queries.firstIndex(where: { $0.count != manifest.dimensions }) {
+            throw EngineError.invalidRequest(field: "vector", message:
+                "of query \(wrong + 1) has \(queries[wrong].count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
+        }
+    }
+
     /// Measures recall@k (against exact full-dimension search) and latency of each plan on
     /// `queries` (the model's raw space), each query timed alone as a daemon serves it, from
     /// the query's rotation into head space to the ranked hits. `pause` is called before each
     /// exact search and each timed query, outside the timing (to pace the work; it may throw).
     func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
                  progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> [PlanMeasurement] {
-        if let wrong = given.firstIndex(where: { $0.count != manifest.dimensions }) {
-            throw EngineError.invalidRequest(field: "vector", message:
-                "of query \(wrong + 1) has \(given[wrong].count) dimensions, index \"\(name)\" has \(manifest.dimensions)")
-        }
+        try checkDimensions(of: given)
         return try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
             // Every plan runs on the same queries: those with a direction in every plan's prefixes.
@@ -153,6 +158,7 @@ extension Index {
             return (graph.record, queries, source, previous)
         }
         guard let (graph, queries, source, previous) = sample, !queries.isEmpty else { return nil }
+        try checkDimensions(of: queries)  // before anything walks with them
         let (choosing, heldOut) = Index.heldOutSplit(queries, seed: seed)
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
             + (try wideningPlans(graphDims: graph.dims, k: k, queries: choosing))
