@@ -53,7 +53,8 @@ extension Index {
 
     /// When a preset's realized recall fell more than the tolerance below its target over
     /// the last window of checked answers, and has stayed so while as many answers as a tune
-    /// takes from the log were given (so the log's newest are of the kind that drifted): re-tunes from the log (`tune`: presets chosen on half, promised on the other half) and
+    /// takes from the log were given (so the log's newest are of the kind that drifted):
+    /// re-tunes from the log (`tune`: presets chosen on half, promised on the other half) and
     /// stores the new presets in one transaction. `pause` is called between queries measured,
     /// to pace the work (it may throw to give up). Returns what was done, or nil.
     public func retuneIfDrifted(pause: () throws -> Void) throws -> RecallMonitor.RetuneRecord? {

@@ -50,7 +50,7 @@ extension Index {
                 hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
                 predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
                 distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
-                vectorsGeneration: try snapshot.vectorsGeneration())
+                vectorsGeneration: graph?.core.key.vectorsGeneration)  // read once per state, with the graph
         }
     }
 

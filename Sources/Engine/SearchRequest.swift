@@ -126,7 +126,8 @@ public struct SearchResult: Sendable {
     public var distanceComputations: Int
     public var bytesTouched: Int
     /// The generation of the vectors it was answered from (`Snapshot.vectorsGeneration`; nil
-    /// through a daemon's client): the query log's and the presets' writes leave it as it is.
+    /// without a graph, and through a daemon's client): the query log's and the presets'
+    /// writes leave it as it is. The recall monitor checks only graph plans' answers.
     public var vectorsGeneration: UInt64?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
