@@ -71,10 +71,10 @@ extension Index {
     /// `queries` (the model's raw space), each query timed alone as a daemon serves it, from
     /// the query's rotation into head space to the ranked hits. `pause` is called before each
     /// exact search and each timed query, outside the timing (to pace the work; it may throw).
+    /// The queries' size is checked by the callers (`checkDimensions`), before anything walks.
     func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
                  progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> [PlanMeasurement] {
-        try checkDimensions(of: given)
-        return try store.read { snapshot in
+        try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
             // Every plan runs on the same queries: those with a direction in every plan's prefixes.
             // One rotation per query, to the longest head-space prefix any plan reads.
@@ -159,7 +159,7 @@ extension Index {
             return (graph.record, queries, source, previous)
         }
         guard let (graph, queries, source, previous) = sample, !queries.isEmpty else { return nil }
-        try checkDimensions(of: queries)  // before anything walks with them
+        try checkDimensions(of: queries)  // once, before anything walks with them
         let (choosing, heldOut) = Index.heldOutSplit(queries, seed: seed)
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
             + (try wideningPlans(graphDims: graph.dims, k: k, queries: choosing))
@@ -244,6 +244,7 @@ extension Index {
     /// (their thresholds chosen by its calibration, not on these queries). Empty when the
     /// index has no usable graph.
     public func measurePlans(rawQueries: [[Float]], k: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> [PlanMeasurement] {
+        try checkDimensions(of: rawQueries)
         guard let graph = try store.read(currentGraphRecord) else { return [] }
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
             + (try costModel()?.measurements.map(\.plan).filter { $0.widen != nil } ?? [])
