@@ -63,15 +63,15 @@ extension IndexStore {
             var report = WriteReport()
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: head))
             var nextID = try storedNextID(txn)
-            var rows: [UInt32?] = []
+            var rows: [UInt32?] = [], changes: [DocumentChange] = []
             for (i, doc) in batch.enumerated() {
                 guard lastOccurrence[doc.id] == i else {
                     rows.append(nil)
                     continue
                 }
-                let row: UInt32
+                let row: UInt32, stored: StoredDocument?
                 if let existing = try Snapshot(store: self, txn: txn).internalID(of: doc.id) {
-                    let stored = try txn.get(docs, InternalID.key(existing)).flatMap(DocumentRecord.decode)
+                    stored = try txn.get(docs, InternalID.key(existing)).flatMap(DocumentRecord.decode)
                     if stored?.contentHash == doc.contentHash {
                         report.unchanged += 1
                         rows.append(nil)
@@ -91,14 +91,17 @@ extension IndexStore {
                         throw StoreError.corrupt(path: directory, detail: "row \(row), given to new document \(doc.id), holds another")
                     }
                     try txn.put(keys, Array(doc.id.utf8), InternalID.value(row))
+                    stored = nil
                     report.added += 1
                 }
                 let record = StoredDocument(id: doc.id, text: doc.text, meta: doc.meta, contentHash: doc.contentHash)
                 try txn.put(docs, InternalID.key(row), DocumentRecord.encode(record))
                 try patches.set(id: row, raw: doc.vector, head: doc.headVector)
+                changes.append(DocumentChange(row: row, old: stored, new: record))
                 rows.append(row)
             }
             try patches.write()
+            try applyToDocumentIndexes(changes, txn: txn)
             try txn.put(meta, Array("next_id".utf8), InternalID.value(nextID))
             try graph?(GraphTransaction(store: self, txn: txn), rows)
             return report
@@ -111,9 +114,11 @@ extension IndexStore {
     public func delete(ids: [String], graph: ((GraphTransaction, [UInt32]) throws -> Void)? = nil) throws -> [String] {
         try env.write { txn in
             var patches = BlockPatches(store: self, txn: txn, headSpace: try headSpace(txn, expecting: nil, strict: false))
-            var deleted: [UInt32] = [], deletedIDs: [String] = []
+            var deleted: [UInt32] = [], deletedIDs: [String] = [], changes: [DocumentChange] = []
             for id in ids {
-                guard let row = try Snapshot(store: self, txn: txn).internalID(of: id) else { continue }
+                let snapshot = Snapshot(store: self, txn: txn)
+                guard let row = try snapshot.internalID(of: id) else { continue }
+                changes.append(DocumentChange(row: row, old: try snapshot.document(internalID: row), new: nil))
                 try txn.delete(keys, Array(id.utf8))
                 try txn.delete(docs, InternalID.key(row))
                 try txn.put(free, InternalID.key(row), [UInt8]())
@@ -122,6 +127,7 @@ extension IndexStore {
                 deletedIDs.append(id)
             }
             try patches.write()
+            try applyToDocumentIndexes(changes, txn: txn)
             try graph?(GraphTransaction(store: self, txn: txn), deleted)
             return deletedIDs
         }

@@ -29,6 +29,8 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     let graph: MDB_dbi?
     /// The query log's database; nil in an index made before it existed, opened read-only.
     let queries: MDB_dbi?
+    /// What is derived from the documents (`DocumentIndex`): those this index has.
+    let documentIndexes: [any DocumentIndex]
     /// Taken on open for writing, or later by `takeWriterLock` (a daemon that opened the
     /// index while another process wrote it).
     private let writerLock: Mutex<WriterLock?>
@@ -51,7 +53,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     static let graphDatabase = "graph"
     static let queriesDatabase = "queries"
     /// Every named database, those added later included.
-    static let maxDatabases = databaseNames.count + 2
+    static let maxDatabases = databaseNames.count + 2 + documentIndexDatabaseNames.count
 
     /// True when `directory` holds an index.
     public static func exists(directory: String) -> Bool {
@@ -66,7 +68,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
         try buildInPlace(directory, stage: "creating") { building in
             let env = try Environment(directory: building, maxDatabases: maxDatabases,
                                       mapSizeCap: options.mapSizeCap, readOnly: false)
-            try env.openDatabases(databaseNames + [graphDatabase, queriesDatabase], create: true) { txn, dbis in
+            try env.openDatabases(databaseNames + [graphDatabase, queriesDatabase] + documentIndexDatabaseNames, create: true) { txn, dbis in
                 try txn.put(dbis[0], Array("manifest".utf8), manifest.json.bytes)
             }
         }  // the environment is closed when `body` returns, before the rename
@@ -106,6 +108,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             mode == .write ? try env.openDatabases([name], create: true)[0] : try? env.openDatabases([name], create: false)[0]
         }
         let graph = try later(graphDatabase), queries = try later(queriesDatabase)
+        let (documentIndexes, unbuilt) = try openDocumentIndexes(env: env, mode: mode)
         let manifest = try env.read { txn -> Manifest in
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
@@ -118,17 +121,21 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             if let problem = manifest.problem { throw StoreError.corrupt(path: directory, detail: "manifest: \(problem)") }
             return manifest
         }
-        return IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, queries: queries, lock: lock)
+        let store = IndexStore(directory: directory, manifest: manifest, env: env, dbis: dbis, graph: graph, queries: queries,
+                               documentIndexes: documentIndexes, lock: lock)
+        try store.build(unbuilt)
+        return store
     }
 
     private init(directory: String, manifest: Manifest, env: Environment, dbis: [MDB_dbi], graph: MDB_dbi?, queries: MDB_dbi?,
-                 lock: WriterLock?) {
+                 documentIndexes: [any DocumentIndex], lock: WriterLock?) {
         self.directory = directory
         self.manifest = manifest
         self.env = env
         (meta, docs, keys, blocks, free) = (dbis[0], dbis[1], dbis[2], dbis[3], dbis[4])
         self.graph = graph
         self.queries = queries
+        self.documentIndexes = documentIndexes
         writerLock = Mutex(lock)
     }
 

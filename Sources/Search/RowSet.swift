@@ -1,0 +1,46 @@
+/// A set of internal row ids, one bit per row: the rows a filter matches. Filters produce
+/// it; the exact scan, the graph walk and the post-filter read it (`contains` per row).
+public struct RowSet: Sendable, Equatable {
+    /// Bit `row % 64` of word `row / 64`.
+    public private(set) var words: [UInt64]
+    /// How many rows are in the set.
+    public private(set) var count = 0
+
+    /// An empty set for rows `0..<capacity`.
+    public init(capacity: Int) {
+        words = Array(repeating: 0, count: (max(capacity, 0) + 63) / 64)
+    }
+
+    public init(_ rows: some Sequence<UInt32>, capacity: Int) {
+        self.init(capacity: capacity)
+        for row in rows { insert(row) }
+    }
+
+    /// Rows `0..<capacity` the set can hold.
+    public var capacity: Int { words.count * 64 }
+
+    public func contains(_ row: UInt32) -> Bool {
+        let word = Int(row >> 6)
+        return word < words.count && words[word] & (1 << UInt64(row & 63)) != 0
+    }
+
+    /// Adds `row`, which must be below `capacity`.
+    public mutating func insert(_ row: UInt32) {
+        let word = Int(row >> 6), bit: UInt64 = 1 << UInt64(row & 63)
+        if words[word] & bit == 0 {
+            words[word] |= bit
+            count += 1
+        }
+    }
+
+    /// Calls `body` with each row, in ascending order.
+    public func forEach(_ body: (UInt32) throws -> Void) rethrows {
+        for (index, word) in words.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 {
+                try body(UInt32(index * 64 + bits.trailingZeroBitCount))
+                bits &= bits - 1
+            }
+        }
+    }
+}
