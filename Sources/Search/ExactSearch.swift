@@ -35,13 +35,17 @@ public enum ExactSearch {
     ///
     /// Past `deadline` (checked before each block) the scan stops and answers the best hits
     /// of the blocks it read, with `partial` set.
+    ///
+    /// With `matching`, only its rows are scored (a filter's): a block with none of them is
+    /// not read, a block with few is read a run of consecutive matching rows at a time.
     public static func run<Block: PrefixBlock>(
-        query: [Float], dimensions: Int, k: Int, blocks: [Block], layout: PrefixLayout, threads: Int = 2,
-        deadline: DispatchTime = .distantFuture
+        query: [Float], dimensions: Int, k: Int, blocks: [Block], layout: PrefixLayout, matching: RowSet? = nil,
+        threads: Int = 2, deadline: DispatchTime = .distantFuture
     ) -> (hits: [Hit], cost: SearchCost, partial: Bool) {
         precondition(dimensions > 0 && dimensions <= layout.dimensions && query.count >= dimensions && k > 0)
         let prefix = normalizedPrefix(query, dimensions)
-        let workers = max(1, min(threads, blocks.count))
+        // A filter's few rows take less time than waking a second thread.
+        let workers = max(1, min(threads, blocks.count, matching.map { $0.count / ExactSearch.rowsPerWorker } ?? threads))
         var results = [(top: TopK, cost: SearchCost, partial: Bool)](repeating: (TopK(k: k), SearchCost(), false), count: workers)
         results.withUnsafeMutableBufferPointer { results in
             // Each worker owns one slot of `results` and reads a strided share of the
@@ -56,7 +60,11 @@ public enum ExactSearch {
                         cut = true
                         break
                     }
-                    scanner.scan(blocks[b])
+                    if let matching {
+                        scanner.scan(blocks[b], matching: matching)
+                    } else {
+                        scanner.scan(blocks[b])
+                    }
                 }
                 slots[worker] = (scanner.top, scanner.cost, cut)
             }
@@ -70,6 +78,9 @@ public enum ExactSearch {
         }
         return (top.sorted(), cost, results.contains { $0.partial })
     }
+
+    /// The fewest matching rows worth a thread of their own.
+    static let rowsPerWorker = 2_048
 
     /// The first `dimensions` coordinates scaled to unit length. The norm is taken in Double,
     /// where the squares of floats neither underflow nor overflow, so any prefix that is not
@@ -97,13 +108,43 @@ private struct BlockScanner {
     }
 
     mutating func scan<Block: PrefixBlock>(_ block: Block) {
-        let rows = block.rows, d = prefix.count
-        if scores.count < rows { scores = [Float](repeating: 0, count: rows) }
+        score(block, rows: 0..<block.rows)
+        offer(block, rows: 0..<block.rows) { _ in true }
+    }
+
+    /// Scores only the rows of `block` in `matching`: the whole block at once when they are
+    /// many (one sequential pass beats many short ones), else each run of them.
+    mutating func scan<Block: PrefixBlock>(_ block: Block, matching: RowSet) {
+        let ids = block.firstID..<block.firstID + UInt32(block.rows)
+        let count = matching.count(in: ids)
+        guard count > 0 else { return }
+        if count * BlockScanner.wholeBlockShare >= block.rows {
+            score(block, rows: 0..<block.rows)
+            offer(block, rows: 0..<block.rows) { matching.contains($0) }
+            return
+        }
+        matching.forEachRun(in: ids) { run in
+            let rows = Int(run.lowerBound - block.firstID)..<Int(run.upperBound - block.firstID)
+            score(block, rows: rows)
+            offer(block, rows: rows) { _ in true }
+        }
+    }
+
+    /// A block whose matching rows are at least 1 in this many is scanned whole.
+    static let wholeBlockShare = 4
+
+    /// Cosines of `rows` of `block` into `scores[0..<rows.count]`, by the per-ISA kernel
+    /// reading them in place.
+    private mutating func score<Block: PrefixBlock>(_ block: Block, rows: Range<Int>) {
+        let d = prefix.count
+        if scores.count < rows.count { scores = [Float](repeating: 0, count: block.rows) }
         let used = layout.boundaries.firstIndex { $0 >= d }!  // segments 0..<used cover the prefix
         let widths = (0..<used).map(layout.width)
+        let segments = (0..<used).map { block.segments[$0] + rows.lowerBound * widths[$0] }
+        let norms = (0..<used).map { block.segmentSquaredNorms[$0] + rows.lowerBound }
         scores.withUnsafeMutableBufferPointer { out in
-            block.segments.withUnsafeBufferPointer { segments in
-                block.segmentSquaredNorms.withUnsafeBufferPointer { norms in
+            segments.withUnsafeBufferPointer { segments in
+                norms.withUnsafeBufferPointer { norms in
                     widths.withUnsafeBufferPointer { widths in
                         prefix.withUnsafeBufferPointer { q in
                             var described = mrl_prefix_block(
@@ -111,23 +152,27 @@ private struct BlockScanner {
                                 widths: widths.baseAddress, used_segments: used,
                                 last_columns: d - layout.boundaries[used - 1],
                                 seg_sqnorms: norms.baseAddress.map { UnsafePointer(OpaquePointer($0)) },
-                                live: block.live, nrows: rows)
+                                live: block.live + rows.lowerBound, nrows: rows.count)
                             mrl_cosine_rows(q.baseAddress, &described, out.baseAddress)
                         }
                     }
                 }
             }
         }
+        cost.bytesTouched += rows.count * d * MemoryLayout<Float>.size
+    }
+
+    /// Offers the scored `rows` of `block` that are live and `accepted` to the top k.
+    private mutating func offer<Block: PrefixBlock>(_ block: Block, rows: Range<Int>, accepted: (UInt32) -> Bool) {
         var live = 0
         scores.withUnsafeBufferPointer { scores in
-            for i in 0..<rows {
-                let score = scores[i]
+            for i in rows {
+                let score = scores[i - rows.lowerBound], id = block.firstID + UInt32(i)
                 guard score > -.infinity else { continue }
                 live += 1
-                if score > top.threshold { top.offer(Hit(id: block.firstID + UInt32(i), score: score)) }
+                if score > top.threshold, accepted(id) { top.offer(Hit(id: id, score: score)) }
             }
         }
         cost.distanceComputations += live
-        cost.bytesTouched += rows * d * MemoryLayout<Float>.size
     }
 }

@@ -36,11 +36,51 @@ public struct RowSet: Sendable, Equatable {
     /// Calls `body` with each row, in ascending order.
     public func forEach(_ body: (UInt32) throws -> Void) rethrows {
         for (index, word) in words.enumerated() where word != 0 {
-            var bits = word
-            while bits != 0 {
-                try body(UInt32(index * 64 + bits.trailingZeroBitCount))
-                bits &= bits - 1
+            try Self.forEachBit(of: word, base: index * 64, body)
+        }
+    }
+
+    /// How many rows of `range` are in the set (a block's share of a filter, without visiting rows).
+    public func count(in range: Range<UInt32>) -> Int {
+        var total = 0
+        forEachWord(in: range) { _, word in total += word.nonzeroBitCount }
+        return total
+    }
+
+    /// Calls `body` with each maximal run of consecutive rows of `range` in the set, in
+    /// ascending order: what a scan reads as one stretch of rows.
+    public func forEachRun(in range: Range<UInt32>, _ body: (Range<UInt32>) -> Void) {
+        var run: Range<UInt32>?
+        forEachWord(in: range) { index, word in
+            Self.forEachBit(of: word, base: index * 64) { row in
+                if let current = run, current.upperBound == row {
+                    run = current.lowerBound..<row + 1
+                } else {
+                    if let current = run { body(current) }
+                    run = row..<row + 1
+                }
             }
+        }
+        if let run { body(run) }
+    }
+
+    /// The words that cover `range` (clipped to the set), each masked to the rows inside it.
+    private func forEachWord(in range: Range<UInt32>, _ body: (Int, UInt64) -> Void) {
+        let upper = min(Int(range.upperBound), capacity), lower = Int(range.lowerBound)
+        guard lower < upper else { return }
+        for index in (lower >> 6)...((upper - 1) >> 6) {
+            var word = words[index]
+            if index == lower >> 6 { word &= ~0 << UInt64(lower & 63) }
+            if index == (upper - 1) >> 6, upper & 63 != 0 { word &= ~0 >> UInt64(64 - (upper & 63)) }
+            if word != 0 { body(index, word) }
+        }
+    }
+
+    private static func forEachBit(of word: UInt64, base: Int, _ body: (UInt32) throws -> Void) rethrows {
+        var bits = word
+        while bits != 0 {
+            try body(UInt32(base + bits.trailingZeroBitCount))
+            bits &= bits - 1
         }
     }
 }

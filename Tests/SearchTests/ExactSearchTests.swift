@@ -90,6 +90,57 @@ final class ExactSearchTests: XCTestCase {
         XCTAssertEqual(hits.map { $0.id }, [10, 11], "ties break by id; an all-zero row matches nothing")
     }
 
+    /// A filter's rows scored alone equal brute force over the live rows it matches, whether
+    /// they are few (runs of rows), many (whole blocks), fewer than k or none; blocks with
+    /// none of them are not read.
+    func testFilteredScanMatchesBruteForceOverTheMatchingRows() {
+        let dims = 384, layout = PrefixLayout(dimensions: dims)
+        var rng = SplitMix64(seed: 9)
+        let vectors = (0..<3000).map { _ in (0..<dims).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let liveRows = vectors.indices.map { $0 % 11 != 5 }
+        let blocks: [MemoryBlock] = stride(from: 0, to: vectors.count, by: 1024).map { start in
+            let end = min(start + 1024, vectors.count)
+            return MemoryBlock(firstID: UInt32(start), vectors: Array(vectors[start..<end]),
+                               liveRows: Array(liveRows[start..<end]), layout: layout)
+        }
+        let query = (0..<dims).map { _ in Float.random(in: -1...1, using: &rng) }
+        let filters: [(name: String, rows: [UInt32])] = [
+            ("1% scattered", (0..<30).map { _ in UInt32.random(in: 0..<3000, using: &rng) }),
+            ("runs", (0..<3000).filter { $0 % 100 < 7 }.map(UInt32.init)),
+            ("half, whole blocks", (0..<3000).filter { $0 % 2 == 0 }.map(UInt32.init)),
+            ("first block only", (0..<1024).filter { $0 % 3 == 0 }.map(UInt32.init)),
+            ("fewer than k", [5, 1030, 2999]),
+            ("none", []),
+        ]
+        for (name, rows) in filters {
+            let matching = RowSet(rows, capacity: 3000)
+            let matchingLive = liveRows.indices.map { liveRows[$0] && matching.contains(UInt32($0)) }
+            for d in [17, 64, 300, 384] {
+                for threads in [1, 2] {
+                    let (hits, cost, _) = ExactSearch.run(query: query, dimensions: d, k: 10, blocks: blocks, layout: layout,
+                                                          matching: matching, threads: threads)
+                    let expected = bruteForce(query, vectors, matchingLive, d, k: 10)
+                    XCTAssertEqual(hits.map(\.id), expected.map(\.id), "\(name) d=\(d) threads=\(threads)")
+                    for (a, b) in zip(hits, expected) { XCTAssertEqual(a.score, b.score, accuracy: 1e-4) }
+                    XCTAssertGreaterThanOrEqual(cost.distanceComputations, matchingLive.filter { $0 }.count, name)
+                    let blocksRead = blocks.filter { matching.count(in: $0.firstID..<$0.firstID + UInt32($0.rows)) > 0 }
+                    XCTAssertLessThanOrEqual(cost.bytesTouched, blocksRead.reduce(0) { $0 + $1.rows } * d * 4, "\(name): blocks without a match are not read")
+                }
+            }
+        }
+    }
+
+    func testRowSetCountsAndRunsWithinARange() {
+        let set = RowSet([0, 1, 2, 63, 64, 65, 100, 127, 128, 200], capacity: 256)
+        XCTAssertEqual(set.count(in: 0..<256), 10)
+        XCTAssertEqual(set.count(in: 2..<65), 3)
+        XCTAssertEqual(set.count(in: 129..<200), 0)
+        XCTAssertEqual(set.count(in: 200..<10_000), 1, "a range past the set is clipped")
+        var runs: [Range<UInt32>] = []
+        set.forEachRun(in: 1..<201) { runs.append($0) }
+        XCTAssertEqual(runs, [1..<3, 63..<66, 100..<101, 127..<129, 200..<201], "runs join across words and stop at the range")
+    }
+
     private func bruteForce(_ q: [Float], _ vectors: [[Float]], _ live: [Bool], _ d: Int, k: Int) -> [Hit] {
         func norm(_ v: ArraySlice<Float>) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
         let qn = norm(q[0..<d])
