@@ -93,28 +93,41 @@ public enum ExactSearch {
     }
 }
 
-/// One worker's scan state: a scores row reused across blocks, its own top-k.
+/// One worker's scan state: a scores row and the kernel's pointer tables reused across
+/// blocks (a filter's scan calls the kernel once per run of rows), its own top-k.
 private struct BlockScanner {
     let prefix: [Float]
     let layout: PrefixLayout
     var top: TopK
     var cost = SearchCost()
     var scores: [Float] = []
+    /// Segments 0..<used cover the prefix, of these widths.
+    let used: Int, widths: [Int]
+    /// Where the rows scored next start, per segment: their floats and their squared norms.
+    var segmentStarts: [UnsafePointer<Float>?], normStarts: [UnsafePointer<Float>?]
+    /// A sparse block's runs of matching rows.
+    var runs: [Range<Int>] = []
 
     init(prefix: [Float], layout: PrefixLayout, k: Int) {
         self.prefix = prefix
         self.layout = layout
         top = TopK(k: k)
+        used = layout.boundaries.firstIndex { $0 >= prefix.count }!  // the prefix is at most the layout's dimensions
+        widths = (0..<used).map(layout.width)
+        segmentStarts = Array(repeating: nil, count: used)
+        normStarts = Array(repeating: nil, count: used)
     }
 
-    mutating func scan<Block: PrefixBlock>(_ block: Block) {
+    mutating func scan<Block: PrefixBlock>(_ stored: Block) {
+        let block = BlockPointers(stored)
         score(block, rows: 0..<block.rows)
         offer(block, rows: 0..<block.rows) { _ in true }
     }
 
     /// Scores only the rows of `block` in `matching`: the whole block at once when they are
     /// many (one sequential pass beats many short ones), else each run of them.
-    mutating func scan<Block: PrefixBlock>(_ block: Block, matching: RowSet) {
+    mutating func scan<Block: PrefixBlock>(_ stored: Block, matching: RowSet) {
+        let block = BlockPointers(stored)
         let ids = block.firstID..<block.firstID + UInt32(block.rows)
         let count = matching.count(in: ids)
         guard count > 0 else { return }
@@ -123,10 +136,25 @@ private struct BlockScanner {
             offer(block, rows: 0..<block.rows) { matching.contains($0) }
             return
         }
-        matching.forEachRun(in: ids) { run in
-            let rows = Int(run.lowerBound - block.firstID)..<Int(run.upperBound - block.firstID)
+        runs.removeAll(keepingCapacity: true)
+        matching.forEachRun(in: ids) { run in runs.append(Int(run.lowerBound - block.firstID)..<Int(run.upperBound - block.firstID)) }
+        // Scattered rows are latency, not bandwidth: each run is asked for a few runs before
+        // it is scored, so their reads overlap (1 µs a row without, on Debian's 384-d rows).
+        let ahead = 4
+        for run in runs.prefix(ahead) { prefetch(block, rows: run) }
+        for (r, rows) in runs.enumerated() {
+            if r + ahead < runs.count { prefetch(block, rows: runs[r + ahead]) }
             score(block, rows: rows)
             offer(block, rows: rows) { _ in true }
+        }
+    }
+
+    /// Asks for the prefix of `rows` of `block` and their norms.
+    private func prefetch(_ block: BlockPointers, rows: Range<Int>) {
+        for s in 0..<used {
+            let start = UnsafeRawPointer(block.segments[s] + rows.lowerBound * widths[s])
+            for line in stride(from: 0, to: rows.count * widths[s] * MemoryLayout<Float>.size, by: 64) { mrl_prefetch(start + line) }
+            mrl_prefetch(block.norms[s] + rows.lowerBound)
         }
     }
 
@@ -135,23 +163,21 @@ private struct BlockScanner {
 
     /// Cosines of `rows` of `block` into `scores[0..<rows.count]`, by the per-ISA kernel
     /// reading them in place.
-    private mutating func score<Block: PrefixBlock>(_ block: Block, rows: Range<Int>) {
-        let d = prefix.count
+    private mutating func score(_ block: BlockPointers, rows: Range<Int>) {
+        let d = prefix.count, used = used
         if scores.count < rows.count { scores = [Float](repeating: 0, count: block.rows) }
-        let used = layout.boundaries.firstIndex { $0 >= d }!  // segments 0..<used cover the prefix
-        let widths = (0..<used).map(layout.width)
-        let segments = (0..<used).map { block.segments[$0] + rows.lowerBound * widths[$0] }
-        let norms = (0..<used).map { block.segmentSquaredNorms[$0] + rows.lowerBound }
+        for s in 0..<used {
+            segmentStarts[s] = block.segments[s] + rows.lowerBound * widths[s]
+            normStarts[s] = block.norms[s] + rows.lowerBound
+        }
         scores.withUnsafeMutableBufferPointer { out in
-            segments.withUnsafeBufferPointer { segments in
-                norms.withUnsafeBufferPointer { norms in
+            segmentStarts.withUnsafeBufferPointer { segments in
+                normStarts.withUnsafeBufferPointer { norms in
                     widths.withUnsafeBufferPointer { widths in
                         prefix.withUnsafeBufferPointer { q in
                             var described = mrl_prefix_block(
-                                segments: segments.baseAddress.map { UnsafePointer(OpaquePointer($0)) },
-                                widths: widths.baseAddress, used_segments: used,
-                                last_columns: d - layout.boundaries[used - 1],
-                                seg_sqnorms: norms.baseAddress.map { UnsafePointer(OpaquePointer($0)) },
+                                segments: segments.baseAddress, widths: widths.baseAddress, used_segments: used,
+                                last_columns: d - layout.boundaries[used - 1], seg_sqnorms: norms.baseAddress,
                                 live: block.live + rows.lowerBound, nrows: rows.count)
                             mrl_cosine_rows(q.baseAddress, &described, out.baseAddress)
                         }
@@ -163,7 +189,7 @@ private struct BlockScanner {
     }
 
     /// Offers the scored `rows` of `block` that are live and `accepted` to the top k.
-    private mutating func offer<Block: PrefixBlock>(_ block: Block, rows: Range<Int>, accepted: (UInt32) -> Bool) {
+    private mutating func offer(_ block: BlockPointers, rows: Range<Int>, accepted: (UInt32) -> Bool) {
         var live = 0
         scores.withUnsafeBufferPointer { scores in
             for i in rows {
@@ -174,5 +200,18 @@ private struct BlockScanner {
             }
         }
         cost.distanceComputations += live
+    }
+}
+
+/// A block's pointers, read once through its protocol: a filter's scan uses them once per run
+/// of rows, and each read through a generic `PrefixBlock` costs a call and a retained array.
+private struct BlockPointers {
+    let firstID: UInt32, rows: Int
+    let segments: [UnsafePointer<Float>], norms: [UnsafePointer<Float>]
+    let live: UnsafePointer<UInt8>
+
+    init<Block: PrefixBlock>(_ block: Block) {
+        (firstID, rows, live) = (block.firstID, block.rows, block.live)
+        (segments, norms) = (block.segments, block.segmentSquaredNorms)
     }
 }
