@@ -11,8 +11,15 @@ extension Index {
     /// plan ran. Throws `invalidRequest` for a bad field, `modelUnavailable` for a text
     /// query without the model, and the store's read errors.
     public func search(_ request: SearchRequest) throws -> SearchResult {
+        try search(request, matching: nil)
+    }
+
+    /// Searches only the rows of `matching` (a filter's; nil: every row), by the strategy
+    /// `filtered` picks for their number (or `strategy`, for benchmarks that compare them);
+    /// the answer's plan says which and why.
+    public func search(_ request: SearchRequest, matching: RowSet?, strategy: FilterChoice.Strategy? = nil) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
-        if request.groupByParent { return try searchGroupedByParent(request) }
+        if request.groupByParent { return try searchGroupedByParent(request, matching: matching, strategy: strategy) }
         let vector = try rawVector(of: request)
         return try store.read { snapshot in
             // Loading the head and graph (once per process and committed state) is start-up,
@@ -21,7 +28,10 @@ extension Index {
             let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
             let start = DispatchTime.now()
             let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
-            let choice = try plan(for: request, snapshot: snapshot, graph: graph)
+            let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
+            let choice = try matching.map {
+                try filtered(unfiltered, request: request, matching: $0, forced: strategy, snapshot: snapshot, graph: graph)
+            } ?? unfiltered
             // Prefixes are taken in the head's space; full dimensions score the raw vectors,
             // which a rotation leaves the same, so only the prefix the plan needs is rotated.
             let prefix = choice.plan.headSpacePrefix(fullDimensions: manifest.dimensions)
@@ -32,7 +42,7 @@ extension Index {
                 throw EngineError.invalidRequest(field: "vector", message: "its first \(shortest) dimensions in the index's head space are all zero: no direction to search\(hint)")
             }
             let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
-                                 head: record, graph: graph, deadline: deadline)
+                                 head: record, graph: graph, matching: matching, deadline: deadline)
             let resolved = try answer.hits.map { hit -> SearchHit in
                 let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
                 let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
@@ -66,12 +76,12 @@ extension Index {
 
     /// The best chunk per parent: a wider search (8 hits per one asked, which the plan adapts
     /// to), then the first hit of each parent in rank order.
-    private func searchGroupedByParent(_ request: SearchRequest) throws -> SearchResult {
+    private func searchGroupedByParent(_ request: SearchRequest, matching: RowSet?, strategy: FilterChoice.Strategy?) throws -> SearchResult {
         var wide = request
         wide.groupByParent = false
         wide.includeText = true
         wide.k = min(request.k * 8, SearchRequest.maxK)
-        var result = try search(wide)
+        var result = try search(wide, matching: matching, strategy: strategy)
         var seen = Set<String>()
         result.hits = result.hits.filter { hit in
             let meta = hit.meta.flatMap { try? JSON.parse($0) }
@@ -87,8 +97,7 @@ extension Index {
     /// measured yet, a walk of beam `defaultEf`. Returns the predicted and modelled ms too, and
     /// the predicted recall: 1 for an exact scan of every dimension, the measured one for a
     /// planned or preset plan, nil for a walk nobody measured.
-    private func plan(for request: SearchRequest, snapshot: Snapshot, graph: LoadedGraph?) throws
-        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?) {
+    private func plan(for request: SearchRequest, snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
         if let name = request.preset {
             return try presetPlan(name, k: request.k, snapshot: snapshot, graph: graph)
         }
@@ -107,8 +116,7 @@ extension Index {
 
     /// A preset's plan, its time predicted like the planner's; `invalidRequest` naming the
     /// presets there are when `name` is not one of them.
-    private func presetPlan(_ name: String, k: Int, snapshot: Snapshot, graph: LoadedGraph?) throws
-        -> (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?) {
+    private func presetPlan(_ name: String, k: Int, snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
         guard let graph, let planner = try planner(in: snapshot, graph: graph) else {
             throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no measured plans yet (they come with its graph, from 5,000 documents on): run `mrl tune --index \(self.name)`")
         }
@@ -123,23 +131,29 @@ extension Index {
     /// The beam while no cost model has been measured (recall about 0.96 on MiniLM vectors).
     static let defaultEf = 64
 
-    /// Runs one plan: an exact scan or the funnel. `query` is the head-space prefix the plan
-    /// needs (see `headSpacePrefix`), `rawQuery` the query in the model's space; it must
-    /// pass `hasDirection`.
+    /// Runs one plan: an exact scan or the funnel, over the rows of `matching` (nil: all) by
+    /// the plan's filter strategy. `query` is the head-space prefix the plan needs (see
+    /// `headSpacePrefix`), `rawQuery` the query in the model's space; it must pass `hasDirection`.
     func run(_ plan: SearchPlan, query: [Float], rawQuery: [Float], k: Int, snapshot: Snapshot, head: HeadRecord?,
-             graph: LoadedGraph?, deadline: DispatchTime?) throws -> Funnel.Answer {
+             graph: LoadedGraph?, matching: RowSet? = nil, deadline: DispatchTime?) throws -> Funnel.Answer {
         guard !plan.exact, let graph else {
             let dims = plan.stages.last!.dims
             let full = dims == manifest.dimensions
             let blocks = try snapshot.vectorBlocks(space: full ? .raw : head?.space ?? .raw)
-            let (hits, cost, partial) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: blocks,
-                                                        layout: layout, threads: scanThreads, deadline: deadline ?? .distantFuture)
+            let (hits, cost, partial) = ExactSearch.run(query: full ? rawQuery : query, dimensions: dims, k: k, blocks: blocks, layout: layout,
+                                                        matching: matching, threads: scanThreads, deadline: deadline ?? .distantFuture)
             return .init(hits: hits, cost: cost, partial: partial, exitedEarly: false)
         }
         let searcher = graphSearchers.withLock { $0.popLast() } ?? GraphSearcher()
         defer { graphSearchers.withLock { $0.append(searcher) } }
-        return graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
-                                searcher: searcher, deadline: deadline ?? .distantFuture)
+        func walk(_ plan: SearchPlan, k: Int, matching: RowSet?) -> Funnel.Answer {
+            graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
+                             searcher: searcher, matching: matching, deadline: deadline ?? .distantFuture)
+        }
+        guard let matching, plan.filter?.strategy == .postFilter else { return walk(plan, k: k, matching: matching) }
+        return postFiltered(walk(plan, k: plan.stages.last?.keep ?? k, matching: nil), k: k, matching: matching) {
+            walk(plan.adapted(to: k), k: k, matching: matching)
+        }
     }
 
     /// Whether the query has a direction wherever `plan` scores it, the condition `run` needs:

@@ -172,6 +172,7 @@ extension SearchResult {
                                stages: stages.map { .init(dims: $0["dims"]?.int ?? 0, keep: $0["keep"]?.int ?? 0) },
                                earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false,
                                widen: plan["widen"].flatMap { try? SearchPlan.Widening(json: $0) })
+        self.plan.filter = plan["filter"].flatMap { try? FilterChoice(json: $0) }
         widened = plan["widened"]?.bool ?? false
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number

@@ -58,19 +58,22 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
     /// Runs `plan` (not exact; stage dims on the layout's boundaries, last stage keeping at
     /// least k) for `query`, the query's head-space prefix long enough for the walk and every
     /// stage short of full dimensions, and `fullQuery` in `fullBlocks`' space; stops at `deadline`.
+    ///
+    /// With `matching` (a filter's rows), the walk still moves through the rows outside it,
+    /// which guide it, but only matching rows enter its results, so every stage scores only them.
     public func run<Graph: GraphAdjacency>(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, graph: Graph,
-                                           vectors: GraphVectors, searcher: GraphSearcher,
+                                           vectors: GraphVectors, searcher: GraphSearcher, matching: RowSet? = nil,
                                            deadline: DispatchTime = .distantFuture) -> Answer {
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
         return live.withUnsafeBufferPointer { live in
             rows.withUnsafeBufferPointer { rows in
-                func isLive(_ id: UInt32) -> Bool {
+                func accepts(_ id: UInt32) -> Bool {
                     let b = Int(id) / blockRows, row = Int(id) % blockRows
-                    return b < live.count && row < rows[b] && live[b][row] != 0
+                    return b < live.count && row < rows[b] && live[b][row] != 0 && matching?.contains(id) != false
                 }
                 var cost = SearchCost()
                 let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!,
-                                           widening: plan.widen?.ef, in: graph, vectors: vectors, deadline: deadline, allow: isLive)
+                                           widening: plan.widen?.ef, in: graph, vectors: vectors, deadline: deadline, allow: accepts)
                 guard let widen = plan.widen, plan.stages.count == 1 else {
                     return runStages(of: plan, walk, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
                 }
@@ -85,7 +88,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                 var widened = false
                 // A query whose k-th hit is far from it is one the narrow beam serves poorly.
                 if scored.count < k || Double(scored[k - 1].score) < widen.below,
-                   let wide = searcher.widen(in: graph, vectors: vectors, deadline: deadline, allow: isLive) {
+                   let wide = searcher.widen(in: graph, vectors: vectors, deadline: deadline, allow: accepts) {
                     charge(wide, vectors: vectors, cost: &cost)
                     widened = true
                     let narrow = Set(walk.hits.map(\.id)), kept = Set(wide.hits.map(\.id))

@@ -12,6 +12,7 @@ extension SearchPlan: JSONRepresentable {
             "exact": .bool(exact),
         ]
         if let widen { object["widen"] = widen.json }  // only where it widens: other plans read as before
+        if let filter { object["filter"] = filter.json }  // only answers to filtered searches have one
         return .object(object)
     }
 
@@ -20,6 +21,7 @@ extension SearchPlan: JSONRepresentable {
         self.init(graphDims: try fields.optional("graph_dims", formerly: "graphDims"), ef: try fields.optional("ef"),
                   stages: try fields["stages"], earlyExit: try fields.optional("early_exit", formerly: "earlyExit"),
                   exact: try fields["exact"], widen: try fields.optional("widen"))
+        filter = try fields.optional("filter")
     }
 }
 

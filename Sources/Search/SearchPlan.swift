@@ -24,6 +24,8 @@ public struct SearchPlan: Equatable, Hashable, Sendable {
     /// Walk on to a wider beam when the k-th hit of the answer scores below `below` (nil:
     /// never).
     public var widen: Widening?
+    /// How a filter was served (nil: the search had none).
+    public var filter: FilterChoice?
 
     /// A per-query wider beam: a walk whose answer's k-th similarity (at its one stage's
     /// dims) falls below `below` (a query far from what it finds, which a narrow beam serves

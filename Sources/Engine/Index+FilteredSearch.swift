@@ -1,0 +1,58 @@
+import Search
+import Store
+
+extension Index {
+    /// A plan with what the planner predicts of it: its time (scaled by the machine's recent
+    /// slowdown), the model's own mean behind that (fed back to the planner once it ran; nil
+    /// when nothing measured it), and its recall@k.
+    typealias PlanChoice = (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?)
+
+    /// The plan for a search of the rows of `matching` (a filter's), given the one chosen
+    /// without the filter: an exact scan of the matching rows, the walk keeping only them, or
+    /// the unfiltered plan for more hits (see `FilterChoice.choose`). An exact request (`dims`)
+    /// or an index without a graph scans them; `forced` overrides the choice otherwise.
+    func filtered(_ unfiltered: PlanChoice, request: SearchRequest, matching: RowSet, forced: FilterChoice.Strategy?,
+                  snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
+        let live = try snapshot.documentCount()
+        let measured = try graph.flatMap { try planner(in: snapshot, graph: $0) }
+        // The walk's prediction stands only for a plan the planner measured; the scan's is the
+        // measured exact scan of every live row.
+        let scanMs = measured.flatMap { planner in
+            planner.model.measurements.first { $0.plan.exact }.map { $0.meanMs * planner.currentSlowdown }
+        }
+        let why = graph == nil ? "the index has no graph to walk" : request.dims != nil ? "an exact scan was asked for (dims)" : "the plan is an exact scan"
+        let choice = unfiltered.plan.exact
+            ? FilterChoice(strategy: .exactScan, matching: matching.count, why: why)
+            : forced.map { FilterChoice(strategy: $0, matching: matching.count, why: "asked for") }
+            ?? FilterChoice.choose(matching: matching.count, live: live, walkMs: unfiltered.modelMs == nil ? nil : unfiltered.predictedMs,
+                                   scanMs: scanMs)
+        let share = Double(matching.count) / Double(max(live, 1))
+        var result: PlanChoice
+        switch choice.strategy {
+        case .exactScan:
+            let dims = unfiltered.plan.exact ? unfiltered.plan.stages.last?.dims ?? manifest.dimensions : manifest.dimensions
+            result = (.exact(dims: dims, k: request.k), scanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil,
+                      dims == manifest.dimensions ? 1 : nil)
+        case .graphWalk:
+            result = (unfiltered.plan, unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }, nil, nil)
+        case .postFilter:
+            let k = min(FilterChoice.postFilterK(request.k, share: share), SearchRequest.maxK)
+            result = (unfiltered.plan.adapted(to: k), unfiltered.predictedMs, unfiltered.modelMs, unfiltered.recall)
+        }
+        result.plan.filter = choice
+        return result
+    }
+
+    /// The post-filter's answer: the hits of `wide` (the unfiltered plan's, asked for more)
+    /// that match, the first k; when fewer than k match while more rows do, the walk keeping
+    /// only matching rows (`walk`) answers instead, its cost added.
+    func postFiltered(_ wide: Funnel.Answer, k: Int, matching: RowSet, walk: () -> Funnel.Answer) -> Funnel.Answer {
+        var answer = wide
+        answer.hits = Array(wide.hits.filter { matching.contains($0.id) }.prefix(k))
+        guard answer.hits.count < min(k, matching.count), !wide.partial else { return answer }
+        var walked = walk()
+        walked.cost.distanceComputations += wide.cost.distanceComputations
+        walked.cost.bytesTouched += wide.cost.bytesTouched
+        return walked
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import JSONValue
+
+/// How a search with a filter runs, chosen from how many rows the filter matches (see
+/// `choose`), and why; the answer's plan shows it as `filter`.
+public struct FilterChoice: Equatable, Hashable, Sendable {
+    public enum Strategy: String, Sendable, CaseIterable {
+        /// Every matching row scored: exact, and cheap when they are few.
+        case exactScan = "exact_scan"
+        /// The plan's walk, through every row but keeping only matching ones.
+        case graphWalk = "graph_walk"
+        /// The unfiltered plan for more hits, the matching ones kept.
+        case postFilter = "post_filter"
+    }
+
+    public var strategy: Strategy
+    /// Live rows the filter matches.
+    public var matching: Int
+    public var why: String
+
+    public init(strategy: Strategy, matching: Int, why: String) {
+        self.strategy = strategy
+        self.matching = matching
+        self.why = why
+    }
+}
+
+extension FilterChoice: JSONRepresentable {
+    public var json: JSON { ["strategy": .string(strategy.rawValue), "matching": JSON(matching), "why": .string(why)] }
+
+    public init(json: JSON) throws(JSONDecodingError) {
+        let fields = try JSONFields(json, of: FilterChoice.self)
+        let name: String = try fields["strategy"]
+        guard let strategy = Strategy(rawValue: name) else {
+            throw JSONDecodingError(record: "FilterChoice", field: "strategy", problem: "expected one of \(Strategy.allCases.map(\.rawValue)), got \"\(name)\"")
+        }
+        self.init(strategy: strategy, matching: try fields["matching"], why: try fields["why"])
+    }
+}
+
+extension FilterChoice {
+    /// From this share of the live rows on, a filter is served by the unfiltered plan asked for
+    /// more hits: nearly every hit matches, and the plan runs as it was measured.
+    public static let postFilterShare = 0.9
+    /// Without measurements to compare, a filter matching less than this share of the live
+    /// rows is scanned, a larger one walked: about where the measured costs below cross on the
+    /// Debian reference vectors (3.6%).
+    public static let unmeasuredScanShare = 0.05
+    /// A filtered walk's time is the unfiltered one's ÷ share^exponent. To collect ef matching
+    /// rows a walk passes about ef ÷ share rows, but its upper levels and first steps cost the
+    /// same at any share: on the Debian reference vectors (ef 32) it took 3.5x, 34x and 250x the
+    /// unfiltered walk's time at 10%, 1% and 0.1%, and recall@10 stayed 0.99-1.0 (the beam
+    /// needs no widening: it already walks on until ef matching rows are in it).
+    public static let walkCostExponent = 0.8
+    /// A matching row scanned among rows that do not match costs this many rows of the full
+    /// scan (which is timed on 2 threads, reading every row in sequence): 0.45-0.6 µs against
+    /// 0.23 µs on the Debian reference vectors at 1% and 10%.
+    public static let scatteredRowCost = 2.5
+
+    /// The time of scanning a filter's share of the rows, from that of scanning them all.
+    public static func predictedScanMs(_ scanMs: Double, share: Double) -> Double { scanMs * share * scatteredRowCost }
+
+    /// The time of a filtered walk, from that of the unfiltered one.
+    public static func predictedWalkMs(_ walkMs: Double, share: Double) -> Double { walkMs / pow(share, walkCostExponent) }
+
+    /// How many hits the post-filter asks the unfiltered plan for, so that k of them match a
+    /// filter of `share` with room for chance.
+    public static func postFilterK(_ k: Int, share: Double) -> Int {
+        Int((Double(k) * 1.25 / max(share, postFilterShare)).rounded(.up))
+    }
+
+    /// The strategy for a filter matching `matching` of `live` rows, on an index that can walk
+    /// a graph in `walkMs` (the unfiltered plan's predicted time) and scans all its live rows in
+    /// `scanMs` (nil: not measured): the cheaper of scanning the matching rows and walking for
+    /// them, or the post-filter when nearly every row matches.
+    public static func choose(matching: Int, live: Int, walkMs: Double?, scanMs: Double?) -> FilterChoice {
+        let share = Double(matching) / Double(max(live, 1))
+        let percent = share < 0.001 ? String(format: "%.3f%%", share * 100) : String(format: "%.1f%%", share * 100)
+        func choice(_ strategy: Strategy, _ why: String) -> FilterChoice {
+            FilterChoice(strategy: strategy, matching: matching, why: "\(matching) of \(live) rows match (\(percent)): \(why)")
+        }
+        guard matching > 0 else { return FilterChoice(strategy: .exactScan, matching: 0, why: "no row matches the filter") }
+        if share >= postFilterShare {
+            return choice(.postFilter, "nearly all, so the unfiltered plan asks for more hits and keeps the matching ones")
+        }
+        guard let walkMs, let scanMs else {
+            return share < unmeasuredScanShare
+                ? choice(.exactScan, "few enough to score them all (no measured plans to compare)")
+                : choice(.graphWalk, "too many to score them all (no measured plans to compare)")
+        }
+        let scan = predictedScanMs(scanMs, share: share), walk = predictedWalkMs(walkMs, share: share)
+        let times = String(format: "%.3f ms against %.3f ms", min(scan, walk), max(scan, walk))
+        return scan <= walk
+            ? choice(.exactScan, "scoring them all is predicted faster than walking for them (\(times))")
+            : choice(.graphWalk, "walking for them is predicted faster than scoring them all (\(times))")
+    }
+}

@@ -1,0 +1,135 @@
+import Engine
+import Foundation
+import Search
+import Store
+import TestSupport
+import XCTest
+
+/// Searches of the rows a filter matched (a `RowSet` of internal ids), by each strategy and by
+/// the planner's choice, on real indexes and graphs.
+final class FilteredSearchTests: XCTestCase {
+    /// The rows of `ids`, as a filter would hand them over.
+    private func rows(_ index: Index, _ ids: some Sequence<String>) throws -> RowSet {
+        try index.store.read { snapshot in
+            RowSet(try ids.compactMap { try snapshot.internalID(of: $0) }, capacity: try snapshot.documentCount() + 1024)
+        }
+    }
+
+    private func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        return dot / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
+    }
+
+    func testExactScanOfTheMatchingRowsIsBruteForceOverThem() throws {
+        let docs = ClusteredCorpus.documents(3_000)
+        let index = try makeClusteredIndex(docs)
+        let kept = docs.filter { Int($0.id.dropFirst())! % 7 == 3 }
+        let matching = try rows(index, kept.map(\.id))
+        for q in [docs[3], docs[100], docs[2_001]].map({ $0.vector!.map { $0 + 0.05 } }) {
+            let result = try index.search(SearchRequest(vector: q, k: 10), matching: matching)
+            XCTAssertEqual(result.plan.filter?.strategy, .exactScan, "no graph: the matching rows are scanned")
+            XCTAssertEqual(result.plan.filter?.matching, kept.count)
+            let expected = kept.map { ($0.id, cosine(q, $0.vector!)) }.sorted { $0.1 > $1.1 }.prefix(10)
+            XCTAssertEqual(result.hits.map(\.id), expected.map(\.0))
+            for (hit, want) in zip(result.hits, expected) { XCTAssertEqual(hit.score, want.1, accuracy: 1e-4) }
+            XCTAssertEqual(result.distanceComputations, kept.count, "only the matching rows are scored")
+        }
+    }
+
+    /// On real MiniLM vectors (4,096 Debian descriptions, title queries), the walk that keeps
+    /// only matching rows finds what the exact scan of them finds, at 10% and 1% of the rows.
+    func testGraphWalkReachesRecallOnDebianVectorsAtTenAndOnePercent() throws {
+        let shared = "../shared/data/"
+        guard FileManager.default.fileExists(atPath: shared + "minilm-debian-docs.f16.npy") else { throw XCTSkip("needs ../shared/data") }
+        let docs = try NumpyMatrix(contentsOf: shared + "minilm-debian-docs.f16.npy")
+        let titles = try NumpyMatrix(contentsOf: shared + "minilm-debian-titles.f16.npy")
+        let count = 4_096
+        let index = try Index.create(name: "debian", in: temporaryData(self), dimensions: docs.columns, model: nil)
+        for start in stride(from: 0, to: count, by: 2_048) {
+            _ = try index.upsert((start..<start + 2_048).map { DocumentInput(id: "row\($0)", vector: docs.row($0)) })
+        }
+        _ = try index.buildGraph()
+        var rng = SplitMix64(seed: 3)
+        for share in [0.1, 0.01] {
+            var found = 0, expected = 0
+            for q in 0..<60 {
+                let matching = try rows(index, (0..<count).filter { _ in Double(rng.next() % 10_000) < share * 10_000 }.map { "row\($0)" })
+                let request = SearchRequest(vector: titles.row(q), k: 10)
+                let truth = Set(try index.search(request, matching: matching, strategy: .exactScan).hits.map(\.id))
+                let walked = try index.search(request, matching: matching, strategy: .graphWalk)
+                XCTAssertEqual(walked.plan.filter?.strategy, .graphWalk)
+                XCTAssertFalse(walked.plan.exact)
+                let walkedRows = try rows(index, walked.hits.map(\.id))
+                XCTAssertEqual(walkedRows.count, walked.hits.count)
+                walkedRows.forEach { XCTAssertTrue(matching.contains($0), "only matching rows are answered") }
+                found += walked.hits.filter { truth.contains($0.id) }.count
+                expected += truth.count
+            }
+            XCTAssertGreaterThanOrEqual(Double(found) / Double(expected), 0.9, "recall at \(share * 100)% of the rows")
+        }
+    }
+
+    func testFewerMatchesThanKAnswersThemAllAndNoMatchAnswersNothing() throws {
+        let docs = ClusteredCorpus.documents(6_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        let few = ["d5", "d777", "d4242"]
+        let q = docs[900].vector!
+        for strategy in [nil] + FilterChoice.Strategy.allCases {
+            let result = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, few), strategy: strategy)
+            XCTAssertEqual(Set(result.hits.map(\.id)), Set(few), "\(strategy?.rawValue ?? "the planner's choice") answers every match")
+            let none = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, []), strategy: strategy)
+            XCTAssertEqual(none.hits.count, 0)
+            XCTAssertEqual(none.plan.filter?.matching, 0)
+        }
+        let none = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, []))
+        XCTAssertEqual(none.plan.filter?.why, "no row matches the filter")
+        XCTAssertEqual(none.distanceComputations, 0, "nothing to score")
+    }
+
+    /// The answer's plan carries the filter's strategy, matching count and reason, and reads
+    /// back from the API's shape (what the CLI gets from a daemon).
+    func testThePlanSaysHowTheFilterWasServed() throws {
+        let docs = ClusteredCorpus.documents(6_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        let q = docs[10].vector!
+        let few = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.prefix(30).map(\.id)))
+        XCTAssertEqual(few.plan.filter?.strategy, .exactScan, "30 of 6,000 rows: scanned")
+        let most = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.dropFirst(100).map(\.id)))
+        XCTAssertEqual(most.plan.filter?.strategy, .postFilter, "nearly every row: the unfiltered plan, asked for more")
+        XCTAssertEqual(most.hits.count, 10)
+        XCTAssertTrue(most.hits.allSatisfy { Int($0.id.dropFirst())! >= 100 })
+        let half = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.filter { Int($0.id.dropFirst())! % 2 == 0 }.map(\.id)))
+        XCTAssertEqual(half.plan.filter?.strategy, .graphWalk, "half the rows: walked")
+        for result in [few, most, half] {
+            let read = try XCTUnwrap(SearchResult(json: result.json))
+            XCTAssertEqual(read.plan.filter, result.plan.filter)
+            XCTAssertEqual(result.json["plan"]?["filter"]?["matching"]?.int, result.plan.filter?.matching)
+        }
+        XCTAssertNil(try index.search(SearchRequest(vector: q, k: 10)).json["plan"]?["filter"], "no filter, no filter in the plan")
+    }
+
+    func testGroupByParentAndPresetsKeepTheFilter() throws {
+        let docs = ClusteredCorpus.documents(6_000).map { doc in
+            var chunk = doc
+            chunk.meta = "{\"parent\":\"p\(Int(doc.id.dropFirst())! / 3)\"}"
+            return chunk
+        }
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        _ = try XCTUnwrap(try index.calibrate(queryCount: 60))
+        let kept = Set(docs.filter { Int($0.id.dropFirst())! % 5 == 0 }.map(\.id))
+        let matching = try rows(index, kept)
+        var grouped = SearchRequest(vector: docs[35].vector!, k: 10)
+        grouped.groupByParent = true
+        let result = try index.search(grouped, matching: matching)
+        XCTAssertEqual(result.hits.count, 10)
+        XCTAssertTrue(result.hits.allSatisfy { kept.contains($0.id) }, "grouped hits match the filter")
+        XCTAssertNotNil(result.plan.filter)
+        let preset = try index.search(SearchRequest(vector: docs[35].vector!, k: 10, preset: "balanced"), matching: matching)
+        XCTAssertEqual(preset.hits.count, 10)
+        XCTAssertTrue(preset.hits.allSatisfy { kept.contains($0.id) }, "a preset's hits match the filter")
+        XCTAssertNotNil(preset.plan.filter)
+    }
+}
