@@ -18,25 +18,25 @@ final class FieldColumns: Sendable {
         self.generation = generation
     }
 
-    /// The rows `filter` matches among `live` (every live row): `not`, `ne` and
-    /// `exists: false` are complements within them.
-    func rows(_ filter: Filter, live: RowSet) -> RowSet {
+    /// The rows `filter` matches among the live rows: `not`, `ne` and `exists: false` are
+    /// complements within them.
+    func rows(_ filter: Filter, live: LiveRows) -> RowSet {
         switch filter {
         case .field(let name, let test):
             var rows = RowSet(capacity: live.capacity)
             switch test {
             case .ne(let value):
                 columns[name]?.add(.eq(value), to: &rows)
-                return live.subtracting(rows)
+                return live.all.subtracting(rows)
             case .exists(false):
                 columns[name]?.add(.exists(true), to: &rows)
-                return live.subtracting(rows)
+                return live.all.subtracting(rows)
             default:
                 columns[name]?.add(test, to: &rows)
                 return rows
             }
         case .and(let filters):
-            guard let first = filters.first else { return live }
+            guard let first = filters.first else { return live.all }
             var rows = self.rows(first, live: live)
             for filter in filters.dropFirst() where rows.count > 0 { rows.formIntersection(self.rows(filter, live: live)) }
             return rows
@@ -45,8 +45,32 @@ final class FieldColumns: Sendable {
             for filter in filters { rows.formUnion(self.rows(filter, live: live)) }
             return rows
         case .not(let filter):
-            return live.subtracting(rows(filter, live: live))
+            return live.all.subtracting(rows(filter, live: live))
         }
+    }
+}
+
+/// The live rows of a snapshot, read from its vector blocks' live bytes only when a
+/// complement first needs them (a filter without `not`, `ne` or `exists: false` never does).
+final class LiveRows {
+    /// Rows `0..<capacity` hold every live row.
+    let capacity: Int
+    private let blocks: [VectorBlock]
+    private var read: RowSet?
+
+    init(_ blocks: [VectorBlock]) {
+        self.blocks = blocks
+        capacity = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
+    }
+
+    var all: RowSet {
+        if let read { return read }
+        var live = RowSet(capacity: capacity)
+        for block in blocks {
+            for i in 0..<block.rows where block.live[i] != 0 { live.insert(block.firstID + UInt32(i)) }
+        }
+        read = live
+        return live
     }
 }
 
@@ -88,7 +112,7 @@ struct FieldColumn: Sendable {
             let glob = Glob(pattern)
             for i in values.indices where glob.matches(values[i].names) { add(valueAt: i, to: &set) }
         case .exists:
-            for row in rows { set.insert(row) }
+            add(runFrom: 0, to: values.count, to: &set)
         }
     }
 
@@ -107,9 +131,11 @@ struct FieldColumn: Sendable {
         if i < values.count, values[i] == value { add(valueAt: i, to: &set) }
     }
 
+    /// Adds the rows of values `start..<end`; a row past the live rows (a damaged index) is
+    /// left out rather than trapping.
     private func add(runFrom start: Int, to end: Int, to set: inout RowSet) {
         guard start < end else { return }
-        for row in rows[starts[start]..<starts[end]] { set.insert(row) }
+        for row in rows[starts[start]..<starts[end]] where Int(row) < set.capacity { set.insert(row) }
     }
 
     private func add(valueAt i: Int, to set: inout RowSet) { add(runFrom: i, to: i + 1, to: &set) }
