@@ -34,6 +34,11 @@ final class FilterParsingTests: XCTestCase {
             XCTAssertEqual(try Filter(json: filter.json), filter, text)
         }
         XCTAssertEqual(try parse(#"{"field": "n", "eq": -0.0}"#), try parse(#"{"field": "n", "eq": 0}"#), "-0 is 0")
+
+        // What the CLI sends a daemon carries the filter as the API writes it.
+        var request = SearchRequest(query: "q")
+        request.filter = try parse(filters[9])
+        XCTAssertEqual(request.json["filter"], try JSON.parse(Array(filters[9].utf8)))
     }
 
     func testEachMalformedPartIsNamed() {

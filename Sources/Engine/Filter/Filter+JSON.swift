@@ -40,6 +40,17 @@ extension Filter {
         self = .field(try Filter.fieldName(object["field"], at: "\(path).field"), try FieldTest(object, path: path))
     }
 
+    /// Parses a filter written as JSON text (`mrl search --filter`).
+    public init(text: String, path: String = "filter") throws {
+        let json: JSON
+        do {
+            json = try JSON.parse(Array(text.utf8))
+        } catch {
+            throw Filter.invalid(path, "is not JSON (\(error)): write it as {\"field\": \"ext\", \"eq\": \"md\"}, quoted for the shell")
+        }
+        try self.init(json: json, path: path)
+    }
+
     /// The API's shape (what the CLI sends a daemon).
     public var json: JSON {
         switch self {
