@@ -51,25 +51,29 @@ final class FieldColumns: Sendable {
 }
 
 /// The live rows of a snapshot, read from its vector blocks' live bytes only when a
-/// complement first needs them (a filter without `not`, `ne` or `exists: false` never does).
+/// complement first needs them (a filter without `not`, `ne` or `exists: false` never does),
+/// and kept on the index until a write commits.
 final class LiveRows {
     /// Rows `0..<capacity` hold every live row.
     let capacity: Int
     private let blocks: [VectorBlock]
-    private var read: RowSet?
+    private let version: CommittedVersion
+    private let index: Index
 
-    init(_ blocks: [VectorBlock]) {
-        self.blocks = blocks
+    init(_ snapshot: Snapshot, of index: Index) throws {
+        blocks = try snapshot.vectorBlocks()
+        version = snapshot.version
+        self.index = index
         capacity = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
     }
 
     var all: RowSet {
-        if let read { return read }
+        if let cached = index.liveRowsCache.withLock({ $0 }), cached.version == version { return cached.rows }
         var live = RowSet(capacity: capacity)
         for block in blocks {
             for i in 0..<block.rows where block.live[i] != 0 { live.insert(block.firstID + UInt32(i)) }
         }
-        read = live
+        index.liveRowsCache.withLock { $0 = (version, live) }
         return live
     }
 }

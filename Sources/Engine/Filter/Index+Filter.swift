@@ -6,7 +6,7 @@ extension Index {
     /// memory once per fields generation and kept; an index without one yet (made before
     /// filters, not opened for writing since) has its documents' meta read each time.
     public func matchingRows(_ filter: Filter, in snapshot: Snapshot) throws -> RowSet {
-        try fieldColumns(snapshot).rows(filter, live: LiveRows(try snapshot.vectorBlocks()))
+        try fieldColumns(snapshot).rows(filter, live: LiveRows(snapshot, of: self))
     }
 
     private func fieldColumns(_ snapshot: Snapshot) throws -> FieldColumns {
