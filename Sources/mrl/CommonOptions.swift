@@ -43,7 +43,7 @@ struct FilterOptions: ParsableArguments {
         (gt, gte, lt, lte), prefix, glob, exists; or {"and": [...]}, {"or": [...]}, {"not": ...}. \
         Nested meta fields are named a.b; folder indexes have path, ext and mtime. Examples:
           '{"field": "ext", "in": ["md", "txt"]}'
-          '{"and": [{"field": "path", "glob": "docs/**"}, {"field": "mtime", "range": {"gte": 1735689600}}]}'
+          '{"and": [{"field": "path", "glob": "**/docs/**"}, {"field": "mtime", "range": {"gte": 1735689600}}]}'
         """))
     var filter: String?
 

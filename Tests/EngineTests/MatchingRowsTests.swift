@@ -19,7 +19,7 @@ final class MatchingRowsTests: XCTestCase {
     private let strings: [JSON] = ["", "a", "ab", "abc", "b", "é", "Ab", "src/a.swift", .string(String(repeating: "x", count: 300))]
     private let numbers: [JSON] = [0, -0.0, 1, -1, 2.5, 3, 1e300, -1e300, .integer(Int64.max)]
     private let fields = ["color", "size", "tags", "path", "ext", "n", "o.x", "o", "missing"]
-    private let paths = ["src/a.swift", "src/deep/b.SWIFT", "docs/README.md", "x/.bashrc", "a.tar.GZ", "notes.", "Makefile"]
+    private let paths = ["src/a.swift", "src/deep/b.SWIFT", "docs/README.md", "x/.bashrc", "a.tar.GZ", "notes.", "Makefile", "/home/u/src/c.swift", "/docs/x.md"]
 
     private func scalar() -> JSON {
         switch rng.next() % 3 {
@@ -64,7 +64,7 @@ final class MatchingRowsTests: XCTestCase {
             if rng.next() % 2 == 0 { range[pick(["lt", "lte"])] = low.string != nil ? pick(["b", "z", "é"]) : pick([1, 3, 1e301]) }
             return ["field": field, "range": .object(range)]
         case 4: return ["field": field, "prefix": pick(["", "a", "src/", "A", "é"])]
-        case 5: return ["field": field, "glob": pick(["*.swift", "src/**", "**/*.md", "?", "[ab]*", "*"])]
+        case 5: return ["field": field, "glob": pick(["*.swift", "src/**", "**/*.md", "?", "[ab]*", "*", "/home/**/*.swift", "**/src/**", "/docs/*"])]
         default: return ["field": field, "exists": .bool(rng.next() % 2 == 0)]
         }
     }
@@ -104,7 +104,11 @@ final class MatchingRowsTests: XCTestCase {
         if let pattern = filter["glob"]?.string {
             let glob = Glob(pattern)
             return values.contains { value in
-                value.string.map { glob.matches(Array($0.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)[...]) } ?? false
+                // A leading / starts no name: absolute paths match globs anchored at the root.
+                value.string.map { path in
+                    let names = path.split(separator: "/", omittingEmptySubsequences: false).map { Array($0.utf8) }
+                    return glob.matches(names.dropFirst(path.hasPrefix("/") ? 1 : 0))
+                } ?? false
             }
         }
         let range = filter["range"]?.object ?? [:]

@@ -150,10 +150,12 @@ private extension FieldValue {
         if case .string(let bytes) = self { bytes.starts(with: prefix) } else { false }
     }
 
-    /// A string's names between `/`, as a glob reads a path (none for other kinds, which
-    /// no glob matches).
+    /// A string's names between `/`, as a glob reads a path: a leading `/` (folder indexes'
+    /// absolute paths) starts no name, so `/home/**` is anchored at the root. None for other
+    /// kinds, which no glob matches.
     var names: ArraySlice<[UInt8]> {
         guard case .string(let bytes) = self else { return [] }
-        return bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map(Array.init)[...]
+        let slash = UInt8(ascii: "/")
+        return bytes.dropFirst(bytes.first == slash ? 1 : 0).split(separator: slash, omittingEmptySubsequences: false).map(Array.init)[...]
     }
 }
