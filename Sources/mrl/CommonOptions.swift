@@ -49,6 +49,15 @@ struct FilterOptions: ParsableArguments {
 
     /// The filter, checked as the API checks it; nil when none was given.
     func parsed() throws -> Filter? { try filter.map { try Filter(text: $0, path: "--filter") } }
+
+    /// A bad filter is a usage error, before any work.
+    func validate() throws {
+        do {
+            _ = try parsed()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
 }
 
 /// A size option like 512M, 64G, 1T or a plain byte count (`ByteCount`).
