@@ -49,6 +49,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var training: AdaptorOptions
 
+    @OptionGroup var filter: FilterOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -57,6 +59,9 @@ struct EvalCommand: ParsableCommand {
         if let groupBy, groupBy != "parent" { throw ValidationError("--group-by takes \"parent\"") }
         if let dims, dims.split(separator: ",").contains(where: { Int($0) == nil }) {
             throw ValidationError("--dims must be numbers separated by commas, e.g. 32,64,128")
+        }
+        if compareHeads != nil, filter.filter != nil {
+            throw ValidationError("--filter narrows the known-item evaluation; --compare-heads scores every document: give one of them")
         }
         if let compareHeads, compareHeads.split(separator: ",").contains(where: { HeadKind(rawValue: String($0)) == nil }) {
             throw ValidationError("--compare-heads takes heads separated by commas, of none, pca, adaptor")
@@ -76,7 +81,8 @@ struct EvalCommand: ParsableCommand {
         let stored = try index.costModel()?.presets.map(\.name) ?? []
         let presetNames = presets == "none" ? [] : presets.map { $0.split(separator: ",").map(String.init) } ?? stored
         let progress = ProgressDisplay()
-        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames, groupByParent: groupBy == "parent") { done, total in
+        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames, groupByParent: groupBy == "parent",
+                                            filter: try filter.parsed()) { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "searches",
                             plainLine: "\(done) of \(total) searches")
         }

@@ -18,6 +18,7 @@ struct SearchCommand: ParsableCommand {
               mrl search --index debian --preset fast "pdf viewer"
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
               mrl search --index mine --vector-file q.json
+              mrl search --index notes --filter '{"field": "ext", "eq": "md"}' "release checklist"
             """)
 
     @OptionGroup var target: IndexOptions
@@ -49,6 +50,8 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Beam width of the graph walk, overriding the planner.")
     var ef: Int?
 
+    @OptionGroup var filter: FilterOptions
+
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
     var json = false
 
@@ -64,6 +67,7 @@ struct SearchCommand: ParsableCommand {
         var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
+        request.filter = try filter.parsed()
         let result = try target.service().answer(request)
         if json {
             print(result.json.serialized)
