@@ -7,10 +7,11 @@ import Store
 /// from the query log when one falls short of its target.
 extension Index {
     /// Offers an answer given to a user. Only graph walks are checked (an exact scan of every
-    /// dimension is exact), and only whole answers: a deadline's partial one is marked as such.
+    /// dimension is exact), only whole answers (a deadline's partial one is marked as such), and
+    /// only unfiltered ones (the monitor's exact search has no filter).
     /// `vector` is the query in the model's raw space.
     public func offerToMonitor(_ request: SearchRequest, vector: [Float], result: SearchResult) {
-        guard !result.plan.exact, !result.partial, !request.groupByParent, let generation = result.vectorsGeneration else { return }
+        guard !result.plan.exact, result.plan.filter == nil, !result.partial, !request.groupByParent, let generation = result.vectorsGeneration else { return }
         let label: String, target: Double?
         switch (request.preset, request.budgetMs, request.ef) {
         case (let name?, _, _):

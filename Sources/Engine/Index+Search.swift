@@ -14,9 +14,9 @@ extension Index {
         try search(request, matching: nil)
     }
 
-    /// Searches only the rows of `matching` (a filter's; nil: every row), by the strategy
-    /// `filtered` picks for their number (or `strategy`, for benchmarks that compare them);
-    /// the answer's plan says which and why.
+    /// Searches only the rows of `matching` (nil: those the request's filter matches, or every
+    /// row without one), by the strategy `filtered` picks for their number (or `strategy`, for
+    /// benchmarks that compare them); the answer's plan says which and why.
     public func search(_ request: SearchRequest, matching: RowSet?, strategy: FilterChoice.Strategy? = nil) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         if request.groupByParent { return try searchGroupedByParent(request, matching: matching, strategy: strategy) }
@@ -28,8 +28,9 @@ extension Index {
             let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
             let start = DispatchTime.now()
             let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
+            let rows = try matching ?? request.filter.map { try matchingRows($0, in: snapshot) }
             let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
-            let choice = try matching.map {
+            let choice = try rows.map {
                 try filtered(unfiltered, request: request, matching: $0, forced: strategy, snapshot: snapshot, graph: graph)
             } ?? unfiltered
             // Prefixes are taken in the head's space; full dimensions score the raw vectors,
@@ -42,7 +43,7 @@ extension Index {
                 throw EngineError.invalidRequest(field: "vector", message: "its first \(shortest) dimensions in the index's head space are all zero: no direction to search\(hint)")
             }
             let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
-                                 head: record, graph: graph, matching: matching, deadline: deadline)
+                                 head: record, graph: graph, matching: rows, deadline: deadline)
             let resolved = try answer.hits.map { hit -> SearchHit in
                 let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
                 let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil

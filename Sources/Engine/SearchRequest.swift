@@ -79,11 +79,6 @@ public struct SearchRequest: Sendable {
                 throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds up to \(Int(SearchRequest.maxMilliseconds)) (an hour), got \(value)")
             }
         }
-        if filter != nil {
-            // Until the filtered search strategies (issue 20, filter-search) land: a filter
-            // the search would ignore must not give unfiltered answers.
-            throw EngineError.invalidRequest(field: "filter", message: "filtered search is not in this build yet: search without \"filter\"")
-        }
         if dims != nil, ef != nil || budgetMs != nil || preset != nil {
             throw EngineError.invalidRequest(field: "dims", message: "asks for an exact scan of a prefix: give it without \"ef\", \"budget_ms\" and \"preset\"")
         }

@@ -110,6 +110,29 @@ final class FilteredSearchTests: XCTestCase {
         XCTAssertNil(try index.search(SearchRequest(vector: q, k: 10)).json["plan"]?["filter"], "no filter, no filter in the plan")
     }
 
+    /// A request's `filter` is evaluated to its matching rows and served like them.
+    func testARequestsFilterIsServedByTheRowsItMatches() throws {
+        let docs = ClusteredCorpus.documents(6_000).map { doc in
+            var tagged = doc
+            tagged.meta = "{\"n\":\(Int(doc.id.dropFirst())! % 10)}"
+            return tagged
+        }
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        for share in [1, 9] {  // one value of ten (a walk), or all but one (the post-filter)
+            var request = SearchRequest(vector: docs[42].vector!, k: 10)
+            request.filter = try Filter(json: share == 1 ? ["field": "n", "eq": 3] : ["field": "n", "ne": 3])
+            let kept = docs.filter { (Int($0.id.dropFirst())! % 10 == 3) == (share == 1) }
+            let filtered = try index.search(request)
+            XCTAssertEqual(filtered.plan.filter?.matching, kept.count)
+            request.filter = nil
+            let given = try index.search(request, matching: try rows(index, kept.map(\.id)))
+            XCTAssertEqual(filtered.hits.map(\.id), given.hits.map(\.id))
+            XCTAssertEqual(filtered.plan, given.plan)
+            XCTAssertEqual(filtered.hits.count, 10)
+        }
+    }
+
     func testGroupByParentAndPresetsKeepTheFilter() throws {
         let docs = ClusteredCorpus.documents(6_000).map { doc in
             var chunk = doc
