@@ -14,6 +14,7 @@ struct AnnBench: ParsableCommand {
             "vector" (model space) or "query" (text) per line, e.g. tools/known_item.py's title queries.
 
             Example:  mrl-bench ann --index debian-ref --queries tools/bench/out/debian-titles.jsonl
+                      mrl-bench ann --index filter-debian --filtered tools/bench/out/filter-debian-eval.jsonl --limit 200
             """)
 
     @Option(name: .customLong("index"), help: "Name of the index, opened in this process (beside a daemon that holds it, too).")
@@ -23,9 +24,9 @@ struct AnnBench: ParsableCommand {
     var data: String?
 
     @Option(help: "JSONL queries: {\"vector\": [...]} or {\"query\": \"text\"} (a relevant_id is not needed).")
-    var queries: String
+    var queries: String = ""
 
-    @Option(help: "How many queries to use.")
+    @Option(help: "How many queries to use (with --filtered: of each kind).")
     var limit = 1000
 
     @Option(help: "How many queries of the file to skip first (to keep apart the queries that choose and those that measure).")
@@ -37,6 +38,9 @@ struct AnnBench: ParsableCommand {
     @Option(help: "Beam widths for --per-query.")
     var efs = IntList(argument: "10,16,24,32,48,64,96,128,192,256,384")!
 
+    @Option(help: "JSONL filtered queries: {\"vector\": [...], \"filter\": {...}} (\"kind\" groups them), e.g. tools/bench/filter_data.py's. Instead of the plan sweep, every filter strategy and the planner's choice on each, QPS and recall@k per kind.")
+    var filtered: String?
+
     @Option(name: .short, help: "Results per query.")
     var k = 10
 
@@ -46,8 +50,13 @@ struct AnnBench: ParsableCommand {
     @Flag(help: "Print results as JSON.")
     var json = false
 
+    func validate() throws {
+        if queries.isEmpty == (filtered == nil) { throw ValidationError("give one of --queries and --filtered") }
+    }
+
     func run() throws {
         let index = try Index.open(name: name, in: DataDirectory(path: data), mode: .read)
+        if let filtered { return try runFiltered(index, path: filtered) }
         let budgetList = budgets.split(separator: ",").compactMap { Double($0) }
         let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).dropFirst(skip).prefix(limit).vectors()
         if let perQuery { return try writePerQuery(index, vectors: vectors, to: perQuery) }
