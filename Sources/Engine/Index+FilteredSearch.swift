@@ -20,12 +20,17 @@ extension Index {
         let scanMs = measured.flatMap { planner in
             planner.model.measurements.first { $0.plan.exact }.map { $0.meanMs * planner.currentSlowdown }
         }
-        let why = graph == nil ? "the index has no graph to walk" : request.dims != nil ? "an exact scan was asked for (dims)" : "the plan is an exact scan"
-        let choice = unfiltered.plan.exact
-            ? FilterChoice(strategy: .exactScan, matching: matching.count, why: why)
-            : forced.map { FilterChoice(strategy: $0, matching: matching.count, why: "asked for") }
-            ?? FilterChoice.choose(matching: matching.count, live: live, walkMs: unfiltered.modelMs == nil ? nil : unfiltered.predictedMs,
-                                   scanMs: scanMs)
+        let choice: FilterChoice
+        if matching.count == 0 {
+            choice = .noMatch
+        } else if unfiltered.plan.exact {
+            let why = graph == nil ? "the index has no graph to walk" : request.dims != nil ? "an exact scan was asked for (dims)" : "the plan is an exact scan"
+            choice = FilterChoice(strategy: .exactScan, matching: matching.count, why: why)
+        } else if let forced {
+            choice = FilterChoice(strategy: forced, matching: matching.count, why: "asked for")
+        } else {
+            choice = .choose(matching: matching.count, live: live, walkMs: unfiltered.modelMs == nil ? nil : unfiltered.predictedMs, scanMs: scanMs)
+        }
         let share = Double(matching.count) / Double(max(live, 1))
         var result: PlanChoice
         switch choice.strategy {

@@ -63,6 +63,9 @@ extension FilterChoice {
     /// The time of a filtered walk, from that of the unfiltered one.
     public static func predictedWalkMs(_ walkMs: Double, share: Double) -> Double { walkMs / pow(share, walkCostExponent) }
 
+    /// A filter no row passes: the scan of its rows reads nothing.
+    public static let noMatch = FilterChoice(strategy: .exactScan, matching: 0, why: "no row matches the filter")
+
     /// How many hits the post-filter asks the unfiltered plan for, so that k of them match a
     /// filter of `share` with room for chance.
     public static func postFilterK(_ k: Int, share: Double) -> Int {
@@ -79,7 +82,7 @@ extension FilterChoice {
         func choice(_ strategy: Strategy, _ why: String) -> FilterChoice {
             FilterChoice(strategy: strategy, matching: matching, why: "\(matching) of \(live) rows match (\(percent)): \(why)")
         }
-        guard matching > 0 else { return FilterChoice(strategy: .exactScan, matching: 0, why: "no row matches the filter") }
+        guard matching > 0 else { return .noMatch }
         if share >= postFilterShare {
             return choice(.postFilter, "nearly all, so the unfiltered plan asks for more hits and keeps the matching ones")
         }
