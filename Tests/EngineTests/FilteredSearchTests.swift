@@ -15,6 +15,22 @@ final class FilteredSearchTests: XCTestCase {
         }
     }
 
+    /// The clustered corpus's documents, the meta of document n `meta(n)`, indexed with a graph.
+    private func indexWithGraph(meta: (Int) -> String? = { _ in nil }) throws -> (docs: [DocumentInput], index: Index) {
+        let docs = ClusteredCorpus.documents(6_000).map { doc in
+            var tagged = doc
+            tagged.meta = meta(number(doc))
+            return tagged
+        }
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        return (docs, index)
+    }
+
+    /// n, of the clustered corpus's document "d<n>".
+    private func number(_ doc: DocumentInput) -> Int { number(doc.id) }
+    private func number(_ id: String) -> Int { Int(id.dropFirst()) ?? -1 }
+
     private func cosine(_ a: [Float], _ b: [Float]) -> Float {
         let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
         return dot / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
@@ -23,7 +39,7 @@ final class FilteredSearchTests: XCTestCase {
     func testExactScanOfTheMatchingRowsIsBruteForceOverThem() throws {
         let docs = ClusteredCorpus.documents(3_000)
         let index = try makeClusteredIndex(docs)
-        let kept = docs.filter { Int($0.id.dropFirst())! % 7 == 3 }
+        let kept = docs.filter { number($0) % 7 == 3 }
         let matching = try rows(index, kept.map(\.id))
         for q in [docs[3], docs[100], docs[2_001]].map({ $0.vector!.map { $0 + 0.05 } }) {
             let result = try index.search(SearchRequest(vector: q, k: 10), matching: matching)
@@ -70,9 +86,7 @@ final class FilteredSearchTests: XCTestCase {
     }
 
     func testFewerMatchesThanKAnswersThemAllAndNoMatchAnswersNothing() throws {
-        let docs = ClusteredCorpus.documents(6_000)
-        let index = try makeClusteredIndex(docs)
-        try buildClusteredGraph(index)
+        let (docs, index) = try indexWithGraph()
         let few = ["d5", "d777", "d4242"]
         let q = docs[900].vector!
         for strategy in [nil] + FilterChoice.Strategy.allCases {
@@ -90,17 +104,15 @@ final class FilteredSearchTests: XCTestCase {
     /// The answer's plan carries the filter's strategy, matching count and reason, and reads
     /// back from the API's shape (what the CLI gets from a daemon).
     func testThePlanSaysHowTheFilterWasServed() throws {
-        let docs = ClusteredCorpus.documents(6_000)
-        let index = try makeClusteredIndex(docs)
-        try buildClusteredGraph(index)
+        let (docs, index) = try indexWithGraph()
         let q = docs[10].vector!
         let few = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.prefix(30).map(\.id)))
         XCTAssertEqual(few.plan.filter?.strategy, .exactScan, "30 of 6,000 rows: scanned")
         let most = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.dropFirst(100).map(\.id)))
         XCTAssertEqual(most.plan.filter?.strategy, .postFilter, "nearly every row: the unfiltered plan, asked for more")
         XCTAssertEqual(most.hits.count, 10)
-        XCTAssertTrue(most.hits.allSatisfy { Int($0.id.dropFirst())! >= 100 })
-        let half = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.filter { Int($0.id.dropFirst())! % 2 == 0 }.map(\.id)))
+        XCTAssertTrue(most.hits.allSatisfy { number($0.id) >= 100 })
+        let half = try index.search(SearchRequest(vector: q, k: 10), matching: try rows(index, docs.filter { number($0) % 2 == 0 }.map(\.id)))
         XCTAssertEqual(half.plan.filter?.strategy, .graphWalk, "half the rows: walked")
         for result in [few, most, half] {
             let read = try XCTUnwrap(SearchResult(json: result.json))
@@ -112,17 +124,11 @@ final class FilteredSearchTests: XCTestCase {
 
     /// A request's `filter` is evaluated to its matching rows and served like them.
     func testARequestsFilterIsServedByTheRowsItMatches() throws {
-        let docs = ClusteredCorpus.documents(6_000).map { doc in
-            var tagged = doc
-            tagged.meta = "{\"n\":\(Int(doc.id.dropFirst())! % 10)}"
-            return tagged
-        }
-        let index = try makeClusteredIndex(docs)
-        try buildClusteredGraph(index)
+        let (docs, index) = try indexWithGraph { "{\"n\":\($0 % 10)}" }
         for share in [1, 9] {  // one value of ten (a walk), or all but one (the post-filter)
             var request = SearchRequest(vector: docs[42].vector!, k: 10)
             request.filter = try Filter(json: share == 1 ? ["field": "n", "eq": 3] : ["field": "n", "ne": 3])
-            let kept = docs.filter { (Int($0.id.dropFirst())! % 10 == 3) == (share == 1) }
+            let kept = docs.filter { (number($0) % 10 == 3) == (share == 1) }
             let filtered = try index.search(request)
             XCTAssertEqual(filtered.plan.filter?.matching, kept.count)
             request.filter = nil
@@ -134,15 +140,9 @@ final class FilteredSearchTests: XCTestCase {
     }
 
     func testGroupByParentAndPresetsKeepTheFilter() throws {
-        let docs = ClusteredCorpus.documents(6_000).map { doc in
-            var chunk = doc
-            chunk.meta = "{\"parent\":\"p\(Int(doc.id.dropFirst())! / 3)\"}"
-            return chunk
-        }
-        let index = try makeClusteredIndex(docs)
-        try buildClusteredGraph(index)
+        let (docs, index) = try indexWithGraph { "{\"parent\":\"p\($0 / 3)\"}" }
         _ = try XCTUnwrap(try index.calibrate(queryCount: 60))
-        let kept = Set(docs.filter { Int($0.id.dropFirst())! % 5 == 0 }.map(\.id))
+        let kept = Set(docs.filter { number($0) % 5 == 0 }.map(\.id))
         let matching = try rows(index, kept)
         var grouped = SearchRequest(vector: docs[35].vector!, k: 10)
         grouped.groupByParent = true
