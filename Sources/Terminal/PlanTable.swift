@@ -14,11 +14,12 @@ package func planTable(_ measurements: [PlanMeasurement]) -> Table {
 
 extension SearchPlan {
     /// One line for people: "graph 64d ef 48 → 384d keep 10", "… (widens to ef 192 below 0.548)" when
-    /// it widens, or "exact 384d".
+    /// it widens, or "exact 384d"; a filtered search's ends with how it served the filter.
     package var summary: String {
         let stages = self.stages.map { "\($0.dims)d keep \($0.keep)" }.joined(separator: " → ")
-        guard !exact, let graphDims, let ef else { return "exact " + stages }
+        let filtered = filter.map { " (filter: \($0.strategy.rawValue), \($0.matching) rows match)" } ?? ""
+        guard !exact, let graphDims, let ef else { return "exact " + stages + filtered }
         return "graph \(graphDims)d ef \(ef) → " + stages + (earlyExit.map { String(format: " (exit at margin %.3f)", $0) } ?? "")
-            + (widen.map { String(format: " (widens to ef %d below %.3f)", $0.ef, $0.below) } ?? "")
+            + (widen.map { String(format: " (widens to ef %d below %.3f)", $0.ef, $0.below) } ?? "") + filtered
     }
 }

@@ -115,6 +115,9 @@ struct CLIContract {
         let table = try mrl(["search"] + transport.at(dir) + ["--index", "t", "--vector-file", query, "-k", "2"])
         XCTAssertTrue(table.stdout.contains("c123"), table.stdout)
         XCTAssertTrue(table.stdout.contains("exact 48d keep 2: 300 distances, 0.06 MB read"), table.stdout)
+        let filtered = try mrl(["search"] + transport.at(dir) + ["--index", "t", "--vector-file", query, "-k", "2",
+                                                                  "--filter", #"{"field": "n", "range": {"lt": 10}}"#])
+        XCTAssertTrue(filtered.stdout.contains("exact 48d keep 2 (filter: exact_scan, 10 rows match): 10 distances"), filtered.stdout)
 
         let info = try json(try mrl(["info"] + transport.at(dir) + ["--index", "t", "--json"]).stdout)
         XCTAssertEqual(info["documents"] as? Int, 300)
