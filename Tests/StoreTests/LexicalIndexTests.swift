@@ -24,7 +24,7 @@ final class LexicalIndexTests: XCTestCase {
                 try lexical.forEachPosting(of: term) { row, count in out += " \(row)x\(count)" }
                 out += "\n"
             }
-            out += try (0..<UInt32(rows)).map { String(try lexical.length(of: $0)) }.joined(separator: " ")
+            out += (0..<UInt32(rows)).map { String(lexical.length(of: $0)) }.joined(separator: " ")
             return out
         }
     }

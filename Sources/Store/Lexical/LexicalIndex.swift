@@ -9,7 +9,7 @@ import JSONValue
 ///
 /// | database | key → value |
 /// |---|---|
-/// | `lexical_postings` | term UTF-8, 0, block u32 BE → packed postings |
+/// | `lexical_postings` | block u32 BE, term UTF-8 → packed postings |
 /// | `lexical_rows` | block u32 BE → each row's length in terms (u32 LE × `blockRows`); "stats" → documents u64, total length u64 (LE) |
 struct LexicalIndex: DocumentIndex {
     static let databaseNames = ["lexical_postings", "lexical_rows"]
@@ -59,7 +59,7 @@ struct LexicalIndex: DocumentIndex {
             lengths[block]?[Int(offset)] = length
         }
         for (key, new) in added {
-            let block = key.withUnsafeBytes { LexicalPostings.block(ofKey: $0) }
+            let block = LexicalPostings.block(ofKey: key)
             let replaced = changedRows[block] ?? []
             var merged: [LexicalPostings.Posting] = []
             if let raw = try txn.get(postings, key) {

@@ -38,18 +38,15 @@ enum LexicalPostings {
         return true
     }
 
-    /// A posting value's key: the term's UTF-8 (which holds no zero byte: NUL is no word
-    /// character), a zero byte, the block (u32 big-endian), so a term's blocks are adjacent
-    /// and in row order.
-    static func key(term: some Collection<UInt8>, block: UInt32) -> [UInt8] {
-        Array(term) + [0, UInt8(block >> 24), UInt8((block >> 16) & 0xFF), UInt8((block >> 8) & 0xFF), UInt8(block & 0xFF)]
+    /// A posting value's key: the block (u32 big-endian), then the term's UTF-8. Block first,
+    /// so a batch, whose rows are mostly in one block, rewrites one region of the B-tree
+    /// (term first, it copied most of the tree's leaves on every batch).
+    static func key(term: some Sequence<UInt8>, block: UInt32) -> [UInt8] {
+        InternalID.key(block) + term
     }
 
-    /// The first key of a term's values (all of them start with it).
-    static func prefix(term: String) -> [UInt8] { Array(term.utf8) + [0] }
-
-    static func block(ofKey key: UnsafeRawBufferPointer) -> UInt32 {
-        key.suffix(4).reduce(UInt32(0)) { ($0 << 8) | UInt32($1) }
+    static func block(ofKey key: some Collection<UInt8>) -> UInt32 {
+        key.prefix(4).reduce(UInt32(0)) { ($0 << 8) | UInt32($1) }
     }
 
     private static func appendVarint(_ value: UInt32, to out: inout [UInt8]) {

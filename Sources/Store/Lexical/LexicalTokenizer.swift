@@ -97,11 +97,10 @@ public enum LexicalTokenizer {
         var parts: [Range<Int>] = [], start = word.startIndex
         var i = word.startIndex + 1
         while i < word.endIndex {
-            let previous = word[i - 1].properties, current = word[i].properties
-            let next = i + 1 < word.endIndex ? word[i + 1].properties : nil
-            let cut = current.isUppercase
-                && (previous.isLowercase || previous.numericType != nil
-                    || (previous.isUppercase && next?.isLowercase == true))
+            let previous = letterCase(word[i - 1])
+            let cut = letterCase(word[i]) == .upper
+                && (previous == .lower || previous == .digit
+                    || (previous == .upper && i + 1 < word.endIndex && letterCase(word[i + 1]) == .lower))
             if cut {
                 parts.append(start..<i)
                 start = i
@@ -112,8 +111,28 @@ public enum LexicalTokenizer {
         return parts
     }
 
+    private enum LetterCase { case upper, lower, digit, other }
+
+    /// Most text is ASCII: its case is a range test, not a Unicode property lookup.
+    private static func letterCase(_ scalar: Unicode.Scalar) -> LetterCase {
+        switch scalar.value {
+        case 0x41...0x5A: return .upper
+        case 0x61...0x7A: return .lower
+        case 0x30...0x39: return .digit
+        case 0..<0x80: return .other
+        default:
+            let properties = scalar.properties
+            return properties.isUppercase ? .upper : properties.isLowercase ? .lower : properties.numericType != nil ? .digit : .other
+        }
+    }
+
     /// Adds the lowercased term unless it is too long to index.
     private static func append(_ scalars: ArraySlice<Unicode.Scalar>, to terms: inout [String]) {
+        if scalars.allSatisfy(\.isASCII) {
+            guard scalars.count <= maxTermBytes else { return }
+            terms.append(String(decoding: scalars.map { UInt8($0.value) | (letterCase($0) == .upper ? 0x20 : 0) }, as: UTF8.self))
+            return
+        }
         var term = ""
         term.unicodeScalars.append(contentsOf: scalars)
         term = term.lowercased()
