@@ -95,9 +95,12 @@ struct SearchCommand: ParsableCommand {
         let promises = [result.predictedMs.map { String(format: "%.2f ms", $0) },
                         result.predictedRecall.map { String(format: "recall@10 %.3f", $0) }].compactMap { $0 }
         let predicted = promises.isEmpty ? "" : " (predicted " + promises.joined(separator: ", ") + ")"
+        let lexical = result.lexicalCost.map { "BM25 over \($0.terms.formatted()) terms, \($0.postings.formatted()) postings read" }
+        guard result.mode != .lexical else { return print("\(lexical ?? "BM25"), \(String(format: "%.2f", result.tookMs)) ms") }
         print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
                      result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),
                      result.tookMs, predicted, result.partial ? "; partial: the deadline cut it short" : ""))
+        if let lexical { print("fused by reciprocal rank with \(lexical)") }
     }
 
     private func readVector(_ path: String) throws -> [Float] {

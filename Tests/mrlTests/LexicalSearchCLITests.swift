@@ -5,15 +5,7 @@ import XCTest
 
 /// `mrl search --mode` on real data, the same whether the command opens the index itself or
 /// goes through a daemon (LexicalSearchCLITests, LexicalSearchThroughDaemonTests).
-struct LexicalContract {
-    let test: XCTestCase
-    let transport: Transport
-
-    init(_ test: XCTestCase, _ kind: Transport.Kind) {
-        self.test = test
-        transport = Transport(kind, test: test)
-    }
-
+extension CLIContract {
     /// The demo's complaint: "LZSS" found nothing useful by meaning. On the first 3,000 Debian
     /// packages and python3-lzss (with their MiniLM vectors), hybrid ranks python3-lzss in its
     /// top 3, lexical first.
@@ -52,7 +44,7 @@ struct LexicalContract {
 }
 
 final class LexicalSearchCLITests: XCTestCase {
-    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try LexicalContract(self, .local).hybridFindsAnIdentifierTheEmbeddingMisses() }
+    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try CLIContract(self, .local).hybridFindsAnIdentifierTheEmbeddingMisses() }
 
     /// A folder run killed at random moments and re-run answers lexical searches as one clean
     /// run does: the lexical index commits with its documents.
@@ -85,5 +77,5 @@ final class LexicalSearchCLITests: XCTestCase {
 }
 
 final class LexicalSearchThroughDaemonTests: XCTestCase {
-    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try LexicalContract(self, .daemon).hybridFindsAnIdentifierTheEmbeddingMisses() }
+    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try CLIContract(self, .daemon).hybridFindsAnIdentifierTheEmbeddingMisses() }
 }
