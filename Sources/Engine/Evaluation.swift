@@ -89,11 +89,12 @@ extension Index {
     /// Known-item quality of exact search at each prefix in `dims` (in the current head's
     /// space), and of each preset in `presets` (ANN, k = 10, also scored against exact
     /// full-dimension search). With `groupByParent`, hits are chunks grouped by the document
-    /// they are of, and a query finds its relevant document through any of its chunks. Queries whose relevant id is not in the index are counted,
+    /// they are of, and a query finds its relevant document through any of its chunks. Every
+    /// search, exact ones included, passes `filter`. Queries whose relevant id is not in the index are counted,
     /// not scored. Throws `invalidRequest` for a bad query vector, dims or preset,
     /// `modelUnavailable` for text queries without the model, and the store's errors.
     public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [], modes: [SearchMode] = [],
-                         groupByParent: Bool = false, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
+                         groupByParent: Bool = false, filter: Filter? = nil, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
         // A chunked document is there when its first chunk is.
         let present = try store.read { snapshot in
             try queries.map { try snapshot.internalID(of: $0.relevantID) != nil || (groupByParent && snapshot.internalID(of: $0.relevantID + "#0") != nil) }
@@ -112,6 +113,7 @@ extension Index {
             for (i, query) in scored.enumerated() {
                 var asked = request(i)
                 asked.groupByParent = groupByParent
+                asked.filter = filter
                 asked.includeText = groupByParent
                 let result = try search(asked)
                 quality.plan = result.plan

@@ -24,6 +24,10 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// Searchers (each with its scratch memory) free for the next query, and the planner.
     let graphSearchers = Mutex<[GraphSearcher]>([])
     let plannerCache = Mutex<(version: CommittedVersion, planner: Planner)?>(nil)
+    /// The field index in memory as of its last generation read, and the live rows as of a
+    /// committed state (see `matchingRows`).
+    let fieldColumnsCache = Mutex<FieldColumns?>(nil)
+    let liveRowsCache = Mutex<(version: CommittedVersion, rows: RowSet)?>(nil)
     /// Queries recorded for the query log, not yet written (see `QueryLog`).
     let querySample = QueryLog()
     /// Answers given, checked against exact search in the daemon's idle time.

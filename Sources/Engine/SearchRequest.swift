@@ -31,6 +31,8 @@ public struct SearchRequest: Sendable {
     /// A text query's embedding when the caller already has it (the daemon embeds a batch's
     /// texts together): a hybrid search's semantic stage uses it instead of the model.
     public var embedded: [Float]?
+    /// Only documents whose meta passes it (`Filter`).
+    public var filter: Filter? = nil
 
     public static let maxK = 10_000
     /// The longest `budget_ms` and `deadline_ms`: an hour is no limit for one search, and a
@@ -63,6 +65,7 @@ public struct SearchRequest: Sendable {
         if includeVectors { object["include_vectors"] = true }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
         if mode != .semantic { object["mode"] = .string(mode.rawValue) }
+        if let filter { object["filter"] = filter.json }
         return .object(object)
     }
 
@@ -84,6 +87,11 @@ public struct SearchRequest: Sendable {
             if let value, !(value > 0 && value <= SearchRequest.maxMilliseconds) {
                 throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds up to \(Int(SearchRequest.maxMilliseconds)) (an hour), got \(value)")
             }
+        }
+        if filter != nil {
+            // Until the filtered search strategies (issue 20, filter-search) land: a filter
+            // the search would ignore must not give unfiltered answers.
+            throw EngineError.invalidRequest(field: "filter", message: "filtered search is not in this build yet: search without \"filter\"")
         }
         if dims != nil, ef != nil || budgetMs != nil || preset != nil {
             throw EngineError.invalidRequest(field: "dims", message: "asks for an exact scan of a prefix: give it without \"ef\", \"budget_ms\" and \"preset\"")

@@ -44,3 +44,28 @@ public struct RowSet: Sendable, Equatable {
         }
     }
 }
+
+extension RowSet {
+    /// Adds every row of `other` (the `or` of two filters).
+    public mutating func formUnion(_ other: RowSet) {
+        if other.words.count > words.count { words += Array(repeating: 0, count: other.words.count - words.count) }
+        for (i, word) in other.words.enumerated() { words[i] |= word }
+        recount()
+    }
+
+    /// Keeps the rows also in `other` (the `and` of two filters).
+    public mutating func formIntersection(_ other: RowSet) {
+        for i in words.indices { words[i] &= i < other.words.count ? other.words[i] : 0 }
+        recount()
+    }
+
+    /// Removes the rows of `other`: `live.subtracting(matching)` is a `not` within live rows.
+    public func subtracting(_ other: RowSet) -> RowSet {
+        var result = self
+        for i in result.words.indices where i < other.words.count { result.words[i] &= ~other.words[i] }
+        result.recount()
+        return result
+    }
+
+    private mutating func recount() { count = words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}

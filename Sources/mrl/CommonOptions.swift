@@ -36,6 +36,30 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
+/// `--filter JSON`: the API's filter language, for search and eval.
+struct FilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only documents whose meta passes this filter (JSON).", discussion: """
+        A test of one meta field, {"field": NAME, OP: VALUE}, with OP one of eq, ne, in, range \
+        (gt, gte, lt, lte), prefix, glob, exists; or {"and": [...]}, {"or": [...]}, {"not": ...}. \
+        Nested meta fields are named a.b; folder indexes have path, ext and mtime. Examples:
+          '{"field": "ext", "in": ["md", "txt"]}'
+          '{"and": [{"field": "path", "glob": "**/docs/**"}, {"field": "mtime", "range": {"gte": 1735689600}}]}'
+        """))
+    var filter: String?
+
+    /// The filter, checked as the API checks it; nil when none was given.
+    func parsed() throws -> Filter? { try filter.map { try Filter(text: $0, path: "--filter") } }
+
+    /// A bad filter is a usage error, before any work.
+    func validate() throws {
+        do {
+            _ = try parsed()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
 /// A size option like 512M, 64G, 1T or a plain byte count (`ByteCount`).
 struct ByteSize: ExpressibleByArgument {
     let bytes: Int

@@ -52,6 +52,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Score search modes instead, at their default plans: comma-separated, of semantic, lexical, hybrid.")
     var mode: String?
 
+    @OptionGroup var filter: FilterOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -63,6 +65,9 @@ struct EvalCommand: ParsableCommand {
         }
         if let mode, mode.split(separator: ",").contains(where: { SearchMode(rawValue: String($0)) == nil }) {
             throw ValidationError("--mode takes modes separated by commas, of semantic, lexical, hybrid")
+        }
+        if compareHeads != nil, filter.filter != nil {
+            throw ValidationError("--filter narrows the known-item evaluation; --compare-heads scores every document: give one of them")
         }
         if let compareHeads, compareHeads.split(separator: ",").contains(where: { HeadKind(rawValue: String($0)) == nil }) {
             throw ValidationError("--compare-heads takes heads separated by commas, of none, pca, adaptor")
@@ -84,7 +89,7 @@ struct EvalCommand: ParsableCommand {
         let modes = mode.map { $0.split(separator: ",").compactMap { SearchMode(rawValue: String($0)) } } ?? []
         let progress = ProgressDisplay()
         let evaluation = try index.evaluate(known, dims: modes.isEmpty ? prefixes : [], presets: modes.isEmpty ? presetNames : [],
-                                            modes: modes, groupByParent: groupBy == "parent") { done, total in
+                                            modes: modes, groupByParent: groupBy == "parent", filter: try filter.parsed()) { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "searches",
                             plainLine: "\(done) of \(total) searches")
         }

@@ -19,6 +19,7 @@ struct SearchCommand: ParsableCommand {
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
               mrl search --index debian --mode hybrid "LZSS"
               mrl search --index mine --vector-file q.json
+              mrl search --index notes --filter '{"field": "ext", "eq": "md"}' "release checklist"
             """)
 
     @OptionGroup var target: IndexOptions
@@ -52,6 +53,7 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: "semantic (by meaning), lexical (BM25 over the words and identifiers) or hybrid (both, fused); lexical and hybrid need a query text.")
     var mode = SearchMode.semantic
+    @OptionGroup var filter: FilterOptions
 
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
     var json = false
@@ -70,6 +72,7 @@ struct SearchCommand: ParsableCommand {
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
         request.mode = mode
+        request.filter = try filter.parsed()
         let result = try target.service().answer(request)
         if json {
             print(result.json.serialized)

@@ -48,6 +48,12 @@ struct Fields {
         return b
     }
 
+    /// A filter (`Filter`), checked where it is read: errors name its part ("queries[2].filter.and[1]").
+    func filter(_ name: String) throws -> Filter? {
+        guard let value = value(name) else { return nil }
+        return try Filter(json: value, path: path + name)
+    }
+
     func vector(_ name: String) throws -> [Float]? {
         guard let value = value(name) else { return nil }
         do {

@@ -4,7 +4,8 @@ import NIOCore
 /// `POST /indexes/{name}/search` and `/search/batch`.
 extension Application {
     static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
-                                            "include_text", "include_vectors", "ef", "group_by", "mode"]
+                                            "include_text", "include_vectors", "ef", "group_by", "mode",
+                                            "filter"]
 
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
@@ -14,6 +15,7 @@ extension Application {
             dims: try fields.int("dims"), ef: try fields.int("ef"), budgetMs: try fields.double("budget_ms"),
             preset: try fields.string("preset"), deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
         request.includeVectors = try fields.bool("include_vectors") ?? false
+        request.filter = try fields.filter("filter")
         switch try fields.string("group_by") {
         case nil: break
         case "parent": request.groupByParent = true

@@ -1,0 +1,161 @@
+import Search
+import Store
+
+/// The field index in memory as of one fields generation, read in one cursor scan: per
+/// field, its distinct values sorted (kind first, strings by bytes), each with its rows. So
+/// eq is a binary search, a range or a prefix is one run of values, and a glob is matched
+/// once per distinct string.
+final class FieldColumns: Sendable {
+    /// The generation it was read at; nil when derived from the documents of an index
+    /// without a field index (then not kept).
+    let generation: UInt64?
+    private let columns: [String: FieldColumn]
+
+    init(_ snapshot: Snapshot, generation: UInt64?) throws {
+        var columns: [String: FieldColumn] = [:]
+        try snapshot.forEachField { name, entries in columns[name] = FieldColumn(entries) }
+        self.columns = columns
+        self.generation = generation
+    }
+
+    /// The rows `filter` matches among the live rows: `not`, `ne` and `exists: false` are
+    /// complements within them.
+    func rows(_ filter: Filter, live: LiveRows) -> RowSet {
+        switch filter {
+        case .field(let name, let test):
+            var rows = RowSet(capacity: live.capacity)
+            switch test {
+            case .ne(let value):
+                columns[name]?.add(.eq(value), to: &rows)
+                return live.all.subtracting(rows)
+            case .exists(false):
+                columns[name]?.add(.exists(true), to: &rows)
+                return live.all.subtracting(rows)
+            default:
+                columns[name]?.add(test, to: &rows)
+                return rows
+            }
+        case .and(let filters):
+            guard let first = filters.first else { return live.all }
+            var rows = self.rows(first, live: live)
+            for filter in filters.dropFirst() where rows.count > 0 { rows.formIntersection(self.rows(filter, live: live)) }
+            return rows
+        case .or(let filters):
+            var rows = RowSet(capacity: live.capacity)
+            for filter in filters { rows.formUnion(self.rows(filter, live: live)) }
+            return rows
+        case .not(let filter):
+            return live.all.subtracting(rows(filter, live: live))
+        }
+    }
+}
+
+/// The live rows of a snapshot, read from its vector blocks' live bytes only when a
+/// complement first needs them (a filter without `not`, `ne` or `exists: false` never does),
+/// and kept on the index until a write commits.
+final class LiveRows {
+    /// Rows `0..<capacity` hold every live row.
+    let capacity: Int
+    private let blocks: [VectorBlock]
+    private let version: CommittedVersion
+    private let index: Index
+
+    init(_ snapshot: Snapshot, of index: Index) throws {
+        blocks = try snapshot.vectorBlocks()
+        version = snapshot.version
+        self.index = index
+        capacity = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
+    }
+
+    var all: RowSet {
+        if let cached = index.liveRowsCache.withLock({ $0 }), cached.version == version { return cached.rows }
+        var live = RowSet(capacity: capacity)
+        for block in blocks {
+            for i in 0..<block.rows where block.live[i] != 0 { live.insert(block.firstID + UInt32(i)) }
+        }
+        index.liveRowsCache.withLock { $0 = (version, live) }
+        return live
+    }
+}
+
+/// One field's entries: `values[i]`'s rows are `rows[starts[i]..<starts[i + 1]]`.
+struct FieldColumn: Sendable {
+    let values: [FieldValue]
+    let starts: [Int]
+    let rows: [UInt32]
+
+    /// From (value, row) entries in any order (the field index's are sorted already).
+    init(_ entries: [(value: FieldValue, row: UInt32)]) {
+        var values: [FieldValue] = [], starts: [Int] = [], rows: [UInt32] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries.sorted(by: { $0.value < $1.value }) {
+            if entry.value != values.last {
+                values.append(entry.value)
+                starts.append(rows.count)
+            }
+            rows.append(entry.row)
+        }
+        starts.append(rows.count)
+        (self.values, self.starts, self.rows) = (values, starts, rows)
+    }
+
+    /// Adds the rows with a value that passes `test` (not `ne` or `exists: false`, which
+    /// `FieldColumns` takes as complements).
+    func add(_ test: FieldTest, to set: inout RowSet) {
+        switch test {
+        case .eq(let value), .ne(let value):
+            add(valuesOf: value, to: &set)
+        case .isIn(let values):
+            for value in values { add(valuesOf: value, to: &set) }
+        case .range(let range):
+            add(runFrom: firstIndex { range.isBelow($0) }, to: firstIndex { !range.isAbove($0) }, to: &set)
+        case .prefix(let prefix):
+            let start = FieldValue.string(prefix)
+            add(runFrom: firstIndex { $0 < start }, to: firstIndex { $0 < start || $0.hasPrefix(prefix) }, to: &set)
+        case .glob(let pattern):
+            let glob = Glob(pattern)
+            for i in values.indices where glob.matches(values[i].names) { add(valueAt: i, to: &set) }
+        case .exists:
+            add(runFrom: 0, to: values.count, to: &set)
+        }
+    }
+
+    /// The first index whose value fails `holds`, which holds for a prefix of the sorted values.
+    private func firstIndex(where holds: (FieldValue) -> Bool) -> Int {
+        var low = 0, high = values.count
+        while low < high {
+            let mid = (low + high) / 2
+            if holds(values[mid]) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private func add(valuesOf value: FieldValue, to set: inout RowSet) {
+        let i = firstIndex { $0 < value }
+        if i < values.count, values[i] == value { add(valueAt: i, to: &set) }
+    }
+
+    /// Adds the rows of values `start..<end`; a row past the live rows (a damaged index) is
+    /// left out rather than trapping.
+    private func add(runFrom start: Int, to end: Int, to set: inout RowSet) {
+        guard start < end else { return }
+        for row in rows[starts[start]..<starts[end]] where Int(row) < set.capacity { set.insert(row) }
+    }
+
+    private func add(valueAt i: Int, to set: inout RowSet) { add(runFrom: i, to: i + 1, to: &set) }
+}
+
+private extension FieldValue {
+    func hasPrefix(_ prefix: [UInt8]) -> Bool {
+        if case .string(let bytes) = self { bytes.starts(with: prefix) } else { false }
+    }
+
+    /// A string's names between `/`, as a glob reads a path: a leading `/` (folder indexes'
+    /// absolute paths) starts no name, so `/home/**` is anchored at the root. None for other
+    /// kinds, which no glob matches.
+    var names: ArraySlice<[UInt8]> {
+        guard case .string(let bytes) = self else { return [] }
+        let slash = UInt8(ascii: "/")
+        return bytes.dropFirst(bytes.first == slash ? 1 : 0).split(separator: slash, omittingEmptySubsequences: false).map(Array.init)[...]
+    }
+}
