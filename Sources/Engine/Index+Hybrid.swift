@@ -22,8 +22,7 @@ extension Index {
         guard request.mode == .hybrid else {
             return try store.read { snapshot in
                 let start = DispatchTime.now()
-                let (ranked, cost) = try lexicalRanking(text, k: request.k, snapshot: snapshot)
-                let hits = try ranked.map { try searchHit($0, request: request, snapshot: snapshot) }
+                let (hits, cost) = try lexicalHits(text, k: request.k, request: request, snapshot: snapshot)
                 return SearchResult(hits: hits, plan: .lexical, partial: false, predictedMs: nil, predictedRecall: nil,
                                     tookMs: milliseconds(since: start), distanceComputations: 0, bytesTouched: 0,
                                     mode: .lexical, lexicalCost: cost)
@@ -39,9 +38,8 @@ extension Index {
         var result = try search(semanticRequest)
         try store.read { snapshot in
             let start = DispatchTime.now()
-            let (ranked, cost) = try lexicalRanking(text, k: depth, snapshot: snapshot)
-            let lexicalHits = try ranked.map { try searchHit($0, request: request, snapshot: snapshot) }
-            result.hits = Index.fuse([result.hits, lexicalHits], k: request.k)
+            let (hits, cost) = try lexicalHits(text, k: depth, request: request, snapshot: snapshot)
+            result.hits = Index.fuse([result.hits, hits], k: request.k)
             result.tookMs += milliseconds(since: start)
             result.lexicalCost = cost
         }
@@ -66,6 +64,14 @@ extension Index {
         }
         let ranked = order.compactMap { fused[$0] }.sorted { ($0.score, $1.id) > ($1.score, $0.id) }
         return Array(ranked.prefix(k))
+    }
+
+    /// The BM25 ranking of `text` among the rows passing the request's filter, as the answer
+    /// shows hits.
+    private func lexicalHits(_ text: String, k: Int, request: SearchRequest, snapshot: Snapshot) throws -> ([SearchHit], LexicalCost) {
+        let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
+        let (ranked, cost) = try lexicalRanking(text, k: k, rows: rows, snapshot: snapshot)
+        return (try ranked.map { try searchHit($0, request: request, snapshot: snapshot) }, cost)
     }
 
     /// A row of a lexical ranking as the answer shows it: its id, and its text, meta and

@@ -77,6 +77,9 @@ public struct SearchRequest: Sendable {
         if mode != .semantic, query == nil {
             throw EngineError.invalidRequest(field: "mode", message: "\"\(mode.rawValue)\" needs a text \"query\": vector queries are semantic only")
         }
+        if mode == .lexical, dims != nil || ef != nil || budgetMs != nil || preset != nil {
+            throw EngineError.invalidRequest(field: "mode", message: "\"lexical\" ranks by words, no vectors: give it without \"dims\", \"ef\", \"budget_ms\" and \"preset\"")
+        }
         guard (1...SearchRequest.maxK).contains(k) else {
             throw EngineError.invalidRequest(field: "k", message: "must be between 1 and \(SearchRequest.maxK), got \(k)")
         }
@@ -88,7 +91,8 @@ public struct SearchRequest: Sendable {
                 throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds up to \(Int(SearchRequest.maxMilliseconds)) (an hour), got \(value)")
             }
         }
-        if filter != nil {
+        if filter != nil, mode != .lexical {
+            // (A lexical search restricts its ranking to the filter's rows itself.)
             // Until the filtered search strategies (issue 20, filter-search) land: a filter
             // the search would ignore must not give unfiltered answers.
             throw EngineError.invalidRequest(field: "filter", message: "filtered search is not in this build yet: search without \"filter\"")

@@ -85,6 +85,28 @@ final class LexicalSearchTests: XCTestCase {
         try checkAgainstBruteForce(try Index.open(name: "words", in: data, mode: .read))
     }
 
+    /// A filter restricts the ranking to its rows; the scores stay the whole corpus's.
+    func testAFilterRestrictsTheLexicalRankingNotItsScores() throws {
+        let index = try Index.create(name: "f", in: temporaryData(self), dimensions: 4, model: nil)
+        _ = try index.upsert((0..<60).map { (n: Int) -> DocumentInput in
+            let text = n % 3 == 0 ? "zlib zlib inflate" : "zlib deflate \(n)"
+            let meta = n % 2 == 0 ? #"{"lang": "py"}"# : #"{"lang": "c"}"#
+            return DocumentInput(id: "d\(n)", text: text, meta: meta, vector: [1, Float(n), 0, 0])
+        })
+        var request = SearchRequest(query: "zlib inflate", k: 100)
+        request.mode = .lexical
+        let all = try index.search(request)
+        request.filter = try Filter(text: #"{"field": "lang", "eq": "py"}"#)
+        let filtered = try index.search(request)
+        XCTAssertEqual(filtered.hits.count, 30)
+        let scores = Dictionary(uniqueKeysWithValues: all.hits.map { ($0.id, $0.score) })
+        for hit in filtered.hits {
+            XCTAssertEqual(Int(hit.id.dropFirst()).map { $0 % 2 }, 0, hit.id)
+            XCTAssertEqual(hit.score, scores[hit.id])
+        }
+        XCTAssertEqual(filtered.hits.map(\.id), all.hits.map(\.id).filter { Int($0.dropFirst()).map { $0 % 2 } == 0 })
+    }
+
     func testLexicalAndHybridNeedATextQuery() throws {
         let index = try Index.create(name: "v", in: temporaryData(self), dimensions: 4, model: nil)
         try upsert(["a", "b"], into: index)
@@ -94,6 +116,11 @@ final class LexicalSearchTests: XCTestCase {
             XCTAssertThrowsError(try index.search(request)) {
                 XCTAssertEqual("\($0)", #"field "mode": "\#(mode.rawValue)" needs a text "query": vector queries are semantic only"#)
             }
+        }
+        var vectorPlan = SearchRequest(query: "a", k: 1, dims: 2)
+        vectorPlan.mode = .lexical
+        XCTAssertThrowsError(try index.search(vectorPlan)) {
+            XCTAssertTrue("\($0)".hasPrefix(#"field "mode": "lexical" ranks by words, no vectors"#), "\($0)")
         }
     }
 }
