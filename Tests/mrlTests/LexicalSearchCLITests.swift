@@ -26,6 +26,14 @@ extension CLIContract {
             XCTAssertEqual(answer["plan"]?["mode"]?.string, mode)
             XCTAssertEqual(answer["plan"]?["lexical"]?["terms"], 1)
         }
+        // Known-item quality by mode (eval reads the index beside a daemon).
+        try (#"{"query": "LZSS", "relevant_id": "python3-lzss"}"# + "\n" + #"{"query": "0ad", "relevant_id": "0ad"}"# + "\n")
+            .write(toFile: dir + "/q.jsonl", atomically: true, encoding: .utf8)
+        let eval = try mrl(["eval", "--json", "--mode", "semantic,lexical,hybrid", "--data", dir, "--index", "debian", "--queries", dir + "/q.jsonl"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let byMode = try JSON.parse(eval.stdout)["by_mode"]?.array ?? []
+        XCTAssertEqual(byMode.compactMap { $0["label"]?.string }, ["semantic", "lexical", "hybrid"])
+        XCTAssertEqual(byMode.dropFirst().first?["mrr_at_10"], 1, "lexical ranks both known items first")
     }
 
     /// Writes the Debian packages at `rows` (in file order) with their vectors as JSONL.

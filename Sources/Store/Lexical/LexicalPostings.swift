@@ -45,10 +45,6 @@ enum LexicalPostings {
         InternalID.key(block) + term
     }
 
-    static func block(ofKey key: some Collection<UInt8>) -> UInt32 {
-        key.prefix(4).reduce(UInt32(0)) { ($0 << 8) | UInt32($1) }
-    }
-
     private static func appendVarint(_ value: UInt32, to out: inout [UInt8]) {
         var value = value
         while value >= 0x80 {
