@@ -20,6 +20,7 @@ extension Index {
     public func search(_ request: SearchRequest, matching: RowSet?, strategy: FilterChoice.Strategy? = nil) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         if request.groupByParent { return try searchGroupedByParent(request, matching: matching, strategy: strategy) }
+        if request.mode != .semantic { return try searchByMode(request) }
         let vector = try rawVector(of: request)
         return try store.read { snapshot in
             // Loading the head and graph (once per process and committed state) is start-up,
