@@ -8,18 +8,27 @@ extension Index {
     typealias PlanChoice = (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?)
 
     /// The plan for a search of the rows of `matching` (a filter's), given the one chosen
-    /// without the filter: an exact scan of the matching rows, the walk keeping only them, or
-    /// the unfiltered plan for more hits (see `FilterChoice.choose`). An exact request (`dims`)
-    /// or an index without a graph scans them; `forced` overrides the choice otherwise.
+    /// without the filter: a scan of the matching rows (at the walk's prefix, then the plan's
+    /// stages; see `Funnel.scan`), the walk keeping only them, or the unfiltered plan for more
+    /// hits (see `FilterChoice.choose`). An exact request (`dims`) or an index without a graph
+    /// scans them exactly; `forced` overrides the choice otherwise.
     func filtered(_ unfiltered: PlanChoice, request: SearchRequest, matching: RowSet, forced: FilterChoice.Strategy?,
                   snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
         let live = try snapshot.documentCount()
         let measured = try graph.flatMap { try planner(in: snapshot, graph: $0) }
-        // The walk's prediction stands only for a plan the planner measured; the scan's is the
-        // measured exact scan of every live row.
-        let scanMs = measured.flatMap { planner in
+        // Predictions stand only for plans the planner measured: the exact scan of every live
+        // row, and the walk the unfiltered search would take.
+        let fullScanMs = measured.flatMap { planner in
             planner.model.measurements.first { $0.plan.exact }.map { $0.meanMs * planner.currentSlowdown }
         }
+        let share = Double(matching.count) / Double(max(live, 1))
+        // A matching row scanned costs a share of a distance computation of the measured walk:
+        // both score one of the walk's in-memory rows.
+        let scanRowMs = measured.flatMap { planner in
+            planner.model.measurements.first { $0.plan == unfiltered.plan && $0.meanDistanceComputations > 0 }
+                .map { $0.meanMs * planner.currentSlowdown / $0.meanDistanceComputations * FilterChoice.scannedRowCost }
+        }
+        let walkMs = unfiltered.modelMs == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
         let choice: FilterChoice
         if matching.count == 0 {
             choice = .noMatch
@@ -29,17 +38,17 @@ extension Index {
         } else if let forced {
             choice = FilterChoice(strategy: forced, matching: matching.count, why: "asked for")
         } else {
-            choice = .choose(matching: matching.count, live: live, walkMs: unfiltered.modelMs == nil ? nil : unfiltered.predictedMs, scanMs: scanMs)
+            choice = .choose(matching: matching.count, live: live, scanMs: scanRowMs.map { $0 * Double(matching.count) }, walkMs: walkMs)
         }
-        let share = Double(matching.count) / Double(max(live, 1))
         var result: PlanChoice
         switch choice.strategy {
-        case .exactScan:
-            let dims = unfiltered.plan.exact ? unfiltered.plan.stages.last?.dims ?? manifest.dimensions : manifest.dimensions
-            result = (.exact(dims: dims, k: request.k), scanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil,
-                      dims == manifest.dimensions ? 1 : nil)
+        case .exactScan where unfiltered.plan.exact:
+            let dims = unfiltered.plan.stages.last?.dims ?? manifest.dimensions
+            result = (unfiltered.plan, fullScanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil, dims == manifest.dimensions ? 1 : nil)
+        case .exactScan:  // at the walk's prefix, then the plan's stages (see `Funnel.scan`)
+            result = (unfiltered.plan, scanRowMs.map { $0 * Double(matching.count) }, nil, nil)
         case .graphWalk:
-            result = (unfiltered.plan, unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }, nil, nil)
+            result = (unfiltered.plan, walkMs, nil, nil)
         case .postFilter:
             let k = min(FilterChoice.postFilterK(request.k, share: share), SearchRequest.maxK)
             result = (unfiltered.plan.adapted(to: k), unfiltered.predictedMs, unfiltered.modelMs, unfiltered.recall)

@@ -152,6 +152,10 @@ extension Index {
             graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
                              searcher: searcher, matching: matching, deadline: deadline ?? .distantFuture)
         }
+        if let matching, plan.filter?.strategy == .exactScan {
+            return graph.funnel.scan(query, fullQuery: rawQuery, plan: plan, k: k, matching: matching, vectors: graph.vectors,
+                                     deadline: deadline ?? .distantFuture)
+        }
         guard let matching, plan.filter?.strategy == .postFilter else { return walk(plan, k: k, matching: matching) }
         return postFiltered(walk(plan, k: plan.stages.last?.keep ?? k, matching: nil), k: k, matching: matching) {
             walk(plan.adapted(to: k), k: k, matching: matching)

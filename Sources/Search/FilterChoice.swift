@@ -43,9 +43,9 @@ extension FilterChoice {
     /// more hits: nearly every hit matches, and the plan runs as it was measured.
     public static let postFilterShare = 0.9
     /// Without measurements to compare, a filter matching less than this share of the live
-    /// rows is scanned, a larger one walked: about where the measured costs below cross on the
-    /// Debian reference vectors (3.6%).
-    public static let unmeasuredScanShare = 0.05
+    /// rows is scanned, a larger one walked: about where the measured costs cross on the Debian
+    /// reference vectors (above 10%).
+    public static let unmeasuredScanShare = 0.1
     /// A filtered walk's time is the unfiltered one's ÷ share^exponent. To collect ef matching
     /// rows a walk passes about ef ÷ share rows, but its upper levels and first steps cost the
     /// same at any share: on the Debian reference vectors (ef 32) it took 3.5x, 34x and 250x the
@@ -56,6 +56,11 @@ extension FilterChoice {
     /// scan (which is timed on 2 threads, reading every row in sequence): 0.45-0.6 µs against
     /// 0.23 µs on the Debian reference vectors at 1% and 10%.
     public static let scatteredRowCost = 2.5
+
+    /// A matching row scored by the scan at the walk's prefix costs this share of one of the
+    /// measured walk's distance computations (the rows come in id order, asked for ahead, and
+    /// no candidate heap is kept): 0.064 µs against 0.16 µs on the Debian reference vectors.
+    public static let scannedRowCost = 0.4
 
     /// The time of scanning a filter's share of the rows, from that of scanning them all.
     public static func predictedScanMs(_ scanMs: Double, share: Double) -> Double { scanMs * share * scatteredRowCost }
@@ -72,11 +77,10 @@ extension FilterChoice {
         Int((Double(k) * 1.25 / max(share, postFilterShare)).rounded(.up))
     }
 
-    /// The strategy for a filter matching `matching` of `live` rows, on an index that can walk
-    /// a graph in `walkMs` (the unfiltered plan's predicted time) and scans all its live rows in
-    /// `scanMs` (nil: not measured): the cheaper of scanning the matching rows and walking for
-    /// them, or the post-filter when nearly every row matches.
-    public static func choose(matching: Int, live: Int, walkMs: Double?, scanMs: Double?) -> FilterChoice {
+    /// The strategy for a filter matching `matching` of `live` rows, predicted to take `scanMs`
+    /// scanning them and `walkMs` walking for them (nil: not measured): the cheaper, or the
+    /// post-filter when nearly every row matches.
+    public static func choose(matching: Int, live: Int, scanMs: Double?, walkMs: Double?) -> FilterChoice {
         let share = Double(matching) / Double(max(live, 1))
         let percent = share < 0.001 ? String(format: "%.3f%%", share * 100) : String(format: "%.1f%%", share * 100)
         func choice(_ strategy: Strategy, _ why: String) -> FilterChoice {
@@ -86,12 +90,11 @@ extension FilterChoice {
         if share >= postFilterShare {
             return choice(.postFilter, "nearly all, so the unfiltered plan asks for more hits and keeps the matching ones")
         }
-        guard let walkMs, let scanMs else {
+        guard let walk = walkMs, let scan = scanMs else {
             return share < unmeasuredScanShare
                 ? choice(.exactScan, "few enough to score them all (no measured plans to compare)")
                 : choice(.graphWalk, "too many to score them all (no measured plans to compare)")
         }
-        let scan = predictedScanMs(scanMs, share: share), walk = predictedWalkMs(walkMs, share: share)
         let times = String(format: "%.3f ms against %.3f ms", min(scan, walk), max(scan, walk))
         return scan <= walk
             ? choice(.exactScan, "scoring them all is predicted faster than walking for them (\(times))")
