@@ -45,6 +45,10 @@ extension Index {
         case .exactScan where unfiltered.plan.exact:
             let dims = unfiltered.plan.stages.last?.dims ?? manifest.dimensions
             result = (unfiltered.plan, fullScanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil, dims == manifest.dimensions ? 1 : nil)
+        case .exactScan where matching.count <= unfiltered.plan.ef ?? 0:
+            // No more rows than the walk's beam: its stages would rescore them all, so score them
+            // exactly at once.
+            result = (.exact(dims: manifest.dimensions, k: request.k), fullScanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil, 1)
         case .exactScan:  // at the walk's prefix, then the plan's stages (see `Funnel.scan`)
             result = (unfiltered.plan, scanRowMs.map { $0 * Double(matching.count) }, nil, nil)
         case .graphWalk:

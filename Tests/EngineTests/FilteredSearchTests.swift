@@ -66,6 +66,7 @@ final class FilteredSearchTests: XCTestCase {
             _ = try index.upsert((start..<start + 2_048).map { DocumentInput(id: "row\($0)", vector: docs.row($0)) })
         }
         _ = try index.buildGraph()
+        let beam = try XCTUnwrap(try index.search(SearchRequest(vector: titles.row(0), k: 10)).plan.ef)
         var rng = SplitMix64(seed: 3)
         for share in [0.1, 0.01] {
             var found: [FilterChoice.Strategy: Int] = [:], expected = 0
@@ -78,7 +79,8 @@ final class FilteredSearchTests: XCTestCase {
                 for strategy in [FilterChoice.Strategy.graphWalk, .exactScan] {
                     let answer = try index.search(SearchRequest(vector: titles.row(q), k: 10), matching: matching, strategy: strategy)
                     XCTAssertEqual(answer.plan.filter?.strategy, strategy)
-                    XCTAssertFalse(answer.plan.exact, "\(strategy.rawValue) runs the plan's walk prefix and stages")
+                    // Rows no more than the walk's beam are scored exactly; more, at the walk's prefix, then the stages.
+                    XCTAssertEqual(answer.plan.exact, strategy == .exactScan && matching.count <= beam, strategy.rawValue)
                     let answered = try rows(index, answer.hits.map(\.id))
                     XCTAssertEqual(answered.count, answer.hits.count)
                     answered.forEach { XCTAssertTrue(matching.contains($0), "only matching rows are answered") }
