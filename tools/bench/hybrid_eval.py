@@ -18,7 +18,8 @@ Data sets (subsets, seeded, so that every system embeds and indexes them in minu
 Vectors are made once by mrl: `mrl embed` for documents and queries of debian and pypi (the
 documents are indexed into mrl with their vectors), and for nio the chunk vectors mrl stored while
 indexing the folder (read back with include_vectors) and `mrl embed` of the queries. mrl embeds a
-text query itself, so its QPS includes query embedding; the peers' do not.
+text query itself, so its QPS includes query embedding; the peers' do not, nor does the row
+"mrl (query vectors)": semantic search given the vectors the peers get.
 
 A mode the daemon does not offer (a build without the `mode` field) is recorded as unsupported with
 the daemon's answer. Every step's output is kept in --out and reused by the next run (delete a file
@@ -29,6 +30,7 @@ to redo it; --fresh-mrl rebuilds mrl's indexes, for a new build).
 """
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -48,6 +50,7 @@ from daemon_client import serve
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / ".." / "shared" / "data"
 NIO_QUERIES = ROOT / "tools" / "bench" / "queries" / "swift-nio-docs.jsonl"
+NIO_MANIFEST = NIO_QUERIES.with_suffix(".manifest.tsv")
 MODES = ("semantic", "lexical", "hybrid")
 K = 10
 RRF_K = 60
@@ -72,9 +75,25 @@ def known_item_sets(corpus, n_docs, n_queries, strip_title):
     return docs, queries
 
 
-def nio_queries():
+def nio_queries(folder):
+    """The swift-nio query set, once the checkout is found to hold the files it was judged on."""
+    manifest = {}
+    with open(NIO_MANIFEST, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                path, _, digest = line.rstrip("\n").split("\t")
+                manifest[path] = digest
+    found = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.md")}
+    differ = sorted(p for p in manifest.keys() | found.keys() if manifest.get(p) != found.get(p))
+    if differ:
+        sys.exit(f"{folder} is not the swift-nio the queries were judged on ({NIO_MANIFEST.name}): "
+                 f"{len(differ)} .md files differ, e.g. {differ[:3]}")
     with open(NIO_QUERIES, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+        queries = [json.loads(line) for line in f]
+    unknown = {p for q in queries for p in q["relevant"]} - manifest.keys()
+    if unknown:
+        sys.exit(f"{NIO_QUERIES.name}: relevant files not in the manifest: {sorted(unknown)}")
+    return queries
 
 
 # Files in --out
@@ -251,9 +270,9 @@ def prepare(args, out, binary):
         sets[name] = (docs, queries, vectors, embedded(binary, queries, "query", out / f"{name}-queries.npy"), None)
     if "nio" in args.sets:
         folder = Path(args.nio_folder).resolve()
+        queries = nio_queries(folder)
         if not (data / "nio").exists():
             subprocess.run([binary, "index", "--data", str(data), "--index", "nio", "--include", "*.md", str(folder)], check=True)
-        queries = nio_queries()
         sets["nio"] = (None, queries, None, embedded(binary, queries, "query", out / "nio-queries.npy"), folder)
     return data, sets
 
@@ -310,6 +329,11 @@ def main():
                                               lambda hits: [key(h) for h in hits])
                             rows.append({**base, "system": "mrl", "mode": mode, **result})
                         print(json.dumps(rows[-1]), flush=True)
+                    # The peers are handed query vectors: the same search without mrl's query embedding.
+                    result = evaluate(lambda q: client.search(name, vector=query_vectors[q["n"]].tolist(), k=K)["hits"],
+                                      tagged, lambda hits: [key(h) for h in hits])
+                    rows.append({**base, "system": "mrl (query vectors)", "mode": "semantic", **result})
+                    print(json.dumps(rows[-1]), flush=True)
                     continue
                 peer = SQLitePeer(docs, vectors, args.depth) if system == "sqlite" else LanceDBPeer(docs, vectors, out / f"lancedb-{name}")
                 for mode in MODES:
