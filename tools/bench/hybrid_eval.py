@@ -9,11 +9,14 @@ the same documents and the same vectors, so that only the lexical side and the f
 
 Data sets (subsets, seeded, so that every system embeds and indexes them in minutes):
   debian  query = a package's title, answer = its id; documents = the long descriptions `text`
-          (the title cut out where it occurs in it): --docs documents holding the --queries answers
-  pypi    query = a package's name, answer = its id; documents = the summaries `text` only
-          (the names set of tools/bench/pypi_known_item.py, sampled the same way, smaller)
+          (the title cut out where it occurs verbatim, in 4% of them): --docs documents holding
+          the --queries answers
+  pypi    query = a package's name, answer = its id; documents = the summaries `text` only (the
+          task of tools/bench/pypi_known_item.py, on a subset drawn the same way as debian's)
   nio     tools/bench/queries/swift-nio-docs.jsonl over the swift-nio .md files, indexed by
-          `mrl index` as a folder (--include '*.md'); a hit counts when its `path` is a relevant file
+          `mrl index` as a folder (--include '*.md'); a hit counts when its file (the chunk id's
+          PATH) is a relevant file. Folder indexing skips hidden folders, so .github/, judged
+          relevant for one query, is in no system's documents.
 
 Vectors are made once by mrl: `mrl embed` for documents and queries of debian and pypi (the
 documents are indexed into mrl with their vectors), and for nio the chunk vectors mrl stored while
