@@ -61,7 +61,7 @@ K = 10
 RRF_K = 60
 
 
-# Data sets: documents {id, text, meta?} and queries {id, query, relevant, kind}
+# Data sets: documents {id, text} and queries {id, query, relevant: [ids or files], kind}
 
 def known_item_sets(corpus, n_docs, n_queries, strip_title):
     with gzip.open(corpus, "rt", encoding="utf-8") as f:
