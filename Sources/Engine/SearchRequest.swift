@@ -26,6 +26,11 @@ public struct SearchRequest: Sendable {
     /// Return only the best chunk of each parent (a file's `path`, or the JSONL document a
     /// chunk came from), so k hits are k different documents.
     public var groupByParent = false
+    /// How to rank: `lexical` and `hybrid` need a text `query` (see `SearchMode`).
+    public var mode = SearchMode.semantic
+    /// A text query's embedding when the caller already has it (the daemon embeds a batch's
+    /// texts together): a hybrid search's semantic stage uses it instead of the model.
+    public var embedded: [Float]?
 
     public static let maxK = 10_000
     /// The longest `budget_ms` and `deadline_ms`: an hour is no limit for one search, and a
@@ -57,6 +62,7 @@ public struct SearchRequest: Sendable {
         if groupByParent { object["group_by"] = "parent" }
         if includeVectors { object["include_vectors"] = true }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
+        if mode != .semantic { object["mode"] = .string(mode.rawValue) }
         return .object(object)
     }
 
@@ -64,6 +70,9 @@ public struct SearchRequest: Sendable {
     public func validate(dimensions: Int) throws {
         guard (query == nil) != (vector == nil) else {
             throw EngineError.invalidRequest(field: "query", message: "give exactly one of \"query\" (text) and \"vector\"")
+        }
+        if mode != .semantic, query == nil {
+            throw EngineError.invalidRequest(field: "mode", message: "\"\(mode.rawValue)\" needs a text \"query\": vector queries are semantic only")
         }
         guard (1...SearchRequest.maxK).contains(k) else {
             throw EngineError.invalidRequest(field: "k", message: "must be between 1 and \(SearchRequest.maxK), got \(k)")
@@ -129,6 +138,9 @@ public struct SearchResult: Sendable {
     /// without a graph, and through a daemon's client): the query log's and the presets'
     /// writes leave it as it is. The recall monitor checks only graph plans' answers.
     public var vectorsGeneration: UInt64?
+    public var mode = SearchMode.semantic
+    /// What the lexical stage read, for lexical and hybrid searches.
+    public var lexicalCost: LexicalCost?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
     public var json: JSON {
@@ -154,8 +166,10 @@ public struct SearchResult: Sendable {
 extension SearchResult {
     /// The plan as the answer shows it: for a plan that may widen its beam, whether it did.
     private var planJSON: JSON {
-        guard plan.widen != nil, case .object(var object) = plan.json else { return plan.json }
-        object["widened"] = .bool(widened)
+        guard case .object(var object) = plan.json else { return plan.json }
+        if plan.widen != nil { object["widened"] = .bool(widened) }
+        object["mode"] = .string(mode.rawValue)
+        if let lexicalCost { object["lexical"] = lexicalCost.json }
         return .object(object)
     }
 
@@ -173,6 +187,10 @@ extension SearchResult {
                                earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false,
                                widen: plan["widen"].flatMap { try? SearchPlan.Widening(json: $0) })
         widened = plan["widened"]?.bool ?? false
+        mode = plan["mode"]?.string.flatMap(SearchMode.init(rawValue:)) ?? .semantic
+        if let terms = plan["lexical"]?["terms"]?.int, let postings = plan["lexical"]?["postings"]?.int {
+            lexicalCost = LexicalCost(terms: terms, postings: postings)
+        }
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number
         predictedRecall = json["predicted_recall"]?.number
