@@ -18,6 +18,10 @@ Data sets (subsets, seeded, so that every system embeds and indexes them in minu
           PATH) is a relevant file. Folder indexing skips hidden folders, so .github/, judged
           relevant for one query, is in no system's documents.
 
+mrl's lexical index reads a document's id and its meta's string values beside its text, so debian
+and pypi documents get opaque ids (d0, d1, ...: a name would hand it the answer), and for nio the
+peers' full-text index reads each chunk's path (relative to the folder) beside its text.
+
 Vectors are made once by mrl: `mrl embed` for documents and queries of debian and pypi (the
 documents are indexed into mrl with their vectors), and for nio the chunk vectors mrl stored while
 indexing the folder (read back with include_vectors) and `mrl embed` of the queries. mrl embeds a
@@ -61,7 +65,7 @@ K = 10
 RRF_K = 60
 
 
-# Data sets: documents {id, text} and queries {id, query, relevant: [ids or files], kind}
+# Data sets: documents {id, text} and queries {id, query, relevant: [document ids or files], kind}
 
 def known_item_sets(corpus, n_docs, n_queries, strip_title):
     with gzip.open(corpus, "rt", encoding="utf-8") as f:
@@ -69,13 +73,15 @@ def known_item_sets(corpus, n_docs, n_queries, strip_title):
     random.seed(0)
     picked = random.sample(range(len(rows)), n_docs)
     asked = sorted(picked[:n_queries])
+    # Opaque ids: mrl's lexical index reads ids too, and a package's name would hand it the answer.
+    opaque = {i: f"d{n}" for n, i in enumerate(sorted(picked))}
     docs = []
     for i in sorted(picked):
         text = rows[i]["text"]
         if strip_title:
             text = text.replace(rows[i]["title"], " ").strip() or text
-        docs.append({"id": rows[i]["id"], "text": text})
-    queries = [{"id": rows[i]["id"], "query": rows[i]["title"], "relevant": [rows[i]["id"]], "kind": "known-item"}
+        docs.append({"id": opaque[i], "name": rows[i]["id"], "text": text})
+    queries = [{"id": rows[i]["id"], "query": rows[i]["title"], "relevant": [opaque[i]], "kind": "known-item"}
                for i in asked]
     return docs, queries
 
@@ -269,7 +275,8 @@ def prepare(args, out, binary):
         vectors = embedded(binary, docs, "text", out / f"{name}-docs.npy")
         if not (data / name).exists():
             with_vectors = out / f"{name}-index.jsonl"
-            write_jsonl(with_vectors, ({**d, "vector": [float(x) for x in v]} for d, v in zip(docs, vectors)))
+            write_jsonl(with_vectors, ({"id": d["id"], "text": d["text"], "vector": [float(x) for x in v]}
+                                       for d, v in zip(docs, vectors)))
             subprocess.run([binary, "index", "--data", str(data), "--index", name, str(with_vectors)], check=True)
             with_vectors.unlink()
         sets[name] = (docs, queries, vectors, embedded(binary, queries, "query", out / f"{name}-queries.npy"), None)
@@ -317,7 +324,8 @@ def main():
         for name, (docs, queries, vectors, query_vectors, folder) in sets.items():
             if folder is not None:
                 chunks = nio_chunks(client)
-                docs = [{"id": c["id"], "text": c["text"]} for c in chunks]
+                # mrl's lexical index reads the meta's path beside the text: the peers' full-text search too.
+                docs = [{"id": c["id"], "text": f"{os.path.relpath(c['meta']['path'], folder)}\n{c['text']}"} for c in chunks]
                 vectors = np.array([c["vector"] for c in chunks], dtype=np.float32)
             # A folder's chunk ids are PATH#N: a hit is judged by its file.
             key = (lambda doc: os.path.relpath(doc["id"].rpartition("#")[0], folder)) if folder is not None else (lambda doc: doc["id"])
