@@ -3,6 +3,9 @@
 `lexical` and `hybrid` modes (through the Python client, against a daemon) beside two peers given
 the same documents and the same vectors, so that only the lexical side and the fusion differ:
 
+  mrl       the plan the index chose (a graph walk over the PCA head from 5,000 documents on);
+            hybrid fuses semantic and BM25 rankings at least 50 deep, by RRF (k = 60)
+  mrl-exact the same with "dims": 384, an exact scan: its semantic ranking is the peers'
   lancedb   its native full-text index, exact vector search (no ANN index), hybrid = its RRFReranker
   sqlite    Python's sqlite3 FTS5 ranked by bm25(), exact vector search in numpy, hybrid = RRF (k = 60)
             over the top --depth of each ranking (10, as lancedb's hybrid fetches 10 from each for k = 10)
@@ -25,8 +28,8 @@ peers' full-text index reads each chunk's path (relative to the folder) beside i
 Vectors are made once by mrl: `mrl embed` for documents and queries of debian and pypi (the
 documents are indexed into mrl with their vectors), and for nio the chunk vectors mrl stored while
 indexing the folder (read back with include_vectors) and `mrl embed` of the queries. mrl embeds a
-text query itself, so its QPS includes query embedding; the peers' do not, nor does the row
-"mrl (query vectors)": semantic search given the vectors the peers get.
+text query itself, so its QPS includes query embedding; the peers' do not, nor do the rows
+"mrl (query vectors)" and "mrl-exact (query vectors)": semantic search given the peers' vectors.
 
 A mode the daemon does not offer (a build without the `mode` field) is recorded as unsupported with
 the daemon's answer. Every step's output is kept in --out and reused by the next run (delete a file
@@ -132,19 +135,28 @@ def embedded(binary, rows, text_key, npy):
 
 # mrl through the Python client
 
-def mrl_search(client, index, mode, query):
-    body = {"query": query, "k": K}
+# "mrl-exact" scans all 384 dimensions: its semantic ranking is the peers' exact one, so that
+# only the lexical stage and the fusion differ; "mrl" searches with the plan the index chose.
+MRL_PLANS = {"mrl": {}, "mrl-exact": {"dims": 384}}
+
+
+def mrl_body(system, mode, query):
+    body = {"query": query, "k": K, **MRL_PLANS[system]}
     if mode != "semantic":
         body["mode"] = mode
-    return client.request("POST", f"/indexes/{index}/search", json=body)["hits"]
+    return body
 
 
-def mrl_unsupported(client, index, mode, query):
+def mrl_search(client, index, system, mode, query):
+    return client.request("POST", f"/indexes/{index}/search", json=mrl_body(system, mode, query))["hits"]
+
+
+def mrl_unsupported(client, index, system, mode, query):
     """Why the daemon can't run `mode` (its 400, or an answer whose plan does not say the mode), else None."""
     if mode == "semantic":
         return None
     try:
-        answer = client.request("POST", f"/indexes/{index}/search", json={"query": query, "k": K, "mode": mode})
+        answer = client.request("POST", f"/indexes/{index}/search", json=mrl_body(system, mode, query))
     except mrl.MrlError as error:
         return str(error)
     said = answer.get("plan", {}).get("mode")
@@ -303,7 +315,7 @@ def main():
     ap.add_argument("--mrl", default=str(ROOT / ".build" / "release" / "mrl"), help="the mrl binary")
     ap.add_argument("--out", default=str(ROOT / "tools" / "bench" / "out" / "hybrid"), help="work folder (kept between runs)")
     ap.add_argument("--sets", default="debian,pypi,nio", type=lambda s: s.split(","))
-    ap.add_argument("--systems", default="mrl,sqlite,lancedb", type=lambda s: s.split(","))
+    ap.add_argument("--systems", default="mrl,mrl-exact,sqlite,lancedb", type=lambda s: s.split(","))
     ap.add_argument("--docs", type=int, default=5000, help="debian and pypi: documents in the subset")
     ap.add_argument("--queries", type=int, default=1000, help="debian and pypi: queries (their answers are in the subset)")
     ap.add_argument("--depth", type=int, default=K, help="sqlite peer: candidates from each ranking that RRF fuses "
@@ -332,20 +344,21 @@ def main():
             tagged = [dict(q, n=n) for n, q in enumerate(queries)]
             base = {"dataset": name, "docs": len(docs)}
             for system in args.systems:
-                if system == "mrl":
+                if system in MRL_PLANS:
                     for mode in MODES:
-                        why = mrl_unsupported(client, name, mode, queries[0]["query"])
+                        why = mrl_unsupported(client, name, system, mode, queries[0]["query"])
                         if why:
-                            rows.append({**base, "system": "mrl", "mode": mode, "unsupported": why})
+                            rows.append({**base, "system": system, "mode": mode, "unsupported": why})
                         else:
-                            result = evaluate(lambda q: mrl_search(client, name, mode, q["query"]), tagged,
+                            result = evaluate(lambda q: mrl_search(client, name, system, mode, q["query"]), tagged,
                                               lambda hits: [key(h) for h in hits])
-                            rows.append({**base, "system": "mrl", "mode": mode, **result})
+                            rows.append({**base, "system": system, "mode": mode, **result})
                         print(json.dumps(rows[-1]), flush=True)
                     # The peers are handed query vectors: the same search without mrl's query embedding.
-                    result = evaluate(lambda q: client.search(name, vector=query_vectors[q["n"]].tolist(), k=K)["hits"],
+                    result = evaluate(lambda q: client.search(name, vector=query_vectors[q["n"]].tolist(), k=K,
+                                                              **MRL_PLANS[system])["hits"],
                                       tagged, lambda hits: [key(h) for h in hits])
-                    rows.append({**base, "system": "mrl (query vectors)", "mode": "semantic", **result})
+                    rows.append({**base, "system": f"{system} (query vectors)", "mode": "semantic", **result})
                     print(json.dumps(rows[-1]), flush=True)
                     continue
                 peer = SQLitePeer(docs, vectors, args.depth) if system == "sqlite" else LanceDBPeer(docs, vectors, out / f"lancedb-{name}")
