@@ -314,13 +314,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mrl", default=str(ROOT / ".build" / "release" / "mrl"), help="the mrl binary")
     ap.add_argument("--out", default=str(ROOT / "tools" / "bench" / "out" / "hybrid"), help="work folder (kept between runs)")
-    ap.add_argument("--sets", default="debian,pypi,nio", type=lambda s: s.split(","))
-    ap.add_argument("--systems", default="mrl,mrl-exact,sqlite,lancedb", type=lambda s: s.split(","))
-    ap.add_argument("--docs", type=int, default=5000, help="debian and pypi: documents in the subset")
+    ap.add_argument("--sets", default="debian,pypi,nio", type=lambda s: s.split(","), help="comma-separated data sets")
+    ap.add_argument("--systems", default="mrl,mrl-exact,sqlite,lancedb", type=lambda s: s.split(","), help="comma-separated systems")
+    ap.add_argument("--docs", type=int, default=5000, help="debian and pypi: documents in the subset (a new size needs a new --out)")
     ap.add_argument("--queries", type=int, default=1000, help="debian and pypi: queries (their answers are in the subset)")
     ap.add_argument("--depth", type=int, default=K, help="sqlite peer: candidates from each ranking that RRF fuses "
                     "(default %(default)s, as lancedb's hybrid fetches its limit from each)")
-    ap.add_argument("--nio-folder", default=str(ROOT / ".build" / "checkouts" / "swift-nio"))
+    ap.add_argument("--nio-folder", default=str(ROOT / ".build" / "checkouts" / "swift-nio"),
+                    help="the swift-nio checkout (its .md files must match the query set's manifest)")
     ap.add_argument("--fresh-mrl", action="store_true", help="rebuild mrl's indexes (e.g. with a new build)")
     ap.add_argument("--results", help="JSONL out (default: OUT/results.jsonl)")
     args = ap.parse_args()
