@@ -6,7 +6,7 @@ against a running daemon, through the Python client's batch search (clients/pyth
 Each query sends its vector and filter with k = 10, plus the fields of one --params object (the
 planner's own choice when {}). A batch runs its searches one after another on one thread of the
 daemon, so the server's time is single-threaded, as the peers' queries are. Reported per (kind,
-params): qps (queries over the client's wall time, JSON of 384 floats each way included),
+params): qps (queries over the client's wall time, sending each query's 384 floats as JSON included),
 server_qps (queries over the sum of the answers' took_ms), p50/p99 of took_ms, recall@10 against
 the ground truth, and how often the planner chose each filter strategy (plan.filter.strategy).
 Same JSONL rows as filter_peers.py (system "mrl").
