@@ -34,10 +34,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
-from filter_queries import OUT, K, documents, queries_by_kind, recall
-
+OUT = Path(__file__).resolve().parents[2] / "tools/bench/out"
+K = 10
 WARMUP = 20
 TARGET = 0.95
 
@@ -52,6 +53,21 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=1, help="threads for Lance's CPU pool (build and searches) and chroma's build")
     ap.add_argument("--out", default=str(OUT / "filter_peers.jsonl"))
     return ap.parse_args()
+
+
+def read_jsonl(path):
+    with open(path, "rb") as lines:
+        return [orjson.loads(line) for line in lines]
+
+
+def queries_by_kind(name, split, kinds):
+    """{kind: [query, ...]} of filter-NAME-SPLIT.jsonl, in file order; only `kinds` (comma-separated) when given."""
+    wanted = set(filter(None, kinds.split(",")))
+    out = {}
+    for query in read_jsonl(OUT / f"filter-{name}-{split}.jsonl"):
+        if not wanted or query["kind"] in wanted:
+            out.setdefault(query["kind"], []).append(query)
+    return out
 
 
 def sql_literal(value):
@@ -190,7 +206,7 @@ def measure(peer, queries, params):
         before = time.perf_counter()
         found = peer.search(vector, where, params)
         latencies.append(time.perf_counter() - before)
-        recalls.append(recall(found, truth))
+        recalls.append(len(set(found) & set(truth)) / len(truth))
     seconds = time.perf_counter() - started
     ms = np.array(latencies) * 1e3
     return {"qps": round(len(prepared) / seconds, 1), "p50_ms": round(float(np.percentile(ms, 50)), 3),
@@ -232,7 +248,7 @@ def main(args):
     # Lance reads its pool size when it loads (in build), so it is set first. Its I/O pool keeps
     # its default size: with LANCE_IO_THREADS=1, lancedb 0.40 hangs building the IVF_PQ index.
     os.environ["LANCE_CPU_THREADS"] = str(args.threads)
-    docs = documents(args.name)
+    docs = read_jsonl(OUT / f"filter-{args.name}-docs.jsonl")
     tune = queries_by_kind(args.name, "tune", args.kinds)
     evaluate = queries_by_kind(args.name, "eval", args.kinds)
     known = {"lancedb": Lance, "chromadb": lambda: Chroma(args.threads)}
