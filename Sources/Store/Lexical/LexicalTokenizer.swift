@@ -5,7 +5,10 @@
 /// identifier, kept whole (`python3-lzss`, `eventloopfuture.flatmap`) and also as its words;
 /// a word with camelCase humps is kept whole and also cut at them (`EventLoopFuture` gives
 /// `eventloopfuture`, `event`, `loop`, `future`; `HTTPServer` gives `http`, `server`).
-/// Terms are lowercased. Work is linear in the text, and a document yields at most `limit`
+/// Terms are lowercased; a plain English word (ASCII letters, not a whole identifier) is
+/// indexed by its Porter stem (`parsing` and `parses` as `pars`), and the commonest English
+/// function words (Lucene's English stop set) not at all: they tell no document apart, and
+/// their postings would be most of a query's reading. Work is linear in the text, and a document yields at most `limit`
 /// terms, so a huge file costs what its first `limit` terms cost.
 public enum LexicalTokenizer {
     /// Terms longer than this many UTF-8 bytes (hashes, base64) are not indexed: nobody
@@ -85,7 +88,7 @@ public enum LexicalTokenizer {
             for word in words {
                 let humps = LexicalTokenizer.humps(whole[word])
                 if humps.count > 1 { LexicalTokenizer.append(whole[word], to: &terms) }
-                for hump in humps { LexicalTokenizer.append(whole[hump], to: &terms) }
+                for hump in humps { LexicalTokenizer.append(whole[hump], to: &terms, isWord: true) }
             }
         }
     }
@@ -113,6 +116,12 @@ public enum LexicalTokenizer {
 
     private enum LetterCase { case upper, lower, digit, other }
 
+    /// Lucene's English stop set.
+    static let stopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+        "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+    ]
+
     /// Most text is ASCII: its case is a range test, not a Unicode property lookup.
     private static func letterCase(_ scalar: Unicode.Scalar) -> LetterCase {
         switch scalar.value {
@@ -126,11 +135,15 @@ public enum LexicalTokenizer {
         }
     }
 
-    /// Adds the lowercased term unless it is too long to index.
-    private static func append(_ scalars: ArraySlice<Unicode.Scalar>, to terms: inout [String]) {
+    /// Adds the lowercased term unless it is too long to index; a word (`isWord`: one part of
+    /// an identifier, or all of a plain one) as its stem, a stop word not at all.
+    private static func append(_ scalars: ArraySlice<Unicode.Scalar>, to terms: inout [String], isWord: Bool = false) {
         if scalars.allSatisfy(\.isASCII) {
             guard scalars.count <= maxTermBytes else { return }
-            terms.append(String(decoding: scalars.map { UInt8($0.value) | (letterCase($0) == .upper ? 0x20 : 0) }, as: UTF8.self))
+            let lowered = scalars.map { UInt8($0.value) | (letterCase($0) == .upper ? 0x20 : 0) }
+            guard isWord else { return terms.append(String(decoding: lowered, as: UTF8.self)) }
+            let word = String(decoding: lowered, as: UTF8.self)
+            if !stopWords.contains(word) { terms.append(String(decoding: EnglishStemmer.stem(lowered), as: UTF8.self)) }
             return
         }
         var term = ""
