@@ -65,7 +65,7 @@ let package = Package(
         ),
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CLMDB"]),  // CLMDB: to make an index as older versions did
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding", "TestSupport"]),

@@ -81,6 +81,8 @@ public struct Evaluation: Sendable {
     public var missingExamples: [String]
     public var byDims: [Quality]
     public var byPreset: [Quality]
+    /// By search mode (`SearchMode`), each at its default plan.
+    public var byMode: [Quality] = []
 }
 
 extension Index {
@@ -91,8 +93,8 @@ extension Index {
     /// search, exact ones included, passes `filter`. Queries whose relevant id is not in the index are counted,
     /// not scored. Throws `invalidRequest` for a bad query vector, dims or preset,
     /// `modelUnavailable` for text queries without the model, and the store's errors.
-    public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [], groupByParent: Bool = false, filter: Filter? = nil,
-                         progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
+    public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [], modes: [SearchMode] = [],
+                         groupByParent: Bool = false, filter: Filter? = nil, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
         // A chunked document is there when its first chunk is.
         let present = try store.read { snapshot in
             try queries.map { try snapshot.internalID(of: $0.relevantID) != nil || (groupByParent && snapshot.internalID(of: $0.relevantID + "#0") != nil) }
@@ -100,7 +102,10 @@ extension Index {
         let scored = zip(queries, present).filter(\.1).map(\.0)
         let missing = zip(queries, present).filter { !$0.1 }.map(\.0.relevantID)
         let vectors = try queryVectors(scored)
-        let total = (dims.count + presets.count + (presets.isEmpty ? 0 : 1)) * scored.count
+        if !modes.filter({ $0 != .semantic }).isEmpty, let line = scored.firstIndex(where: { $0.query == nil }) {
+            throw EngineError.invalidRequest(field: "mode", message: "lexical and hybrid need query texts: known item \(line + 1) (relevant \(scored[line].relevantID)) has only a vector")
+        }
+        let total = (dims.count + presets.count + (presets.isEmpty ? 0 : 1) + modes.count) * scored.count
         var done = 0
         func run(_ label: String, _ request: (Int) -> SearchRequest, truth: [[String]]? = nil) throws -> (Quality, [[String]]) {
             var quality = Quality(label: label)
@@ -159,10 +164,18 @@ extension Index {
             reference.recallVsExact = 1
             byPreset.append(reference)
         }
+        let byMode = try modes.map { mode in
+            try run(mode.rawValue) { i in
+                var request = SearchRequest(query: scored[i].query, k: 100)
+                (request.mode, request.embedded) = (mode, vectors[i])
+                if mode == .semantic { (request.query, request.vector) = (nil, vectors[i]) }
+                return request
+            }.0
+        }
         let head = try currentHead().record
         return Evaluation(head: head.map { "\($0.kind) v\($0.version)" } ?? "none", queries: scored.count,
                           missingRelevant: missing.count, missingExamples: Array(missing.prefix(5)), byDims: byDims,
-                          byPreset: byPreset)
+                          byPreset: byPreset, byMode: byMode)
     }
 
     /// Each query's raw vector (see `vectors`), checked against the index: dimensions, and

@@ -17,10 +17,10 @@ extension Index {
     public func answer(_ request: SearchRequest) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         var asked = request
-        asked.vector = try rawVector(of: request)
-        asked.query = nil
+        let vector = request.mode == .lexical ? nil : try rawVector(of: request)  // a lexical search embeds nothing
+        if request.mode == .semantic { (asked.vector, asked.query) = (vector, nil) } else { asked.embedded = vector }
         let result = try search(asked)
-        if let vector = asked.vector {
+        if let vector {
             logQuery(vector: vector, k: request.k, text: request.query)
             if store.isWriter || (try? store.takeWriterLock()) != nil { try? flushQueryLog() }
         }

@@ -13,6 +13,7 @@ extension Index {
     public func search(_ request: SearchRequest) throws -> SearchResult {
         try request.validate(dimensions: manifest.dimensions)
         if request.groupByParent { return try searchGroupedByParent(request) }
+        if request.mode != .semantic { return try searchByMode(request) }
         let vector = try rawVector(of: request)
         return try store.read { snapshot in
             // Loading the head and graph (once per process and committed state) is start-up,

@@ -26,6 +26,11 @@ public struct SearchRequest: Sendable {
     /// Return only the best chunk of each parent (a file's `path`, or the JSONL document a
     /// chunk came from), so k hits are k different documents.
     public var groupByParent = false
+    /// How to rank: `lexical` and `hybrid` need a text `query` (see `SearchMode`).
+    public var mode = SearchMode.semantic
+    /// A text query's embedding when the caller already has it (the daemon embeds a batch's
+    /// texts together): a hybrid search's semantic stage uses it instead of the model.
+    public var embedded: [Float]?
     /// Only documents whose meta passes it (`Filter`).
     public var filter: Filter? = nil
 
@@ -59,6 +64,7 @@ public struct SearchRequest: Sendable {
         if groupByParent { object["group_by"] = "parent" }
         if includeVectors { object["include_vectors"] = true }
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
+        if mode != .semantic { object["mode"] = .string(mode.rawValue) }
         if let filter { object["filter"] = filter.json }
         return .object(object)
     }
@@ -67,6 +73,12 @@ public struct SearchRequest: Sendable {
     public func validate(dimensions: Int) throws {
         guard (query == nil) != (vector == nil) else {
             throw EngineError.invalidRequest(field: "query", message: "give exactly one of \"query\" (text) and \"vector\"")
+        }
+        if mode != .semantic, query == nil {
+            throw EngineError.invalidRequest(field: "mode", message: "\"\(mode.rawValue)\" needs a text \"query\": vector queries are semantic only")
+        }
+        if mode == .lexical, dims != nil || ef != nil || budgetMs != nil || preset != nil {
+            throw EngineError.invalidRequest(field: "mode", message: "\"lexical\" ranks by words, no vectors: give it without \"dims\", \"ef\", \"budget_ms\" and \"preset\"")
         }
         guard (1...SearchRequest.maxK).contains(k) else {
             throw EngineError.invalidRequest(field: "k", message: "must be between 1 and \(SearchRequest.maxK), got \(k)")
@@ -79,7 +91,8 @@ public struct SearchRequest: Sendable {
                 throw EngineError.invalidRequest(field: field, message: "must be a positive number of milliseconds up to \(Int(SearchRequest.maxMilliseconds)) (an hour), got \(value)")
             }
         }
-        if filter != nil {
+        if filter != nil, mode != .lexical {
+            // (A lexical search restricts its ranking to the filter's rows itself.)
             // Until the filtered search strategies (issue 20, filter-search) land: a filter
             // the search would ignore must not give unfiltered answers.
             throw EngineError.invalidRequest(field: "filter", message: "filtered search is not in this build yet: search without \"filter\"")
@@ -137,6 +150,9 @@ public struct SearchResult: Sendable {
     /// without a graph, and through a daemon's client): the query log's and the presets'
     /// writes leave it as it is. The recall monitor checks only graph plans' answers.
     public var vectorsGeneration: UInt64?
+    public var mode = SearchMode.semantic
+    /// What the lexical stage read, for lexical and hybrid searches.
+    public var lexicalCost: LexicalCost?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
     public var json: JSON {
@@ -162,8 +178,10 @@ public struct SearchResult: Sendable {
 extension SearchResult {
     /// The plan as the answer shows it: for a plan that may widen its beam, whether it did.
     private var planJSON: JSON {
-        guard plan.widen != nil, case .object(var object) = plan.json else { return plan.json }
-        object["widened"] = .bool(widened)
+        guard case .object(var object) = plan.json else { return plan.json }
+        if plan.widen != nil { object["widened"] = .bool(widened) }
+        object["mode"] = .string(mode.rawValue)
+        if let lexicalCost { object["lexical"] = lexicalCost.json }
         return .object(object)
     }
 
@@ -181,6 +199,10 @@ extension SearchResult {
                                earlyExit: plan["early_exit"]?.number, exact: plan["exact"]?.bool ?? false,
                                widen: plan["widen"].flatMap { try? SearchPlan.Widening(json: $0) })
         widened = plan["widened"]?.bool ?? false
+        mode = plan["mode"]?.string.flatMap(SearchMode.init(rawValue:)) ?? .semantic
+        if let terms = plan["lexical"]?["terms"]?.int, let postings = plan["lexical"]?["postings"]?.int {
+            lexicalCost = LexicalCost(terms: terms, postings: postings)
+        }
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number
         predictedRecall = json["predicted_recall"]?.number

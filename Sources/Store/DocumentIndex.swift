@@ -23,7 +23,7 @@ struct DocumentChange {
 
 extension IndexStore {
     /// Every kind of derived index, in the order batches are applied to them.
-    static let documentIndexTypes: [any DocumentIndex.Type] = [FieldIndex.self]
+    static let documentIndexTypes: [any DocumentIndex.Type] = [FieldIndex.self, LexicalIndex.self]
 
     static var documentIndexDatabaseNames: [String] { documentIndexTypes.flatMap { $0.databaseNames } }
 

@@ -49,6 +49,9 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var training: AdaptorOptions
 
+    @Option(help: "Score search modes instead, at their default plans: comma-separated, of semantic, lexical, hybrid.")
+    var mode: String?
+
     @OptionGroup var filter: FilterOptions
 
     @Flag(help: "Print the result as JSON.")
@@ -59,6 +62,9 @@ struct EvalCommand: ParsableCommand {
         if let groupBy, groupBy != "parent" { throw ValidationError("--group-by takes \"parent\"") }
         if let dims, dims.split(separator: ",").contains(where: { Int($0) == nil }) {
             throw ValidationError("--dims must be numbers separated by commas, e.g. 32,64,128")
+        }
+        if let mode, mode.split(separator: ",").contains(where: { SearchMode(rawValue: String($0)) == nil }) {
+            throw ValidationError("--mode takes modes separated by commas, of semantic, lexical, hybrid")
         }
         if compareHeads != nil, filter.filter != nil {
             throw ValidationError("--filter narrows the known-item evaluation; --compare-heads scores every document: give one of them")
@@ -80,9 +86,10 @@ struct EvalCommand: ParsableCommand {
         }
         let stored = try index.costModel()?.presets.map(\.name) ?? []
         let presetNames = presets == "none" ? [] : presets.map { $0.split(separator: ",").map(String.init) } ?? stored
+        let modes = mode.map { $0.split(separator: ",").compactMap { SearchMode(rawValue: String($0)) } } ?? []
         let progress = ProgressDisplay()
-        let evaluation = try index.evaluate(known, dims: prefixes, presets: presetNames, groupByParent: groupBy == "parent",
-                                            filter: try filter.parsed()) { done, total in
+        let evaluation = try index.evaluate(known, dims: modes.isEmpty ? prefixes : [], presets: modes.isEmpty ? presetNames : [],
+                                            modes: modes, groupByParent: groupBy == "parent", filter: try filter.parsed()) { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "searches",
                             plainLine: "\(done) of \(total) searches")
         }
@@ -93,9 +100,11 @@ struct EvalCommand: ParsableCommand {
                 "index": .string(target.index), "head": .string(evaluation.head), "queries": JSON(evaluation.queries),
                 "missing_relevant": JSON(evaluation.missingRelevant),
                 "by_dims": .array(evaluation.byDims.map(\.json)), "by_preset": .array(evaluation.byPreset.map(\.json)),
+                "by_mode": .array(evaluation.byMode.map(\.json)),
             ]))
             return
         }
+        if !modes.isEmpty { return printModes(evaluation) }
         let full = evaluation.byDims.max { ($0.dims ?? 0) < ($1.dims ?? 0) }?.mrrAt10 ?? 0
         var table = Table(header: ["dims", "MRR@10", "of full", "recall@10", "recall@100", "nDCG@10", "mean ms"],
                           rightAligned: Set(0..<7))
@@ -121,10 +130,25 @@ struct EvalCommand: ParsableCommand {
             print("\nby preset (k = 10; time and distance computations as a share of exact 384-d search's):")
             print(presets.render())
         }
+        printMissing(evaluation)
+        if let plot { print("wrote \(plot)") }
+    }
+
+    private func printModes(_ evaluation: Evaluation) {
+        var table = Table(header: ["mode", "MRR@10", "recall@10", "recall@100", "nDCG@10", "mean ms"], rightAligned: Set(1..<6))
+        for q in evaluation.byMode {
+            table.rows.append([q.label, String(format: "%.3f", q.mrrAt10), String(format: "%.3f", q.recallAt10),
+                               String(format: "%.3f", q.recallAt100 ?? 0), String(format: "%.3f", q.ndcgAt10), String(format: "%.2f", q.meanMs)])
+        }
+        print("\(target.index): \(evaluation.queries.formatted()) known-item queries, head \(evaluation.head), by search mode (default plans)")
+        print(table.render())
+        printMissing(evaluation)
+    }
+
+    private func printMissing(_ evaluation: Evaluation) {
         if evaluation.missingRelevant > 0 {
             print("\(evaluation.missingRelevant) queries skipped: their relevant id is not in the index (e.g. \(evaluation.missingExamples.joined(separator: ", ")))")
         }
-        if let plot { print("wrote \(plot)") }
     }
 
     private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [HeadKind]) throws {

@@ -17,6 +17,7 @@ struct SearchCommand: ParsableCommand {
               mrl search --index debian --budget-ms 0.5 "pdf viewer"
               mrl search --index debian --preset fast "pdf viewer"
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
+              mrl search --index debian --mode hybrid "LZSS"
               mrl search --index mine --vector-file q.json
               mrl search --index notes --filter '{"field": "ext", "eq": "md"}' "release checklist"
             """)
@@ -50,6 +51,8 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Beam width of the graph walk, overriding the planner.")
     var ef: Int?
 
+    @Option(help: "semantic (by meaning), lexical (BM25 over the words and identifiers) or hybrid (both, fused); lexical and hybrid need a query text.")
+    var mode = SearchMode.semantic
     @OptionGroup var filter: FilterOptions
 
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
@@ -60,6 +63,7 @@ struct SearchCommand: ParsableCommand {
         guard (query == nil) != (vectorFile == nil) else {
             throw ValidationError("give a query text or --vector-file, not both and not neither")
         }
+        if mode != .semantic, query == nil { throw ValidationError("--mode \(mode.rawValue) needs a query text: vectors are searched semantically") }
     }
 
     func run() throws {
@@ -67,6 +71,7 @@ struct SearchCommand: ParsableCommand {
         var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
+        request.mode = mode
         request.filter = try filter.parsed()
         let result = try target.service().answer(request)
         if json {
@@ -93,9 +98,12 @@ struct SearchCommand: ParsableCommand {
         let promises = [result.predictedMs.map { String(format: "%.2f ms", $0) },
                         result.predictedRecall.map { String(format: "recall@10 %.3f", $0) }].compactMap { $0 }
         let predicted = promises.isEmpty ? "" : " (predicted " + promises.joined(separator: ", ") + ")"
+        let lexical = result.lexicalCost.map { "BM25 over \($0.terms.formatted()) terms, \($0.postings.formatted()) postings read" }
+        guard result.mode != .lexical else { return print("\(lexical ?? "BM25"), \(String(format: "%.2f", result.tookMs)) ms") }
         print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
                      result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),
                      result.tookMs, predicted, result.partial ? "; partial: the deadline cut it short" : ""))
+        if let lexical { print("fused by reciprocal rank with \(lexical)") }
     }
 
     private func readVector(_ path: String) throws -> [Float] {
@@ -113,3 +121,5 @@ struct SearchCommand: ParsableCommand {
         }
     }
 }
+
+extension SearchMode: ExpressibleByArgument {}

@@ -4,7 +4,8 @@ import NIOCore
 /// `POST /indexes/{name}/search` and `/search/batch`.
 extension Application {
     static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
-                                            "include_text", "include_vectors", "ef", "group_by", "filter"]
+                                            "include_text", "include_vectors", "ef", "group_by", "mode",
+                                            "filter"]
 
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
@@ -19,6 +20,12 @@ extension Application {
         case nil: break
         case "parent": request.groupByParent = true
         case let other?: throw APIError.field(fields.path + "group_by", "can only be \"parent\", got \"\(other)\"")
+        }
+        if let mode = try fields.string("mode") {
+            guard let known = SearchMode(rawValue: mode) else {
+                throw APIError.field(fields.path + "mode", "can be \"semantic\", \"lexical\" or \"hybrid\", got \"\(mode)\"")
+            }
+            request.mode = known
         }
         guard (request.query == nil) != (request.vector == nil) else {
             throw APIError.field(fields.path + "query", "give exactly one of \"query\" (text) and \"vector\"")
@@ -51,9 +58,10 @@ extension Application {
     /// Runs searches on this event loop; texts are embedded first, in one encoder batch
     /// shared with other requests' texts. Field errors name the query's position.
     private func searches(_ requests: [SearchRequest], in index: Index, on loop: EventLoop) throws -> EventLoopFuture<[JSON]> {
-        let texts = requests.compactMap(\.query)
+        // A lexical search needs no embedding.
+        let texts = requests.filter { $0.mode != .lexical }.compactMap(\.query)
         if !texts.isEmpty, !index.acceptsText {
-            throw APIError.field(requests.count > 1 ? "queries[\(requests.firstIndex { $0.query != nil }!)].query" : "query",
+            throw APIError.field(requests.count > 1 ? "queries[\(requests.firstIndex { $0.query != nil && $0.mode != .lexical }!)].query" : "query",
                                  "cannot be used: index \"\(index.name)\" holds vectors of your own model (\(index.manifest.dimensions)-d): send \"vector\"")
         }
         for (i, request) in requests.enumerated() where request.query != nil {
@@ -61,6 +69,7 @@ extension Application {
             var probe = request
             probe.query = nil
             probe.vector = [Float](repeating: 1, count: index.manifest.dimensions)
+            probe.mode = .semantic  // the text is there: only its other fields are checked here
             try rename(requests.count > 1 ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
         }
         let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in
@@ -69,9 +78,10 @@ extension Application {
             return try requests.enumerated().map { i, request in
                 var request = request
                 let text = request.query
-                if text != nil {
-                    request.vector = vectors.next()
-                    request.query = nil
+                switch request.mode {
+                case _ where text == nil, .lexical: break
+                case .semantic: (request.vector, request.query) = (vectors.next(), nil)
+                case .hybrid: request.embedded = vectors.next()
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
                 if let vector = request.vector {

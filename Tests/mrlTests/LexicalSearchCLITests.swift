@@ -1,0 +1,89 @@
+import Engine
+import Foundation
+import TestSupport
+import XCTest
+
+/// `mrl search --mode` on real data, the same whether the command opens the index itself or
+/// goes through a daemon (LexicalSearchCLITests, LexicalSearchThroughDaemonTests).
+extension CLIContract {
+    /// The demo's complaint: "LZSS" found nothing useful by meaning. On the first 3,000 Debian
+    /// packages and python3-lzss (with their MiniLM vectors), hybrid ranks python3-lzss in its
+    /// top 3, lexical first.
+    func hybridFindsAnIdentifierTheEmbeddingMisses() throws {
+        let shared = "../shared/data/"
+        guard FileManager.default.fileExists(atPath: shared + "minilm-debian-docs.f16.npy") else { throw XCTSkip("needs ../shared/data") }
+        let dir = scratchFolder(test)
+        try debianSample(rows: Array(0..<3_000) + [42_720], from: shared, to: dir + "/debian.jsonl")
+        let at = try transport.at(dir) + ["--index", "debian"]
+        let indexed = try mrl(["index"] + at + [dir + "/debian.jsonl"])
+        XCTAssertEqual(indexed.status, 0, indexed.stderr)
+        for (mode, within) in [("hybrid", 3), ("lexical", 1)] {
+            let run = try mrl(["search", "--json", "--mode", mode, "-k", "10"] + at + ["LZSS"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let answer = try JSON.parse(run.stdout)
+            let ids = answer["hits"]?.array?.compactMap { $0["id"]?.string } ?? []
+            XCTAssertTrue(ids.prefix(within).contains("python3-lzss"), "\(mode): \(ids)")
+            XCTAssertEqual(answer["plan"]?["mode"]?.string, mode)
+            XCTAssertEqual(answer["plan"]?["lexical"]?["terms"], 1)
+        }
+        // Known-item quality by mode (eval reads the index beside a daemon).
+        try (#"{"query": "LZSS", "relevant_id": "python3-lzss"}"# + "\n" + #"{"query": "0ad", "relevant_id": "0ad"}"# + "\n")
+            .write(toFile: dir + "/q.jsonl", atomically: true, encoding: .utf8)
+        let eval = try mrl(["eval", "--json", "--mode", "semantic,lexical,hybrid", "--data", dir, "--index", "debian", "--queries", dir + "/q.jsonl"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let byMode = try JSON.parse(eval.stdout)["by_mode"]?.array ?? []
+        XCTAssertEqual(byMode.compactMap { $0["label"]?.string }, ["semantic", "lexical", "hybrid"])
+        XCTAssertEqual(byMode.dropFirst().first?["mrr_at_10"], 1, "lexical ranks both known items first")
+    }
+
+    /// Writes the Debian packages at `rows` (in file order) with their vectors as JSONL.
+    private func debianSample(rows: [Int], from shared: String, to path: String) throws {
+        let vectors = try NumpyMatrix(contentsOf: shared + "minilm-debian-docs.f16.npy")
+        let reader = try LineReader(path: shared + "debian-packages.jsonl.gz")
+        var wanted = Set(rows), out = "", row = 0
+        while !wanted.isEmpty, let line = try reader.next() {
+            defer { row += 1 }
+            guard wanted.remove(row) != nil, case .text(_, let bytes) = line, case .object(var doc) = try JSON.parse(Array(bytes)) else { continue }
+            doc["vector"] = .array(vectors.values[row * vectors.columns..<(row + 1) * vectors.columns].map(JSON.float))
+            out += JSON.object(doc).serialized + "\n"
+        }
+        try out.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+final class LexicalSearchCLITests: XCTestCase {
+    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try CLIContract(self, .local).hybridFindsAnIdentifierTheEmbeddingMisses() }
+
+    /// A folder run killed at random moments and re-run answers lexical searches as one clean
+    /// run does: the lexical index commits with its documents.
+    func testAKilledFolderRunAnswersLexicalSearchesAsACleanRun() throws {
+        let folder = scratchFolder(self), docs = folder + "/docs"
+        try FileManager.default.createDirectory(atPath: docs, withIntermediateDirectories: true)
+        for n in 0..<16 {
+            let text = (0..<3).map { "File \(n), paragraph \($0): notes on topic\(n * 7 + $0) and HTTPServer.listen\(n % 3)." }
+            try text.joined(separator: "\n\n").write(toFile: docs + "/f\(n).txt", atomically: true, encoding: .utf8)
+        }
+        for delay in [0.8, 1.5, 2.5] {
+            _ = try runKilled(["index", "--batch-size", "3", "--data", folder + "/data", "--index", "k", docs], after: delay)
+        }
+        for data in [folder + "/data", folder + "/clean"] {
+            let run = try mrl(["index", "--data", data, "--index", "k", docs])
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        func answer(_ data: String, _ query: String) throws -> [String] {
+            let run = try mrl(["search", "--json", "--mode", "lexical", "-k", "100", "--data", data, "--index", "k", query])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            // Equal scores may come in either order: rows are numbered as the runs went.
+            return (try JSON.parse(run.stdout)["hits"]?.array ?? []).map { "\($0["score"]?.number ?? -1) \($0["id"]?.string ?? "")" }.sorted()
+        }
+        for query in ["notes", "topic14", "server", "HTTPServer.listen1 paragraph", "f3.txt", "file 2"] {
+            let clean = try answer(folder + "/clean", query)
+            XCTAssertFalse(clean.isEmpty, query)
+            XCTAssertEqual(try answer(folder + "/data", query), clean, query)
+        }
+    }
+}
+
+final class LexicalSearchThroughDaemonTests: XCTestCase {
+    func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try CLIContract(self, .daemon).hybridFindsAnIdentifierTheEmbeddingMisses() }
+}
