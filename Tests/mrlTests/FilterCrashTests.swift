@@ -15,13 +15,7 @@ final class FilterCrashTests: XCTestCase {
             try text.joined(separator: "\n\n").write(toFile: docs + (n % 2 == 0 ? "/sub" : "") + "/f\(n)." + (n % 3 == 0 ? "md" : "txt"),
                                                      atomically: true, encoding: .utf8)
         }
-        for delay in [0.8, 1.5, 2.5] {
-            _ = try runKilled(["index", "--batch-size", "3", "--data", folder + "/data", "--index", "k", docs], after: delay)
-        }
-        for data in [folder + "/data", folder + "/clean"] {
-            let run = try mrl(["index", "--data", data, "--index", "k", docs])
-            XCTAssertEqual(run.status, 0, run.stderr)
-        }
+        let (killed, clean) = try indexKilledAndClean(docs, in: folder)
         func matches(_ data: String, _ filter: String) throws -> [String] {
             let run = try mrl(["search", "--json", "--mode", "lexical", "-k", "100", "--filter", filter, "--data", data, "--index", "k", "notes"])
             XCTAssertEqual(run.status, 0, run.stderr)
@@ -29,9 +23,9 @@ final class FilterCrashTests: XCTestCase {
         }
         for filter in [#"{"field": "ext", "eq": "md"}"#, #"{"field": "path", "glob": "**/sub/*.txt"}"#,
                        #"{"not": {"field": "path", "glob": "**/sub/**"}}"#, #"{"and": [{"field": "mtime", "range": {"gt": 0}}, {"field": "ext", "in": ["txt"]}]}"#] {
-            let clean = try matches(folder + "/clean", filter)
+            let clean = try matches(clean, filter)
             XCTAssertFalse(clean.isEmpty, filter)
-            XCTAssertEqual(try matches(folder + "/data", filter), clean, filter)
+            XCTAssertEqual(try matches(killed, filter), clean, filter)
         }
     }
 }
