@@ -184,24 +184,29 @@ final class MatchingRowsTests: XCTestCase {
         try assertMatchesReference(reopened, filters: 50)
     }
 
-    func testAnIndexMadeBeforeTheFieldIndexGetsItOnItsFirstWriteOpen() throws {
-        let data = temporaryData(self)
-        var index: Index? = try Index.create(name: "old", in: data, dimensions: MatchingRowsTests.dims, model: nil)
-        _ = try index?.upsert((0..<200).map { document("d\($0)") })
-        try XCTUnwrap(index).store.dropFieldIndex()
-        index = nil
+    /// Made before the field index, or left with its database created but never filled by a
+    /// run that died in between: either way the index gets it on its first write open.
+    func testAnIndexWithoutACompleteFieldIndexGetsItOnItsFirstWriteOpen() throws {
+        for leftEmpty in [false, true] {
+            let data = temporaryData(self)
+            var index: Index? = try Index.create(name: "old", in: data, dimensions: MatchingRowsTests.dims, model: nil)
+            metas = [:]
+            _ = try index?.upsert((0..<200).map { document("d\($0)") })
+            try XCTUnwrap(index).store.dropFieldIndex(leavingItEmpty: leftEmpty)
+            index = nil
 
-        // Opened for reading, it has no field index: filters read the documents' meta.
-        var reader: Index? = try Index.open(name: "old", in: data, mode: .read)
-        XCTAssertNil(try reader?.store.read { try $0.fieldsGeneration() })
-        try assertMatchesReference(try XCTUnwrap(reader), filters: 50)
-        reader = nil
+            // Opened for reading, it has no field index: filters read the documents' meta.
+            var reader: Index? = try Index.open(name: "old", in: data, mode: .read)
+            XCTAssertNil(try reader?.store.read { try $0.fieldsGeneration() })
+            try assertMatchesReference(try XCTUnwrap(reader), filters: 50)
+            reader = nil
 
-        let writer = try Index.open(name: "old", in: data, mode: .write)
-        XCTAssertNotNil(try writer.store.read { try $0.fieldsGeneration() })
-        try assertMatchesReference(writer, filters: 50)
-        _ = try writer.upsert((0..<20).map { document("d\($0)") })
-        try assertMatchesReference(writer, filters: 50)
+            let writer = try Index.open(name: "old", in: data, mode: .write)
+            XCTAssertNotNil(try writer.store.read { try $0.fieldsGeneration() })
+            try assertMatchesReference(writer, filters: 50)
+            _ = try writer.upsert((0..<20).map { document("d\($0)") })
+            try assertMatchesReference(writer, filters: 50)
+        }
     }
 }
 
@@ -213,12 +218,14 @@ private extension JSON {
 }
 
 extension IndexStore {
-    /// Makes this index as one made before the field index: its database and generation gone.
-    func dropFieldIndex() throws {
+    /// Makes this index as one made before the field index (its database, generation and
+    /// mark gone), or as one whose run died after creating the database and before filling it.
+    func dropFieldIndex(leavingItEmpty: Bool) throws {
         let fields = try XCTUnwrap(documentIndex(FieldIndex.self)).fields
         try env.write { txn in
-            try Environment.check(mdb_drop(txn.handle, fields, 1), "drop the field index", directory)
+            try Environment.check(mdb_drop(txn.handle, fields, leavingItEmpty ? 0 : 1), "drop the field index", directory)
             try txn.delete(meta, FieldIndex.generationKey)
+            try txn.delete(meta, IndexStore.builtKey(FieldIndex.self))
         }
     }
 }
