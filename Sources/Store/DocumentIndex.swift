@@ -81,6 +81,18 @@ extension IndexStore {
         }
     }
 
+    /// Unmarks the derived indexes this store does not keep up to date: opened for reading
+    /// without them, it may now write, and a process that built them meanwhile must not
+    /// leave them marked complete (the next write open builds them again).
+    func unmarkDocumentIndexesNotKept() throws {
+        let kept = Set(documentIndexes.map { ObjectIdentifier(type(of: $0)) })
+        let notKept = IndexStore.documentIndexTypes.filter { !kept.contains(ObjectIdentifier($0)) }
+        guard !notKept.isEmpty else { return }
+        try env.write { txn in
+            for type in notKept { try txn.delete(meta, IndexStore.builtKey(type)) }
+        }
+    }
+
     /// Hands a batch's changes to every derived index.
     func applyToDocumentIndexes(_ changes: [DocumentChange], txn: Transaction) throws {
         guard !changes.isEmpty else { return }

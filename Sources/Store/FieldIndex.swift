@@ -118,10 +118,16 @@ private struct FieldGroups {
 
 extension Snapshot {
     /// The generation of the field index (see `FieldIndex`); nil when this index has none
-    /// yet (made before filters, and not opened for writing since).
+    /// complete (made before filters and not opened for writing since, or written by a
+    /// process that did not keep it).
     public func fieldsGeneration() throws -> UInt64? {
-        guard store.documentIndex(FieldIndex.self) != nil else { return nil }
+        guard try completeFieldIndex() != nil else { return nil }
         return try FieldIndex.generation(txn, store: store)
+    }
+
+    private func completeFieldIndex() throws -> FieldIndex? {
+        guard let index = store.documentIndex(FieldIndex.self), try txn.get(store.meta, IndexStore.builtKey(FieldIndex.self)) != nil else { return nil }
+        return index
     }
 
     /// Every filterable field with its (value, row) entries, a field at a time, in no set
@@ -129,7 +135,7 @@ extension Snapshot {
     /// index has none yet.
     public func forEachField(_ body: (String, [(value: FieldValue, row: UInt32)]) throws -> Void) throws {
         var groups = FieldGroups()
-        if let index = store.documentIndex(FieldIndex.self) {
+        if let index = try completeFieldIndex() {
             try txn.scan(index.fields, from: []) { key, _ in
                 guard let entry = FieldIndex.decode(key) else {
                     throw StoreError.corrupt(path: store.directory, detail: "field index key of \(key.count) bytes")

@@ -164,7 +164,10 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     /// Throws `busyWriter` naming the process that holds it.
     public func takeWriterLock() throws {
         try writerLock.withLock { lock in
-            if lock == nil { lock = try WriterLock(directory: directory) }
+            guard lock == nil else { return }
+            let taken = try WriterLock(directory: directory)
+            try unmarkDocumentIndexesNotKept()
+            lock = taken
         }
     }
 

@@ -210,6 +210,34 @@ final class MatchingRowsTests: XCTestCase {
     }
 }
 
+extension MatchingRowsTests {
+    /// A daemon opens an index for reading while another process builds its field index,
+    /// then becomes its writer: its writes do not keep that index, so it must stop being
+    /// taken for complete (by anyone) until a write open builds it again.
+    func testAWriterThatDoesNotKeepTheFieldIndexUnmarksIt() throws {
+        let data = temporaryData(self)
+        var index: Index? = try Index.create(name: "x", in: data, dimensions: MatchingRowsTests.dims, model: nil)
+        _ = try index?.upsert((0..<100).map { document("d\($0)") })
+        try XCTUnwrap(index).store.dropFieldIndex(leavingItEmpty: false)
+        index = nil
+
+        var reader: Index? = try Index.open(name: "x", in: data, mode: .read)
+        let store = try XCTUnwrap(reader).store
+        // Another process's first write open, as this environment sees it: database built and marked.
+        let fields = try store.env.openDatabases(FieldIndex.databaseNames, create: true)
+        try store.build([(FieldIndex(databases: fields), fields)])
+        try store.takeWriterLock()
+        _ = try reader?.upsert((0..<50).map { document("d\($0)") })
+        XCTAssertNil(try store.read { try $0.fieldsGeneration() })
+        try assertMatchesReference(try XCTUnwrap(reader), filters: 30)
+        reader = nil
+
+        let later = try Index.open(name: "x", in: data, mode: .read)
+        XCTAssertNil(try later.store.read { try $0.fieldsGeneration() }, "not marked complete")
+        try assertMatchesReference(later, filters: 30)
+    }
+}
+
 private extension JSON {
     var isScalar: Bool { string != nil || number != nil || bool != nil }
 
