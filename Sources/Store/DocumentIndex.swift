@@ -33,26 +33,36 @@ extension IndexStore {
         documentIndexes.lazy.compactMap { $0 as? T }.first
     }
 
-    /// Opens the derived indexes' databases; `mode == .write` creates the missing ones and
-    /// builds them from the stored documents in one transaction (an older index's first
-    /// write open), so a derived index is either absent or complete.
-    static func openDocumentIndexes(env: Environment, mode: Mode) throws -> (indexes: [any DocumentIndex], built: [any DocumentIndex]) {
-        var indexes: [any DocumentIndex] = [], missing: [any DocumentIndex] = []
+    /// Meta key marking `type`'s databases complete. It is written in the transaction that
+    /// fills them (or creates the index): databases created by a run that died, or failed,
+    /// before filling them are built again rather than taken for complete.
+    static func builtKey(_ type: any DocumentIndex.Type) -> [UInt8] { Array("built/\(type.databaseNames[0])".utf8) }
+
+    /// Opens the derived indexes' databases; `mode == .write` creates the missing ones (and
+    /// returns them with their databases, for `build`), so a derived index is either absent
+    /// or complete.
+    static func openDocumentIndexes(env: Environment, meta: MDB_dbi, mode: Mode)
+        throws -> (indexes: [any DocumentIndex], unbuilt: [(index: any DocumentIndex, databases: [MDB_dbi])]) {
+        var indexes: [any DocumentIndex] = [], unbuilt: [(any DocumentIndex, [MDB_dbi])] = []
         for type in documentIndexTypes {
-            if let dbis = try? env.openDatabases(type.databaseNames, create: false) {
+            if let dbis = try? env.openDatabases(type.databaseNames, create: false),
+               try env.read({ try $0.get(meta, builtKey(type)) != nil }) {
                 indexes.append(type.init(databases: dbis))
             } else if mode == .write {
-                let index = type.init(databases: try env.openDatabases(type.databaseNames, create: true))
+                let dbis = try env.openDatabases(type.databaseNames, create: true)
+                let index = type.init(databases: dbis)
                 indexes.append(index)
-                missing.append(index)
+                unbuilt.append((index, dbis))
             }
         }
-        return (indexes, missing)
+        return (indexes, unbuilt)
     }
 
-    /// Fills freshly created derived indexes from every stored document.
-    func build(_ indexes: [any DocumentIndex]) throws {
-        guard !indexes.isEmpty else { return }
+    /// Fills derived indexes from every stored document, and marks them built, in one
+    /// transaction. Their databases are emptied first: a run that died after creating them,
+    /// or a build before the marks existed, may have left entries.
+    func build(_ unbuilt: [(index: any DocumentIndex, databases: [MDB_dbi])]) throws {
+        guard !unbuilt.isEmpty else { return }
         try env.write { txn in
             var changes: [DocumentChange] = []
             try txn.scan(docs, from: []) { key, value in
@@ -63,7 +73,23 @@ extension IndexStore {
                 changes.append(DocumentChange(row: row, old: nil, new: doc))
                 return true
             }
-            for index in indexes { try index.apply(changes, txn: txn, store: self) }
+            for (index, databases) in unbuilt {
+                for dbi in databases { try Environment.check(mdb_drop(txn.handle, dbi, 0), "empty a derived index", directory) }
+                try index.apply(changes, txn: txn, store: self)
+                try txn.put(meta, IndexStore.builtKey(type(of: index)), [])
+            }
+        }
+    }
+
+    /// Unmarks the derived indexes this store does not keep up to date: opened for reading
+    /// without them, it may now write, and a process that built them meanwhile must not
+    /// leave them marked complete (the next write open builds them again).
+    func unmarkDocumentIndexesNotKept() throws {
+        let kept = Set(documentIndexes.map { ObjectIdentifier(type(of: $0)) })
+        let notKept = IndexStore.documentIndexTypes.filter { !kept.contains(ObjectIdentifier($0)) }
+        guard !notKept.isEmpty else { return }
+        try env.write { txn in
+            for type in notKept { try txn.delete(meta, IndexStore.builtKey(type)) }
         }
     }
 

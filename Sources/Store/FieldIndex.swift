@@ -1,9 +1,13 @@
 import CLMDB
 import JSONValue
 
-/// The filterable fields of every document's meta, sorted: database `fields`, key = field
-/// name, 0, the value's kind (`FieldValue.typeTag`), its order-preserving bytes, the row
-/// (u32 BE) → empty. One field's values of one kind are one key range, in value order.
+/// The filterable fields of every document's meta: database `fields`, key = the row (u32 BE),
+/// field name, 0, the value's kind (`FieldValue.typeTag`), its order-preserving bytes →
+/// empty. Row first, so a batch of new documents (rows handed out in order) adds keys at the
+/// tree's right edge and a changed document's entries sit together: sorted by field and
+/// value, every batch would rewrite pages all over the tree (on the Debian reference vectors,
+/// 1,000 documents a batch, about the whole database each time). Readers sort by value in
+/// memory (`FieldColumns`).
 ///
 /// Every top-level key of `meta` is a field; a nested object's keys are fields by dotted path
 /// (`a.b`); an array's scalar elements are each an entry of its field. A string `path` also
@@ -18,16 +22,19 @@ struct FieldIndex: DocumentIndex {
 
     init(databases: [MDB_dbi]) { fields = databases[0] }
 
+    /// Removes the entries the old documents had and the new ones lack, then adds the new
+    /// ones', each in key order: a batch walks the B-tree once, left to right.
     func apply(_ changes: [DocumentChange], txn: Transaction, store: IndexStore) throws {
-        var changed = false
+        var removed: [[UInt8]] = [], added: [[UInt8]] = []
         for change in changes {
             let old = FieldIndex.keys(row: change.row, meta: change.old?.meta)
             let new = FieldIndex.keys(row: change.row, meta: change.new?.meta)
-            for key in old.subtracting(new) { try txn.delete(fields, key) }
-            for key in new.subtracting(old) { try txn.put(fields, key, []) }
-            changed = changed || old != new
+            removed += old.subtracting(new)
+            added += new.subtracting(old)
         }
-        if changed {
+        for key in removed.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.delete(fields, key) }
+        for key in added.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.put(fields, key, []) }
+        if !removed.isEmpty || !added.isEmpty {
             var next = try FieldIndex.generation(txn, store: store) &+ 1
             try withUnsafeBytes(of: &next) { try txn.put(store.meta, FieldIndex.generationKey, $0) }
         }
@@ -41,7 +48,7 @@ struct FieldIndex: DocumentIndex {
     /// The keys of one row's entries.
     static func keys(row: UInt32, meta: String?) -> Set<[UInt8]> {
         Set(entries(meta: meta).map { name, value in
-            Array(name.utf8) + [0, value.typeTag] + value.orderedBytes + InternalID.key(row)
+            InternalID.key(row) + Array(name.utf8) + [0, value.typeTag] + value.orderedBytes
         })
     }
 
@@ -75,55 +82,77 @@ struct FieldIndex: DocumentIndex {
         return ext.isEmpty ? nil : ext.lowercased()
     }
 
-    /// Splits a key back into field name bytes, value and row; nil when malformed.
-    static func decode(_ key: UnsafeRawBufferPointer) -> (name: UnsafeRawBufferPointer, value: FieldValue, row: UInt32)? {
-        guard let end = key.firstIndex(of: 0), key.count >= end + 2 + 4 else { return nil }
-        let valueBytes = UnsafeRawBufferPointer(rebasing: key[(end + 2)..<(key.count - 4)])
-        guard let value = FieldValue(tag: key[end + 1], orderedBytes: valueBytes) else { return nil }
-        let row = UInt32(bigEndian: key.loadUnaligned(fromByteOffset: key.count - 4, as: UInt32.self))
-        return (UnsafeRawBufferPointer(rebasing: key[..<end]), value, row)
+    /// Splits a key back into row, field name bytes and value; nil when malformed.
+    static func decode(_ key: UnsafeRawBufferPointer) -> (row: UInt32, name: UnsafeRawBufferPointer, value: FieldValue)? {
+        guard key.count >= 4 + 2, let end = key[4...].firstIndex(of: 0), end + 1 < key.count,
+              let value = FieldValue(tag: key[end + 1], orderedBytes: UnsafeRawBufferPointer(rebasing: key[(end + 2)...])) else { return nil }
+        let row = UInt32(bigEndian: key.loadUnaligned(as: UInt32.self))
+        return (row, UnsafeRawBufferPointer(rebasing: key[4..<end]), value)
+    }
+}
+
+/// Entries gathered by field name. Rows mostly have the same fields, in key order, so the
+/// name after the last one found, then the first, is tried before a lookup (hashing every
+/// name took most of a load's time).
+private struct FieldGroups {
+    private(set) var names: [[UInt8]] = []
+    private(set) var entries: [[(value: FieldValue, row: UInt32)]] = []
+    private var index: [[UInt8]: Int] = [:]
+    private var last = -1
+
+    mutating func add(name: some Collection<UInt8>, value: FieldValue, row: UInt32) {
+        if !(last >= 0 && names[last].elementsEqual(name)) { last = position(of: name) }
+        entries[last].append((value, row))
+    }
+
+    private mutating func position(of name: some Collection<UInt8>) -> Int {
+        if last + 1 < names.count, names[last + 1].elementsEqual(name) { return last + 1 }
+        if !names.isEmpty, names[0].elementsEqual(name) { return 0 }
+        if let found = index[Array(name)] { return found }
+        index[Array(name)] = names.count
+        names.append(Array(name))
+        entries.append([])
+        return names.count - 1
     }
 }
 
 extension Snapshot {
     /// The generation of the field index (see `FieldIndex`); nil when this index has none
-    /// yet (made before filters, and not opened for writing since).
+    /// complete (made before filters and not opened for writing since, or written by a
+    /// process that did not keep it).
     public func fieldsGeneration() throws -> UInt64? {
-        guard store.documentIndex(FieldIndex.self) != nil else { return nil }
+        guard try completeFieldIndex() != nil else { return nil }
         return try FieldIndex.generation(txn, store: store)
+    }
+
+    private func completeFieldIndex() throws -> FieldIndex? {
+        guard let index = store.documentIndex(FieldIndex.self), try txn.get(store.meta, IndexStore.builtKey(FieldIndex.self)) != nil else { return nil }
+        return index
     }
 
     /// Every filterable field with its (value, row) entries, a field at a time, in no set
     /// order. Read from the field index, or derived from the stored documents when the
     /// index has none yet.
     public func forEachField(_ body: (String, [(value: FieldValue, row: UInt32)]) throws -> Void) throws {
-        guard let index = store.documentIndex(FieldIndex.self) else {
-            var byField: [String: [(value: FieldValue, row: UInt32)]] = [:]
-            try txn.scan(store.docs, from: []) { key, value in
-                guard let doc = DocumentRecord.decode(value) else {
-                    throw StoreError.corrupt(path: store.directory, detail: "document record \(InternalID.decodeKey(key))")
+        var groups = FieldGroups()
+        if let index = try completeFieldIndex() {
+            try txn.scan(index.fields, from: []) { key, _ in
+                guard let entry = FieldIndex.decode(key) else {
+                    throw StoreError.corrupt(path: store.directory, detail: "field index key of \(key.count) bytes")
                 }
-                for (field, value) in FieldIndex.entries(meta: doc.meta) {
-                    byField[field, default: []].append((value, InternalID.decodeKey(key)))
-                }
+                groups.add(name: entry.name, value: entry.value, row: entry.row)
                 return true
             }
-            for (field, entries) in byField { try body(field, entries) }
-            return
-        }
-        var name: [UInt8] = [], entries: [(value: FieldValue, row: UInt32)] = []
-        try txn.scan(index.fields, from: []) { key, _ in
-            guard let entry = FieldIndex.decode(key) else {
-                throw StoreError.corrupt(path: store.directory, detail: "field index key of \(key.count) bytes")
+        } else {
+            try txn.scan(store.docs, from: []) { key, value in
+                let row = InternalID.decodeKey(key)
+                guard let doc = DocumentRecord.decode(value) else {
+                    throw StoreError.corrupt(path: store.directory, detail: "document record \(row)")
+                }
+                for (field, value) in FieldIndex.entries(meta: doc.meta) { groups.add(name: field.utf8, value: value, row: row) }
+                return true
             }
-            if !entry.name.elementsEqual(name) {
-                if !entries.isEmpty { try body(String(decoding: name, as: UTF8.self), entries) }
-                name = Array(entry.name)
-                entries = []
-            }
-            entries.append((entry.value, entry.row))
-            return true
         }
-        if !entries.isEmpty { try body(String(decoding: name, as: UTF8.self), entries) }
+        for (name, entries) in zip(groups.names, groups.entries) { try body(String(decoding: name, as: UTF8.self), entries) }
     }
 }

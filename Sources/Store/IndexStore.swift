@@ -70,6 +70,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
                                       mapSizeCap: options.mapSizeCap, readOnly: false)
             try env.openDatabases(databaseNames + [graphDatabase, queriesDatabase] + documentIndexDatabaseNames, create: true) { txn, dbis in
                 try txn.put(dbis[0], Array("manifest".utf8), manifest.json.bytes)
+                for type in documentIndexTypes { try txn.put(dbis[0], builtKey(type), []) }
             }
         }  // the environment is closed when `body` returns, before the rename
         return try open(directory: directory, mode: .write, options: options)
@@ -108,7 +109,7 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
             mode == .write ? try env.openDatabases([name], create: true)[0] : try? env.openDatabases([name], create: false)[0]
         }
         let graph = try later(graphDatabase), queries = try later(queriesDatabase)
-        let (documentIndexes, unbuilt) = try openDocumentIndexes(env: env, mode: mode)
+        let (documentIndexes, unbuilt) = try openDocumentIndexes(env: env, meta: dbis[0], mode: mode)
         let manifest = try env.read { txn -> Manifest in
             guard let raw = try txn.get(dbis[0], Array("manifest".utf8)) else {
                 throw StoreError.corrupt(path: directory, detail: "no manifest")
@@ -163,7 +164,10 @@ public final class IndexStore: @unchecked Sendable {  // immutable but for Mutex
     /// Throws `busyWriter` naming the process that holds it.
     public func takeWriterLock() throws {
         try writerLock.withLock { lock in
-            if lock == nil { lock = try WriterLock(directory: directory) }
+            guard lock == nil else { return }
+            let taken = try WriterLock(directory: directory)
+            try unmarkDocumentIndexesNotKept()
+            lock = taken
         }
     }
 

@@ -184,24 +184,57 @@ final class MatchingRowsTests: XCTestCase {
         try assertMatchesReference(reopened, filters: 50)
     }
 
-    func testAnIndexMadeBeforeTheFieldIndexGetsItOnItsFirstWriteOpen() throws {
+    /// Made before the field index, or left with its database created but never filled by a
+    /// run that died in between: either way the index gets it on its first write open.
+    func testAnIndexWithoutACompleteFieldIndexGetsItOnItsFirstWriteOpen() throws {
+        for leftEmpty in [false, true] {
+            let data = temporaryData(self)
+            var index: Index? = try Index.create(name: "old", in: data, dimensions: MatchingRowsTests.dims, model: nil)
+            metas = [:]
+            _ = try index?.upsert((0..<200).map { document("d\($0)") })
+            try XCTUnwrap(index).store.dropFieldIndex(leavingItEmpty: leftEmpty)
+            index = nil
+
+            // Opened for reading, it has no field index: filters read the documents' meta.
+            var reader: Index? = try Index.open(name: "old", in: data, mode: .read)
+            XCTAssertNil(try reader?.store.read { try $0.fieldsGeneration() })
+            try assertMatchesReference(try XCTUnwrap(reader), filters: 50)
+            reader = nil
+
+            let writer = try Index.open(name: "old", in: data, mode: .write)
+            XCTAssertNotNil(try writer.store.read { try $0.fieldsGeneration() })
+            try assertMatchesReference(writer, filters: 50)
+            _ = try writer.upsert((0..<20).map { document("d\($0)") })
+            try assertMatchesReference(writer, filters: 50)
+        }
+    }
+}
+
+extension MatchingRowsTests {
+    /// A daemon opens an index for reading while another process builds its field index,
+    /// then becomes its writer: its writes do not keep that index, so it must stop being
+    /// taken for complete (by anyone) until a write open builds it again.
+    func testAWriterThatDoesNotKeepTheFieldIndexUnmarksIt() throws {
         let data = temporaryData(self)
-        var index: Index? = try Index.create(name: "old", in: data, dimensions: MatchingRowsTests.dims, model: nil)
-        _ = try index?.upsert((0..<200).map { document("d\($0)") })
-        try XCTUnwrap(index).store.dropFieldIndex()
+        var index: Index? = try Index.create(name: "x", in: data, dimensions: MatchingRowsTests.dims, model: nil)
+        _ = try index?.upsert((0..<100).map { document("d\($0)") })
+        try XCTUnwrap(index).store.dropFieldIndex(leavingItEmpty: false)
         index = nil
 
-        // Opened for reading, it has no field index: filters read the documents' meta.
-        var reader: Index? = try Index.open(name: "old", in: data, mode: .read)
-        XCTAssertNil(try reader?.store.read { try $0.fieldsGeneration() })
-        try assertMatchesReference(try XCTUnwrap(reader), filters: 50)
+        var reader: Index? = try Index.open(name: "x", in: data, mode: .read)
+        let store = try XCTUnwrap(reader).store
+        // Another process's first write open, as this environment sees it: database built and marked.
+        let fields = try store.env.openDatabases(FieldIndex.databaseNames, create: true)
+        try store.build([(FieldIndex(databases: fields), fields)])
+        try store.takeWriterLock()
+        _ = try reader?.upsert((0..<50).map { document("d\($0)") })
+        XCTAssertNil(try store.read { try $0.fieldsGeneration() })
+        try assertMatchesReference(try XCTUnwrap(reader), filters: 30)
         reader = nil
 
-        let writer = try Index.open(name: "old", in: data, mode: .write)
-        XCTAssertNotNil(try writer.store.read { try $0.fieldsGeneration() })
-        try assertMatchesReference(writer, filters: 50)
-        _ = try writer.upsert((0..<20).map { document("d\($0)") })
-        try assertMatchesReference(writer, filters: 50)
+        let later = try Index.open(name: "x", in: data, mode: .read)
+        XCTAssertNil(try later.store.read { try $0.fieldsGeneration() }, "not marked complete")
+        try assertMatchesReference(later, filters: 30)
     }
 }
 
@@ -213,12 +246,14 @@ private extension JSON {
 }
 
 extension IndexStore {
-    /// Makes this index as one made before the field index: its database and generation gone.
-    func dropFieldIndex() throws {
+    /// Makes this index as one made before the field index (its database, generation and
+    /// mark gone), or as one whose run died after creating the database and before filling it.
+    func dropFieldIndex(leavingItEmpty: Bool) throws {
         let fields = try XCTUnwrap(documentIndex(FieldIndex.self)).fields
         try env.write { txn in
-            try Environment.check(mdb_drop(txn.handle, fields, 1), "drop the field index", directory)
+            try Environment.check(mdb_drop(txn.handle, fields, leavingItEmpty ? 0 : 1), "drop the field index", directory)
             try txn.delete(meta, FieldIndex.generationKey)
+            try txn.delete(meta, IndexStore.builtKey(FieldIndex.self))
         }
     }
 }

@@ -70,6 +70,21 @@ public func runKilled(_ arguments: [String], after delay: Double) throws -> (kil
     return (wasRunning && process.terminationReason == .uncaughtSignal, stderr)
 }
 
+/// Indexes folder `docs` as index "k" twice under `folder`: in `data`, by runs killed at
+/// random moments and one that finishes; in `clean`, by one run. What is derived from the
+/// documents must then answer the same in both.
+public func indexKilledAndClean(_ docs: String, in folder: String) throws -> (killed: String, clean: String) {
+    let (killed, clean) = (folder + "/data", folder + "/clean")
+    for delay in [0.8, 1.5, 2.5] {
+        _ = try runKilled(["index", "--batch-size", "3", "--data", killed, "--index", "k", docs], after: delay)
+    }
+    for data in [killed, clean] {
+        let run = try mrl(["index", "--data", data, "--index", "k", docs])
+        XCTAssertEqual(run.status, 0, run.stderr)
+    }
+    return (killed, clean)
+}
+
 /// A fresh folder for indexes and input files, removed when the test ends.
 public func scratchFolder(_ test: XCTestCase) -> String {
     let path = NSTemporaryDirectory() + "mrl-cli-\(UUID().uuidString)"

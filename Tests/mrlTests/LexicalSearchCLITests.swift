@@ -63,13 +63,7 @@ final class LexicalSearchCLITests: XCTestCase {
             let text = (0..<3).map { "File \(n), paragraph \($0): notes on topic\(n * 7 + $0) and HTTPServer.listen\(n % 3)." }
             try text.joined(separator: "\n\n").write(toFile: docs + "/f\(n).txt", atomically: true, encoding: .utf8)
         }
-        for delay in [0.8, 1.5, 2.5] {
-            _ = try runKilled(["index", "--batch-size", "3", "--data", folder + "/data", "--index", "k", docs], after: delay)
-        }
-        for data in [folder + "/data", folder + "/clean"] {
-            let run = try mrl(["index", "--data", data, "--index", "k", docs])
-            XCTAssertEqual(run.status, 0, run.stderr)
-        }
+        let (killed, clean) = try indexKilledAndClean(docs, in: folder)
         func answer(_ data: String, _ query: String) throws -> [String] {
             let run = try mrl(["search", "--json", "--mode", "lexical", "-k", "100", "--data", data, "--index", "k", query])
             XCTAssertEqual(run.status, 0, run.stderr)
@@ -77,9 +71,9 @@ final class LexicalSearchCLITests: XCTestCase {
             return (try JSON.parse(run.stdout)["hits"]?.array ?? []).map { "\($0["score"]?.number ?? -1) \($0["id"]?.string ?? "")" }.sorted()
         }
         for query in ["notes", "topic14", "server", "HTTPServer.listen1 paragraph", "f3.txt", "file 2"] {
-            let clean = try answer(folder + "/clean", query)
+            let clean = try answer(clean, query)
             XCTAssertFalse(clean.isEmpty, query)
-            XCTAssertEqual(try answer(folder + "/data", query), clean, query)
+            XCTAssertEqual(try answer(killed, query), clean, query)
         }
     }
 }

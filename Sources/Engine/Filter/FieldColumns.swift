@@ -84,17 +84,35 @@ struct FieldColumn: Sendable {
     let starts: [Int]
     let rows: [UInt32]
 
-    /// From (value, row) entries in any order (the field index's are sorted already).
+    /// From (value, row) entries in any order. Numbers are sorted as plain Doubles and
+    /// strings grouped before only their distinct values are sorted: sorting all the entries
+    /// as `FieldValue`s (a switch per comparison, a retain per move) took about twice as long.
     init(_ entries: [(value: FieldValue, row: UInt32)]) {
+        var bools: [[UInt32]] = [[], []], numbers: [(Double, UInt32)] = [], strings: [[UInt8]: [UInt32]] = [:]
+        for (value, row) in entries {
+            switch value {
+            case .bool(let b): bools[b ? 1 : 0].append(row)
+            case .number(let d): numbers.append((d, row))
+            case .string(let bytes): strings[bytes, default: []].append(row)
+            }
+        }
         var values: [FieldValue] = [], starts: [Int] = [], rows: [UInt32] = []
         rows.reserveCapacity(entries.count)
-        for entry in entries.sorted(by: { $0.value < $1.value }) {
-            if entry.value != values.last {
-                values.append(entry.value)
-                starts.append(rows.count)
-            }
-            rows.append(entry.row)
+        func add(_ value: FieldValue, _ valueRows: some Sequence<UInt32>) {
+            values.append(value)
+            starts.append(rows.count)
+            rows += valueRows
         }
+        for (b, boolRows) in bools.enumerated() where !boolRows.isEmpty { add(.bool(b == 1), boolRows) }
+        numbers.sort { $0.0 < $1.0 }
+        var i = 0
+        while i < numbers.count {
+            var end = i + 1
+            while end < numbers.count, numbers[end].0 == numbers[i].0 { end += 1 }
+            add(.number(numbers[i].0), numbers[i..<end].lazy.map(\.1))
+            i = end
+        }
+        for bytes in strings.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { add(.string(bytes), strings[bytes] ?? []) }
         starts.append(rows.count)
         (self.values, self.starts, self.rows) = (values, starts, rows)
     }
