@@ -43,7 +43,7 @@ struct CLIContract {
         XCTAssertEqual(head, "pca")
     }
 
-    /// Searches users send are logged (a daemon writes its log every few seconds, so it is
+    /// Searches users send are logged, hybrid ones too (a daemon writes its log every few seconds, so it is
     /// waited for); texts only once asked for; the log exports as --queries lines, clears and
     /// switches off.
     func queryLogRecordsSearches() throws {
@@ -62,7 +62,8 @@ struct CLIContract {
             XCTAssertEqual(state["count"] as? Int, count)
             return state
         }
-        for text in ["read a pdf", "windows"] { XCTAssertEqual(try mrl(["search"] + at + [text]).status, 0) }
+        // A hybrid search's semantic stage is calibrated like a semantic search: its query is logged too.
+        for query in [["read a pdf"], ["--mode", "hybrid", "windows"]] { XCTAssertEqual(try mrl(["search"] + at + query).status, 0) }
         XCTAssertEqual(try logged(2)["include_text"] as? Bool, false)
         XCTAssertEqual(try mrl(["queries", "--keep-text"] + at).status, 0)
         XCTAssertEqual(try mrl(["search"] + at + ["a third query"]).status, 0)

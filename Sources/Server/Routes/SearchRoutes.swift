@@ -84,9 +84,11 @@ extension Application {
                 case .hybrid: request.embedded = vectors.next()
                 }
                 let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
-                if let vector = request.vector {
+                // A hybrid search's semantic stage is what calibration tunes, so its query is
+                // logged too; only a semantic answer's hits are the stage's own, to be checked.
+                if let vector = request.vector ?? request.embedded {
                     index.logQuery(vector: vector, k: request.k, text: text)
-                    index.offerToMonitor(request, vector: vector, result: result)
+                    if request.mode == .semantic { index.offerToMonitor(request, vector: vector, result: result) }
                 }
                 for hit in result.hits { try answer.add(text: hit.text, meta: hit.meta, vector: hit.vector) }
                 self.metrics.search(dims: result.plan.stages.last?.dims ?? 0, tookMs: result.tookMs, partial: result.partial)
