@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 import XCTest
 
 /// Backups beside writes (issue 16, case 14): a copy reads in one long transaction, during
@@ -37,18 +38,24 @@ final class BackupTests: XCTestCase {
     func testOneBackupOfAnIndexRunsAtATime() throws {
         let store = try largeStore()
         let folder = temporaryDirectory(self)
-        let first = Thread { _ = try? store.copy(to: folder + "/first") }
+        // The first copy's outcome, once it has ended: every wait below stops there, so a copy
+        // that failed fails the test instead of leaving it waiting for a folder forever.
+        let firstOutcome = Mutex<Result<Int, Error>?>(nil)
+        let first = Thread { firstOutcome.withLock { $0 = Result { try store.copy(to: folder + "/first") } } }
         first.start()
+        func firstEnded() -> Bool { firstOutcome.withLock { $0 != nil } }
         // Wait for the first copy to begin writing its staging folder.
         while (try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains(where: { $0.hasPrefix("first.") }) != true {
             usleep(100)
-            if FileManager.default.fileExists(atPath: folder + "/first") { throw XCTSkip("the first copy ended before the second could overlap it") }
+            if firstEnded() { break }
         }
+        if firstEnded() { throw XCTSkip("the first copy ended before the second could overlap it") }
         XCTAssertThrowsError(try store.copy(to: folder + "/second")) { error in
             XCTAssertEqual(error as? StoreError, .backupRunning(path: store.directory))
             XCTAssertTrue("\(error)".contains("wait for it to finish"), "\(error)")
         }
-        while !FileManager.default.fileExists(atPath: folder + "/first") { usleep(1_000) }
+        while !firstEnded() { usleep(1_000) }
+        XCTAssertNoThrow(try firstOutcome.withLock { try $0?.get() })
         XCTAssertGreaterThan(try store.copy(to: folder + "/third"), 0, "once the first is done, the next runs")
     }
 }
