@@ -72,6 +72,12 @@ def test_every_search_field_reaches_the_daemon(client: mrl.Client, texts_index: 
     assert "preset" in no_preset.value.message
     without = client.search(texts_index, query="pdf", k=1)["hits"][0]
     assert "text" not in without and "vector" not in without
+    assert client.search(texts_index, query="remote login", mode="hybrid")["plan"]["mode"] == "hybrid"
+    lexical = client.search(texts_index, query="remote login", mode="lexical", filter={"field": "kind", "eq": "ssh"})
+    assert [hit["id"] for hit in lexical["hits"]] == ["ssh"] and lexical["plan"]["mode"] == "lexical"
+    with pytest.raises(mrl.BadRequest) as bad_filter:
+        client.search(texts_index, query="pdf", filter={"field": "kind", "eq": None})
+    assert "filter.eq" in bad_filter.value.message
 
 
 def test_include_vectors_gives_the_stored_raw_vector(client: mrl.Client) -> None:

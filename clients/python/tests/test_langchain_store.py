@@ -78,7 +78,7 @@ def test_metadata_comes_back_exactly_as_stored(store: MrlVectorStore) -> None:
     assert store.similarity_search("exact metadata", k=1)[0].metadata == meta
 
 
-def test_filters_are_refused_until_mrl_has_them(store: MrlVectorStore) -> None:
+def test_langchain_filters_are_refused_until_the_store_translates_them(store: MrlVectorStore) -> None:
     with pytest.raises(NotImplementedError, match="filter"):
         store.similarity_search("x", filter={"n": 1})
 

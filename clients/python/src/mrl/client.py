@@ -168,10 +168,15 @@ class _Routes:
         ef: int | None = None,
         group_by: Literal["parent"] | None = None,
         include_vectors: bool | None = None,
+        mode: Literal["semantic", "lexical", "hybrid"] | None = None,
+        filter: dict[str, Any] | None = None,
     ) -> Call[SearchResult]:
         """The ``k`` (10) nearest documents to ``query`` (text) or ``vector``. At most one of
         ``budget_ms`` (best plan that fits), ``preset`` or ``dims`` (exact prefix scan) picks the
-        plan; ``deadline_ms`` stops it early (``partial``)."""
+        plan; ``deadline_ms`` stops it early (``partial``). ``mode`` ranks a text query by
+        meaning (``semantic``, the default), by its words (``lexical``, BM25) or both fused
+        (``hybrid``); ``filter`` keeps only documents whose meta passes it, e.g.
+        ``{"field": "ext", "in": ["md", "rst"]}`` (the language: api/openapi.json, ``Filter``)."""
         body = _present(
             query=query,
             vector=None if vector is None else list(vector),
@@ -184,6 +189,8 @@ class _Routes:
             ef=ef,
             group_by=group_by,
             include_vectors=include_vectors,
+            mode=mode,
+            filter=filter,
         )
         return Call("POST", f"/indexes/{_segment(index)}/search", json=body)
 

@@ -44,7 +44,8 @@ def _plan(result: SearchResult) -> dict[str, Any]:
 
 def _no_filter(filter: Any) -> None:
     if filter is not None:
-        raise NotImplementedError("mrl has no metadata filters yet: search without filter=")
+        raise NotImplementedError("this store does not translate LangChain filters yet: search without filter=, "
+                                  "or use mrl.Client.search(..., filter=...) in mrl's filter language")
 
 
 class MrlVectorStore(VectorStore):

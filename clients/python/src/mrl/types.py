@@ -34,6 +34,8 @@ class SearchRequest(TypedDict, total=False):
     ef: int
     group_by: Literal["parent"]
     include_vectors: bool
+    mode: Literal["semantic", "lexical", "hybrid"]
+    filter: dict[str, Any]
 
 
 class _FileRecordRequired(TypedDict):
