@@ -51,8 +51,8 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Beam width of the graph walk, overriding the planner.")
     var ef: Int?
 
-    @Option(help: "semantic (by meaning), lexical (BM25 over the words and identifiers) or hybrid (both, fused); lexical and hybrid need a query text.")
-    var mode = SearchMode.semantic
+    @Option(help: "semantic (by meaning), lexical (BM25 over the words and identifiers) or hybrid (both, fused; the default for a query text, which it ranks best on every set measured); lexical and hybrid need a query text.")
+    var mode: SearchMode?
     @OptionGroup var filter: FilterOptions
 
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
@@ -63,7 +63,7 @@ struct SearchCommand: ParsableCommand {
         guard (query == nil) != (vectorFile == nil) else {
             throw ValidationError("give a query text or --vector-file, not both and not neither")
         }
-        if mode != .semantic, query == nil { throw ValidationError("--mode \(mode.rawValue) needs a query text: vectors are searched semantically") }
+        if let mode, mode != .semantic, query == nil { throw ValidationError("--mode \(mode.rawValue) needs a query text: vectors are searched semantically") }
     }
 
     func run() throws {
@@ -71,7 +71,7 @@ struct SearchCommand: ParsableCommand {
         var request = SearchRequest(query: query, vector: vector, k: k, dims: dims, ef: ef, budgetMs: budgetMs,
                                     preset: preset, deadlineMs: deadlineMs, includeText: true)
         request.groupByParent = groupBy == "parent"
-        request.mode = mode
+        request.mode = mode ?? (query == nil ? .semantic : .hybrid)
         request.filter = try filter.parsed()
         let result = try target.service().answer(request)
         if json {
