@@ -41,7 +41,10 @@ final class BackupTests: XCTestCase {
         // The first copy's outcome, once it has ended: every wait below stops there, so a copy
         // that failed fails the test instead of leaving it waiting for a folder forever.
         let firstOutcome = Mutex<Result<Int, Error>?>(nil)
-        let first = Thread { firstOutcome.withLock { $0 = Result { try store.copy(to: folder + "/first") } } }
+        let first = Thread {
+            let outcome = Result { try store.copy(to: folder + "/first") }  // outside the lock, which the waits below take
+            firstOutcome.withLock { $0 = outcome }
+        }
         first.start()
         func firstEnded() -> Bool { firstOutcome.withLock { $0 != nil } }
         // Wait for the first copy to begin writing its staging folder.
