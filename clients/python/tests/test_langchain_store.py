@@ -78,9 +78,12 @@ def test_metadata_comes_back_exactly_as_stored(store: MrlVectorStore) -> None:
     assert store.similarity_search("exact metadata", k=1)[0].metadata == meta
 
 
-def test_langchain_filters_are_refused_until_the_store_translates_them(store: MrlVectorStore) -> None:
-    with pytest.raises(NotImplementedError, match="filter"):
-        store.similarity_search("x", filter={"n": 1})
+def test_filters_keep_only_matching_documents(store: MrlVectorStore) -> None:
+    assert [d.id for d in store.similarity_search("remote login", k=3, filter={"n": 1})] == ["ssh2"]
+    assert {d.id for d in store.similarity_search("remote login", k=3, filter={"n": [0, 2]})} == {"ssh", "gimp"}
+    assert [d.id for d in store.similarity_search("remote login", k=3, filter={"field": "n", "range": {"gte": 2}})] == ["gimp"]
+    with pytest.raises(TypeError, match="filter"):
+        store.similarity_search("x", filter="n = 1")
 
 
 def test_delete_without_ids_empties_the_store(store: MrlVectorStore) -> None:

@@ -42,10 +42,18 @@ def _plan(result: SearchResult) -> dict[str, Any]:
     return {key: value for key, value in result.items() if key != "hits"}
 
 
-def _no_filter(filter: Any) -> None:
-    if filter is not None:
-        raise NotImplementedError("this store does not translate LangChain filters yet: search without filter=, "
-                                  "or use mrl.Client.search(..., filter=...) in mrl's filter language")
+def _mrl_filter(filter: Any) -> dict[str, Any] | None:
+    """LangChain's ``filter=`` as mrl's: mrl's own filter language as it is (a dict with
+    ``field``, ``and``, ``or`` or ``not``), else ``{key: value, ...}`` as every key equal to its
+    value (a list: any of its values)."""
+    if filter is None:
+        return None
+    if not isinstance(filter, dict):
+        raise TypeError("filter= takes a dict: {key: value, ...}, or mrl's filter language ({\"field\": ..., \"eq\": ...})")
+    if filter.keys() & {"field", "and", "or", "not"}:
+        return filter
+    tests = [{"field": key, "in": list(value)} if isinstance(value, (list, tuple)) else {"field": key, "eq": value} for key, value in filter.items()]
+    return tests[0] if len(tests) == 1 else {"and": tests}
 
 
 class MrlVectorStore(VectorStore):
@@ -188,13 +196,11 @@ class MrlVectorStore(VectorStore):
     def similarity_search_with_plan(self, query: str, k: int = 4, filter: Any = None, **kwargs: Any) -> tuple[Scored, dict[str, Any]]:
         """The documents with their cosine scores, and what the search says of itself (plan,
         partial, predicted_ms, predicted_recall, took_ms, cost)."""
-        _no_filter(filter)
-        result = self.client.search(self.index, **self._query(query, self._query_vector(query)), k=k, include_text=True, **kwargs)
+        result = self.client.search(self.index, filter=_mrl_filter(filter), **self._query(query, self._query_vector(query)), k=k, include_text=True, **kwargs)
         return _documents(result), _plan(result)
 
     async def asimilarity_search_with_plan(self, query: str, k: int = 4, filter: Any = None, **kwargs: Any) -> tuple[Scored, dict[str, Any]]:
-        _no_filter(filter)
-        result = await self.async_client.search(self.index, **self._query(query, await self._aquery_vector(query)), k=k, include_text=True, **kwargs)
+        result = await self.async_client.search(self.index, filter=_mrl_filter(filter), **self._query(query, await self._aquery_vector(query)), k=k, include_text=True, **kwargs)
         return _documents(result), _plan(result)
 
     def similarity_search_with_score(self, query: str, k: int = 4, filter: Any = None, **kwargs: Any) -> Scored:
@@ -210,13 +216,11 @@ class MrlVectorStore(VectorStore):
         return [document for document, _ in await self.asimilarity_search_with_score(query, k, filter, **kwargs)]
 
     def similarity_search_by_vector(self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any) -> list[Document]:
-        _no_filter(filter)
-        result = self.client.search(self.index, vector=embedding, k=k, include_text=True, **kwargs)
+        result = self.client.search(self.index, filter=_mrl_filter(filter), vector=embedding, k=k, include_text=True, **kwargs)
         return [document for document, _ in _documents(result)]
 
     async def asimilarity_search_by_vector(self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any) -> list[Document]:
-        _no_filter(filter)
-        result = await self.async_client.search(self.index, vector=embedding, k=k, include_text=True, **kwargs)
+        result = await self.async_client.search(self.index, filter=_mrl_filter(filter), vector=embedding, k=k, include_text=True, **kwargs)
         return [document for document, _ in _documents(result)]
 
     # Maximal marginal relevance: the daemon gives each candidate's stored vector
@@ -227,13 +231,11 @@ class MrlVectorStore(VectorStore):
         return [_document(hits[i]) for i in maximal_marginal_relevance(query, [hit["vector"] for hit in hits], k, lambda_mult)]
 
     def max_marginal_relevance_search_by_vector(self, embedding: list[float], k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, filter: Any = None, **kwargs: Any) -> list[Document]:
-        _no_filter(filter)
-        result = self.client.search(self.index, vector=embedding, k=max(k, fetch_k), include_text=True, include_vectors=True, **kwargs)
+        result = self.client.search(self.index, filter=_mrl_filter(filter), vector=embedding, k=max(k, fetch_k), include_text=True, include_vectors=True, **kwargs)
         return self._pick(embedding, result, k, lambda_mult)
 
     async def amax_marginal_relevance_search_by_vector(self, embedding: list[float], k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, filter: Any = None, **kwargs: Any) -> list[Document]:
-        _no_filter(filter)
-        result = await self.async_client.search(self.index, vector=embedding, k=max(k, fetch_k), include_text=True, include_vectors=True, **kwargs)
+        result = await self.async_client.search(self.index, filter=_mrl_filter(filter), vector=embedding, k=max(k, fetch_k), include_text=True, include_vectors=True, **kwargs)
         return self._pick(embedding, result, k, lambda_mult)
 
     def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, **kwargs: Any) -> list[Document]:
