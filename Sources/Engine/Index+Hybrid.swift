@@ -35,16 +35,18 @@ extension Index {
         if let embedded = request.embedded {
             (semanticRequest.query, semanticRequest.vector) = (nil, embedded)
         }
-        var result = try search(semanticRequest)
-        try store.read { snapshot in
+        let vector = try rawVector(of: semanticRequest)
+        // Both rankings from one snapshot, so a write between them cannot mix two states.
+        return try store.read { snapshot in
+            var result = try semanticSearch(semanticRequest, vector: vector, matching: nil, strategy: nil, in: snapshot)
             let start = DispatchTime.now()
             let (hits, cost) = try lexicalHits(text, k: depth, request: request, snapshot: snapshot)
             result.hits = Index.fuse([result.hits, hits], k: request.k)
             result.tookMs += milliseconds(since: start)
             result.lexicalCost = cost
+            result.mode = .hybrid
+            return result
         }
-        result.mode = .hybrid
-        return result
     }
 
     /// Reciprocal rank fusion of `rankings` (each best first): the `k` ids of the highest

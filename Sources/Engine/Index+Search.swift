@@ -23,47 +23,54 @@ extension Index {
         if request.mode != .semantic { return try searchByMode(request) }
         let vector = try rawVector(of: request)
         return try store.read { snapshot in
-            // Loading the head and graph (once per process and committed state) is start-up,
-            // like loading the model: the budget and took_ms count from planning on.
-            let (record, head) = try currentHead(in: snapshot)
-            let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
-            let start = DispatchTime.now()
-            let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
-            let rows = try matching ?? request.filter.map { try matchingRows($0, in: snapshot) }
-            let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
-            let choice = try rows.map {
-                try filtered(unfiltered, request: request, matching: $0, forced: strategy, snapshot: snapshot, graph: graph)
-            } ?? unfiltered
-            // Prefixes are taken in the head's space; full dimensions score the raw vectors,
-            // which a rotation leaves the same, so only the prefix the plan needs is rotated.
-            let prefix = choice.plan.headSpacePrefix(fullDimensions: manifest.dimensions)
-            let query = head.apply(vector, prefix: prefix)
-            guard hasDirection(choice.plan, query: query, rawQuery: vector) else {
-                let shortest = choice.plan.shortestPrefix
-                let hint = choice.plan.exact ? "" : " (where the graph walks): give \"dims\" for an exact scan of a longer prefix"
-                throw EngineError.invalidRequest(field: "vector", message: "its first \(shortest) dimensions in the index's head space are all zero: no direction to search\(hint)")
-            }
-            let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
-                                 head: record, graph: graph, matching: rows, deadline: deadline)
-            let resolved = try answer.hits.map { hit -> SearchHit in
-                let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
-                let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
-                if request.includeVectors, vector == nil { throw missing }
-                guard request.includeText else {
-                    guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
-                    return SearchHit(id: id, score: hit.score, text: nil, meta: nil, vector: vector)
-                }
-                guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
-                return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
-            }
-            let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-            if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
-            return SearchResult(
-                hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
-                predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
-                distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
-                vectorsGeneration: graph?.core.key.vectorsGeneration)  // read once per state, with the graph
+            try semanticSearch(request, vector: vector, matching: matching, strategy: strategy, in: snapshot)
         }
+    }
+
+    /// The semantic search of `request` in `snapshot`, `vector` its query in the model's raw
+    /// space (embedded beforehand, so that no read transaction waits for the encoder).
+    func semanticSearch(_ request: SearchRequest, vector: [Float], matching: RowSet?, strategy: FilterChoice.Strategy?,
+                        in snapshot: Snapshot) throws -> SearchResult {
+        // Loading the head and graph (once per process and committed state) is start-up,
+        // like loading the model: the budget and took_ms count from planning on.
+        let (record, head) = try currentHead(in: snapshot)
+        let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
+        let start = DispatchTime.now()
+        let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
+        let rows = try matching ?? request.filter.map { try matchingRows($0, in: snapshot) }
+        let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
+        let choice = try rows.map {
+            try filtered(unfiltered, request: request, matching: $0, forced: strategy, snapshot: snapshot, graph: graph)
+        } ?? unfiltered
+        // Prefixes are taken in the head's space; full dimensions score the raw vectors,
+        // which a rotation leaves the same, so only the prefix the plan needs is rotated.
+        let prefix = choice.plan.headSpacePrefix(fullDimensions: manifest.dimensions)
+        let query = head.apply(vector, prefix: prefix)
+        guard hasDirection(choice.plan, query: query, rawQuery: vector) else {
+            let shortest = choice.plan.shortestPrefix
+            let hint = choice.plan.exact ? "" : " (where the graph walks): give \"dims\" for an exact scan of a longer prefix"
+            throw EngineError.invalidRequest(field: "vector", message: "its first \(shortest) dimensions in the index's head space are all zero: no direction to search\(hint)")
+        }
+        let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
+                             head: record, graph: graph, matching: rows, deadline: deadline)
+        let resolved = try answer.hits.map { hit -> SearchHit in
+            let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
+            let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
+            if request.includeVectors, vector == nil { throw missing }
+            guard request.includeText else {
+                guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
+                return SearchHit(id: id, score: hit.score, text: nil, meta: nil, vector: vector)
+            }
+            guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
+            return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
+        }
+        let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
+        return SearchResult(
+            hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
+            predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
+            distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
+            vectorsGeneration: graph?.core.key.vectorsGeneration)  // read once per state, with the graph
     }
 
     /// The query in the model's raw space: its vector, or its text embedded.
