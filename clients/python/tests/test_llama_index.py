@@ -7,7 +7,14 @@ import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+from llama_index.core.vector_stores.types import (
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+)
 
 from conftest import new_index_name
 from mrl.llama_index import MrlEmbedding, MrlVectorStore
@@ -77,6 +84,22 @@ def test_queries_by_vector_by_text_and_mmr(daemon, index_name) -> None:
     assert by_vector.ids == by_text.ids
     mmr = store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=2, mode=VectorStoreQueryMode.MMR, mmr_threshold=0.1))
     assert mmr.ids[1] == "ssh"
+
+
+def test_metadata_filters_keep_only_matching_nodes(daemon, index_name) -> None:
+    store = MrlVectorStore(index_name, socket=daemon.socket, dimensions=2)
+    store.add([node(f"n{i}", [1, 0.1 * i], year=2020 + i, kind="a" if i % 2 else "b") for i in range(6)])
+
+    def ids(*tests: MetadataFilter | MetadataFilters, condition: FilterCondition = FilterCondition.AND) -> set[str]:
+        query = VectorStoreQuery(query_embedding=[1, 0], similarity_top_k=6, filters=MetadataFilters(filters=list(tests), condition=condition))
+        return set(store.query(query).ids)
+
+    assert ids(MetadataFilter(key="kind", value="a")) == {"n1", "n3", "n5"}
+    assert ids(MetadataFilter(key="year", value=2023, operator=FilterOperator.GTE), MetadataFilter(key="kind", value="b")) == {"n4"}
+    assert ids(MetadataFilter(key="year", value=2020), MetadataFilter(key="year", value=2025), condition=FilterCondition.OR) == {"n0", "n5"}
+    assert ids(MetadataFilter(key="year", value=[2020, 2021], operator=FilterOperator.NIN)) == {"n2", "n3", "n4", "n5"}
+    with pytest.raises(NotImplementedError, match="text_match"):
+        ids(MetadataFilter(key="kind", value="a", operator=FilterOperator.TEXT_MATCH))
 
 
 async def test_the_async_forms(daemon, index_name) -> None:

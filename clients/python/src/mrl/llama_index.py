@@ -21,7 +21,15 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import BasePydanticVectorStore, MetadataFilters, VectorStoreQuery, VectorStoreQueryMode, VectorStoreQueryResult
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    FilterCondition,
+    FilterOperator,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 
 from .client import AsyncClient, Client
@@ -45,7 +53,39 @@ def _node(record: Hit | StoredDocument) -> BaseNode:
 
 def _no_filters(filters: MetadataFilters | None) -> None:
     if filters is not None and filters.filters:
-        raise NotImplementedError("mrl has no metadata filters yet: query without filters")
+        raise NotImplementedError("mrl gets and deletes nodes by id only: give node_ids without filters")
+
+
+_TESTS = {FilterOperator.EQ: "eq", FilterOperator.NE: "ne", FilterOperator.IN: "in"}
+_BOUNDS = {FilterOperator.GT: "gt", FilterOperator.GTE: "gte", FilterOperator.LT: "lt", FilterOperator.LTE: "lte"}
+
+
+def _mrl_filter(filters: MetadataFilters | None) -> dict[str, Any] | None:
+    """LlamaIndex's metadata filters in mrl's filter language (a node's metadata keys are its
+    meta's top-level keys); operators mrl has no counterpart for are refused by name."""
+    if filters is None or not filters.filters:
+        return None
+    tests: list[dict[str, Any]] = []
+    for test in filters.filters:
+        if isinstance(test, MetadataFilters):
+            nested = _mrl_filter(test)
+            if nested is not None:
+                tests.append(nested)
+        elif test.operator in _TESTS:
+            tests.append({"field": test.key, _TESTS[test.operator]: test.value})
+        elif test.operator in _BOUNDS:
+            tests.append({"field": test.key, "range": {_BOUNDS[test.operator]: test.value}})
+        elif test.operator == FilterOperator.NIN:
+            tests.append({"not": {"field": test.key, "in": test.value}})
+        elif test.operator == FilterOperator.IS_EMPTY:
+            tests.append({"field": test.key, "exists": False})
+        else:
+            raise NotImplementedError(f"mrl filters have no {test.operator.value!r}: use ==, !=, >, >=, <, <=, in, nin or is_empty")
+    if filters.condition == FilterCondition.NOT:
+        return {"not": {"and": tests}}
+    if len(tests) == 1:
+        return tests[0]
+    return {"or": tests} if filters.condition == FilterCondition.OR else {"and": tests}
 
 
 class MrlEmbedding(BaseEmbedding):
@@ -227,7 +267,6 @@ class MrlVectorStore(BasePydanticVectorStore):
     @staticmethod
     def _search(query: VectorStoreQuery, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The search request of a LlamaIndex query; mrl's search keywords come in ``kwargs``."""
-        _no_filters(query.filters)
         if query.doc_ids or query.node_ids:
             raise NotImplementedError("mrl searches the whole index: query without doc_ids or node_ids")
         if query.mode not in (VectorStoreQueryMode.DEFAULT, VectorStoreQueryMode.MMR):
@@ -240,7 +279,8 @@ class MrlVectorStore(BasePydanticVectorStore):
         else:
             raise ValueError("a query needs query_embedding (or, but for mmr, query_str)")
         k = query.similarity_top_k
-        return {**target, "k": max(k, kwargs.pop("mmr_prefetch_k", 4 * k)) if mmr else k, "include_text": True, "include_vectors": mmr or None, **kwargs}
+        return {**target, "k": max(k, kwargs.pop("mmr_prefetch_k", 4 * k)) if mmr else k, "include_text": True, "include_vectors": mmr or None,
+                "filter": _mrl_filter(query.filters), **kwargs}
 
     @staticmethod
     def _result(query: VectorStoreQuery, result: SearchResult) -> VectorStoreQueryResult:
