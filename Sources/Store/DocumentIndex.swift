@@ -65,14 +65,7 @@ extension IndexStore {
         guard !unbuilt.isEmpty else { return }
         try env.write { txn in
             var changes: [DocumentChange] = []
-            try txn.scan(docs, from: []) { key, value in
-                let row = InternalID.decodeKey(key)
-                guard let doc = DocumentRecord.decode(value) else {
-                    throw StoreError.corrupt(path: directory, detail: "document record \(row)")
-                }
-                changes.append(DocumentChange(row: row, old: nil, new: doc))
-                return true
-            }
+            try Snapshot(store: self, txn: txn).forEachDocument { row, doc in changes.append(DocumentChange(row: row, old: nil, new: doc)) }
             for (index, databases) in unbuilt {
                 for dbi in databases { try Environment.check(mdb_drop(txn.handle, dbi, 0), "empty a derived index", directory) }
                 try index.apply(changes, txn: txn, store: self)
@@ -98,5 +91,26 @@ extension IndexStore {
         guard !changes.isEmpty else { return }
         let ordered = changes.sorted { $0.row < $1.row }
         for index in documentIndexes { try index.apply(ordered, txn: txn, store: self) }
+    }
+}
+
+extension Snapshot {
+    /// The derived index of `type` when it is complete: this store keeps it, and it is marked
+    /// built (a writer that did not keep it unmarks it, so a reader never trusts a stale one).
+    func completeDocumentIndex<T: DocumentIndex>(_ type: T.Type) throws -> T? {
+        guard let index = store.documentIndex(type), try txn.get(store.meta, IndexStore.builtKey(type)) != nil else { return nil }
+        return index
+    }
+
+    /// Calls `body` with every stored document and its row, in row order.
+    func forEachDocument(_ body: (UInt32, StoredDocument) throws -> Void) throws {
+        try txn.scan(store.docs, from: []) { key, value in
+            let row = InternalID.decodeKey(key)
+            guard let doc = DocumentRecord.decode(value) else {
+                throw StoreError.corrupt(path: store.directory, detail: "document record \(row)")
+            }
+            try body(row, doc)
+            return true
+        }
     }
 }

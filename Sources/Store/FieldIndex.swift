@@ -34,15 +34,7 @@ struct FieldIndex: DocumentIndex {
         }
         for key in removed.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.delete(fields, key) }
         for key in added.sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.put(fields, key, []) }
-        if !removed.isEmpty || !added.isEmpty {
-            var next = try FieldIndex.generation(txn, store: store) &+ 1
-            try withUnsafeBytes(of: &next) { try txn.put(store.meta, FieldIndex.generationKey, $0) }
-        }
-    }
-
-    static func generation(_ txn: Transaction, store: IndexStore) throws -> UInt64 {
-        guard let raw = try txn.get(store.meta, generationKey), raw.count == 8 else { return 0 }
-        return raw.loadUnaligned(as: UInt64.self)
+        if !removed.isEmpty || !added.isEmpty { try store.bumpCounter(FieldIndex.generationKey, txn) }
     }
 
     /// The keys of one row's entries.
@@ -121,13 +113,8 @@ extension Snapshot {
     /// complete (made before filters and not opened for writing since, or written by a
     /// process that did not keep it).
     public func fieldsGeneration() throws -> UInt64? {
-        guard try completeFieldIndex() != nil else { return nil }
-        return try FieldIndex.generation(txn, store: store)
-    }
-
-    private func completeFieldIndex() throws -> FieldIndex? {
-        guard let index = store.documentIndex(FieldIndex.self), try txn.get(store.meta, IndexStore.builtKey(FieldIndex.self)) != nil else { return nil }
-        return index
+        guard try completeDocumentIndex(FieldIndex.self) != nil else { return nil }
+        return try store.counter(FieldIndex.generationKey, txn)
     }
 
     /// Every filterable field with its (value, row) entries, a field at a time, in no set
@@ -135,7 +122,7 @@ extension Snapshot {
     /// index has none yet.
     public func forEachField(_ body: (String, [(value: FieldValue, row: UInt32)]) throws -> Void) throws {
         var groups = FieldGroups()
-        if let index = try completeFieldIndex() {
+        if let index = try completeDocumentIndex(FieldIndex.self) {
             try txn.scan(index.fields, from: []) { key, _ in
                 guard let entry = FieldIndex.decode(key) else {
                     throw StoreError.corrupt(path: store.directory, detail: "field index key of \(key.count) bytes")
@@ -144,13 +131,8 @@ extension Snapshot {
                 return true
             }
         } else {
-            try txn.scan(store.docs, from: []) { key, value in
-                let row = InternalID.decodeKey(key)
-                guard let doc = DocumentRecord.decode(value) else {
-                    throw StoreError.corrupt(path: store.directory, detail: "document record \(row)")
-                }
+            try forEachDocument { row, doc in
                 for (field, value) in FieldIndex.entries(meta: doc.meta) { groups.add(name: field.utf8, value: value, row: row) }
-                return true
             }
         }
         for (name, entries) in zip(groups.names, groups.entries) { try body(String(decoding: name, as: UTF8.self), entries) }

@@ -91,14 +91,19 @@ extension IndexStore {
         return try Self.decode(raw, as: "head record", in: directory)
     }
 
-    func bumpVectorsGeneration(_ txn: Transaction) throws {
-        var next = try vectorsGeneration(txn) &+ 1
-        try withUnsafeBytes(of: &next) { try txn.put(meta, HeadKeys.vectorsGeneration, $0) }
+    func bumpVectorsGeneration(_ txn: Transaction) throws { try bumpCounter(HeadKeys.vectorsGeneration, txn) }
+
+    func vectorsGeneration(_ txn: Transaction) throws -> UInt64 { try counter(HeadKeys.vectorsGeneration, txn) }
+
+    /// A u64 counter in `meta` (0 when absent): the generations readers cache by.
+    func counter(_ key: [UInt8], _ txn: Transaction) throws -> UInt64 {
+        guard let raw = try txn.get(meta, key), raw.count == 8 else { return 0 }
+        return raw.loadUnaligned(as: UInt64.self)
     }
 
-    func vectorsGeneration(_ txn: Transaction) throws -> UInt64 {
-        guard let raw = try txn.get(meta, HeadKeys.vectorsGeneration), raw.count == 8 else { return 0 }
-        return raw.loadUnaligned(as: UInt64.self)
+    func bumpCounter(_ key: [UInt8], _ txn: Transaction) throws {
+        var next = try counter(key, txn) &+ 1
+        try withUnsafeBytes(of: &next) { try txn.put(meta, key, $0) }
     }
 
     /// Deletes a head version's vector blocks and matrix.

@@ -8,6 +8,8 @@ public final class LexicalReader {
     public let statistics: LexicalStatistics
     /// Each block's row lengths, in place in the map: the blocks that have rows.
     private let lengthBlocks: [UInt32: UnsafeRawBufferPointer]
+    /// Those blocks in order, which each term's postings are read in.
+    private let blocks: [UInt32]
 
     init(snapshot: Snapshot, index: LexicalIndex) throws {
         self.snapshot = snapshot
@@ -23,11 +25,12 @@ public final class LexicalReader {
             return true
         }
         lengthBlocks = blocks
+        self.blocks = blocks.keys.sorted()
     }
 
     /// Calls `body` with each row holding `term` and the term's count there, in row order.
     public func forEachPosting(of term: String, _ body: (_ row: UInt32, _ count: UInt32) throws -> Void) throws {
-        for block in lengthBlocks.keys.sorted() {
+        for block in blocks {
             guard let value = try snapshot.txn.get(index.postings, LexicalPostings.key(term: term.utf8, block: block)) else { continue }
             var postings: [LexicalPostings.Posting] = []
             guard LexicalPostings.decode(value, { postings.append($0) }) else {
@@ -47,9 +50,10 @@ public final class LexicalReader {
 
 extension Snapshot {
     /// The lexical index, or nil for an index made before it that has not been opened for
-    /// writing since (its first write open builds it).
+    /// writing since (its first write open builds it), or written by a process that did not
+    /// keep it.
     public func lexical() throws -> LexicalReader? {
-        guard let index = store.documentIndex(LexicalIndex.self) else { return nil }
+        guard let index = try completeDocumentIndex(LexicalIndex.self) else { return nil }
         return try LexicalReader(snapshot: self, index: index)
     }
 }
