@@ -104,7 +104,7 @@ extension Index {
                     try pause()
                     let start = DispatchTime.now()
                     let result = try answer(plan, query)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
+                    times.append(Index.milliseconds(since: start))
                     recalls.append(Double(result.hits.filter { truth[q].contains($0.id) }.count) / Double(k))
                     computations += result.cost.distanceComputations
                 }

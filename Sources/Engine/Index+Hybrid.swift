@@ -22,9 +22,10 @@ extension Index {
         guard request.mode == .hybrid else {
             return try store.read { snapshot in
                 let start = DispatchTime.now()
-                let (hits, cost) = try lexicalHits(text, k: request.k, request: request, snapshot: snapshot)
+                let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
+                let (hits, cost) = try lexicalHits(text, k: request.k, rows: rows, request: request, snapshot: snapshot)
                 return SearchResult(hits: hits, plan: .lexical, partial: false, predictedMs: nil, predictedRecall: nil,
-                                    tookMs: milliseconds(since: start), distanceComputations: 0, bytesTouched: 0,
+                                    tookMs: Index.milliseconds(since: start), distanceComputations: 0, bytesTouched: 0,
                                     mode: .lexical, lexicalCost: cost)
             }
         }
@@ -36,13 +37,15 @@ extension Index {
             (semanticRequest.query, semanticRequest.vector) = (nil, embedded)
         }
         let vector = try rawVector(of: semanticRequest)
-        // Both rankings from one snapshot, so a write between them cannot mix two states.
+        // Both rankings from one snapshot, so a write between them cannot mix two states, and
+        // both among the rows of the filter, evaluated once.
         return try store.read { snapshot in
-            var result = try semanticSearch(semanticRequest, vector: vector, matching: nil, strategy: nil, in: snapshot)
+            let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
+            var result = try semanticSearch(semanticRequest, vector: vector, matching: rows, strategy: nil, in: snapshot)
             let start = DispatchTime.now()
-            let (hits, cost) = try lexicalHits(text, k: depth, request: request, snapshot: snapshot)
+            let (hits, cost) = try lexicalHits(text, k: depth, rows: rows, request: request, snapshot: snapshot)
             result.hits = Index.fuse([result.hits, hits], k: request.k)
-            result.tookMs += milliseconds(since: start)
+            result.tookMs += Index.milliseconds(since: start)
             result.lexicalCost = cost
             result.mode = .hybrid
             return result
@@ -68,28 +71,10 @@ extension Index {
         return Array(ranked.prefix(k))
     }
 
-    /// The BM25 ranking of `text` among the rows passing the request's filter, as the answer
-    /// shows hits.
-    private func lexicalHits(_ text: String, k: Int, request: SearchRequest, snapshot: Snapshot) throws -> ([SearchHit], LexicalCost) {
-        let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
+    /// The BM25 ranking of `text` among `rows` (a filter's; nil: all), as the answer shows hits.
+    private func lexicalHits(_ text: String, k: Int, rows: RowSet?, request: SearchRequest, snapshot: Snapshot) throws -> ([SearchHit], LexicalCost) {
         let (ranked, cost) = try lexicalRanking(text, k: k, rows: rows, snapshot: snapshot)
-        return (try ranked.map { try searchHit($0, request: request, snapshot: snapshot) }, cost)
-    }
-
-    /// A row of a lexical ranking as the answer shows it: its id, and its text, meta and
-    /// vector when asked for.
-    private func searchHit(_ hit: Hit, request: SearchRequest, snapshot: Snapshot) throws -> SearchHit {
-        guard let doc = try snapshot.document(internalID: hit.id) else {
-            throw StoreError.corrupt(path: store.directory, detail: "lexical postings name row \(hit.id), which has no document")
-        }
-        let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
-        return request.includeText
-            ? SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
-            : SearchHit(id: doc.id, score: hit.score, text: nil, meta: nil, vector: vector)
-    }
-
-    private func milliseconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        return (try ranked.map { try searchHit($0, request: request, snapshot: snapshot, found: "lexical postings' row") }, cost)
     }
 }
 

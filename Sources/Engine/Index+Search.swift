@@ -53,24 +53,34 @@ extension Index {
         }
         let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
                              head: record, graph: graph, matching: rows, deadline: deadline)
-        let resolved = try answer.hits.map { hit -> SearchHit in
-            let missing = StoreError.corrupt(path: store.directory, detail: "live vector \(hit.id) has no document")
-            let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
-            if request.includeVectors, vector == nil { throw missing }
-            guard request.includeText else {
-                guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
-                return SearchHit(id: id, score: hit.score, text: nil, meta: nil, vector: vector)
-            }
-            guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
-            return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
-        }
-        let took = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        let resolved = try answer.hits.map { try searchHit($0, request: request, snapshot: snapshot, found: "live vector") }
+        let took = Index.milliseconds(since: start)
         if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
         return SearchResult(
             hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
             predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
             distanceComputations: answer.cost.distanceComputations, bytesTouched: answer.cost.bytesTouched,
             vectorsGeneration: graph?.core.key.vectorsGeneration)  // read once per state, with the graph
+    }
+
+    /// A row found by a search as the answer shows it: its id, and its text, meta and stored
+    /// vector when asked for. `found` names what found the row, for the error a row without
+    /// a document (a damaged index) gets.
+    func searchHit(_ hit: Hit, request: SearchRequest, snapshot: Snapshot, found: String) throws -> SearchHit {
+        let missing = StoreError.corrupt(path: store.directory, detail: "\(found) \(hit.id) has no document")
+        let vector = request.includeVectors ? try snapshot.vector(internalID: hit.id) : nil
+        if request.includeVectors, vector == nil { throw missing }
+        guard request.includeText else {
+            guard let id = try snapshot.documentID(internalID: hit.id) else { throw missing }
+            return SearchHit(id: id, score: hit.score, text: nil, meta: nil, vector: vector)
+        }
+        guard let doc = try snapshot.document(internalID: hit.id) else { throw missing }
+        return SearchHit(id: doc.id, score: hit.score, text: doc.text, meta: doc.meta, vector: vector)
+    }
+
+    /// Milliseconds from `start` to now.
+    static func milliseconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     }
 
     /// The query in the model's raw space: its vector, or its text embedded.
