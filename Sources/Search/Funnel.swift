@@ -67,10 +67,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         precondition(!plan.exact && plan.graphDims == vectors.dimensions)
         return live.withUnsafeBufferPointer { live in
             rows.withUnsafeBufferPointer { rows in
-                func accepts(_ id: UInt32) -> Bool {
-                    let b = Int(id) / blockRows, row = Int(id) % blockRows
-                    return b < live.count && row < rows[b] && live[b][row] != 0 && matching?.contains(id) != false
-                }
+                func accepts(_ id: UInt32) -> Bool { isLive(id, live: live, rows: rows) && matching?.contains(id) != false }
                 var cost = SearchCost()
                 let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!,
                                            widening: plan.widen?.ef, in: graph, vectors: vectors, deadline: deadline, allow: accepts)
@@ -117,13 +114,12 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
             }
         }
         var top = TopK(k: max(plan.ef ?? k, k)), scored = 0, partial = false
-        prepared.withUnsafeBufferPointer { q in
+        prepared.withUnsafeBufferPointer { q in live.withUnsafeBufferPointer { live in rows.withUnsafeBufferPointer { rows in
             guard let q = q.baseAddress else { return }
             var ahead: [UInt32] = []  // rows are asked for a few ahead, as the walk asks for its neighbours
             ahead.reserveCapacity(8)
             func score(_ row: UInt32) {
-                let b = Int(row) / blockRows, r = Int(row) % blockRows
-                guard b < live.count, r < rows[b], live[b][r] != 0 else { return }
+                guard isLive(row, live: live, rows: rows) else { return }
                 scored += 1
                 let similarity = vectors.similarity(q, row)
                 if similarity > top.threshold { top.offer(Hit(id: row, score: similarity)) }
@@ -136,10 +132,16 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                 if ahead.count == 8 { score(ahead.removeFirst()) }
             }
             ahead.forEach(score)
-        }
+        } } }
         var cost = SearchCost()
         let candidates = GraphSearchResult(hits: top.sorted(), distanceComputations: scored, partial: partial)
         return runStages(of: plan, candidates, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
+    }
+
+    /// Whether row `id` holds a live vector: in a block, below its row count, not deleted.
+    private func isLive(_ id: UInt32, live: UnsafeBufferPointer<UnsafePointer<UInt8>>, rows: UnsafeBufferPointer<Int>) -> Bool {
+        let b = Int(id) / blockRows, row = Int(id) % blockRows
+        return b < live.count && row < rows[b] && live[b][row] != 0
     }
 
     /// Counts a walk's distance computations and the bytes its rows took.
