@@ -28,13 +28,17 @@ extension Index {
     /// How the monitor names searches that asked for neither a preset, a budget nor a beam.
     public static let defaultPlanLabel = "default"
 
-    /// Checks the newest answers waiting (as many as one pass of `ExactBatch` takes) against
+    /// Answers one check takes: 32 queries against 120,605 rows are about 40 ms of arithmetic,
+    /// short enough for the monitor to hold a core between its pauses.
+    static let answersPerCheck = 32
+
+    /// Checks the newest answers waiting (`answersPerCheck` of them) against
     /// an exact search of the vectors they were answered from; returns how many were taken. An
     /// answer from vectors since changed is let go: another state's exact answer would not
     /// compare. Other writes (the query log's, every few seconds under load) keep answers.
     @discardableResult
     public func checkNewestAnswers() throws -> Int {
-        let answers = recallMonitor.takeNewest(ExactBatch.width)
+        let answers = recallMonitor.takeNewest(Index.answersPerCheck)
         guard !answers.isEmpty else { return 0 }
         try store.read { snapshot in
             let generation = try snapshot.vectorsGeneration()
@@ -65,7 +69,7 @@ extension Index {
         }
         guard recallMonitor.driftHasLasted(Index.loggedQueriesForCalibration),
               try store.read({ try $0.loggedQueryCount() }) >= Index.loggedQueriesForCalibration else { return nil }
-        guard let model = try tune(queries: nil, sampleCount: Index.loggedQueriesForCalibration, pause: pause) else { return nil }
+        guard let model = try tune(queries: nil, sampleCount: Index.loggedQueriesForCalibration, retune: true, pause: pause) else { return nil }
         let record = RecallMonitor.RetuneRecord(at: Date(), preset: preset, realized: realized, target: target,
                                                 presetsAfter: Dictionary(model.presets.map { ($0.name, $0.measurement.recall) }) { a, _ in a })
         recallMonitor.restart(after: record)
