@@ -72,7 +72,9 @@ extension Index {
     /// the query's rotation into head space to the ranked hits. `pause` is called before each
     /// exact search and each timed query, outside the timing (to pace the work; it may throw).
     /// The queries' size is checked by the callers (`checkDimensions`), before anything walks.
-    func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int,
+    /// A plan of `kept` (an exact scan's, whose time does not depend on the queries) is not
+    /// measured again: its measurement is returned as it is.
+    func measure(_ plans: [SearchPlan], queries given: [[Float]], k: Int, kept: [PlanMeasurement] = [],
                  progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> [PlanMeasurement] {
         try store.read { snapshot in
             let (record, head) = try currentHead(in: snapshot)
@@ -89,26 +91,62 @@ extension Index {
             let graph = try loadedGraph(in: snapshot, head: record)
             let truth = try ExactBatch.run(queries: queries, k: k, blocks: try snapshot.vectorBlocks(space: .raw), layout: layout,
                                            pause: pause).map { Set($0.map(\.id)) }
-            func answer(_ plan: SearchPlan, _ q: [Float]) throws -> Funnel.Answer {
-                let prefix = head.apply(q, prefix: plan.headSpacePrefix(fullDimensions: manifest.dimensions))
-                return try run(plan, query: prefix, rawQuery: q, k: k, snapshot: snapshot, head: record, graph: graph, deadline: nil)
+            func prefix(_ plan: SearchPlan, _ q: [Float]) -> [Float] {
+                head.apply(q, prefix: plan.headSpacePrefix(fullDimensions: manifest.dimensions))
             }
-            return try plans.enumerated().map { p, plan in
-                // An exact scan finds what the truth holds and takes as long for every query:
-                // a few queries time it (it cost as much as all graph plans together).
-                let timed = plan.exact ? Array(queries.prefix(Index.exactScanTimingQueries)) : queries
-                // Warm-up: the first plan's walks fault the graph's pages in; later plans find them there.
-                for q in timed.prefix(plan.exact ? 3 : p == 0 ? 20 : 5) { _ = try answer(plan, q) }
-                var times: [Double] = [], recalls: [Double] = [], computations = 0
-                for (q, query) in timed.enumerated() {
+            // Plans of one beam that differ only in their stages walk alike: each query's walk
+            // runs once, timed, and such a plan's time is its walk's plus its own rotation and
+            // stages (the walks of a re-tune were two thirds of its work before).
+            let searcher = GraphSearcher()
+            var walks: [Int: [(walk: GraphSearchResult, ms: Double)]] = [:]
+            func sharedWalks(_ plan: SearchPlan, graph: LoadedGraph, warmUp: Int) throws -> [(walk: GraphSearchResult, ms: Double)] {
+                if let done = walks[plan.ef!] { return done }
+                func walk(_ q: [Float]) -> GraphSearchResult {
+                    graph.funnel.walk(head.apply(q, prefix: graph.vectors.dimensions), plan: plan, graph: graph.graph,
+                                      vectors: graph.vectors, searcher: searcher)
+                }
+                for q in queries.prefix(warmUp) { _ = walk(q) }
+                let timed = try queries.map { q in
                     try pause()
                     let start = DispatchTime.now()
-                    let result = try answer(plan, query)
-                    times.append(Index.milliseconds(since: start))
+                    let result = walk(q)
+                    return (walk: result, ms: Index.milliseconds(since: start))
+                }
+                walks[plan.ef!] = timed
+                return timed
+            }
+            // The answer to query q and its time.
+            func answer(_ plan: SearchPlan, _ q: Int, walks: [(walk: GraphSearchResult, ms: Double)]?) throws -> (Funnel.Answer, Double) {
+                let start = DispatchTime.now()
+                let rotated = prefix(plan, queries[q])
+                if let graph, let walks {
+                    let answer = graph.funnel.stages(of: plan, after: walks[q].walk, vectors: graph.vectors, query: rotated,
+                                                     fullQuery: queries[q], k: k)
+                    return (answer, walks[q].ms + Index.milliseconds(since: start))
+                }
+                let answer = try run(plan, query: rotated, rawQuery: queries[q], k: k, snapshot: snapshot, head: record, graph: graph, deadline: nil)
+                return (answer, Index.milliseconds(since: start))
+            }
+            return try plans.enumerated().map { p, plan in
+                defer { progress(p + 1, plans.count) }
+                if let measured = kept.first(where: { $0.plan == plan }) { return measured }
+                // Warm-up: the first plan's walks fault the graph's pages in; later plans find them there.
+                let warmUp = plan.exact ? 3 : p == 0 ? 20 : 5
+                let shared = try graph.flatMap { graph in
+                    plan.exact || plan.widen != nil ? nil : try sharedWalks(plan, graph: graph, warmUp: warmUp)
+                }
+                // An exact scan finds what the truth holds and takes as long for every query:
+                // a few queries time it (it cost as much as all graph plans together).
+                let timed = plan.exact ? Array(queries.indices.prefix(Index.exactScanTimingQueries)) : Array(queries.indices)
+                for q in timed.prefix(warmUp) { _ = try answer(plan, q, walks: shared) }
+                var times: [Double] = [], recalls: [Double] = [], computations = 0
+                for q in timed {
+                    try pause()
+                    let (result, ms) = try answer(plan, q, walks: shared)
+                    times.append(ms)
                     recalls.append(Double(result.hits.filter { truth[q].contains($0.id) }.count) / Double(k))
                     computations += result.cost.distanceComputations
                 }
-                progress(p + 1, plans.count)
                 times.sort()
                 let n = Double(timed.count), recall = recalls.reduce(0, +) / n
                 let spread = (recalls.reduce(0) { $0 + ($1 - recall) * ($1 - recall) } / max(n - 1, 1)).squareRoot()
@@ -145,9 +183,13 @@ extension Index {
     /// and latency, what it promises, are measured on the held-out half, never on the queries
     /// that chose it. Returns nil when the index has no usable graph, or when its graph was
     /// rebuilt while the plans were measured.
+    ///
+    /// A `retune` (the recall monitor's, on a change of queries) keeps the exact scan's timing
+    /// of the model it replaces when that was measured on the same graph: the scan's time does
+    /// not depend on the queries, and timing it was a sixth of a re-tune's work.
     @discardableResult
     public func tune(queries given: [[Float]]?, sampleCount: Int = 500, seed: UInt64 = 1, k: Int = 10,
-                     goals: [(name: String, goal: Preset.Goal)] = [],
+                     goals: [(name: String, goal: Preset.Goal)] = [], retune: Bool = false,
                      progress: (Int, Int) -> Void = { _, _ in }, pause: () throws -> Void = {}) throws -> CostModel? {
         let sample = try store.read { snapshot -> (GraphRecord, [[Float]], String, CostModel?)? in
             let head = try snapshot.head()
@@ -163,7 +205,8 @@ extension Index {
         let (choosing, heldOut) = Index.heldOutSplit(queries, seed: seed)
         let plans = Index.candidatePlans(graphDims: graph.dims, dimensions: manifest.dimensions, k: k, layout: layout)
             + (try wideningPlans(graphDims: graph.dims, k: k, queries: choosing))
-        let measurements = try measure(plans, queries: choosing, k: k, progress: progress, pause: pause)
+        let exactScanTiming = retune && previous?.graphBuiltAt == graph.builtAt ? previous?.measurements.filter(\.plan.exact) ?? [] : []
+        let measurements = try measure(plans, queries: choosing, k: k, kept: exactScanTiming, progress: progress, pause: pause)
         let builtIn = Set(Preset.builtIn.map(\.name)), asked = Set(goals.map(\.name))
         let kept = (previous?.presets ?? []).filter { !builtIn.contains($0.name) && !asked.contains($0.name) }.map { ($0.name, $0.goal) }
         var presets = Preset.chosen(for: Preset.builtInGoals + kept + goals, from: measurements)

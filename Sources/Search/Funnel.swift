@@ -72,7 +72,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                 let walk = searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!,
                                            widening: plan.widen?.ef, in: graph, vectors: vectors, deadline: deadline, allow: accepts)
                 guard let widen = plan.widen, plan.stages.count == 1 else {
-                    return runStages(of: plan, walk, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
+                    return stages(of: plan, after: walk, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
                 }
                 // One stage, whose scores of the narrow walk's candidates are kept: widened, only
                 // what the wide walk adds is scored, and the answer is the wide plan's.
@@ -98,6 +98,26 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
                 return Answer(hits: Array(scored.prefix(k)), cost: cost, partial: false, exitedEarly: false, widened: widened)
             }
         }
+    }
+
+    /// The walk `run` starts `plan` (not widening) with, unfiltered: with `stages(of:after:)`,
+    /// what `run` answers. Calibration times plans that differ only in their stages on one walk.
+    public func walk<Graph: GraphAdjacency>(_ query: [Float], plan: SearchPlan, graph: Graph, vectors: GraphVectors,
+                                            searcher: GraphSearcher) -> GraphSearchResult {
+        precondition(!plan.exact && plan.widen == nil && plan.graphDims == vectors.dimensions)
+        return live.withUnsafeBufferPointer { live in
+            rows.withUnsafeBufferPointer { rows in
+                searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, widening: nil, in: graph,
+                                vectors: vectors, deadline: .distantFuture) { isLive($0, live: live, rows: rows) }
+            }
+        }
+    }
+
+    /// `plan`'s stages over `walk`, a walk of `walk(_:plan:...)` for a plan of the same beam.
+    public func stages(of plan: SearchPlan, after walk: GraphSearchResult, vectors: GraphVectors, query: [Float], fullQuery: [Float],
+                       k: Int) -> Answer {
+        var cost = SearchCost()
+        return stages(of: plan, after: walk, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: .distantFuture, cost: &cost)
     }
 
     /// Runs `plan` with every row of `matching` scored on the walk's vectors in place of the
@@ -135,7 +155,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         } } }
         var cost = SearchCost()
         let candidates = GraphSearchResult(hits: top.sorted(), distanceComputations: scored, partial: partial)
-        return runStages(of: plan, candidates, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
+        return stages(of: plan, after: candidates, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
     }
 
     /// Whether row `id` holds a live vector: in a block, below its row count, not deleted.
@@ -158,7 +178,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
     }
 
     /// The plan's stages over a walk's hits, its cost added to `cost`.
-    private func runStages(of plan: SearchPlan, _ walk: GraphSearchResult, vectors: GraphVectors, query: [Float], fullQuery: [Float], k: Int,
+    private func stages(of plan: SearchPlan, after walk: GraphSearchResult, vectors: GraphVectors, query: [Float], fullQuery: [Float], k: Int,
                         deadline: DispatchTime, cost: inout SearchCost) -> Answer {
         charge(walk, vectors: vectors, cost: &cost)
         var candidates = walk.hits

@@ -106,6 +106,38 @@ final class GraphSearchTests: XCTestCase {
         XCTAssertNotNil(try index.search(SearchRequest(vector: queries[0], k: 10)).predictedRecall)
     }
 
+    /// Calibration walks once for the plans of one beam and times each plan's stages on that
+    /// walk: what it measures of each plan is what the plan answers when a search runs it.
+    func testCalibrationMeasuresEachPlanAsASearchRunsIt() throws {
+        // 128 dimensions (each vector followed by half of itself), so that plans rescore through
+        // the 64-d prefix between the walk's 32 and the full dimensions too.
+        func longer(_ v: [Float]) -> [Float] { v + v.map { $0 / 2 } }
+        let docs = ClusteredCorpus.documents(4_000).map { var d = $0; d.vector = d.vector.map(longer); return d }
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        let queries = (docs.prefix(20).map { $0.vector!.map { $0 + 0.02 } } + ClusteredCorpus.blindQueries(20, seed: 41).map(longer))
+        let measured = try index.measurePlans(rawQueries: queries, k: 10)
+        let walks = measured.filter { !$0.plan.exact }
+        XCTAssertGreaterThan(Set(walks.map(\.plan.ef)).count, 5)
+        XCTAssertLessThan(Set(walks.map(\.plan.ef)).count, walks.count, "some plans share a beam")
+        // Each plan as the only preset of a stored model, searched for every query.
+        let builtAt = try XCTUnwrap(try index.store.read { try $0.graphRecord() }?.builtAt)
+        try index.store.putMeta("cost_model", CostModel(k: 10, queries: queries.count, graphBuiltAt: builtAt, measurements: walks,
+                                                        presets: walks.enumerated().map { Preset(name: "p\($0)", goal: .recall(0.5), measurement: $1) }))
+        let truths = try queries.map { Set(try index.search(SearchRequest(vector: $0, k: 10, dims: 2 * ClusteredCorpus.dims)).hits.map(\.id)) }
+        for (p, measurement) in walks.enumerated() {
+            var found = 0, computations = 0
+            for (query, truth) in zip(queries, truths) {
+                let answer = try index.search(SearchRequest(vector: query, k: 10, preset: "p\(p)"))
+                XCTAssertEqual(answer.plan, measurement.plan)
+                found += answer.hits.filter { truth.contains($0.id) }.count
+                computations += answer.distanceComputations
+            }
+            XCTAssertEqual(measurement.recall, Double(found) / Double(10 * queries.count), accuracy: 1e-9, "\(measurement.plan)")
+            XCTAssertEqual(measurement.meanDistanceComputations, Double(computations) / Double(queries.count), accuracy: 1e-9, "\(measurement.plan)")
+        }
+    }
+
     func testThePlannerFollowsTheBudgetAndADeadlineGivesAPartialAnswer() throws {
         let docs = ClusteredCorpus.documents(5_000)
         let index = try makeClusteredIndex(docs)

@@ -79,9 +79,12 @@ final class RecallMonitorTests: XCTestCase {
         try serve(index, ClusteredCorpus.blindQueries(sinceDrift - 1, seed: 104), preset: "fast")
         XCTAssertNil(try index.retuneIfDrifted(pause: {}), "one answer short of a tune's worth since the drift was seen")
         try serve(index, ClusteredCorpus.blindQueries(1, seed: 107), preset: "fast")
+        let exactScanBefore = try XCTUnwrap(try index.costModel()?.measurements.first { $0.plan.exact })
         let retune = try XCTUnwrap(try index.retuneIfDrifted(pause: {}))
         XCTAssertEqual(retune.preset, "fast")
         XCTAssertEqual(try index.costModel()?.querySource, "logged queries")
+        // The exact scan's time does not depend on the queries: the re-tune keeps its timing.
+        XCTAssertEqual(try index.costModel()?.measurements.first { $0.plan.exact }, exactScanBefore)
         XCTAssertNil(index.recallMonitor.drifted, "the monitor starts afresh on the new presets")
         XCTAssertEqual(index.recallMonitor.retuneCount, 1)
 
