@@ -6,7 +6,8 @@ import Foundation
 /// requests wait. Over any minute the thread uses at most `share` + `burst` / 60 of a core.
 /// Used from one thread at a time.
 final class CPUBudget: @unchecked Sendable {  // one thread at a time: the monitor's
-    let share: Double
+    /// May change between pauses (a re-tune runs at a larger share).
+    var share: Double
     let burst: Double
     private var saved: Double
     private var lastWall: Double

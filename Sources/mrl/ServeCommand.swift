@@ -67,7 +67,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Milliseconds an idle encoder waits for more text queries to batch with the first.")
     var batchWaitMs: Double = 1
 
-    @Option(help: "Percent of one core the recall monitor may use to check answers against exact search and re-tune presets that fall short (0: off).")
+    @Option(help: "Percent of one core the recall monitor may use to check answers against exact search (0: off). A re-tune of presets that fall short runs at four times this share until it is done.")
     var monitorCpu: Double = RecallMonitorLoop.defaultCPUPercent
 
     @Option(help: "Largest each index may grow, e.g. 512M, 64G, at most 1P (default: $MRL_MAX_SIZE, or 256G).")

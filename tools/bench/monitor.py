@@ -20,8 +20,10 @@ twice). The monitor's CPU share is read from /metrics (mrl_monitor_cpu_seconds) 
 None of these queries is an evaluation query of calibration.py.
 """
 import argparse
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +64,27 @@ def metric(conn, name):
     return total
 
 
+def retune_timing(retunes, sent, log_path):
+    """How many names were answered before the first re-tune was stored (counted by the time
+    each answer came back, so it holds when B ran out before the re-tune did), how long the
+    re-tune took (from the daemon's log), and the latency of text searches before the change
+    of kind, while the re-tune ran, and after it."""
+    if not retunes:
+        return {"retune": None}
+    stored = datetime.datetime.fromisoformat(retunes[0]["at"].replace("Z", "+00:00")).timestamp() + 1  # "at" is cut to the second
+    took = [float(m.group(1)) for m in re.finditer(r"re-tuned its presets on the query log in (\d+) s", open(log_path).read())]
+    started = stored - 1 - took[0] if took else None
+
+    def latency(rows):
+        ms = sorted(1000 * d for _, d, _ in rows)
+        return {"searches": len(ms), "p50_ms": ms[len(ms) // 2], "p99_ms": ms[int(len(ms) * 0.99)]} if ms else None
+    names = [r for r in sent if r[2] in "BC"]
+    return {"names_before_retune_stored": sum(1 for t, _, _ in names if t < stored), "retune_seconds": took[0] if took else None,
+            "latency_titles": latency([r for r in sent if r[2] == "A"]),
+            "latency_names_during_retune": latency([r for r in names if started is not None and started <= r[0] < stored]),
+            "latency_names_after_retune": latency([r for r in names if r[0] >= stored])}
+
+
 def run(args):
     data = tempfile.mkdtemp(prefix="mrl-monitor-")
     index = os.path.basename(os.path.normpath(args.index_from))
@@ -88,10 +111,14 @@ def run(args):
         def monitor():
             return call(conn, "GET", f"/indexes/{index}")[1]["monitor"] or {}
 
-        def phase(queries, until):
+        sent = []  # (when answered, seconds taken, phase) of every search of A, B and C
+
+        def phase(queries, until, name):
             answered = []
             for n, text in enumerate(queries):
+                start = time.time()
                 status, body = call(conn, "POST", f"/indexes/{index}/search", {"query": text, "k": 10})
+                sent.append((time.time(), time.time() - start, name))
                 if status != 200:
                     sys.exit(f"a search failed with {status}: {body}")
                 answered.append((text, [h["id"] for h in body["hits"]], body.get("predicted_recall")))
@@ -124,15 +151,16 @@ def run(args):
         debian = texts("debian-train-pairs.jsonl", 5000)
         pypi = texts("pypi-sample-log.jsonl", 7000)
         rows = []
-        a = phase(debian, lambda m: m.get("presets", {}).get("default", {}).get("checked", 0) >= 300)
+        a = phase(debian, lambda m: m.get("presets", {}).get("default", {}).get("checked", 0) >= 300, "A")
         rows.append(report("A: Debian titles", a, 0))
         retunes = len(monitor().get("retunes", []))
-        b = phase(pypi[:5000], lambda m: len(m.get("retunes", [])) > retunes)
+        b = phase(pypi[:5000], lambda m: len(m.get("retunes", [])) > retunes, "B")
         rows.append(report("B: PyPI names until re-tuned", b, retunes))
         time.sleep(1)
-        c = phase(pypi[len(b):len(b) + 2000], lambda m: False)
+        c = phase(pypi[len(b):len(b) + 2000], lambda m: False, "C")
         if c:  # none left when B took every name without a re-tune
             rows.append(report("C: PyPI names after", c, 0))
+        print(json.dumps(retune_timing(monitor().get("retunes", []), sent, os.path.join(data, "serve.log"))), flush=True)
         wall = time.time() - started
         cpu = metric(conn, "mrl_monitor_cpu_seconds") - cpu0
         busiest = max(((c2 - c1) / (t2 - t1) for (t1, c1) in samples for (t2, c2) in samples if t2 - t1 >= 60), default=None)
