@@ -3,9 +3,9 @@ import Store
 
 extension Index {
     /// A plan with what the planner predicts of it: its time (scaled by the machine's recent
-    /// slowdown), the model's own mean behind that (fed back to the planner once it ran; nil
-    /// when nothing measured it), and its recall@k.
-    typealias PlanChoice = (plan: SearchPlan, predictedMs: Double?, modelMs: Double?, recall: Double?)
+    /// slowdown), the model's measurement behind that (fed back to the planner once it ran;
+    /// nil when nothing measured it), and its recall@k.
+    typealias PlanChoice = (plan: SearchPlan, predictedMs: Double?, measured: PlanMeasurement?, recall: Double?)
 
     /// The plan for a search of the rows of `matching` (a filter's), given the one chosen
     /// without the filter: a scan of the matching rows (at the walk's prefix, then the plan's
@@ -28,7 +28,7 @@ extension Index {
             planner.model.measurements.first { $0.plan == unfiltered.plan && $0.meanDistanceComputations > 0 }
                 .map { $0.meanMs * planner.currentSlowdown / $0.meanDistanceComputations * FilterChoice.scannedRowCost }
         }
-        let walkMs = unfiltered.modelMs == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
+        let walkMs = unfiltered.measured == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
         let choice: FilterChoice
         if matching.count == 0 {
             choice = .noMatch
@@ -55,7 +55,7 @@ extension Index {
             result = (unfiltered.plan, walkMs, nil, nil)
         case .postFilter:
             let k = min(FilterChoice.postFilterK(request.k, share: share), SearchRequest.maxK)
-            result = (unfiltered.plan.adapted(to: k), unfiltered.predictedMs, unfiltered.modelMs, unfiltered.recall)
+            result = (unfiltered.plan.adapted(to: k), unfiltered.predictedMs, unfiltered.measured, unfiltered.recall)
         }
         result.plan.filter = choice
         return result

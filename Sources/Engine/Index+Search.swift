@@ -36,7 +36,7 @@ extension Index {
         let (record, head) = try currentHead(in: snapshot)
         let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
         let start = DispatchTime.now()
-        let deadline = request.deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
+        let deadline = request.deadline(from: start)
         let rows = try matching ?? request.filter.map { try matchingRows($0, in: snapshot) }
         let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
         let choice = try rows.map {
@@ -55,7 +55,9 @@ extension Index {
                              head: record, graph: graph, matching: rows, deadline: deadline)
         let resolved = try answer.hits.map { try searchHit($0, request: request, snapshot: snapshot, found: "live vector") }
         let took = Index.milliseconds(since: start)
-        if let modelMs = choice.modelMs { plannerCache.withLock { $0?.planner.observe(modelMs: modelMs, tookMs: took) } }
+        if let measured = choice.measured {
+            plannerCache.withLock { $0?.planner.observe(measured, tookMs: took, distanceComputations: answer.cost.distanceComputations) }
+        }
         return SearchResult(
             hits: resolved, plan: choice.plan, partial: answer.partial, widened: answer.widened,
             predictedMs: choice.predictedMs, predictedRecall: choice.recall, tookMs: took,
@@ -113,7 +115,7 @@ extension Index {
 
     /// The plan for `request`: an exact scan without a usable graph (or with `dims`), a walk
     /// of the given `ef`, else the planner's choice for the budget; with no cost model
-    /// measured yet, a walk of beam `defaultEf`. Returns the predicted and modelled ms too, and
+    /// measured yet, a walk of beam `defaultEf`. Returns the predicted ms and its measurement too, and
     /// the predicted recall: 1 for an exact scan of every dimension, the measured one for a
     /// planned or preset plan, nil for a walk nobody measured.
     private func plan(for request: SearchRequest, snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
@@ -126,7 +128,7 @@ extension Index {
         }
         if request.ef == nil, let planner = try planner(in: snapshot, graph: graph) {
             let picked = planner.plan(budgetMs: request.budgetMs, k: request.k)
-            return (picked.plan, picked.predictedMs, picked.modelMs, picked.recall)
+            return (picked.plan, picked.predictedMs, picked.measured, picked.recall)
         }
         let walk = SearchPlan(graphDims: graph.record.dims, ef: request.ef ?? Index.defaultEf,
                               stages: [.init(dims: manifest.dimensions, keep: request.k)], earlyExit: nil, exact: false)
@@ -144,7 +146,7 @@ extension Index {
             throw EngineError.invalidRequest(field: "preset", message: "index \"\(self.name)\" has no preset \"\(name)\" (it has \(names)): `mrl tune --index \(self.name) --name \(name) --target-recall R` makes one")
         }
         let scale = planner.currentSlowdown
-        return (preset.measurement.plan.adapted(to: k), preset.measurement.meanMs * scale, preset.measurement.meanMs, preset.measurement.recall)
+        return (preset.measurement.plan.adapted(to: k), preset.measurement.meanMs * scale, preset.measurement, preset.measurement.recall)
     }
 
     /// The beam while no cost model has been measured (recall about 0.96 on MiniLM vectors).

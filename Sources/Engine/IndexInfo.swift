@@ -93,7 +93,7 @@ extension IndexInfo {
         if let costModel {
             let planner = Planner(model: costModel).plan(budgetMs: nil, k: costModel.k)
             let recall = costModel.measurements.first { $0.plan == planner.plan }?.recall ?? 0
-            line += String(format: "; %d plans measured, default reaches recall %.3f in %.3f ms", costModel.measurements.count, recall, planner.modelMs)
+            line += String(format: "; %d plans measured, default reaches recall %.3f in %.3f ms", costModel.measurements.count, recall, planner.measured.meanMs)
         }
         return line
     }

@@ -39,6 +39,11 @@ public struct SearchRequest: Sendable {
     /// bound keeps the deadline's arithmetic in range.
     public static let maxMilliseconds = 3_600_000.0
 
+    /// When a search that started at `start` must stop: nil without `deadlineMs`.
+    func deadline(from start: DispatchTime) -> DispatchTime? {
+        deadlineMs.map { DispatchTime(uptimeNanoseconds: start.uptimeNanoseconds + UInt64($0 * 1e6)) }
+    }
+
     public init(query: String? = nil, vector: [Float]? = nil, k: Int = 10, dims: Int? = nil, ef: Int? = nil,
                 budgetMs: Double? = nil, preset: String? = nil, deadlineMs: Double? = nil, includeText: Bool = false) {
         self.preset = preset

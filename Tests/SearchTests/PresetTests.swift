@@ -57,4 +57,21 @@ final class PresetTests: XCTestCase {
         XCTAssertEqual(old.staleness, "measured before machines were recorded")
         XCTAssertNil(model.staleness, "measured here")
     }
+
+    /// The planner reads load from searches' times against their work: a search that walked
+    /// twice its plan's mean distance computations in twice its mean time is no sign of load,
+    /// one that took twice the time for the mean work is, and narrows the plans a budget buys.
+    func testThePlannerTakesLoadFromTimePerWorkNotFromHardQueries() {
+        let plans = [measurement(ef: 16, recall: 0.88, meanMs: 0.05, p99Ms: 0.09),
+                     measurement(ef: 64, recall: 0.96, meanMs: 0.14, p99Ms: 0.18)]
+        let planner = Planner(model: CostModel(k: 10, queries: 100, graphBuiltAt: "1", measurements: plans, presets: []))
+        let wide = plans[1]
+        XCTAssertEqual(planner.plan(budgetMs: 0.25, k: 10).plan.ef, 64)
+        for _ in 0..<50 { planner.observe(wide, tookMs: 2 * wide.meanMs, distanceComputations: Int(2 * wide.meanDistanceComputations)) }
+        XCTAssertEqual(planner.currentSlowdown, 1, accuracy: 1e-9, "a hard query on an idle machine")
+        XCTAssertEqual(planner.plan(budgetMs: 0.25, k: 10).plan.ef, 64)
+        for _ in 0..<50 { planner.observe(wide, tookMs: 2 * wide.meanMs, distanceComputations: Int(wide.meanDistanceComputations)) }
+        XCTAssertGreaterThan(planner.currentSlowdown, 1.9, "the mean work in twice the time")
+        XCTAssertEqual(planner.plan(budgetMs: 0.25, k: 10).plan.ef, 16, "a loaded machine buys a narrower plan")
+    }
 }
