@@ -23,8 +23,9 @@ extension Index {
             return try store.read { snapshot in
                 let start = DispatchTime.now()
                 let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
-                let (hits, cost) = try lexicalHits(text, k: request.k, rows: rows, request: request, snapshot: snapshot)
-                return SearchResult(hits: hits, plan: .lexical, partial: false, predictedMs: nil, predictedRecall: nil,
+                let (hits, cost, partial) = try lexicalHits(text, k: request.k, rows: rows, request: request, snapshot: snapshot,
+                                                            deadline: request.deadline(from: start))
+                return SearchResult(hits: hits, plan: .lexical, partial: partial, predictedMs: nil, predictedRecall: nil,
                                     tookMs: Index.milliseconds(since: start), distanceComputations: 0, bytesTouched: 0,
                                     mode: .lexical, lexicalCost: cost)
             }
@@ -41,10 +42,12 @@ extension Index {
         // both among the rows of the filter, evaluated once.
         return try store.read { snapshot in
             let rows = try request.filter.map { try matchingRows($0, in: snapshot) }
+            let deadline = request.deadline(from: DispatchTime.now())  // one for both stages
             var result = try semanticSearch(semanticRequest, vector: vector, matching: rows, strategy: nil, in: snapshot)
             let start = DispatchTime.now()
-            let (hits, cost) = try lexicalHits(text, k: depth, rows: rows, request: request, snapshot: snapshot)
+            let (hits, cost, partial) = try lexicalHits(text, k: depth, rows: rows, request: request, snapshot: snapshot, deadline: deadline)
             result.hits = Index.fuse([result.hits, hits], k: request.k)
+            result.partial = result.partial || partial
             result.tookMs += Index.milliseconds(since: start)
             result.lexicalCost = cost
             result.mode = .hybrid
@@ -71,10 +74,12 @@ extension Index {
         return Array(ranked.prefix(k))
     }
 
-    /// The BM25 ranking of `text` among `rows` (a filter's; nil: all), as the answer shows hits.
-    private func lexicalHits(_ text: String, k: Int, rows: RowSet?, request: SearchRequest, snapshot: Snapshot) throws -> ([SearchHit], LexicalCost) {
-        let (ranked, cost) = try lexicalRanking(text, k: k, rows: rows, snapshot: snapshot)
-        return (try ranked.map { try searchHit($0, request: request, snapshot: snapshot, found: "lexical postings' row") }, cost)
+    /// The BM25 ranking of `text` among `rows` (a filter's; nil: all), as the answer shows
+    /// hits, and whether `deadline` cut it short.
+    private func lexicalHits(_ text: String, k: Int, rows: RowSet?, request: SearchRequest, snapshot: Snapshot,
+                             deadline: DispatchTime?) throws -> ([SearchHit], LexicalCost, Bool) {
+        let (ranked, cost, partial) = try lexicalRanking(text, k: k, rows: rows, snapshot: snapshot, deadline: deadline)
+        return (try ranked.map { try searchHit($0, request: request, snapshot: snapshot, found: "lexical postings' row") }, cost, partial)
     }
 }
 

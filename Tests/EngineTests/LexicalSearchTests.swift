@@ -107,6 +107,22 @@ final class LexicalSearchTests: XCTestCase {
         XCTAssertEqual(filtered.hits.map(\.id), all.hits.map(\.id).filter { Int($0.dropFirst()).map { $0 % 2 } == 0 })
     }
 
+    /// Past `deadline_ms` the lexical stage ranks by the terms it has read (at least one) and
+    /// says the answer is partial.
+    func testADeadlineCutsTheLexicalStageShort() throws {
+        let index = try Index.create(name: "d", in: temporaryData(self), dimensions: 4, model: nil)
+        _ = try index.upsert((0..<40).map { DocumentInput(id: "d\($0)", text: $0 % 2 == 0 ? "zlib inflate" : "deflate zlib \($0)", vector: [1, Float($0), 0, 0]) })
+        var request = SearchRequest(query: "zlib inflate deflate", k: 40)
+        request.mode = .lexical
+        let whole = try index.search(request)
+        XCTAssertEqual([whole.partial ? 1 : 0, whole.lexicalCost?.terms ?? 0, whole.hits.count], [0, 3, 40])
+        request.deadlineMs = 1e-6
+        let cut = try index.search(request)
+        XCTAssertTrue(cut.partial)
+        XCTAssertEqual(cut.lexicalCost?.terms, 1, "the first term, then the deadline")
+        XCTAssertEqual(Set(cut.hits.map(\.id)), Set(stride(from: 1, to: 40, by: 2).map { "d\($0)" }), "ranked by the first term read, \"deflate\"")
+    }
+
     func testLexicalAndHybridNeedATextQuery() throws {
         let index = try Index.create(name: "v", in: temporaryData(self), dimensions: 4, model: nil)
         try upsert(["a", "b"], into: index)
