@@ -93,6 +93,24 @@ final class FilteredSearchTests: XCTestCase {
         }
     }
 
+    /// A filter whose rows lie in clusters away from the query is walked to them: the walk
+    /// answers as the exact scan of its rows does.
+    func testAWalkForAFilterFarFromTheQueryFindsItsNearestRows() throws {
+        let (docs, index) = try indexWithGraph()
+        let far = docs.filter { (1...4).contains(number($0) % 60) }.map(\.id)  // 4 of the 60 clusters
+        let matching = try rows(index, far)
+        var found = 0
+        for q in stride(from: 0, to: 600, by: 60) {  // documents of cluster 0
+            let query = docs[q].vector!.map { $0 + 0.01 }
+            let truth = Set(try index.search(SearchRequest(vector: query, k: 10, dims: ClusteredCorpus.dims), matching: matching).hits.map(\.id))
+            let answer = try index.search(SearchRequest(vector: query, k: 10), matching: matching, strategy: .graphWalk)
+            XCTAssertEqual(answer.hits.count, 10)
+            XCTAssertTrue(answer.hits.allSatisfy { far.contains($0.id) })
+            found += answer.hits.filter { truth.contains($0.id) }.count
+        }
+        XCTAssertGreaterThanOrEqual(Double(found) / 100, 0.9)
+    }
+
     func testFewerMatchesThanKAnswersThemAllAndNoMatchAnswersNothing() throws {
         let (docs, index) = try indexWithGraph()
         let few = ["d5", "d777", "d4242"]
