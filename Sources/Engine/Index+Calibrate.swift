@@ -99,10 +99,10 @@ extension Index {
             // stages (the walks of a re-tune were two thirds of its work before).
             let searcher = GraphSearcher()
             var walks: [Int: [(walk: GraphSearchResult, ms: Double)]] = [:]
-            func sharedWalks(_ plan: SearchPlan, graph: LoadedGraph, warmUp: Int) throws -> [(walk: GraphSearchResult, ms: Double)] {
-                if let done = walks[plan.ef!] { return done }
+            func sharedWalks(ef: Int, graph: LoadedGraph, warmUp: Int) throws -> [(walk: GraphSearchResult, ms: Double)] {
+                if let done = walks[ef] { return done }
                 func walk(_ q: [Float]) -> GraphSearchResult {
-                    graph.funnel.walk(head.apply(q, prefix: graph.vectors.dimensions), plan: plan, graph: graph.graph,
+                    graph.funnel.walk(head.apply(q, prefix: graph.vectors.dimensions), ef: ef, graph: graph.graph,
                                       vectors: graph.vectors, searcher: searcher)
                 }
                 for q in queries.prefix(warmUp) { _ = walk(q) }
@@ -112,7 +112,7 @@ extension Index {
                     let result = walk(q)
                     return (walk: result, ms: Index.milliseconds(since: start))
                 }
-                walks[plan.ef!] = timed
+                walks[ef] = timed
                 return timed
             }
             // The answer to query q and its time.
@@ -133,7 +133,7 @@ extension Index {
                 // Warm-up: the first plan's walks fault the graph's pages in; later plans find them there.
                 let warmUp = plan.exact ? 3 : p == 0 ? 20 : 5
                 let shared = try graph.flatMap { graph in
-                    plan.exact || plan.widen != nil ? nil : try sharedWalks(plan, graph: graph, warmUp: warmUp)
+                    plan.exact || plan.widen != nil ? nil : try plan.ef.map { try sharedWalks(ef: $0, graph: graph, warmUp: warmUp) }
                 }
                 // An exact scan finds what the truth holds and takes as long for every query:
                 // a few queries time it (it cost as much as all graph plans together).

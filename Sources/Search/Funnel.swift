@@ -100,20 +100,21 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         }
     }
 
-    /// The walk `run` starts `plan` (not widening) with, unfiltered: with `stages(of:after:)`,
-    /// what `run` answers. Calibration times plans that differ only in their stages on one walk.
-    public func walk<Graph: GraphAdjacency>(_ query: [Float], plan: SearchPlan, graph: Graph, vectors: GraphVectors,
+    /// The walk `run` starts a plan of beam `ef` (not widening) with, unfiltered: with
+    /// `stages(of:after:)`, what `run` answers. Calibration times plans that differ only in
+    /// their stages on one walk.
+    public func walk<Graph: GraphAdjacency>(_ query: [Float], ef: Int, graph: Graph, vectors: GraphVectors,
                                             searcher: GraphSearcher) -> GraphSearchResult {
-        precondition(!plan.exact && plan.widen == nil && plan.graphDims == vectors.dimensions)
-        return live.withUnsafeBufferPointer { live in
+        live.withUnsafeBufferPointer { live in
             rows.withUnsafeBufferPointer { rows in
-                searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: plan.ef!, widening: nil, in: graph,
-                                vectors: vectors, deadline: .distantFuture) { isLive($0, live: live, rows: rows) }
+                searcher.search(ExactSearch.normalizedPrefix(query, vectors.dimensions), ef: ef, in: graph, vectors: vectors) {
+                    isLive($0, live: live, rows: rows)
+                }
             }
         }
     }
 
-    /// `plan`'s stages over `walk`, a walk of `walk(_:plan:...)` for a plan of the same beam.
+    /// `plan`'s stages over `walk`, a walk of `walk(_:ef:...)` of the plan's beam.
     public func stages(of plan: SearchPlan, after walk: GraphSearchResult, vectors: GraphVectors, query: [Float], fullQuery: [Float],
                        k: Int) -> Answer {
         var cost = SearchCost()
