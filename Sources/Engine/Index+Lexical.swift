@@ -19,8 +19,8 @@ extension Index {
     /// The `k` rows of the best BM25 score for `text`'s terms (each distinct term once; idf as
     /// Lucene's, `ln(1 + (N - df + 0.5) / (df + 0.5))`), only among `rows` when given; the
     /// corpus figures are the whole index's either way. Past `deadline` (checked before each
-    /// term after the first) it ranks by the terms read so far, `partial`. Throws `invalidRequest` naming
-    /// `mode` when the index has no lexical index yet.
+    /// term after the first) it ranks by the terms read so far, `partial`. Throws
+    /// `invalidRequest` naming `mode` when the index has no lexical index yet.
     func lexicalRanking(_ text: String, k: Int, rows: RowSet? = nil, snapshot: Snapshot,
                         deadline: DispatchTime? = nil) throws -> (hits: [Hit], cost: LexicalCost, partial: Bool) {
         guard let lexical = try snapshot.lexical() else {
