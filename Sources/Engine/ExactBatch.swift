@@ -11,12 +11,14 @@ import Store
 /// rounding. Runs on the caller's thread.
 enum ExactBatch {
     /// Queries per pass: enough to turn the pass from reading memory into arithmetic, and to
-    /// spread sgemm's packing of each block's rows over many queries (at 32 queries the packing
-    /// took half as long as the arithmetic; calibration's truth on 120,605 rows became 2× faster).
+    /// spread sgemm's packing of each block's rows over many queries (in `perf` of a tune on
+    /// 120,605 rows, the packing took as long as the arithmetic at 32 queries a pass, 10% of
+    /// the tune each; at 256, 1.5%).
     static let width = 256
 
     /// Blocks scored between calls of `pause`: 8 blocks of 1,024 rows against 256 queries are
-    /// about 20 ms of arithmetic, so a paced caller yields as often as a pass of 32 did.
+    /// 1.6 GFLOP, about what a pass of 32 queries over 64,000 rows was, so a paced caller
+    /// yields about as often as before.
     static let blocksBetweenPauses = 8
 
     /// The k best rows for each of `queries` (the model's raw space, each with a direction),

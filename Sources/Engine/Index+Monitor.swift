@@ -28,8 +28,8 @@ extension Index {
     /// How the monitor names searches that asked for neither a preset, a budget nor a beam.
     public static let defaultPlanLabel = "default"
 
-    /// Answers one check takes: 32 queries against 120,605 rows are about 40 ms of arithmetic,
-    /// short enough for the monitor to hold a core between its pauses.
+    /// Answers one check takes: 32 queries against 120,605 rows are 3 GFLOP, little enough for
+    /// the monitor to hold a core between its pauses.
     static let answersPerCheck = 32
 
     /// Checks the newest answers waiting (`answersPerCheck` of them) against
