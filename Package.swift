@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CLMDB"]),  // CLMDB: to make an index as older versions did
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Search", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Search", "Store", "Embedding", "TestSupport"]),
         // Running `mrl` in tests: finding the binary, launching, killing, scratch folders, corpora.
         .target(name: "TestSupport", dependencies: ["Search", "Server", "Engine"], path: "Tests/TestSupport"),

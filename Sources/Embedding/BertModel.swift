@@ -9,15 +9,26 @@ import Foundation
 final class BertModel: @unchecked Sendable {  // immutable after init; weights are read-only
     let config: BertConfig
     private let weights: SafeTensors  // owns the map the pointers below point into
-    private let word, position, tokenType, normGamma, normBeta: UnsafePointer<Float>
-    private let layers: [Layer]
+    private let word, position, tokenType: UnsafePointer<Float>
+    let embeddingNorm: Norm
+    let layers: [Layer]
 
     struct Layer: @unchecked Sendable {  // pointers into the read-only weights map
         /// Query, key and value projections stacked into one [3H, H] matrix (one sgemm).
         let qkv: [Float]
         let qkvBias: [Float]
-        let attentionOut, attentionOutBias, attentionGamma, attentionBeta: UnsafePointer<Float>
-        let intermediate, intermediateBias, output, outputBias, outputGamma, outputBeta: UnsafePointer<Float>
+        let attentionOut, attentionOutBias: UnsafePointer<Float>
+        let attentionNorm: Norm
+        let intermediate, intermediateBias, output, outputBias: UnsafePointer<Float>
+        let outputNorm: Norm
+    }
+
+    /// A LayerNorm's scale and shift.
+    struct Norm: @unchecked Sendable {  // pointers into the read-only weights map
+        let gamma, beta: UnsafePointer<Float>
+
+        /// |γ| + |β| per channel: how large the normalized outputs can get, channel by channel.
+        func channelSizes(_ width: Int) -> [Float] { (0..<width).map { abs(gamma[$0]) + abs(beta[$0]) } }
     }
 
     /// Throws `EncoderError` naming a missing or mis-shaped tensor.
@@ -28,8 +39,8 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
         word = try weights.floats("embeddings.word_embeddings.weight", shape: [config.vocabulary, h])
         position = try weights.floats("embeddings.position_embeddings.weight", shape: [config.maxPositions, h])
         tokenType = try weights.floats("embeddings.token_type_embeddings.weight", shape: [config.typeVocabulary, h])
-        normGamma = try weights.floats("embeddings.LayerNorm.weight", shape: [h])
-        normBeta = try weights.floats("embeddings.LayerNorm.bias", shape: [h])
+        embeddingNorm = Norm(gamma: try weights.floats("embeddings.LayerNorm.weight", shape: [h]),
+                             beta: try weights.floats("embeddings.LayerNorm.bias", shape: [h]))
         layers = try (0..<config.layers).map { n in
             let p = "encoder.layer.\(n)."
             func t(_ name: String, _ shape: [Int]) throws -> UnsafePointer<Float> { try weights.floats(p + name, shape: shape) }
@@ -39,22 +50,25 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
             return Layer(
                 qkv: qkv, qkvBias: qkvBias,
                 attentionOut: try t("attention.output.dense.weight", [h, h]), attentionOutBias: try t("attention.output.dense.bias", [h]),
-                attentionGamma: try t("attention.output.LayerNorm.weight", [h]), attentionBeta: try t("attention.output.LayerNorm.bias", [h]),
+                attentionNorm: Norm(gamma: try t("attention.output.LayerNorm.weight", [h]), beta: try t("attention.output.LayerNorm.bias", [h])),
                 intermediate: try t("intermediate.dense.weight", [i, h]), intermediateBias: try t("intermediate.dense.bias", [i]),
                 output: try t("output.dense.weight", [h, i]), outputBias: try t("output.dense.bias", [h]),
-                outputGamma: try t("output.LayerNorm.weight", [h]), outputBeta: try t("output.LayerNorm.bias", [h]))
+                outputNorm: Norm(gamma: try t("output.LayerNorm.weight", [h]), beta: try t("output.LayerNorm.bias", [h])))
         }
     }
 
     /// Buffers for one batch, grown as needed and reused, so encoding allocates nothing per
     /// token. Raw memory: the workers write disjoint rows of it at once.
     final class Workspace: @unchecked Sendable {  // used by one `embed` at a time (TextEncoder's lock on it)
-        private(set) var x = Buffer(), qkv = Buffer(), context = Buffer(), hidden = Buffer(), inner = Buffer()
+        private(set) var x = Buffer<Float>(), qkv = Buffer<Float>(), context = Buffer<Float>(), hidden = Buffer<Float>(),
+                         inner = Buffer<Float>()
         /// One longest × longest attention matrix per worker.
-        private(set) var scores = Buffer()
+        private(set) var scores = Buffer<Float>()
+        /// Int8 encodings only: the activations' codes (bytes), and each token's scale and zero point.
+        private(set) var codes = Buffer<UInt8>(), codeScales = Buffer<Float>(), codeZeros = Buffer<Int32>()
 
-        struct Buffer {
-            var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        struct Buffer<Element> {
+            var pointer = UnsafeMutablePointer<Element>.allocate(capacity: 1)
             var capacity = 1
             mutating func reserve(_ n: Int) {
                 guard n > capacity else { return }
@@ -73,7 +87,17 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
             scores.reserve(BertModel.workers * longest * longest)
         }
 
-        deinit { [x, qkv, context, hidden, inner, scores].forEach { $0.pointer.deallocate() } }
+        func reserveCodes(tokens: Int, config: BertConfig) {
+            codes.reserve(QuantizedLinear.Scratch.codeBytes(rows: tokens, inputs: max(config.hidden, config.intermediate)))
+            codeScales.reserve(tokens)
+            codeZeros.reserve(tokens)
+        }
+
+        deinit {
+            [x, qkv, context, hidden, inner, scores, codeScales].forEach { $0.pointer.deallocate() }
+            codes.pointer.deallocate()
+            codeZeros.pointer.deallocate()
+        }
     }
 
     /// The two cores split every step themselves (rows of the products, sequences of the
@@ -81,12 +105,14 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     /// sched_yield while the other steps run, and fight them for the same two cores.
     static let workers = 2
 
-    /// Mean-pooled, L2-normalized embedding of each token sequence (each within maxPositions).
-    func embed(_ sequences: [[Int32]], workspace: Workspace) -> [[Float]] {
+    /// Mean-pooled, L2-normalized embedding of each token sequence (each within maxPositions),
+    /// with the linear layers in int8 when `int8` is given.
+    func embed(_ sequences: [[Int32]], workspace: Workspace, int8: Int8Layers? = nil) -> [[Float]] {
         let h = config.hidden, tokens = sequences.reduce(0) { $0 + $1.count }
         let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let longest = sequences.map(\.count).max() ?? 0
         workspace.reserve(tokens: tokens, longest: longest, config: config)
+        if int8 != nil { workspace.reserveCodes(tokens: tokens, config: config) }
         let b = Buffers(workspace)
 
         // Embeddings: word + position + token type 0, then LayerNorm.
@@ -97,14 +123,15 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
                 for c in 0..<h { row[c] = wordRow[c] + positionRow[c] + tokenType[c] }
             }
         }
-        mrl_layernorm(b.x, normGamma, normBeta, tokens, h, config.layerNormEps)
-        for layer in layers {
-            BertModel.split(rows: tokens) { _, rows in self.projectQKV(layer, rows, b) }
+        mrl_layernorm(b.x, embeddingNorm.gamma, embeddingNorm.beta, tokens, h, config.layerNormEps)
+        for (n, layer) in layers.enumerated() {
+            let quantized = int8?.layers[n]
+            BertModel.split(rows: tokens) { _, rows in self.projectQKV(layer, quantized, rows, b) }
             BertModel.split(rows: sequences.count) { worker, seqs in
                 let scores = b.scores + worker * longest * longest
                 for s in seqs { self.attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: scores) }
             }
-            BertModel.split(rows: tokens) { _, rows in self.finish(layer, rows, b) }
+            BertModel.split(rows: tokens) { _, rows in self.finish(layer, quantized, rows, b) }
         }
         return pool(UnsafeBufferPointer(start: b.x, count: tokens * h), offsets: offsets)
     }
@@ -112,8 +139,18 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     /// The workspace's buffers for one `embed`.
     private struct Buffers: @unchecked Sendable {  // workers write disjoint rows
         let x, qkv, context, hidden, inner, scores: UnsafeMutablePointer<Float>
+        let codes: UnsafeMutablePointer<UInt8>, codeScales: UnsafeMutablePointer<Float>, codeZeros: UnsafeMutablePointer<Int32>
         init(_ w: Workspace) {
             (x, qkv, context, hidden, inner, scores) = (w.x.pointer, w.qkv.pointer, w.context.pointer, w.hidden.pointer, w.inner.pointer, w.scores.pointer)
+            (codes, codeScales, codeZeros) = (w.codes.pointer, w.codeScales.pointer, w.codeZeros.pointer)
+        }
+
+        /// Where the codes of rows `rows` go, in any layer: laid out for the widest input, since a
+        /// worker moves on to its next layer while the other may still be in the previous one.
+        func scratch(_ rows: Range<Int>, config: BertConfig) -> QuantizedLinear.Scratch {
+            let widest = max(config.hidden, config.intermediate)
+            return QuantizedLinear.Scratch(codes: UnsafeMutableRawPointer(codes + QuantizedLinear.Scratch.codeBytes(rows: rows.lowerBound, inputs: widest)),
+                                           scales: codeScales + rows.lowerBound, zeros: codeZeros + rows.lowerBound)
         }
     }
 
@@ -127,10 +164,16 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     }
 
     /// qkv[rows] = x[rows]·Wqkvᵀ + b.
-    private func projectQKV(_ layer: Layer, _ rows: Range<Int>, _ b: Buffers) {
-        let h = config.hidden
-        layer.qkv.withUnsafeBufferPointer { weight in
-            gemm(b.x + rows.lowerBound * h, weight.baseAddress!, b.qkv + rows.lowerBound * 3 * h, rows: rows.count, outputs: 3 * h, inputs: h)
+    private func projectQKV(_ layer: Layer, _ int8: Int8Layers.Layer?, _ rows: Range<Int>, _ b: Buffers) {
+        let h = config.hidden, x = b.x + rows.lowerBound * h, qkv = b.qkv + rows.lowerBound * 3 * h
+        if let int8 {
+            for (part, linear) in int8.qkv.enumerated() {
+                linear.apply(x, rows: rows.count, qkv + part * h, outStride: 3 * h, scratch: b.scratch(rows, config: config))
+            }
+        } else {
+            layer.qkv.withUnsafeBufferPointer { weight in
+                gemm(x, weight.baseAddress!, qkv, rows: rows.count, outputs: 3 * h, inputs: h)
+            }
         }
         mrl_add_bias(b.qkv + rows.lowerBound * 3 * h, layer.qkvBias, rows.count, 3 * h)
     }
@@ -150,16 +193,24 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
 
     /// The rest of a layer, all row-local: hidden = LN(context·Woᵀ + b + x), then
     /// x = LN(gelu(hidden·W1ᵀ + b1)·W2ᵀ + b2 + hidden).
-    private func finish(_ layer: Layer, _ rows: Range<Int>, _ b: Buffers) {
+    private func finish(_ layer: Layer, _ int8: Int8Layers.Layer?, _ rows: Range<Int>, _ b: Buffers) {
         let h = config.hidden, i = config.intermediate, eps = config.layerNormEps, r = rows.count
         let x = b.x + rows.lowerBound * h, context = b.context + rows.lowerBound * h
         let hidden = b.hidden + rows.lowerBound * h, inner = b.inner + rows.lowerBound * i
-        gemm(context, layer.attentionOut, hidden, rows: r, outputs: h, inputs: h)
-        mrl_bias_residual_layernorm(hidden, layer.attentionOutBias, x, layer.attentionGamma, layer.attentionBeta, r, h, eps)
-        gemm(hidden, layer.intermediate, inner, rows: r, outputs: i, inputs: h)
+        func linear(_ fp32: UnsafePointer<Float>, _ quantized: QuantizedLinear?, _ input: UnsafePointer<Float>,
+                    _ out: UnsafeMutablePointer<Float>, outputs: Int, inputs: Int) {
+            if let quantized {
+                quantized.apply(input, rows: r, out, scratch: b.scratch(rows, config: config))
+            } else {
+                gemm(input, fp32, out, rows: r, outputs: outputs, inputs: inputs)
+            }
+        }
+        linear(layer.attentionOut, int8?.attentionOut, context, hidden, outputs: h, inputs: h)
+        mrl_bias_residual_layernorm(hidden, layer.attentionOutBias, x, layer.attentionNorm.gamma, layer.attentionNorm.beta, r, h, eps)
+        linear(layer.intermediate, int8?.intermediate, hidden, inner, outputs: i, inputs: h)
         mrl_add_bias_gelu(inner, layer.intermediateBias, r, i)
-        gemm(inner, layer.output, x, rows: r, outputs: h, inputs: i)
-        mrl_bias_residual_layernorm(x, layer.outputBias, hidden, layer.outputGamma, layer.outputBeta, r, h, eps)
+        linear(layer.output, int8?.output, inner, x, outputs: h, inputs: i)
+        mrl_bias_residual_layernorm(x, layer.outputBias, hidden, layer.outputNorm.gamma, layer.outputNorm.beta, r, h, eps)
     }
 
     /// out[rows × outputs] = a[rows × inputs] · weightᵀ, weight stored [outputs × inputs] (PyTorch's layout).

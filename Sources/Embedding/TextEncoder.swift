@@ -26,6 +26,8 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     }
     private let queryWorkspace = Mutex(BertModel.Workspace())
     private let bulkWorkspace = Mutex(BertModel.Workspace())
+    /// Built from the fp32 weights on the first int8 encoding (about 30 MB).
+    private let int8Layers = Mutex<Int8Layers?>(nil)
 
     /// Tokens per forward pass: large enough for efficient matrix products, small enough
     /// that the activations stay in a few megabytes.
@@ -58,8 +60,9 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     /// are truncated to `maxTokens` tokens; an empty text still gets a vector ([CLS] [SEP]).
     /// The lane's workspace is taken per forward pass, so callers in one lane (two indexes'
     /// writes) take turns by pass, not by call.
-    public func embed(_ texts: [String], lane: Lane = .query) -> [[Float]] {
+    public func embed(_ texts: [String], lane: Lane = .query, precision: Precision = .fp32) -> [[Float]] {
         let sequences = texts.map(tokenize)
+        let int8 = precision == .int8 ? quantized() : nil
         var result = [[Float]](repeating: [], count: texts.count)
         var start = 0
         while start < sequences.count {
@@ -69,11 +72,21 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
                 end += 1
             }
             let batch = Array(sequences[start..<end])
-            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0) }
-                                         : bulkWorkspace.withLock { model.embed(batch, workspace: $0) }
+            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0, int8: int8) }
+                                         : bulkWorkspace.withLock { model.embed(batch, workspace: $0, int8: int8) }
             for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
             start = end
         }
         return result
+    }
+
+    /// The int8 layers, built on first use.
+    private func quantized() -> Int8Layers {
+        int8Layers.withLock { layers in
+            if let layers { return layers }
+            let built = Int8Layers(model)
+            layers = built
+            return built
+        }
     }
 }

@@ -191,17 +191,17 @@ extension Index {
             throw EngineError.invalidRequest(field: "query", message:
                 "index \"\(name)\" holds vectors of your own model: give each query a \"vector\"")
         }
-        return try queries.vectors()
+        return try queries.vectors(precision: textPrecision())
     }
 }
 
 extension Collection<KnownItemQuery> {
-    /// Each query's raw vector: given, or embedded by the built-in model (all texts in one
-    /// encoder call, which batches them).
-    public func vectors() throws -> [[Float]] {
+    /// Each query's raw vector: given, or embedded by the built-in model at `precision` (the
+    /// index's; all texts in one encoder call, which batches them).
+    public func vectors(precision: Precision) throws -> [[Float]] {
         // `read` refuses a line with neither "query" nor "vector".
         let texts = compactMap { $0.vector == nil ? $0.query ?? "" : nil }
-        var embedded = try texts.isEmpty ? [] : Model.encoder().embed(texts)[...]
+        var embedded = try texts.isEmpty ? [] : Model.encoder().embed(texts, precision: precision)[...]
         return map { $0.vector ?? embedded.removeFirst() }
     }
 }

@@ -92,7 +92,7 @@ extension Index {
             throw EngineError.invalidRequest(field: "query", message:
                 "index \"\(name)\" holds vectors of your own model (\(manifest.dimensions)-d): search it with a vector")
         }
-        return try Model.encoder().embed([request.query ?? ""])[0]
+        return try Model.encoder().embed([request.query ?? ""], precision: textPrecision())[0]
     }
 
     /// The best chunk per parent: a wider search (8 hits per one asked, which the plan adapts

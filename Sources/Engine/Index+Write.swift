@@ -54,7 +54,7 @@ extension Index {
                 throw EngineError.invalidRequest(field: "vector", message:
                     "document \"\(pending[needText[0]].0.id)\" has no vector, and index \"\(name)\" holds \(manifest.dimensions)-d vectors of your own model: give each document a vector")
             }
-            embeddings = try Model.encoder().embed(needText.map { pending[$0].0.text }, lane: .bulk)
+            embeddings = try Model.encoder().embed(needText.map { pending[$0].0.text }, lane: .bulk, precision: textPrecision())
         }
         var writes = pending.map { doc, hash in
             DocumentWrite(id: doc.id, text: doc.text, meta: doc.meta, vector: doc.vector ?? [], contentHash: hash)

@@ -103,4 +103,15 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
 
     /// Whether text can be embedded into this index's space by the built-in model.
     public var acceptsText: Bool { manifest.model?.name == Model.defaultName }
+
+    /// How this index's texts, documents and queries alike, are embedded (recorded at creation).
+    /// Throws for a precision this build of mrl does not have.
+    public func textPrecision() throws -> Precision {
+        let recorded = manifest.model?.precision ?? Precision.fp32.rawValue
+        guard let precision = Precision(rawValue: recorded) else {
+            throw EngineError.modelUnavailable(
+                "index \"\(name)\" embeds its texts with precision \"\(recorded)\", which this mrl does not have (it has \(Precision.allCases.map(\.rawValue).joined(separator: ", "))): use the mrl that made it, or re-create the index")
+        }
+        return precision
+    }
 }

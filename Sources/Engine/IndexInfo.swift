@@ -27,7 +27,7 @@ public struct IndexInfo: Sendable {
             "name": .string(name), "documents": JSON(documents), "dimensions": JSON(manifest.dimensions),
             "format": JSON(manifest.format), "vector_type": .string(manifest.vectorType),
             "prefix_segments": .array(manifest.segmentBoundaries.map { JSON($0) }),
-            "model": manifest.model.map { ["name": .string($0.name), "fingerprint": .string($0.fingerprint)] } ?? .null,
+            "model": manifest.model.map { ["name": .string($0.name), "fingerprint": .string($0.fingerprint), "precision": .string($0.precision)] } ?? .null,
             "head": [
                 "kind": .string(head?.kind ?? "none"), "version": JSON(Int(head?.version ?? 0)), "fitted_on": JSON(head?.fittedOn ?? 0),
                 "automatic": .bool(head?.automatic ?? true), "pending": JSON(pendingHead?.kind),

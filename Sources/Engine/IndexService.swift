@@ -36,8 +36,8 @@ public protocol IndexCatalog {
     /// Index `name`; throws not-found naming how to create it.
     func index(_ name: String, writing: Bool) throws -> IndexService
     /// Index `name`, created when missing for vectors of `dimensions` (nil: texts, embedded
-    /// by the built-in model), by `Model.forNewIndex`.
-    func indexCreatingIfMissing(_ name: String, dimensions: Int?) throws -> IndexService
+    /// by the built-in model at `precision`), by `Model.forNewIndex`.
+    func indexCreatingIfMissing(_ name: String, dimensions: Int?, precision: Precision) throws -> IndexService
     /// Removes index `name` and its files.
     func drop(_ name: String) throws
 }
@@ -71,17 +71,17 @@ extension DataDirectory: IndexCatalog {
         try Index.open(name: name, in: self, mode: writing ? .write : .read)
     }
 
-    public func indexCreatingIfMissing(_ name: String, dimensions: Int?) throws -> IndexService {
+    public func indexCreatingIfMissing(_ name: String, dimensions: Int?, precision: Precision) throws -> IndexService {
         do {
             return try Index.open(name: name, in: self, mode: .write)
         } catch StoreError.indexNotFound {
-            return try create(name, dimensions: dimensions)
+            return try create(name, dimensions: dimensions, precision: precision)
         }
     }
 
     /// Creates index `name` by the model rule (`Model.forNewIndex`).
-    public func create(_ name: String, dimensions: Int?) throws -> Index {
-        let (dimensions, model) = Model.forNewIndex(dimensions: dimensions)
+    public func create(_ name: String, dimensions: Int?, precision: Precision = .fp32) throws -> Index {
+        let (dimensions, model) = try Model.forNewIndex(dimensions: dimensions, precision: precision)
         return try Index.create(name: name, in: self, dimensions: dimensions, model: model)
     }
 }

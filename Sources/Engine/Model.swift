@@ -14,18 +14,26 @@ public enum Model {
 
     /// The model identity recorded in a new index; the fingerprint is "unknown" when the
     /// model is not installed (bring-your-own vectors need no model).
-    public static func identity() -> ModelIdentity {
-        ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown")
+    public static func identity(precision: Precision = .fp32) -> ModelIdentity {
+        ModelIdentity(name: defaultName, fingerprint: (try? encoder().weightsFingerprint) ?? "unknown", precision: precision.rawValue)
     }
 
     /// The one rule for which model a new index belongs to, wherever it is created (`mrl
     /// index`, `PUT /indexes/{name}`): an index for texts (nil dimensions), or for vectors of
     /// the built-in model's size, belongs to the built-in model: those vectors are taken to be
     /// in its raw space, so texts and text queries are embedded into the same space. Vectors
-    /// of any other size are of the user's own model: the index has none.
-    public static func forNewIndex(dimensions: Int?) -> (dimensions: Int, model: ModelIdentity?) {
+    /// of any other size are of the user's own model: the index has none. `precision` is how
+    /// its texts will be embedded; an index without the model refuses any but fp32, the default.
+    public static func forNewIndex(dimensions: Int?, precision: Precision = .fp32) throws -> (dimensions: Int, model: ModelIdentity?) {
         let dimensions = dimensions ?? defaultDimensions
-        return (dimensions, dimensions == defaultDimensions ? identity() : nil)
+        guard dimensions == defaultDimensions else {
+            guard precision == .fp32 else {
+                throw EngineError.invalidRequest(field: "precision", message:
+                    "an index of \(dimensions)-d vectors holds your own model's vectors, which mrl does not embed: leave out the precision")
+            }
+            return (dimensions, nil)
+        }
+        return (dimensions, identity(precision: precision))
     }
 
     /// `$MRL_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in a folder above the executable (a

@@ -10,6 +10,7 @@ import Synchronization
 final class EmbedBatcher: Sendable {
     private struct Item: Sendable {
         var text: String
+        var precision: Precision
         var promise: EventLoopPromise<[Float]>
         var arrival: DispatchTime
     }
@@ -33,10 +34,10 @@ final class EmbedBatcher: Sendable {
     }
 
     /// The embeddings of `texts`, in order, once their batch ran; 503 when too many wait.
-    func embed(_ texts: [String], on eventLoop: EventLoop) throws -> EventLoopFuture<[[Float]]> {
+    func embed(_ texts: [String], precision: Precision, on eventLoop: EventLoop) throws -> EventLoopFuture<[[Float]]> {
         try queue.admit(texts.count)
         let now = DispatchTime.now()
-        let items = texts.map { Item(text: $0, promise: eventLoop.makePromise(), arrival: now) }
+        let items = texts.map { Item(text: $0, precision: precision, promise: eventLoop.makePromise(), arrival: now) }
         pending.withLock { $0.append(contentsOf: items) }
         for _ in items { ready.signal() }
         return EventLoopFuture.whenAllSucceed(items.map(\.promise.futureResult), on: eventLoop)
@@ -61,11 +62,16 @@ final class EmbedBatcher: Sendable {
             // Each taken text had signalled once; consume the signals of those taken late.
             for _ in 1..<batch.count { ready.wait() }
             metrics.encoderBatch(size: batch.count)
-            do {
-                let vectors = try Model.encoder().embed(batch.map(\.text))
-                for (item, vector) in zip(batch, vectors) { item.promise.succeed(vector) }
-            } catch {
-                for item in batch { item.promise.fail(error) }
+            // One forward pass per precision among the batch's texts.
+            for precision in Precision.allCases {
+                let group = batch.filter { $0.precision == precision }
+                guard !group.isEmpty else { continue }
+                do {
+                    let vectors = try Model.encoder().embed(group.map(\.text), precision: precision)
+                    for (item, vector) in zip(group, vectors) { item.promise.succeed(vector) }
+                } catch {
+                    for item in group { item.promise.fail(error) }
+                }
             }
             queue.release(batch.count)
         }

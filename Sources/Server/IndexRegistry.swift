@@ -123,11 +123,11 @@ final class IndexRegistry: Sendable {
         }
     }
 
-    /// Creates index `name` for vectors of `dimensions` (nil: texts), by the model rule
-    /// (`Model.forNewIndex`). Throws `StoreError.indexExists`.
-    func create(_ name: String, dimensions: Int?) throws -> OpenIndex {
+    /// Creates index `name` for vectors of `dimensions` (nil: texts, embedded at `precision`), by
+    /// the model rule (`Model.forNewIndex`). Throws `StoreError.indexExists`.
+    func create(_ name: String, dimensions: Int?, precision: Precision) throws -> OpenIndex {
         try state.withLock { state in
-            let index = try data.create(name, dimensions: dimensions)
+            let index = try data.create(name, dimensions: dimensions, precision: precision)
             index.scanThreads = 1
             let opened = OpenIndex(index, queue: queue, logger: logger)
             state.open[name] = opened

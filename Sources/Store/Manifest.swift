@@ -42,12 +42,15 @@ public struct Manifest: Equatable, Sendable {
     }
 }
 
-/// Names the model whose raw space an index's vectors are in.
+/// Names the model whose raw space an index's vectors are in, and the arithmetic its texts are
+/// embedded with ("fp32", "int8"; indexes made before precisions existed are fp32).
 public struct ModelIdentity: Equatable, Sendable {
     public var name: String
     public var fingerprint: String
-    public init(name: String, fingerprint: String) {
+    public var precision: String
+    public init(name: String, fingerprint: String, precision: String = "fp32") {
         self.name = name
         self.fingerprint = fingerprint
+        self.precision = precision
     }
 }

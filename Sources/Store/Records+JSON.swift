@@ -26,10 +26,10 @@ extension Manifest: JSONRepresentable {
 extension ModelIdentity: JSONRepresentable {
     public init(json: JSON) throws(JSONDecodingError) {
         let fields = try JSONFields(json, of: ModelIdentity.self)
-        self.init(name: try fields["name"], fingerprint: try fields["fingerprint"])
+        self.init(name: try fields["name"], fingerprint: try fields["fingerprint"], precision: try fields.optional("precision") ?? "fp32")
     }
 
-    public var json: JSON { ["name": .string(name), "fingerprint": .string(fingerprint)] }
+    public var json: JSON { ["name": .string(name), "fingerprint": .string(fingerprint), "precision": .string(precision)] }
 }
 
 extension HeadRecord: JSONRepresentable {

@@ -58,7 +58,7 @@ struct AnnBench: ParsableCommand {
         let index = try Index.open(name: name, in: DataDirectory(path: data), mode: .read)
         if let filtered { return try runFiltered(index, path: filtered) }
         let budgetList = budgets.split(separator: ",").compactMap { Double($0) }
-        let vectors = try KnownItemQuery.read(path: queries, requiringRelevant: false).dropFirst(skip).prefix(limit).vectors()
+        let vectors = try index.queryVectors(Array(KnownItemQuery.read(path: queries, requiringRelevant: false).dropFirst(skip).prefix(limit)))
         if let perQuery { return try writePerQuery(index, vectors: vectors, to: perQuery) }
         let plans = try index.measurePlans(rawQueries: vectors, k: k)
         guard !plans.isEmpty else { throw ValidationError("index \(name) has no graph: build one with `mrl graph --index \(name)`") }

@@ -20,6 +20,9 @@ struct EncoderBench: ParsableCommand {
     @Option(help: "How many texts and titles.")
     var count = 5000
 
+    @Option(help: "Arithmetic of the linear layers: fp32 or int8. Other than fp32, the vectors are also compared with fp32's.")
+    var precision: Precision = .fp32
+
     @Option(help: "Timed repetitions; the best is reported.")
     var repeats = 2
 
@@ -45,23 +48,32 @@ struct EncoderBench: ParsableCommand {
         for (name, inputs) in [("documents", texts), ("titles", titles)] {
             let tokens = inputs.reduce(0) { $0 + encoder.tokenize($1).count }
             var best = Double.infinity
+            var vectors: [[Float]] = []
             for _ in 0..<repeats {
                 let start = Date()
-                _ = encoder.embed(inputs)
+                vectors = encoder.embed(inputs, precision: precision)
                 best = min(best, Date().timeIntervalSince(start))
             }
             let flops = inputs.reduce(0.0) { $0 + Self.forwardFlops(tokens: encoder.tokenize($1).count) }
-            rows.append(Row(set: name, count: inputs.count, meanTokens: Double(tokens) / Double(inputs.count),
-                            perSecond: Double(inputs.count) / best, tokensPerSecond: Double(tokens) / best, gflops: flops / best / 1e9))
+            var row = Row(set: name, count: inputs.count, meanTokens: Double(tokens) / Double(inputs.count),
+                          perSecond: Double(inputs.count) / best, tokensPerSecond: Double(tokens) / best, gflops: flops / best / 1e9)
+            if precision != .fp32 {
+                let cosines = zip(vectors, encoder.embed(inputs)).map { pair in zip(pair.0, pair.1).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+                row.cosine = (cosines.min() ?? 1, cosines.reduce(0, +) / Float(max(1, cosines.count)))
+            }
+            rows.append(row)
         }
         if json {
-            printJSON(["model": .string(encoder.modelName), "threads": 2, "results": .array(rows.map(\.json))])
+            printJSON(["model": .string(encoder.modelName), "threads": 2, "precision": .string(precision.rawValue),
+                       "kernels": .string(precision.kernels), "results": .array(rows.map(\.json))])
             return
         }
-        var table = Table(header: ["set", "count", "mean tokens", "per second", "tokens/s", "GFLOPS"], rightAligned: [1, 2, 3, 4, 5])
+        var table = Table(header: ["set", "count", "mean tokens", "per second", "tokens/s", "GFLOPS", "cosine with fp32: worst", "mean"],
+                          rightAligned: [1, 2, 3, 4, 5, 6, 7])
         for r in rows {
             table.rows.append([r.set, "\(r.count)", String(format: "%.1f", r.meanTokens), String(format: "%.1f", r.perSecond),
-                               String(format: "%.0f", r.tokensPerSecond), String(format: "%.1f", r.gflops)])
+                               String(format: "%.0f", r.tokensPerSecond), String(format: "%.1f", r.gflops),
+                               r.cosine.map { String(format: "%.5f", $0.worst) } ?? "-", r.cosine.map { String(format: "%.6f", $0.mean) } ?? "-"])
         }
         print(table.render())
     }
@@ -69,9 +81,14 @@ struct EncoderBench: ParsableCommand {
     /// One set's throughput.
     private struct Row {
         var set: String, count: Int, meanTokens: Double, perSecond: Double, tokensPerSecond: Double, gflops: Double
+        /// Cosine of each vector with fp32's for the same text (another precision only).
+        var cosine: (worst: Float, mean: Float)? = nil
         var json: JSON {
-            ["set": .string(set), "count": JSON(count), "mean_tokens": .number(meanTokens), "per_second": .number(perSecond),
-             "tokens_per_second": .number(tokensPerSecond), "gflops": .number(gflops)]
+            var fields: [String: JSON] = ["set": .string(set), "count": JSON(count), "mean_tokens": .number(meanTokens),
+                                          "per_second": .number(perSecond), "tokens_per_second": .number(tokensPerSecond),
+                                          "gflops": .number(gflops)]
+            if let cosine { fields["cosine_with_fp32"] = ["worst": .number(Double(cosine.worst)), "mean": .number(Double(cosine.mean))] }
+            return .object(fields)
         }
     }
 
@@ -82,3 +99,4 @@ struct EncoderBench: ParsableCommand {
         return 2 * Double(layers) * perLayer
     }
 }
+extension Precision: ExpressibleByArgument {}

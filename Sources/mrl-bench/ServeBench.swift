@@ -99,11 +99,12 @@ struct ServeBench: ParsableCommand {
         guard let dimensions = try daemon.call("GET", "/indexes/\(index)")["dimensions"]?.int else {
             throw DaemonCatalog.Failure(description: "the daemon's description of index \(index) has no dimensions")
         }
+        let precision = try daemon.call("GET", "/indexes/\(index)")["model"]?["precision"]?.string.flatMap(Precision.init) ?? .fp32
         let serverPID = try daemon.call("GET", "/health")["pid"]?.int
         let known = try KnownItemQuery.read(path: queries, requiringRelevant: false).prefix(limit)
         let searches: [SearchRequest]
         switch mode {
-        case .vector: searches = try known.vectors().map { SearchRequest(vector: $0, k: k) }
+        case .vector: searches = try known.vectors(precision: precision).map { SearchRequest(vector: $0, k: k) }
         case .text:
             let texts = known.compactMap(\.query)
             guard texts.count == known.count else {

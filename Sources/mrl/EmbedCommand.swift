@@ -23,6 +23,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Texts per forward pass batch.")
     var batchSize = EmbedCommand.defaultBatchSize
 
+    @Option(help: "Arithmetic of the model's linear layers: fp32 (reproduces sentence-transformers) or int8 (faster; see README).")
+    var precision: Precision = .fp32
+
     static let defaultBatchSize = Model.batchSize
 
     func validate() throws {
@@ -39,7 +42,7 @@ struct EmbedCommand: ParsableCommand {
         var count = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            try sink.write(ids: batch.map(\.id), vectors: encoder.embed(batch.map(\.text), lane: .bulk))
+            try sink.write(ids: batch.map(\.id), vectors: encoder.embed(batch.map(\.text), lane: .bulk, precision: precision))
             count += batch.count
             batch.removeAll(keepingCapacity: true)
             progress.update(fraction: reader.totalBytes.map { Double(reader.bytesRead) / Double(max($0, 1)) },

@@ -87,7 +87,7 @@ struct TuneCommand: ParsableCommand {
         }
         let goal: Index.Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
         let presetName = name ?? (targetRecall.map { String(format: "recall-%g", $0) } ?? budgetMs.map { String(format: "budget-%gms", $0) })
-        let vectors = try queries.map(queryVectors)
+        let vectors = try queries.map { try queryVectors($0, of: index) }
         let progress = ProgressDisplay()
         let model = try index.tune(queries: vectors, sampleCount: sample, seed: seed, k: k,
                                    goals: goal.map { [(presetName!, $0)] } ?? []) { done, total in
@@ -117,11 +117,11 @@ struct TuneCommand: ParsableCommand {
         if let plot { print("wrote \(plot)") }
     }
 
-    /// The queries file's vectors: given, or its texts embedded by the model.
-    private func queryVectors(_ path: String) throws -> [[Float]] {
+    /// The queries file's vectors: given, or its texts embedded as the index embeds them.
+    private func queryVectors(_ path: String, of index: Index) throws -> [[Float]] {
         let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
         guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
-        return try known.vectors()
+        return try index.queryVectors(known)
     }
 
     static func json(_ model: Index.CostModel, index: String) -> JSON {

@@ -183,7 +183,7 @@ extension DaemonAPITests {
         XCTAssertEqual(noRoute.json?["error"]?["code"], "not_found")
         // The CLI creates a missing index through the daemon by its code.
         let catalog = try DaemonCatalog(socket: daemon.socket)
-        _ = try catalog.indexCreatingIfMissing("fresh", dimensions: 8)
+        _ = try catalog.indexCreatingIfMissing("fresh", dimensions: 8, precision: .fp32)
         try check(client.send("GET", "/indexes/fresh"), "GET", "/indexes/{name}", 200)
     }
 

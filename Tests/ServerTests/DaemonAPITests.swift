@@ -116,6 +116,9 @@ final class DaemonAPITests: XCTestCase {
             ("GET", "/health?=&&==", nil, 200, "/health", "\"status\":\"ok\""),
             ("PUT", "/indexes/backups", nil, 400, "/indexes/{name}", "invalid index name"),
             ("PUT", "/indexes/w", Array(#"{"dimensions": 0}"#.utf8), 400, "/indexes/{name}", "between 1 and 4096"),
+            ("PUT", "/indexes/w", Array(#"{"precision": "int4"}"#.utf8), 400, "/indexes/{name}", #""precision" must be one of fp32, int8, got "int4""#),
+            ("PUT", "/indexes/w", Array(#"{"dimensions": 8, "precision": "int8"}"#.utf8), 400, "/indexes/{name}", "your own model's vectors, which mrl does not embed"),
+            ("POST", "/embed", Array(#"{"texts": ["a"], "precision": "bf16"}"#.utf8), 400, "/embed", #""precision" must be one of fp32, int8"#),
         ]
         for (method, path, body, status, route, message) in cases {
             let reply = try client.request(method, path, body: body)

@@ -93,6 +93,41 @@ struct CLIContract {
         }
     }
 
+    /// An index created at --precision int8 records it and embeds documents and text queries
+    /// alike: a document's own text finds it at cosine 1, where an fp32 query would not (int8
+    /// and fp32 vectors of that text differ); another precision for it later is refused.
+    func int8IndexEmbedsDocumentsAndQueriesAlike() throws {
+        let dir = scratchFolder(test)
+        let texts = ["a tiling window manager for X11", "a PDF viewer with tabs and bookmarks", "an audio player for the terminal"]
+        let lines = texts.enumerated().map { #"{"id": "d\#($0.offset)", "text": "\#($0.element)"}"# }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/docs.jsonl", atomically: true, encoding: .utf8)
+        let run = try mrl(["index"] + transport.at(dir) + ["--index", "q", "--precision", "int8", dir + "/docs.jsonl"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let info = try json(try mrl(["info"] + transport.at(dir) + ["--index", "q", "--json"]).stdout)
+        XCTAssertEqual((info["model"] as? [String: Any])?["precision"] as? String, "int8")
+
+        let search = try mrl(["search"] + transport.at(dir) + ["--index", "q", "-k", "1", "--mode", "semantic", "--json", texts[1]])
+        XCTAssertEqual(search.status, 0, search.stderr)
+        let hit = try XCTUnwrap((try json(search.stdout)["hits"] as? [[String: Any]])?.first)
+        XCTAssertEqual(hit["id"] as? String, "d1")
+        let score = try XCTUnwrap(hit["score"] as? Double)
+        XCTAssertGreaterThan(score, 0.99999)
+        var embedded: [[Float]] = []
+        for precision in ["fp32", "int8"] {
+            let out = dir + "/\(precision).jsonl"
+            XCTAssertEqual(try mrl(["embed", dir + "/docs.jsonl", "-o", out, "--precision", precision]).status, 0)
+            let line = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")[1]
+            embedded.append(try XCTUnwrap((try json(String(line))["vector"] as? [Double])?.map(Float.init)))
+        }
+        let cosine = zip(embedded[0], embedded[1]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        XCTAssertLessThan(Double(cosine), score - 1e-6, "an fp32 query would score as high: the test could not tell")
+        XCTAssertGreaterThan(cosine, 0.995)
+
+        let other = try mrl(["index"] + transport.at(dir) + ["--index", "q", "--precision", "fp32", dir + "/docs.jsonl"])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("embeds its texts at int8, not fp32"), other.stderr)
+    }
+
     func indexSearchInfoListAndResume() throws {
         let dir = scratchFolder(test)
         writeCorpus(dir + "/docs.jsonl", count: 300, dims: 48)
@@ -170,6 +205,7 @@ final class CLITests: XCTestCase {
     func testBadInputExitsNonZeroNamingFileAndLine() throws { try CLIContract(self, .local).badInputExitsNonZeroNamingFileAndLine() }
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .local).sizeCapStopsCleanly(["--max-size", "1M"]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .local).newIndexesGetTheModelByOneRule() }
+    func testInt8IndexEmbedsDocumentsAndQueriesAlike() throws { try CLIContract(self, .local).int8IndexEmbedsDocumentsAndQueriesAlike() }
     func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .local).upkeepFitsAHeadAfterWrites() }
     func testQueryLogRecordsSearches() throws { try CLIContract(self, .local).queryLogRecordsSearches() }
 
@@ -242,6 +278,7 @@ final class CLIThroughDaemonTests: XCTestCase {
     func testBadInputExitsNonZeroNamingFileAndLine() throws { try CLIContract(self, .daemon).badInputExitsNonZeroNamingFileAndLine() }
     func testSizeCapStopsCleanly() throws { try CLIContract(self, .daemon, serveArguments: ["--max-size", "1M"]).sizeCapStopsCleanly([]) }
     func testNewIndexesGetTheModelByOneRule() throws { try CLIContract(self, .daemon).newIndexesGetTheModelByOneRule() }
+    func testInt8IndexEmbedsDocumentsAndQueriesAlike() throws { try CLIContract(self, .daemon).int8IndexEmbedsDocumentsAndQueriesAlike() }
     func testUpkeepFitsAHeadAfterWrites() throws { try CLIContract(self, .daemon).upkeepFitsAHeadAfterWrites() }
     func testQueryLogRecordsSearches() throws { try CLIContract(self, .daemon).queryLogRecordsSearches() }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Encoder throughput, side by side on the same texts and cores: mrl, PyTorch
-(sentence-transformers) and ONNX Runtime (the same model exported with torch.onnx.export,
-all graph optimizations), with each one's worst cosine against the reference fixture.
+"""Encoder throughput, side by side on the same texts and cores: mrl (fp32 and int8), PyTorch
+(sentence-transformers; fp32 and dynamic int8 of its linear layers) and ONNX Runtime (the same
+model exported with torch.onnx.export, all graph optimizations; fp32 and
+onnxruntime.quantization.quantize_dynamic of that export), with each one's worst and mean cosine
+against the reference fixture.
 
 Run through tools/bench/encoder.sh (it makes the virtualenv and a release build).
 Every contender keeps the machine's environment (OPENBLAS_CORETYPE as set) and 2 threads.
@@ -36,10 +38,11 @@ fixture = [json.loads(l) for l in open(args.fixture)]
 reference = np.array([r["embedding"] for r in fixture], dtype=np.float32)
 fixture_texts = [r["text"] for r in fixture]
 
-def worst_cosine(vectors):
+def cosines(vectors):
     v = np.asarray(vectors, dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return float((v * reference).sum(axis=1).min())
+    c = (v * reference).sum(axis=1)
+    return {"worst_cosine": float(c.min()), "mean_cosine": float(c.mean())}
 
 def timed(fn, texts):
     fn(texts[:64])  # warm-up
@@ -50,24 +53,30 @@ def timed(fn, texts):
 results = []
 
 # mrl: its own benchmark command (mrl-bench, beside mrl), same texts (the first --count of the corpus).
-out = subprocess.run([os.path.join(os.path.dirname(args.mrl), "mrl-bench"), "encoder", "--count", str(args.count), "--corpus", args.corpus, "--json"],
-                     check=True, capture_output=True, text=True).stdout
-mrl = {r["set"]: r["per_second"] for r in json.loads(out)["results"]}
-with tempfile.TemporaryDirectory() as tmp:
-    path = os.path.join(tmp, "fixture.jsonl")
-    with open(path, "w") as f:
-        for i, t in enumerate(fixture_texts):
-            f.write(json.dumps({"id": str(i), "text": t}) + "\n")
-    subprocess.run([args.mrl, "embed", path, "-o", os.path.join(tmp, "fixture.npy")], check=True, capture_output=True)
-    mrl_worst = worst_cosine(np.load(os.path.join(tmp, "fixture.npy")))
-results.append({"system": "mrl (fp32)", "docs_per_s": mrl["documents"], "titles_per_s": mrl["titles"], "worst_cosine": mrl_worst})
+for precision in ["fp32", "int8"]:
+    out = subprocess.run([os.path.join(os.path.dirname(args.mrl), "mrl-bench"), "encoder", "--count", str(args.count),
+                          "--corpus", args.corpus, "--precision", precision, "--json"], check=True, capture_output=True, text=True).stdout
+    mrl = {r["set"]: r["per_second"] for r in json.loads(out)["results"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "fixture.jsonl")
+        with open(path, "w") as f:
+            for i, t in enumerate(fixture_texts):
+                f.write(json.dumps({"id": str(i), "text": t}) + "\n")
+        subprocess.run([args.mrl, "embed", path, "-o", os.path.join(tmp, "fixture.npy"), "--precision", precision], check=True, capture_output=True)
+        quality = cosines(np.load(os.path.join(tmp, "fixture.npy")))
+    results.append({"system": f"mrl ({precision}: {json.loads(out)['kernels']})", "docs_per_s": mrl["documents"], "titles_per_s": mrl["titles"], **quality})
 
 # PyTorch via sentence-transformers.
 torch.set_num_threads(args.threads)
 st = SentenceTransformer(args.model, device="cpu")
 encode = lambda texts: st.encode(texts, batch_size=32, normalize_embeddings=True)
 results.append({"system": f"PyTorch {torch.__version__} (sentence-transformers)", "docs_per_s": timed(encode, docs),
-                "titles_per_s": timed(encode, titles), "worst_cosine": worst_cosine(encode(fixture_texts))})
+                "titles_per_s": timed(encode, titles), **cosines(encode(fixture_texts))})
+st_int8 = SentenceTransformer(args.model, device="cpu")
+st_int8[0].auto_model = torch.ao.quantization.quantize_dynamic(st_int8[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8)
+encode_int8 = lambda texts: st_int8.encode(texts, batch_size=32, normalize_embeddings=True)
+results.append({"system": f"PyTorch {torch.__version__} dynamic int8 (quantize_dynamic, Linear)", "docs_per_s": timed(encode_int8, docs),
+                "titles_per_s": timed(encode_int8, titles), **cosines(encode_int8(fixture_texts))})
 
 # ONNX Runtime on the same model, exported here.
 tokenizer = AutoTokenizer.from_pretrained(args.model)
@@ -89,10 +98,12 @@ with tempfile.TemporaryDirectory() as tmp:
                           input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
                           dynamic_axes={n: {0: "batch", 1: "seq"} for n in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]},
                           opset_version=17, dynamo=False)
+    int8_path = os.path.join(tmp, "model.int8.onnx")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8)
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
 
     def ort_encode(texts, batch=32):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # as sentence-transformers does
@@ -108,8 +119,11 @@ with tempfile.TemporaryDirectory() as tmp:
                 out[i] = pooled[j]
         return out
 
-    results.append({"system": f"ONNX Runtime {ort.__version__}", "docs_per_s": timed(ort_encode, docs),
-                    "titles_per_s": timed(ort_encode, titles), "worst_cosine": worst_cosine(ort_encode(fixture_texts))})
+    for name, model_path in [(f"ONNX Runtime {ort.__version__}", onnx_path),
+                             (f"ONNX Runtime {ort.__version__} dynamic int8 (quantize_dynamic)", int8_path)]:
+        session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+        results.append({"system": name, "docs_per_s": timed(ort_encode, docs), "titles_per_s": timed(ort_encode, titles),
+                        **cosines(ort_encode(fixture_texts))})
 
 def peak_rss_mb(command):
     """Peak resident memory of `command`, measured by a lean launcher (see peak_rss.py)."""
@@ -126,15 +140,18 @@ with tempfile.TemporaryDirectory() as tmp:
     torch_script = ("import json,sys,torch;torch.set_num_threads(%d);from sentence_transformers import SentenceTransformer;"
                     "m=SentenceTransformer(sys.argv[1],device='cpu');m.encode([json.loads(l)['text'] for l in open(sys.argv[2])],batch_size=32)"
                     % args.threads)
-    results[1]["peak_rss_mb"] = peak_rss_mb([sys.executable, "-c", torch_script, args.model, path])
+    results[2]["peak_rss_mb"] = peak_rss_mb([sys.executable, "-c", torch_script, args.model, path])
 
 os.makedirs("tools/bench/out", exist_ok=True)
 json.dump({"count": args.count, "threads": args.threads, "results": results}, open("tools/bench/out/encoder_peers.json", "w"), indent=1)
 base = {k: results[0][k] for k in ("docs_per_s", "titles_per_s")}
+int8 = {k: results[1][k] for k in ("docs_per_s", "titles_per_s")}
 print(f"{args.count} Debian descriptions and {args.count} titles, {args.threads} threads, one run\n")
-print("| system | docs/s | titles/s | mrl ÷ it (docs) | mrl ÷ it (titles) | worst cosine vs reference | peak RSS embedding the docs |")
+print("| system | docs/s | titles/s | mrl fp32 ÷ it (docs / titles) | mrl int8 ÷ it (docs / titles) | cosine vs reference: worst / mean | peak RSS embedding the docs |")
 print("|---|---|---|---|---|---|---|")
 for r in results:
     rss = f"{r['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in r else "-"
-    print(f"| {r['system']} | {r['docs_per_s']:.1f} | {r['titles_per_s']:.1f} | {base['docs_per_s'] / r['docs_per_s']:.2f}× | "
-          f"{base['titles_per_s'] / r['titles_per_s']:.2f}× | {r['worst_cosine']:.7f} | {rss} |")
+    print(f"| {r['system']} | {r['docs_per_s']:.1f} | {r['titles_per_s']:.1f} | "
+          f"{base['docs_per_s'] / r['docs_per_s']:.2f}× / {base['titles_per_s'] / r['titles_per_s']:.2f}× | "
+          f"{int8['docs_per_s'] / r['docs_per_s']:.2f}× / {int8['titles_per_s'] / r['titles_per_s']:.2f}× | "
+          f"{r['worst_cosine']:.5f} / {r['mean_cosine']:.6f} | {rss} |")

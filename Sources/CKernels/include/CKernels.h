@@ -2,3 +2,4 @@
 #include "scan_kernels.h"
 #include "encoder_kernels.h"
 #include "graph_kernels.h"
+#include "quantized_kernels.h"

@@ -54,12 +54,14 @@ public final class DaemonCatalog: IndexCatalog {
         try DaemonIndex(catalog: self, name: name, info: call("GET", "/indexes/\(try path(name))"))
     }
 
-    public func indexCreatingIfMissing(_ name: String, dimensions: Int?) throws -> IndexService {
+    public func indexCreatingIfMissing(_ name: String, dimensions: Int?, precision: Precision) throws -> IndexService {
         do {
             return try index(name, writing: true)
         } catch let failure as Failure where failure.code == "index_not_found" {
             // The daemon applies the same model rule (`Model.forNewIndex`).
-            let body: JSON = dimensions.map { ["dimensions": JSON($0)] } ?? [:]
+            var fields: [String: JSON] = precision == .fp32 ? [:] : ["precision": .string(precision.rawValue)]
+            if let dimensions { fields["dimensions"] = JSON(dimensions) }
+            let body = JSON.object(fields)
             return try DaemonIndex(catalog: self, name: name, info: call("PUT", "/indexes/\(try path(name))", body))
         }
     }

@@ -14,20 +14,28 @@ extension Application {
         .json(try registry.index(name).index.info().json)
     }
 
-    /// Creates an index: `{}` (or no body) for texts embedded by the built-in model,
-    /// `{"dimensions": N}` for vectors of your own model.
+    /// Creates an index: `{}` (or no body) for texts embedded by the built-in model (with
+    /// `"precision": "int8"` for its faster int8 encoder), `{"dimensions": N}` for vectors of
+    /// your own model.
     func createIndex(_ request: Request, name: String) throws -> Response {
         var dimensions: Int?
+        var precision = Precision.fp32
         if request.body.readableBytes > 0 {
             let fields = Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth))
-            try fields.allowOnly(["dimensions"])
+            try fields.allowOnly(["dimensions", "precision"])
             dimensions = try fields.int("dimensions")
             if let d = dimensions, !(1...4_096).contains(d) {
                 throw APIError.field("dimensions", "must be between 1 and 4096, got \(d)")
             }
+            if let given = try fields.string("precision") {
+                guard let known = Precision(rawValue: given) else {
+                    throw APIError.field("precision", "must be one of \(Precision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(given)\"")
+                }
+                precision = known
+            }
         }
         do {
-            let created = try registry.create(name, dimensions: dimensions)
+            let created = try registry.create(name, dimensions: dimensions, precision: precision)
             return .json(try created.index.info().json, status: .created)
         } catch StoreError.indexExists {
             throw APIError(status: .conflict, code: "exists", message: "index \"\(name)\" already exists: DELETE it first to re-create it")

@@ -104,7 +104,7 @@ extension Application {
             return promise.futureResult
         }
         guard !texts.isEmpty else { return execute([]) }
-        return try batcher.embed(texts, on: loop).flatMap(execute)
+        return try batcher.embed(texts, precision: index.textPrecision(), on: loop).flatMap(execute)
     }
 
     /// Runs `body`, prefixing the field named in an `invalidRequest` with `path`.
