@@ -20,7 +20,9 @@ struct InfoCommand: ParsableCommand {
         }
         let mb = { (key: String) in String(format: "%.1f MB", (info[key]?.number ?? 0) / 1e6) }
         let segments = (info["prefix_segments"]?.array ?? []).dropFirst().compactMap(\.int).map(String.init).joined(separator: "/")
-        let model = info["model"].flatMap { model in model["name"]?.string.map { "\($0) (\(model["fingerprint"]?.string ?? "?"))" } }
+        let model = info["model"].flatMap { model in
+            model["name"]?.string.map { "\($0) (\(model["fingerprint"]?.string ?? "?")), texts embedded at \(model["precision"]?.string ?? "fp32")" }
+        }
         var table = Table(header: nil)
         table.rows = [
             ["index", info["name"]?.string ?? target.index],

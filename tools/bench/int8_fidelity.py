@@ -20,7 +20,7 @@ ap.add_argument("--prefixes", default="32,64,128,256,384")
 args = ap.parse_args()
 
 docs = [json.loads(line) for line in gzip.open(os.path.join(args.shared, "debian-packages.jsonl.gz"), "rt")]
-title_rows = [entry["row"] for entry in json.load(open(os.path.join(args.shared, "minilm-debian-titles.ids.json")))]
+title_rows = json.load(open(os.path.join(args.shared, "minilm-debian-titles.ids.json")))["row"]
 reference_docs = np.load(os.path.join(args.shared, "minilm-debian-docs.f16.npy")).astype(np.float32)
 reference_titles = np.load(os.path.join(args.shared, "minilm-debian-titles.f16.npy")).astype(np.float32)
 

@@ -104,6 +104,21 @@ def test_embed_gives_the_vector_the_index_stores(client: mrl.Client, texts_index
     assert cosine(embedded["vectors"][0], embedded["vectors"][1]) < 0.9
 
 
+def test_an_int8_index_embeds_documents_and_queries_at_int8(client: mrl.Client) -> None:
+    name = new_index_name()
+    assert client.create_index(name, precision="int8")["model"]["precision"] == "int8"
+    client.upsert_documents(name, [{"id": "pdf", "text": TEXTS["pdf"]}])
+    int8 = client.embed([TEXTS["pdf"]], index=name)
+    assert int8["model"]["precision"] == "int8"
+    assert int8["vectors"][0] == client.embed([TEXTS["pdf"]], precision="int8")["vectors"][0]
+    stored = client.get_documents(name, ["pdf"], include_vectors=True)["documents"][0]["vector"]
+    assert cosine(int8["vectors"][0], stored) > 0.99999
+    assert 0.995 < cosine(client.embed([TEXTS["pdf"]])["vectors"][0], stored) < 0.99999
+    with pytest.raises(mrl.BadRequest, match="precision"):
+        client.embed(["x"], index=name, precision="fp32")
+    client.drop_index(name)
+
+
 def test_documents_one_by_one(client: mrl.Client, texts_index: str) -> None:
     odd_id = "dir/file name?#1%"
     client.upsert_documents(texts_index, [{"id": odd_id, "text": "odd", "meta": {"x": [1, {"y": None}]}}])

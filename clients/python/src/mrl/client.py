@@ -119,10 +119,11 @@ class _Routes:
         return Call("GET", "/metrics", text=True)
 
     @route
-    def embed(texts: Sequence[str], *, index: str | None = None) -> Call[EmbedResult]:
-        """Vectors of ``texts`` (at most 1,024): by ``index``'s model, as it stores a document of
-        that text (up to float rounding), else by the built-in model."""
-        return Call("POST", "/embed", json=_present(texts=list(texts), index=index))
+    def embed(texts: Sequence[str], *, index: str | None = None, precision: str | None = None) -> Call[EmbedResult]:
+        """Vectors of ``texts`` (at most 1,024): by ``index``'s model at its precision, as it
+        stores a document of that text (up to float rounding), else by the built-in model at
+        ``precision`` ("fp32", the default, or "int8")."""
+        return Call("POST", "/embed", json=_present(texts=list(texts), index=index, precision=precision))
 
     # Indexes
 
@@ -136,10 +137,11 @@ class _Routes:
         return Call("GET", f"/indexes/{_segment(index)}")
 
     @route
-    def create_index(index: str, *, dimensions: int | None = None) -> Call[IndexInfo]:
+    def create_index(index: str, *, dimensions: int | None = None, precision: str | None = None) -> Call[IndexInfo]:
         """Create an index: for texts embedded by the built-in model (no ``dimensions``, or
-        384), or for vectors of your own model of ``dimensions``."""
-        return Call("PUT", f"/indexes/{_segment(index)}", json=_present(dimensions=dimensions))
+        384) at ``precision`` ("fp32", the default, or "int8": about twice as fast, cosine to
+        fp32 at least 0.995), or for vectors of your own model of ``dimensions``."""
+        return Call("PUT", f"/indexes/{_segment(index)}", json=_present(dimensions=dimensions, precision=precision))
 
     @route
     def drop_index(index: str) -> Call[Dropped]:
