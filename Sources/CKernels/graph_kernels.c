@@ -74,7 +74,6 @@ static struct {
     dot_f32_i8_fn dot;
     const char *isa;
 } kernels;
-static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
 // Takes variant `isa` if this CPU runs it.
 static int install(const char *isa) {
@@ -99,19 +98,10 @@ static int install(const char *isa) {
     return 0;
 }
 
-static void choose_kernels(void) { mrl_install_best(install); }
-
-int mrl_graph_kernels_select(const char *isa) {
-    pthread_once(&kernels_once, choose_kernels);
-    return install(isa);
-}
+MRL_KERNEL_FAMILY(mrl_graph_kernels_select, mrl_graph_kernels_isa)
 
 float mrl_dot_f32_i8(const float *q, const int8_t *x, size_t n) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     return kernels.dot(q, x, n);
 }
 
-const char *mrl_graph_kernels_isa(void) {
-    pthread_once(&kernels_once, choose_kernels);
-    return kernels.isa;
-}

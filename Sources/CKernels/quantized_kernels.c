@@ -21,7 +21,7 @@
 #define MRL_X86 1
 #endif
 
-enum { PANEL = 16, ROWS_PER_BLOCK = 48 };
+enum { PANEL = 24, ROWS_PER_BLOCK = 48 };
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -122,7 +122,7 @@ static inline void store_tile(const int32_t dots[][PANEL], size_t rows, size_t c
             out[r * ldo + c] = dequantize(dots[r][c], a_scale[r], a_zero[r], w_scale[c], w_rowsum[c]);
 }
 
-// ---- avx2+fma: codes int16; packed: panels of 16 outputs, per pair of inputs k, k+1 the 16
+// ---- avx2+fma: codes int16; packed: panels of 24 outputs, per pair of inputs k, k+1 the 24
 // outputs' two codes side by side (output o at (o/8)·16 + (o%8)·2), widened to int16 ----
 
 static size_t packed_bytes_avx2(size_t outputs, size_t inputs) {
@@ -140,17 +140,28 @@ static void pack_avx2(const int8_t *q, size_t outputs, size_t inputs, void *pack
                     q[(panel * PANEL + o) * inputs + k];
 }
 
-// Four rows × 16 outputs: 8 accumulators. Measured on this machine kind (Zen 3, 2 vpmaddwd per
-// cycle), 4 × 16 ran fastest; 6 × 16 spills accumulators to the stack. The loop over inputs
-// is written in assembly so that it runs at the same speed in a debug build (SwiftPM compiles
-// C at -O0 there, where intrinsics go through the stack: the int8 fixture test took 160 s).
-// Rows past `rows` read row 0 again; their sums are not used.
+// Four rows × 24 outputs: 12 accumulators, two weight vectors in registers and the third read
+// from memory, a broadcast and a temporary: all 16 registers. Zen 3 issues two vpmaddwd a
+// cycle; a 4 × 16 tile took 30 instructions for its 8, more than the 6 a cycle the front end
+// renames, and ran slower. The loop over inputs is assembly so that it runs at the same
+// speed in a debug build (SwiftPM compiles C at -O0 there, where intrinsics go through the
+// stack: the int8 fixture test took 160 s). Rows past `rows` read row 0 again; their sums are
+// not used.
 enum { TILE_ROWS_AVX2 = 4 };
 
 static void tile_dots_avx2(const int16_t *a, size_t stride, size_t rows, const int16_t *panel, size_t pairs,
                            int32_t dots[TILE_ROWS_AVX2][PANEL]) {
     const int16_t *r0 = a, *r1 = rows > 1 ? a + stride : a, *r2 = rows > 2 ? a + 2 * stride : a,
                   *r3 = rows > 3 ? a + 3 * stride : a;
+    size_t offset = 0, end = 4 * pairs;  // bytes into each row
+#define MRL_ROW(row, a0, a1, a2)                          \
+    "vpbroadcastd (%[" #row "], %[offset]), %%ymm15\n\t"  \
+    "vpmaddwd %%ymm12, %%ymm15, %%ymm14\n\t"              \
+    "vpaddd %%ymm14, %%" a0 ", %%" a0 "\n\t"              \
+    "vpmaddwd %%ymm13, %%ymm15, %%ymm14\n\t"              \
+    "vpaddd %%ymm14, %%" a1 ", %%" a1 "\n\t"              \
+    "vpmaddwd 64(%[panel]), %%ymm15, %%ymm15\n\t"         \
+    "vpaddd %%ymm15, %%" a2 ", %%" a2 "\n\t"
     __asm__ volatile(
         "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
         "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
@@ -160,38 +171,23 @@ static void tile_dots_avx2(const int16_t *a, size_t stride, size_t rows, const i
         "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
         "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
         "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"
-        "test %[pairs], %[pairs]\n\t"
-        "jz 2f\n"
+        "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"
+        "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
+        "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
+        "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
+        "cmp %[end], %[offset]\n\t"
+        "je 2f\n"
         "1:\n\t"
-        "vmovdqu (%[panel]), %%ymm8\n\t"
-        "vmovdqu 32(%[panel]), %%ymm9\n\t"
-        "vpbroadcastd (%[r0]), %%ymm10\n\t"
-        "vpmaddwd %%ymm8, %%ymm10, %%ymm11\n\t"
-        "vpaddd %%ymm11, %%ymm0, %%ymm0\n\t"
-        "vpmaddwd %%ymm9, %%ymm10, %%ymm10\n\t"
-        "vpaddd %%ymm10, %%ymm1, %%ymm1\n\t"
-        "vpbroadcastd (%[r1]), %%ymm10\n\t"
-        "vpmaddwd %%ymm8, %%ymm10, %%ymm11\n\t"
-        "vpaddd %%ymm11, %%ymm2, %%ymm2\n\t"
-        "vpmaddwd %%ymm9, %%ymm10, %%ymm10\n\t"
-        "vpaddd %%ymm10, %%ymm3, %%ymm3\n\t"
-        "vpbroadcastd (%[r2]), %%ymm10\n\t"
-        "vpmaddwd %%ymm8, %%ymm10, %%ymm11\n\t"
-        "vpaddd %%ymm11, %%ymm4, %%ymm4\n\t"
-        "vpmaddwd %%ymm9, %%ymm10, %%ymm10\n\t"
-        "vpaddd %%ymm10, %%ymm5, %%ymm5\n\t"
-        "vpbroadcastd (%[r3]), %%ymm10\n\t"
-        "vpmaddwd %%ymm8, %%ymm10, %%ymm11\n\t"
-        "vpaddd %%ymm11, %%ymm6, %%ymm6\n\t"
-        "vpmaddwd %%ymm9, %%ymm10, %%ymm10\n\t"
-        "vpaddd %%ymm10, %%ymm7, %%ymm7\n\t"
-        "add $64, %[panel]\n\t"
-        "add $4, %[r0]\n\t"
-        "add $4, %[r1]\n\t"
-        "add $4, %[r2]\n\t"
-        "add $4, %[r3]\n\t"
-        "dec %[pairs]\n\t"
-        "jnz 1b\n"
+        "vmovdqu (%[panel]), %%ymm12\n\t"
+        "vmovdqu 32(%[panel]), %%ymm13\n\t"
+        MRL_ROW(r0, "ymm0", "ymm1", "ymm2")
+        MRL_ROW(r1, "ymm3", "ymm4", "ymm5")
+        MRL_ROW(r2, "ymm6", "ymm7", "ymm8")
+        MRL_ROW(r3, "ymm9", "ymm10", "ymm11")
+        "add $96, %[panel]\n\t"
+        "add $4, %[offset]\n\t"
+        "cmp %[end], %[offset]\n\t"
+        "jne 1b\n"
         "2:\n\t"
         "vmovdqu %%ymm0, 0(%[dots])\n\t"
         "vmovdqu %%ymm1, 32(%[dots])\n\t"
@@ -201,10 +197,16 @@ static void tile_dots_avx2(const int16_t *a, size_t stride, size_t rows, const i
         "vmovdqu %%ymm5, 160(%[dots])\n\t"
         "vmovdqu %%ymm6, 192(%[dots])\n\t"
         "vmovdqu %%ymm7, 224(%[dots])\n\t"
+        "vmovdqu %%ymm8, 256(%[dots])\n\t"
+        "vmovdqu %%ymm9, 288(%[dots])\n\t"
+        "vmovdqu %%ymm10, 320(%[dots])\n\t"
+        "vmovdqu %%ymm11, 352(%[dots])\n\t"
         "vzeroupper"
-        : [panel] "+r"(panel), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3), [pairs] "+r"(pairs)
-        : [dots] "r"(dots)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "memory", "cc");
+        : [panel] "+r"(panel), [offset] "+r"(offset)
+        : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [r3] "r"(r3), [end] "r"(end), [dots] "r"(dots)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+          "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+#undef MRL_ROW
 }
 
 __attribute__((target("avx2,fma")))
@@ -282,8 +284,6 @@ static void quantize_row_avx2(const float *x, size_t inputs, size_t stride, cons
     }
 }
 
-
-
 #endif
 
 // ---- dispatch ----
@@ -298,7 +298,6 @@ static struct {
     void (*quantize_row)(const float *, size_t, size_t, const float *, float *, int32_t *, void *);
     const char *isa;
 } kernels;
-static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
 static int install(const char *isa) {
     if (!mrl_cpu_runs(isa)) return 0;
@@ -319,37 +318,26 @@ static int install(const char *isa) {
     return 0;
 }
 
-static void choose_kernels(void) { mrl_install_best(install); }
-
-int mrl_q8_select(const char *isa) {
-    pthread_once(&kernels_once, choose_kernels);
-    return install(isa);
-}
-
-const char *mrl_q8_isa(void) {
-    pthread_once(&kernels_once, choose_kernels);
-    return kernels.isa;
-}
+MRL_KERNEL_FAMILY(mrl_q8_select, mrl_q8_isa)
 
 size_t mrl_q8_packed_bytes(size_t outputs, size_t inputs) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     return kernels.packed_bytes(outputs, inputs);
 }
 
 void mrl_q8_pack(const int8_t *q, size_t outputs, size_t inputs, void *packed) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     kernels.pack(q, outputs, inputs, packed);
 }
 
-
 size_t mrl_q8_code_bytes(size_t rows, size_t inputs) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     return rows * code_stride_int16(inputs) * sizeof(int16_t);
 }
 
 void mrl_q8_quantize_rows(const float *x, size_t rows, size_t inputs, const float *column_scale, void *codes,
                           float *scale, int32_t *zero) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     size_t stride = code_stride_int16(inputs);
     for (size_t r = 0; r < rows; r++)
         kernels.quantize_row(x + r * inputs, inputs, stride, column_scale, scale + r, zero + r, (int16_t *)codes + r * stride);
@@ -357,6 +345,6 @@ void mrl_q8_quantize_rows(const float *x, size_t rows, size_t inputs, const floa
 
 void mrl_q8_gemm(const void *codes, const float *a_scale, const int32_t *a_zero, size_t rows, const void *packed,
                  const float *w_scale, const int32_t *w_rowsum, size_t outputs, size_t inputs, float *out, size_t ldo) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     kernels.gemm(codes, a_scale, a_zero, rows, packed, w_scale, w_rowsum, outputs, inputs, out, ldo);
 }

@@ -211,7 +211,6 @@ static struct {
     dot_fn dot;
     const char *isa;
 } kernels;
-static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 
 // Takes variant `isa` if this CPU runs it.
 static int install(const char *isa) {
@@ -240,15 +239,10 @@ static int install(const char *isa) {
     return 0;
 }
 
-static void choose_kernels(void) { mrl_install_best(install); }
-
-int mrl_scan_kernels_select(const char *isa) {
-    pthread_once(&kernels_once, choose_kernels);
-    return install(isa);
-}
+MRL_KERNEL_FAMILY(mrl_scan_kernels_select, mrl_scan_kernels_isa)
 
 void mrl_cosine_rows(const float *q, const mrl_prefix_block *block, float *out) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     if (!kernels.simd) {
         kernels.generic(q, block, out);
         return;
@@ -260,11 +254,7 @@ void mrl_cosine_rows(const float *q, const mrl_prefix_block *block, float *out) 
 }
 
 float mrl_dot(const float *a, const float *b, size_t n) {
-    pthread_once(&kernels_once, choose_kernels);
+    ensure_kernels();
     return kernels.dot(a, b, n);
 }
 
-const char *mrl_scan_kernels_isa(void) {
-    pthread_once(&kernels_once, choose_kernels);
-    return kernels.isa;
-}

@@ -4,7 +4,8 @@ import Synchronization
 
 /// Turns text into unit-length embeddings with a BERT-family sentence model (by default
 /// all-MiniLM-L6-v2), natively: WordPiece tokenizer, memory-mapped safetensors weights,
-/// OpenBLAS for the matrix products, mean pooling. No Python, nothing fetched.
+/// OpenBLAS for the matrix products (or int8 kernels for the linear layers, `Precision.int8`),
+/// mean pooling. No Python, nothing fetched.
 ///
 /// ```swift
 /// let encoder = try TextEncoder(modelDirectory: URL(fileURLWithPath: "models/all-MiniLM-L6-v2"))
