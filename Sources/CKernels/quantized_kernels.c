@@ -13,7 +13,6 @@
 #include "quantized_kernels.h"
 #include "isa_choice.h"
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -55,13 +54,18 @@ static void scale_and_zero(float lo, float hi, float *scale, int32_t *zero) {
     *zero = (int32_t)rintf(-lo / *scale);
 }
 
+// Widens [lo, hi] to hold columns from..<to of y = x·column_scale.
+static void widen_range(const float *x, size_t from, size_t to, const float *column_scale, float *lo, float *hi) {
+    for (size_t k = from; k < to; k++) {
+        float y = column_scale ? x[k] * column_scale[k] : x[k];
+        *lo = y < *lo ? y : *lo;
+        *hi = y > *hi ? y : *hi;
+    }
+}
+
 static void row_range(const float *x, size_t inputs, const float *column_scale, float *scale, int32_t *zero) {
     float lo = 0, hi = 0;
-    for (size_t k = 0; k < inputs; k++) {
-        float y = column_scale ? x[k] * column_scale[k] : x[k];
-        lo = y < lo ? y : lo;
-        hi = y > hi ? y : hi;
-    }
+    widen_range(x, 0, inputs, column_scale, &lo, &hi);
     scale_and_zero(lo, hi, scale, zero);
 }
 
@@ -237,9 +241,9 @@ __attribute__((target("avx2,fma")))
 static void quantize_row_avx2(const float *x, size_t inputs, size_t stride, const float *column_scale, float *scale,
                               int32_t *zero, void *codes) {
     int16_t *out = codes;
-    size_t k = 0, whole = inputs / 8 * 8;
+    size_t k, whole = inputs / 8 * 8;
     __m256 lo8 = _mm256_setzero_ps(), hi8 = _mm256_setzero_ps();
-    for (; k < whole; k += 8) {
+    for (k = 0; k < whole; k += 8) {
         __m256 y = _mm256_loadu_ps(x + k);
         if (column_scale) y = _mm256_mul_ps(y, _mm256_loadu_ps(column_scale + k));
         lo8 = _mm256_min_ps(lo8, y);
@@ -252,14 +256,9 @@ static void quantize_row_avx2(const float *x, size_t inputs, size_t stride, cons
         lo = lanes_lo[l] < lo ? lanes_lo[l] : lo;
         hi = lanes_hi[l] > hi ? lanes_hi[l] : hi;
     }
-    for (; k < inputs; k++) {
-        float y = column_scale ? x[k] * column_scale[k] : x[k];
-        lo = y < lo ? y : lo;
-        hi = y > hi ? y : hi;
-    }
+    widen_range(x, whole, inputs, column_scale, &lo, &hi);
     scale_and_zero(lo, hi, scale, zero);
-    const float inverse = 1.0f / *scale;
-    const __m256 inv = _mm256_set1_ps(inverse), z = _mm256_set1_ps((float)*zero);
+    const __m256 inv = _mm256_set1_ps(1.0f / *scale), z = _mm256_set1_ps((float)*zero);
     const __m256 floor0 = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
     for (k = 0; k + 16 <= inputs; k += 16) {
         __m256i halves[2];
@@ -273,15 +272,7 @@ static void quantize_row_avx2(const float *x, size_t inputs, size_t stride, cons
         __m256i packed16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(halves[0], halves[1]), 0xD8);
         _mm256_storeu_si256((__m256i *)(out + k), packed16);
     }
-    for (; k < stride; k++) {
-        int32_t c = 0;
-        if (k < inputs) {
-            float y = column_scale ? x[k] * column_scale[k] : x[k];
-            float v = rintf(y * inverse) + (float)*zero;
-            c = (int32_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
-        }
-        out[k] = (int16_t)c;
-    }
+    row_codes(x + k, inputs - k, stride - k, column_scale ? column_scale + k : NULL, *scale, *zero, out + k);
 }
 
 #endif

@@ -14,28 +14,24 @@ extension Application {
             guard let text = item.string else { throw APIError.field("texts[\(i)]", "must be a string, got \(item.typeName)") }
             return text
         }
-        var precision: Precision?
-        if let given = try fields.string("precision") {
-            guard let known = Precision(rawValue: given) else {
-                throw APIError.field("precision", "must be one of \(Precision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(given)\"")
-            }
-            precision = known
+        let requested = try fields.precision("precision")
+        let indexModel = try model(ofIndex: try fields.string("index"))
+        if let requested, let indexModel, requested != indexModel.precision {
+            throw APIError.field("precision", "is \(requested.rawValue), but the index embeds at \(indexModel.precision.rawValue): leave out \"precision\" to get the index's vectors")
         }
-        let identity = try model(ofIndex: try fields.string("index")) ?? Model.identity(precision: precision ?? .fp32)
-        if let precision, precision.rawValue != identity.precision {
-            throw APIError.field("precision", "is \(precision.rawValue), but the index embeds at \(identity.precision): leave out \"precision\" to get the index's vectors")
-        }
-        return try batcher.embed(texts, precision: Precision(rawValue: identity.precision) ?? .fp32, on: loop).map { vectors in
+        let precision = indexModel?.precision ?? requested ?? .fp32
+        let identity = indexModel?.identity ?? Model.identity(precision: precision)
+        return try batcher.embed(texts, precision: precision, on: loop).map { vectors in
             .json(["vectors": .array(vectors.map { .array($0.map(JSON.float)) }),
                    "dimensions": JSON(vectors.first?.count ?? Model.defaultDimensions),
                    "model": identity.json])
         }
     }
 
-    /// The model of index `name` (nil when no index is named: the built-in one). An index's
-    /// documents are embedded by the built-in model (the model rule), so its vectors are the
-    /// model's: the index only has to have one.
-    private func model(ofIndex name: String?) throws -> ModelIdentity? {
+    /// The model of index `name` and the precision it embeds at (nil when no index is named: the
+    /// built-in one). An index's documents are embedded by the built-in model (the model rule),
+    /// so its vectors are the model's: the index only has to have one.
+    private func model(ofIndex name: String?) throws -> (identity: ModelIdentity, precision: Precision)? {
         guard let name else { return nil }
         do {
             try DataDirectory.checkIndexName(name)
@@ -43,10 +39,9 @@ extension Application {
             throw APIError.field("index", "names no index: \(error)")
         }
         let index = try registry.index(name).index
-        _ = try index.textPrecision()  // one this mrl has
         guard index.acceptsText, let identity = index.manifest.model else {
             throw APIError.field("index", "names \"\(name)\", which holds \(index.manifest.dimensions)-d vectors of your own model: it has no model to embed with. Embed with your model, or leave out \"index\" for the built-in model's vectors")
         }
-        return identity
+        return (identity, try index.textPrecision())
     }
 }

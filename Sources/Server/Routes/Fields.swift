@@ -48,6 +48,15 @@ struct Fields {
         return b
     }
 
+    /// An encoder precision ("fp32", "int8"); any other string is a 400 listing them.
+    func precision(_ name: String) throws -> Precision? {
+        guard let given = try string(name) else { return nil }
+        guard let precision = Precision(rawValue: given) else {
+            throw APIError.field(path + name, "must be one of \(Precision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(given)\"")
+        }
+        return precision
+    }
+
     /// A filter (`Filter`), checked where it is read: errors name its part ("queries[2].filter.and[1]").
     func filter(_ name: String) throws -> Filter? {
         guard let value = value(name) else { return nil }

@@ -27,12 +27,7 @@ extension Application {
             if let d = dimensions, !(1...4_096).contains(d) {
                 throw APIError.field("dimensions", "must be between 1 and 4096, got \(d)")
             }
-            if let given = try fields.string("precision") {
-                guard let known = Precision(rawValue: given) else {
-                    throw APIError.field("precision", "must be one of \(Precision.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(given)\"")
-                }
-                precision = known
-            }
+            precision = try fields.precision("precision") ?? .fp32
         }
         do {
             let created = try registry.create(name, dimensions: dimensions, precision: precision)
