@@ -9,11 +9,12 @@ public enum Precision: String, CaseIterable, Sendable {
     /// channels); attention's products, LayerNorm, GELU and softmax stay in fp32.
     case int8
 
-    /// What runs this precision's linear layers on this CPU: OpenBLAS's sgemm for fp32, for
-    /// int8 the kernel variant chosen by cpuid ("avx2+fma" or "generic").
+    /// What runs this precision's linear layers on this CPU: for fp32 OpenBLAS's sgemm, and for
+    /// passes of a few tokens (queries) the few-row kernel, for int8 the kernel variant chosen
+    /// by cpuid ("avx2+fma" or "generic").
     public var kernels: String {
         switch self {
-        case .fp32: "openblas sgemm"
+        case .fp32: "openblas sgemm, few rows " + String(cString: mrl_few_rows_isa())
         case .int8: "int8 " + String(cString: mrl_q8_isa())
         }
     }

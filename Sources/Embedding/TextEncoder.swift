@@ -29,6 +29,8 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     private let bulkWorkspace = Mutex(BertModel.Workspace())
     /// Built from the fp32 weights on the first int8 encoding (about 30 MB).
     private let int8Layers = Mutex<Int8Layers?>(nil)
+    /// Built from the fp32 weights on the first fp32 pass of a few tokens, a query (about 42 MB).
+    private let fewRowLayers = Mutex<FewRowLayers?>(nil)
 
     /// Tokens per forward pass: large enough for efficient matrix products, small enough
     /// that the activations stay in a few megabytes.
@@ -63,7 +65,6 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     /// writes) take turns by pass, not by call.
     public func embed(_ texts: [String], lane: Lane = .query, precision: Precision = .fp32) -> [[Float]] {
         let sequences = texts.map(tokenize)
-        let int8 = precision == .int8 ? quantized() : nil
         var result = [[Float]](repeating: [], count: texts.count)
         var start = 0
         while start < sequences.count {
@@ -73,21 +74,23 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
                 end += 1
             }
             let batch = Array(sequences[start..<end])
-            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0, int8: int8) }
-                                         : bulkWorkspace.withLock { model.embed(batch, workspace: $0, int8: int8) }
+            let weights: BertModel.Weights = precision == .int8 ? .int8(built(int8Layers, Int8Layers.init))
+                : tokens <= BertModel.fewRows ? .fewRows(built(fewRowLayers, FewRowLayers.init)) : .fp32
+            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
+                                         : bulkWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
             for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
             start = end
         }
         return result
     }
 
-    /// The int8 layers, built on first use.
-    private func quantized() -> Int8Layers {
-        int8Layers.withLock { layers in
+    /// Layers derived from the model's weights, built on first use.
+    private func built<Layers: Sendable>(_ cache: borrowing Mutex<Layers?>, _ build: (BertModel) -> Layers) -> Layers {
+        cache.withLock { layers in
             if let layers { return layers }
-            let built = Int8Layers(model)
-            layers = built
-            return built
+            let made = build(model)
+            layers = made
+            return made
         }
     }
 }

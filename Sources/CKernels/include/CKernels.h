@@ -3,3 +3,4 @@
 #include "encoder_kernels.h"
 #include "graph_kernels.h"
 #include "quantized_kernels.h"
+#include "few_rows_kernels.h"
