@@ -64,6 +64,18 @@ final class TextEncoderTests: XCTestCase {
         print("worst cosine against the reference: \(worst.cosine) (\(worst.text.prefix(60).debugDescription))")
     }
 
+    /// A query's pass (at most `fewRows` tokens, on the packed weights) reproduces the reference
+    /// as the batch path does: each short reference text embedded alone, as a search embeds it.
+    func testShortTextsAloneMatchTheReference() throws {
+        let encoder = try encoder()
+        let short = try references().filter { $0.input_ids.count <= 32 }
+        XCTAssertGreaterThan(short.count, 50, "the fixture's short texts")
+        for ref in short {
+            let cosine = zip(ref.embedding, encoder.embed([ref.text])[0]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            XCTAssertGreaterThanOrEqual(cosine, 0.99999, "cosine \(cosine) for \(ref.text.prefix(80).debugDescription)")
+        }
+    }
+
     /// int8 embeddings stay within the fidelity the int8 precision promises (README): worst
     /// cosine ≥ 0.995 and mean ≥ 0.999 against sentence-transformers on all 234 texts.
     func testInt8EmbeddingsStayCloseToTheReference() throws {

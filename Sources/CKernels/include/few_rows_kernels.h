@@ -13,8 +13,9 @@ void mrl_few_rows_pack(const float *w, size_t outputs, size_t inputs, float *pac
 size_t mrl_few_rows_panels(size_t outputs);
 
 /// out[r][o] = Σ_k a[r][k] · w[o][k] for a few rows of `a` (a query's tokens), for the outputs
-/// of panels first_panel..<last_panel only (so cores can split a product's outputs): `a` is
-/// rows × inputs, `out` rows × outputs, row-major; `packed` is what mrl_few_rows_pack made.
+/// of panels first_panel..<last_panel only, last_panel ≤ mrl_few_rows_panels(outputs) (so cores
+/// can split a product's outputs): `a` is rows × inputs, `out` rows × outputs, row-major;
+/// `packed` is what mrl_few_rows_pack made.
 void mrl_few_rows_gemm(const float *a, const float *packed, float *out, size_t rows, size_t first_panel,
                        size_t last_panel, size_t outputs, size_t inputs);
 
