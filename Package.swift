@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, one module each; a module imports only those below it.
 //   mrl (CLI: Engine, Server, Terminal, ArgumentParser, swift-log; nothing below Engine)
-//   mrl-bench (benchmarks, load generator) → Server's client, Engine, Search, Store, CKernels (memory bandwidth), CEpoll (its epoll loop)
+//   mrl-bench (benchmarks, load generator) → Server's client, Engine, Search, Store, CKernels (memory bandwidth), CBLAS (sgemm beside the few-row kernel), CEpoll (its epoll loop)
 //   both → Terminal (tables, JSON output, progress, plots → JSONValue, Search)
 //   Server (→ SwiftNIO, swift-service-lifecycle) → Engine (→ CZlib) → Store (→ CLMDB), Search (→ CKernels), Embedding (→ CBLAS, CKernels)
 //   and every one of them → JSONValue (the JSON type, its parser and writer; no dependencies)
@@ -60,7 +60,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mrl-bench",
-            dependencies: ["Engine", "Server", "Search", "Store", "CKernels", "CEpoll", "Terminal",
+            dependencies: ["Engine", "Server", "Search", "Store", "CKernels", "CBLAS", "CEpoll", "Terminal",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 

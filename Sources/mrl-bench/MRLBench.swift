@@ -15,7 +15,7 @@ struct MRLBench: ParsableCommand {
             serve: load on a running `mrl serve` over its socket (QPS, latency, CPU, memory).
             Each takes --json for machine-readable results; `mrl-bench help SUBCOMMAND` explains its options.
             """,
-        subcommands: [ScanBench.self, EncoderBench.self, AnnBench.self, ServeBench.self])
+        subcommands: [ScanBench.self, EncoderBench.self, FewRowsBench.self, AnnBench.self, ServeBench.self])
 
     /// `$MRL_ISA` is checked before any benchmark runs, as by `mrl` (see `Kernels.environmentProblem`).
     static func main() {
