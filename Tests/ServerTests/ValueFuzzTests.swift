@@ -55,6 +55,7 @@ final class ValueFuzzTests: XCTestCase {
             clean(after: request, reply, fuzz: fuzz, client: &client)
             if (n + 1) % 50_000 == 0 {  // a long run (make torture) shows that its rate holds
                 print("value fuzz: \(n + 1) of \(fuzz.count), \(Int(Double(n + 1) / Date().timeIntervalSince(started)))/s")
+                fflush(nil)  // shown as it happens when the output goes to a file
             }
         }
         print("value fuzz: \(fuzz.count) requests in \(String(format: "%.1f", Date().timeIntervalSince(started))) s over \(sites.count) fields, \(pairs.count) field values; statuses: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))")
