@@ -28,8 +28,7 @@ final class PackedLinear: @unchecked Sendable {  // immutable after init
 }
 
 /// The encoder's linear layers packed for few-row products (about 42 MB for MiniLM), built
-/// on the first fp32 query pass of at most `BertModel.fewRows` tokens (writes, whose passes
-/// are mostly large, keep to BLAS, so a process that only writes never builds them).
+/// on the first fp32 pass of at most `BertModel.fewRows` tokens (a query's, mostly).
 final class FewRowLayers: Sendable {
     struct Layer: Sendable {
         let qkv, attentionOut, intermediate, output: PackedLinear

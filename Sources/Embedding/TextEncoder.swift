@@ -29,7 +29,9 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     private let bulkWorkspace = Mutex(BertModel.Workspace())
     /// Built from the fp32 weights on the first int8 encoding (about 30 MB).
     private let int8Layers = Mutex<Int8Layers?>(nil)
-    /// Built from the fp32 weights on the first fp32 query pass of a few tokens (about 42 MB).
+    /// Built from the fp32 weights on the first fp32 pass of a few tokens, in either lane, so that
+    /// a pass's arithmetic depends on its batch alone: a write and `/embed` of the same texts in
+    /// the same batch give the same floats (about 42 MB).
     private let fewRowLayers = Mutex<FewRowLayers?>(nil)
 
     /// Tokens per forward pass: large enough for efficient matrix products, small enough
@@ -75,7 +77,7 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
             }
             let batch = Array(sequences[start..<end])
             let weights: BertModel.Weights = precision == .int8 ? .int8(built(int8Layers, Int8Layers.init))
-                : lane == .query && tokens <= BertModel.fewRows ? .fewRows(built(fewRowLayers, FewRowLayers.init)) : .fp32
+                : tokens <= BertModel.fewRows ? .fewRows(built(fewRowLayers, FewRowLayers.init)) : .fp32
             let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
                                          : bulkWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
             for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
