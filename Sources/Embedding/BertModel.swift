@@ -105,8 +105,8 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     /// sched_yield while the other steps run, and fight them for the same two cores.
     static let workers = 2
     /// Up to this many tokens in a pass, fp32 products run on `FewRowLayers`: measured on one
-    /// core with the weights coming from memory, as in a daemon, 2-2.8× BLAS at 1-10 rows,
-    /// 1.8× at 16, 1.6× at 32.
+    /// core with the weights coming from memory, as in a daemon (`mrl-bench few-rows`), 2.7× BLAS
+    /// at 1 row, 1.8× at 8-10, 1.7× at 16, 1.5× at 32.
     static let fewRows = 32
 
     /// What a pass's linear products run on: BLAS over the fp32 weights, the int8 layers, or
