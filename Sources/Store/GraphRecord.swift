@@ -32,7 +32,15 @@ public struct GraphRecord: Equatable, Sendable {
         self.headVersion = headVersion
         self.nodes = nodes
         self.buildSeconds = buildSeconds
-        builtAt = ISO8601DateFormatter().string(from: Date())
+        builtAt = GraphRecord.timestamp.string(from: Date())
+    }
+
+    /// To the millisecond: `builtAt` tells one build from the next (cost models are kept only
+    /// for the build they measured), and two builds of a small graph fit in one second.
+    private static var timestamp: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 
     /// Whether the graph was built over `head`'s vectors (nil: the identity, version 0), so

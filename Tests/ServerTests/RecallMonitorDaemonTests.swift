@@ -49,6 +49,12 @@ final class RecallMonitorDaemonTests: XCTestCase {
             info = try XCTUnwrap(client.request("GET", "/indexes/g").json)
             if info["monitor"]?["retunes"]?.array?.isEmpty == false { break }
         }
+        // An optimised daemon answers them all before the re-tune they set off is done: give it
+        // time to finish (it runs in idle time, at four times the monitor's share).
+        for _ in 0..<600 where info["monitor"]?["retunes"]?.array?.isEmpty != false {
+            usleep(100_000)
+            info = try XCTUnwrap(client.request("GET", "/indexes/g").json)
+        }
         let retune = try XCTUnwrap(info["monitor"]?["retunes"]?.array?.first, "no re-tune after \(sent) queries: \(info["monitor"]?.serialized ?? "")")
         XCTAssertEqual(retune["preset"], "fast")
         XCTAssertLessThan(retune["realized"]?.number ?? 1, 0.9 - RecallMonitor.tolerance)
