@@ -87,8 +87,49 @@ extension Index {
             (head, report) = try AdaptorTrainer(options: adaptor).train(samples: samples, count: count, dimensions: manifest.dimensions,
                                                                          pairs: try pairs.map(trainingPairs), progress: training)
         }
+        let version = try install(head, automatic: automatic, fittedOn: documents, model: nil, progress: progress)
+        var cumulative: Float = 0
+        let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
+            cumulative += s
+            return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
+        }
+        return HeadChange(kind: head.kind, version: version, samples: count, documents: documents,
+                          varianceInPrefix: prefixShares, training: report, fallback: fallback,
+                          seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The current head as a file (`mrl head --save`, `GET /indexes/{name}/head`).
+    public func headFile() throws -> HeadFile {
+        let (record, head) = try currentHead()
+        return HeadFile(head: head.kind, dimensions: manifest.dimensions, model: head.kind == .none ? nil : record?.model,
+                        fittedOn: head.kind == .none ? 0 : record?.fittedOn ?? 0, matrix: head.matrix ?? [])
+    }
+
+    /// Makes `file`'s head current, as it is (fitted elsewhere: on a sample of every shard of
+    /// a sharded index, say), and never refits it by itself. Throws `invalidRequest` naming
+    /// the field when it is for other dimensions or another model's vectors.
+    @discardableResult
+    public func installHead(_ file: HeadFile, progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {
+        let started = Date()
+        guard file.dimensions == manifest.dimensions else {
+            throw EngineError.invalidRequest(field: "dimensions", message: "the head is for \(file.dimensions)-d vectors, and index \"\(name)\" holds \(manifest.dimensions)-d ones")
+        }
+        if let model = file.model, let own = manifest.model?.fingerprint, model != own {
+            throw EngineError.invalidRequest(field: "model", message: "the head was fitted on the vectors of model \(model), and index \"\(name)\" embeds with model \(own): fit a head on this model's vectors")
+        }
+        let head = try MatryoshkaHead(kind: file.head, dimensions: file.dimensions, matrix: file.head == .none ? nil : file.matrix)
+        let version = try install(head, automatic: false, fittedOn: file.fittedOn, model: file.model, progress: progress)
+        return HeadChange(kind: head.kind, version: version, samples: file.fittedOn, documents: try store.read { try $0.documentCount() },
+                          varianceInPrefix: [], training: nil, fallback: nil, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Writes `head`'s copy of the vectors a few blocks per transaction, then makes it current
+    /// (with a graph over it, when the index has one) in one transaction. Returns its version.
+    private func install(_ head: MatryoshkaHead, automatic: Bool, fittedOn: Int, model: String?,
+                         progress: (_ blocksDone: Int, _ blocks: Int) -> Void) throws -> UInt32 {
         for _ in 0..<3 {  // begin again if a write landed meanwhile (never with one writer process)
-            let pending = try store.beginHead(kind: head.kind.rawValue, matrix: head.matrix, fittedOn: documents, automatic: automatic)
+            let pending = try store.beginHead(kind: head.kind.rawValue, matrix: head.matrix, fittedOn: fittedOn,
+                                              automatic: automatic, model: model)
             if head.kind != .none {
                 let blocks = try store.read { try $0.blockIDs() }
                 for start in stride(from: 0, to: blocks.count, by: 8) {
@@ -105,14 +146,7 @@ extension Index {
             }
             if finished {
                 writerGraph.withLock { $0 = WriterGraph() }
-                var cumulative: Float = 0
-                let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
-                    cumulative += s
-                    return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
-                }
-                return HeadChange(kind: head.kind, version: pending.record.version, samples: count, documents: documents,
-                                  varianceInPrefix: prefixShares, training: report, fallback: fallback,
-                                  seconds: Date().timeIntervalSince(started))
+                return pending.record.version
             }
         }
         throw StoreError.headChanged(path: store.directory)

@@ -24,6 +24,11 @@ public protocol IndexService: DocumentSink {
     /// Runs what is due after writes (see `Upkeep`). A daemon does that by itself after each
     /// commit: through it, this returns nil, and a head asked for by hand is refused.
     func upkeepAfterWrites(head: Upkeep.HeadRequest?, progress: Upkeep.Progress) throws -> Upkeep?
+    /// The current head as a file (`mrl head --save`).
+    func headFile() throws -> HeadFile
+    /// Makes `file`'s head current and keeps it (see `Index.installHead`); `progress` gets
+    /// the blocks of vectors written in its space (not called through a daemon).
+    func installHead(_ file: HeadFile, progress: (_ blocksDone: Int, _ blocks: Int) -> Void) throws -> HeadChange
 }
 
 /// Where indexes live: a data folder (`DataDirectory`) or a running daemon (Server's

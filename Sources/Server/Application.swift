@@ -122,6 +122,11 @@ final class Application: Sendable {
                 try allow(.GET, .POST)
                 if request.method == .POST { return (route, try updateFileRecords(request, index: path[1], on: loop)) }
                 return (route, try now { try fileRecords(index: path[1]) })
+            case let path where path.count == 3 && path[0] == "indexes" && path[2] == "head":
+                route = "/indexes/{name}/head"
+                try allow(.GET, .PUT)
+                if request.method == .PUT { return (route, try installHead(request, index: path[1], on: loop)) }
+                return (route, try now { try head(index: path[1]) })
             case let path where path.count == 3 && path[0] == "indexes" && path[2] == "backup":
                 route = "/indexes/{name}/backup"
                 try allow(.POST)

@@ -17,6 +17,8 @@ final class IndexWriter: Sendable {
         case files(put: [FolderIngest.FileRecord], forget: [String], EventLoopPromise<Void>)
         /// The query log's switches, or its clearing.
         case queryLog(enabled: Bool?, includeText: Bool?, clear: Bool, EventLoopPromise<QueryLogState>)
+        /// A head fitted elsewhere, installed as it is.
+        case head(HeadFile, EventLoopPromise<HeadChange>)
 
         func fail(_ error: Error) {
             switch self {
@@ -24,6 +26,7 @@ final class IndexWriter: Sendable {
             case .delete(_, let promise): promise.fail(error)
             case .files(_, _, let promise): promise.fail(error)
             case .queryLog(_, _, _, let promise): promise.fail(error)
+            case .head(_, let promise): promise.fail(error)
             }
         }
     }
@@ -159,6 +162,10 @@ final class IndexWriter: Sendable {
             let state = Result { try index.changeQueryLog(enabled: enabled, includeText: includeText, clear: clear) }
             queue.release(1)
             promise.completeWith(state)
+        case .head(let file, let promise):
+            let change = Result { try index.installHead(file) }
+            queue.release(1)
+            promise.completeWith(change)
         }
     }
 

@@ -12,8 +12,9 @@ extension IndexCommand {
         options.overlap = overlap
         options.batchSize = batchSize ?? options.batchSize
         options.rules = IgnoreRules(include: include, exclude: exclude)
+        let headFile = try headFrom.map(HeadFile.read)
         let index = try target.catalog(maxIndexBytes: maxSize?.bytes).indexCreatingIfMissing(target.index, dimensions: nil, precision: precision ?? .fp32)
-        try checkPrecision(of: index)
+        try prepare(index, head: headFile)
         let ingest = FolderIngest(roots: paths, options: options)
         try runOnce(ingest, index: index, quietWhenNothing: false)
         guard watch else { return }

@@ -23,14 +23,24 @@ struct HeadCommand: ParsableCommand {
             unless a head was chosen here. The new head's copy of the vectors is written in batches; \
             searches use the old head until it is complete. An ANN graph is rebuilt over the new head \
             and becomes current in the same transaction. Raw vectors are always kept.
+            --save writes the current head to a file and --from installs one (kept as it is, never \
+            refitted): how the shards of a sharded index share one head, fitted on a sample of all of \
+            them, so that their scores compare. Both work through a running daemon too.
             Examples:  mrl head --index debian --kind pca
                        mrl head --index debian --kind adaptor --epochs 10
+                       mrl head --index sample --save head.json && mrl head --index shard-0 --from head.json
             """)
 
     @OptionGroup var target: IndexOptions
 
-    @Option(help: "The head: none (plain truncation), pca or adaptor.")
-    var kind: HeadKind
+    @Option(help: "The head to fit: none (plain truncation), pca or adaptor.")
+    var kind: HeadKind?
+
+    @Option(help: ArgumentHelp("Install the head in this file (written by --save) instead of fitting one.", valueName: "file"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Write the index's current head to this file (- for standard output) and change nothing.", valueName: "file"))
+    var save: String?
 
     @OptionGroup var training: AdaptorOptions
 
@@ -45,9 +55,15 @@ struct HeadCommand: ParsableCommand {
 
     func validate() throws {
         guard sample > 0 else { throw ValidationError("--sample must be positive") }
+        guard [kind != nil, from != nil, save != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --kind (fit a head), --from FILE (install one) or --save FILE (write the current one)")
+        }
     }
 
     func run() throws {
+        if let save { return try saveHead(to: save) }
+        if let from { return try installHead(from: from) }
+        guard let kind else { return }  // validate() asked for one of the three
         let index = try target.open(.write)
         let trainingProgress = ProgressDisplay(), progress = ProgressDisplay()
         let change = try index.changeHead(to: kind, automatic: automatic, sampleLimit: sample, adaptor: training.options,
@@ -63,17 +79,40 @@ struct HeadCommand: ParsableCommand {
     }
 }
 
+extension HeadCommand {
+    /// Writes the current head as JSON (`HeadFile`), through the daemon when one holds the index.
+    func saveHead(to path: String) throws {
+        let text = try target.service().headFile().json.serialized + "\n"
+        guard path != "-" else { return print(text, terminator: "") }
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write \(path): \((error as NSError).localizedDescription)")
+        }
+        if !json { print("\(target.index): wrote its head to \(path)") }
+    }
+
+    /// Installs the head of the file at `path`, then (here, not through a daemon, which does it
+    /// by itself) times the plans of the graph rebuilt over it.
+    func installHead(from path: String) throws {
+        let file = try HeadFile.read(path: path)
+        let index = try target.service(writing: true)
+        let progress = ProgressDisplay()
+        let change = try index.installHead(file) { done, total in
+            progress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
+                            plainLine: "wrote \(done) of \(total) vector blocks in the new head's space")
+        }
+        progress.finish()
+        if let local = index as? Index { _ = try calibrateWithProgress(local, onlyIfDue: true) }
+        guard !json else { return try report(change, index: target.index, json: true) }
+        print("\(target.index): installed the \(change.kind.rawValue) head of \(path) (v\(change.version), fitted on \(change.samples.formatted()) documents); it is kept as it is, never refitted")
+    }
+}
+
 /// Prints what a change of head did (for `mrl head` and the automatic fit of `mrl index`).
 func report(_ change: HeadChange, index: String, json: Bool) throws {
     if json {
-        printJSON(.object([
-            "index": .string(index), "kind": .string(change.kind.rawValue), "version": change.version.json,
-            "samples": JSON(change.samples), "documents": JSON(change.documents), "seconds": .number(change.seconds),
-            "variance_in_prefix": .object(Dictionary(uniqueKeysWithValues: change.varianceInPrefix.map { ("\($0.dims)", JSON.number($0.share)) })),
-            "training": change.training.map { ["steps": JSON($0.steps), "initial_loss": .number($0.initialLoss),
-                                                "final_loss": .number($0.finalLoss), "seconds": .number($0.seconds)] } ?? .null,
-            "fallback": JSON(change.fallback),
-        ]))
+        printJSON(.object(["index": .string(index)].merging(change.json.object ?? [:]) { a, _ in a }))
         return
     }
     if let fallback = change.fallback { note("note: \(fallback)") }

@@ -76,6 +76,9 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "The head to search with once the index has 2,000 documents: pca (default) or adaptor; kept up to date as the index grows.")
     var head: HeadKind?
 
+    @Option(name: .customLong("head-from"), help: ArgumentHelp("Search with the head in this file (from `mrl head --save`), installed before the first write and never refitted: how the shards of a sharded index share one head.", valueName: "file"))
+    var headFrom: String?
+
     @OptionGroup var training: AdaptorOptions
 
     @Flag(help: "Print the summary as JSON.")
@@ -95,6 +98,7 @@ struct IndexCommand: ParsableCommand {
         if watch, isJSONL { throw ValidationError("--watch is for files and folders, not a JSONL file") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if head != nil, headFrom != nil { throw ValidationError("give --head (fit a head) or --head-from (install one), not both") }
         do { _ = try DataDirectory.environmentSizeCap() } catch { throw ValidationError("\(error)") }
     }
 
@@ -109,13 +113,14 @@ struct IndexCommand: ParsableCommand {
         if catalog is DaemonCatalog, head != nil {
             throw ValidationError("--head changes the index's head here, but \(catalog.place) holds the index: stop it, or run `mrl head` when it is stopped")
         }
+        let headFile = try headFrom.map(HeadFile.read)
         let progress = ProgressDisplay()
         let summary: Ingest.Summary
         var opened: IndexService?
         do {
             summary = try Ingest(path: paths[0], options: options).run(openIndex: { first in
                 let index = try catalog.indexCreatingIfMissing(target.index, dimensions: first.vector?.count, precision: precision ?? .fp32)
-                try checkPrecision(of: index)
+                try prepare(index, head: headFile)
                 opened = index
                 return index
             }) { p in
@@ -178,6 +183,15 @@ struct IndexCommand: ParsableCommand {
 }
 
 extension IndexCommand {
+    /// Checks the index before the first write: its precision, and with --head-from its head,
+    /// installed unless it is that head already (a re-run changes nothing).
+    func prepare(_ index: IndexService, head file: HeadFile?) throws {
+        try checkPrecision(of: index)
+        guard let file, let path = headFrom, try index.headFile() != file else { return }
+        let change = try index.installHead(file) { _, _ in }
+        note("\(target.index): installed the \(change.kind.rawValue) head of \(path) (v\(change.version)); it is kept as it is, never refitted")
+    }
+
     /// --precision names how a new index embeds; an index that exists keeps its own, so a
     /// different one asked for is refused rather than silently ignored.
     func checkPrecision(of index: IndexService) throws {

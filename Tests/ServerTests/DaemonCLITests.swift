@@ -7,6 +7,27 @@ import XCTest
 /// `mrl index`, `mrl search` and `mrl info` through a running daemon give what they give
 /// on their own; texts are embedded by the real model on both paths.
 final class DaemonCLITests: XCTestCase {
+    /// A head saved from one index is installed through the daemon (PUT /indexes/{name}/head)
+    /// by `mrl index --head-from` and read back (GET) by `mrl head --save`, unchanged.
+    func testHeadsAreInstalledAndSavedThroughTheDaemon() throws {
+        let folder = scratchFolder(self)
+        writeCorpus(folder + "/docs.jsonl", count: 2_100, dims: 48)
+        XCTAssertEqual(try mrl(["index", "--data", folder + "/fit", "--index", "a", folder + "/docs.jsonl"]).status, 0)
+        XCTAssertEqual(try mrl(["head", "--data", folder + "/fit", "--index", "a", "--save", folder + "/head.json"]).status, 0)
+        let daemon = try DaemonProcess(data: folder + "/data", test: self)
+
+        let indexed = try mrl(["index", "--socket", daemon.socket, "--index", "b", "--head-from", folder + "/head.json", folder + "/docs.jsonl"])
+        XCTAssertEqual(indexed.status, 0, indexed.stderr)
+        XCTAssertTrue(indexed.stderr.contains("b: installed the pca head"), indexed.stderr)
+        let saved = try mrl(["head", "--socket", daemon.socket, "--index", "b", "--save", "-"])
+        XCTAssertEqual(saved.stdout, try String(contentsOfFile: folder + "/head.json", encoding: .utf8))
+        let wrong = try mrl(["head", "--socket", daemon.socket, "--index", "b", "--from", folder + "/docs.jsonl"])
+        XCTAssertTrue(wrong.stderr.contains("not JSON"), wrong.stderr)
+        XCTAssertEqual(daemon.stop(), 0, daemon.stderr)
+        let info = try mrl(["info", "--data", folder + "/data", "--index", "b"])
+        XCTAssertTrue(info.stdout.contains("pca v1, fitted on 2,100 documents (chosen by hand)"), info.stdout)
+    }
+
     func testCommandsGiveTheSameAnswersThroughTheDaemon() throws {
         let folder = scratchFolder(self)
         let corpus = folder + "/docs.jsonl"

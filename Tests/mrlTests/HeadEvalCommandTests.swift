@@ -54,4 +54,31 @@ final class HeadEvalCommandTests: XCTestCase {
         XCTAssertNotEqual(tooFew.status, 0)
         XCTAssertTrue(tooFew.stderr.contains("needs at least 16 documents"), tooFew.stderr)
     }
+
+    /// The shards of a sharded index share one head: saved from one index, installed by
+    /// `mrl index --head-from` in another before its first write, and never refitted there.
+    func testSavedHeadIsInstalledByIndexHeadFrom() throws {
+        let dir = scratchFolder(self)
+        writeCorpus(dir + "/docs.jsonl", count: 2_100, dims: 48)
+        XCTAssertEqual(try mrl(["index", "--data", dir, "--index", "a", dir + "/docs.jsonl"]).status, 0)
+        let saved = try mrl(["head", "--data", dir, "--index", "a", "--save", dir + "/head.json"])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+
+        let shard = try mrl(["index", "--data", dir, "--index", "b", "--head-from", dir + "/head.json", dir + "/docs.jsonl"])
+        XCTAssertEqual(shard.status, 0, shard.stderr)
+        XCTAssertTrue(shard.stderr.contains("b: installed the pca head of \(dir)/head.json (v1)"), shard.stderr)
+        XCTAssertFalse(shard.stdout.contains("head is now"), "an installed head is not refitted: \(shard.stdout)")
+        let written = try mrl(["head", "--data", dir, "--index", "b", "--save", "-"])
+        XCTAssertEqual(written.stdout, try String(contentsOfFile: dir + "/head.json", encoding: .utf8))
+        let again = try mrl(["index", "--data", dir, "--index", "b", "--head-from", dir + "/head.json", dir + "/docs.jsonl"])
+        XCTAssertFalse(again.stderr.contains("installed"), "the same head is not installed twice: \(again.stderr)")
+
+        let both = try mrl(["index", "--data", dir, "--index", "b", "--head", "pca", "--head-from", dir + "/head.json", dir + "/docs.jsonl"])
+        XCTAssertTrue(both.stderr.contains("not both"), both.stderr)
+        let notAHead = try mrl(["head", "--data", dir, "--index", "b", "--from", dir + "/docs.jsonl"])
+        XCTAssertNotEqual(notAHead.status, 0)
+        XCTAssertTrue(notAHead.stderr.contains("\(dir)/docs.jsonl: it is not JSON"), notAHead.stderr)
+        let none = try mrl(["head", "--data", dir, "--index", "b"])
+        XCTAssertTrue(none.stderr.contains("give one of --kind"), none.stderr)
+    }
 }

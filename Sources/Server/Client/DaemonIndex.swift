@@ -181,6 +181,23 @@ final class DaemonIndex: IndexService {
         return nil
     }
 
+    func headFile() throws -> HeadFile {
+        let answer = try catalog.call("GET", "/indexes/\(name)/head")
+        do {
+            return try HeadFile(json: answer)
+        } catch {
+            throw DaemonCatalog.Failure(description: "\(catalog.place) answered with something that is not a head: \(error)")
+        }
+    }
+
+    func installHead(_ file: HeadFile, progress: (Int, Int) -> Void) throws -> HeadChange {
+        let answer = try catalog.call("PUT", "/indexes/\(name)/head", file.json)
+        guard let change = HeadChange(json: answer) else {
+            throw DaemonCatalog.Failure(description: "\(catalog.place) answered with something that is not a change of head: \(answer.serialized.prefix(200))")
+        }
+        return change
+    }
+
     /// A document id as one path segment.
     static func segment(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/%?#"))) ?? id

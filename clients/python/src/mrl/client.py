@@ -32,6 +32,8 @@ from .types import (
     FileRecord,
     FileRecords,
     FileRecordsUpdated,
+    HeadChange,
+    HeadFile,
     Health,
     IndexInfo,
     IndexList,
@@ -256,6 +258,31 @@ class _Routes:
     ) -> Call[FileRecordsUpdated]:
         body = _present(put=None if put is None else list(put), forget=None if forget is None else list(forget))
         return Call("POST", f"/indexes/{_segment(index)}/files", json=body)
+
+
+    # The head (how vectors map to the space the index searches)
+
+    @route
+    def get_head(index: str) -> Call[HeadFile]:
+        """The index's head as a file, for ``install_head`` on another index (each shard of a
+        sharded index takes the same one): ``client.install_head("b", **client.get_head("a"))``."""
+        return Call("GET", f"/indexes/{_segment(index)}/head")
+
+    @route
+    def install_head(
+        index: str,
+        *,
+        kind: str,
+        dimensions: int,
+        matrix: Sequence[float],
+        format: str = "mrl-head",
+        model: str | None = None,
+        fitted_on: int | None = None,
+    ) -> Call[HeadChange]:
+        """Installs a head fitted elsewhere, kept as it is (writes never refit it); answers once
+        its copy of the vectors, and a graph over it when the index has one, are written."""
+        body = _present(format=format, kind=kind, dimensions=dimensions, model=model, fitted_on=fitted_on, matrix=list(matrix))
+        return Call("PUT", f"/indexes/{_segment(index)}/head", json=body)
 
 
 class RetryPolicy:

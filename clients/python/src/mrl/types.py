@@ -196,3 +196,33 @@ class FileRecords(TypedDict):
 class FileRecordsUpdated(TypedDict):
     put: int
     forgotten: int
+
+
+class _HeadFileRequired(TypedDict):
+    format: str
+    kind: str
+    dimensions: int
+    matrix: list[float]
+
+
+class HeadFile(_HeadFileRequired, total=False):
+    """A head as ``mrl head --save`` writes it: ``kind`` none, pca or adaptor; ``matrix`` its
+    dimensions² numbers (then an adaptor's offsets); ``model`` the fingerprint of the model whose
+    vectors it was fitted on."""
+
+    model: str | None
+    fitted_on: int
+
+
+class _HeadChangeRequired(TypedDict):
+    kind: str
+    version: int
+    samples: int
+    documents: int
+    seconds: float
+
+
+class HeadChange(_HeadChangeRequired, total=False):
+    variance_in_prefix: dict[str, float]
+    training: dict[str, Any] | None
+    fallback: str | None
