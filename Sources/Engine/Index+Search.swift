@@ -53,7 +53,10 @@ extension Index {
         }
         let answer = try run(choice.plan, query: query, rawQuery: vector, k: request.k, snapshot: snapshot,
                              head: record, graph: graph, matching: rows, deadline: deadline)
+        // Equal scores in id order (UTF-8 bytes, i.e. code points), so that the shards of a
+        // sharded index, merged by score then id, order them as one index does.
         let resolved = try answer.hits.map { try searchHit($0, request: request, snapshot: snapshot, found: "live vector") }
+            .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         let took = Index.milliseconds(since: start)
         if let measured = choice.measured {
             plannerCache.withLock { $0?.planner.observe(measured, tookMs: took, distanceComputations: answer.cost.distanceComputations) }
