@@ -103,7 +103,7 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     /// The two cores split every step themselves (rows of the products, sequences of the
     /// attention), calling single-threaded BLAS: BLAS's own threads would spin in
     /// sched_yield while the other steps run, and fight them for the same two cores.
-    static let workers = 2
+    static let workers = EncoderThreads.count
     /// Up to this many tokens in a pass, fp32 products run on `FewRowLayers`: measured on one
     /// core with the weights coming from memory, as in a daemon (`mrl-bench few-rows`), 2.7× BLAS
     /// at 1 row, 1.8× at 8-10, 1.7× at 16, 1.5× at 32.

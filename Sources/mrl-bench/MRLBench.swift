@@ -17,7 +17,7 @@ struct MRLBench: ParsableCommand {
             """,
         subcommands: [ScanBench.self, EncoderBench.self, FewRowsBench.self, AnnBench.self, ServeBench.self])
 
-    /// `$MRL_ISA` is checked before any benchmark runs, as by `mrl` (see `Kernels.environmentProblem`).
+    /// `$MRL_ISA` and `$MRL_ENCODER_THREADS` are checked before any benchmark runs, as by `mrl`.
     static func main() {
         if let problem = Kernels.environmentProblem { exit(withError: ValidationError(problem)) }
         main(nil)

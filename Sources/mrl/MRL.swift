@@ -14,7 +14,7 @@ struct MRL: ParsableCommand {
         subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, HeadCommand.self, GraphCommand.self, EmbedCommand.self, InfoCommand.self, ListCommand.self, QueriesCommand.self,
                       GetCommand.self, DeleteCommand.self, DropCommand.self, TuneCommand.self, ServeCommand.self, RestoreCommand.self])
 
-    /// `$MRL_ISA` is checked before any command runs (see `Kernels.environmentProblem`).
+    /// `$MRL_ISA` and `$MRL_ENCODER_THREADS` are checked before any command runs (see `Kernels.environmentProblem`).
     static func main() {
         if let problem = Kernels.environmentProblem { exit(withError: ValidationError(problem)) }
         main(nil)
