@@ -67,6 +67,12 @@ struct ByteSize: ExpressibleByArgument {
         guard let bytes = ByteCount.parse(argument) else { return nil }
         self.bytes = bytes
     }
+
+    /// How --help shows a default: 16M, not a byte count.
+    var defaultValueDescription: String {
+        let units = [(1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")]
+        return units.first { bytes >= $0.0 && bytes % $0.0 == 0 }.map { "\(bytes / $0.0)\($0.1)" } ?? "\(bytes)"
+    }
 }
 
 /// Refuses a numeric option outside `range` (NaN included), naming the option: ArgumentParser
