@@ -28,6 +28,25 @@ final class EmbedCommandTests: XCTestCase {
         XCTAssertEqual((lines[2]?["vector"] as? [Double])?.count, 384)
     }
 
+    /// One encoder thread (how each Ray actor of one CPU runs it) gives the very same floats as
+    /// two: each output is computed the same way whichever core computes it.
+    func testEncoderThreadsChangeNoFloat() throws {
+        let dir = scratchFolder(self)
+        let input = dir + "/in.jsonl"
+        let texts = ["tiling window manager", String(repeating: "a longer text about compressing files ", count: 12), "pdf"]
+        try texts.enumerated().map { #"{"id": "t\#($0)", "text": "\#($1)"}"# }.joined(separator: "\n")
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let two = try mrl(["embed", input, "-o", "-"])
+        let one = try mrl(["embed", input, "-o", "-"], environment: ["MRL_ENCODER_THREADS": "1"])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertEqual(one.stdout, two.stdout)
+        for bad in ["0", "65", "two"] {
+            let refused = try mrl(["embed", input, "-o", "-"], environment: ["MRL_ENCODER_THREADS": bad])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.stderr.contains("MRL_ENCODER_THREADS=\(bad) is not a number of threads from 1 to 64"), refused.stderr)
+        }
+    }
+
     func testJSONLWritesEachFloatAsItsShortestText() throws {
         let dir = scratchFolder(self)
         let input = dir + "/in.jsonl"
