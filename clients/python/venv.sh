@@ -8,6 +8,6 @@ venv=.venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 stamp=$(cat requirements-test.txt pyproject.toml | sha256sum)
 if [ "$(cat "$venv/installed" 2>/dev/null)" != "$stamp" ]; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-test.txt -e '.[langchain,llama-index]'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-test.txt -e '.[langchain,llama-index,ray]'
   echo "$stamp" > "$venv/installed"
 fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import socket as sockets
 import threading
@@ -157,3 +158,18 @@ def test_no_daemon_says_where_it_looked(tmp_path) -> None:
     with mrl.Client(path) as client, pytest.raises(mrl.DaemonUnreachable) as caught:
         client.health()
     assert path in caught.value.message
+
+
+def test_errors_survive_pickling_whole(client: mrl.Client) -> None:
+    """To another process (multiprocessing, a Ray actor's caller) an error goes with its status,
+    code and message, not only its text."""
+    name = new_index_name()
+    client.create_index(name)
+    with pytest.raises(mrl.BadRequest) as caught:
+        client.search(name, query="x", k=0)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is type(caught.value)
+    assert (copy.status, copy.code, copy.message, str(copy)) == (caught.value.status, caught.value.code, caught.value.message, str(caught.value))
+    assert copy.is_client_error
+    unreachable = pickle.loads(pickle.dumps(mrl.DaemonUnreachable("/nowhere.sock", OSError("refused"))))
+    assert unreachable.socket == "/nowhere.sock" and not unreachable.is_client_error

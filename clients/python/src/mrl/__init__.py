@@ -2,6 +2,7 @@
 Unix socket, one method per route of api/openapi.json; errors are ``mrl.errors`` exceptions."""
 
 from .client import AsyncClient, Client, RetryPolicy
+from .daemon import LocalDaemon
 from .discovery import default_socket_path
 from .errors import (
     BadRequest,
@@ -32,6 +33,7 @@ __all__ = [
     "IndexExists",
     "IndexNotFound",
     "Internal",
+    "LocalDaemon",
     "MethodNotAllowed",
     "ModelUnavailable",
     "MrlError",

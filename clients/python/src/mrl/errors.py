@@ -19,6 +19,23 @@ class MrlError(Exception):
         self.status = status
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple:
+        # Pickled whole (to another process: multiprocessing, a Ray actor's caller), not by
+        # the one formatted message the base class would keep.
+        return (_rebuild, (type(self), self.__dict__))
+
+    @property
+    def is_client_error(self) -> bool:
+        """The request itself is wrong (a 4xx answer): sending it again, anywhere, will not help."""
+        return 400 <= self.status < 500
+
+
+def _rebuild(cls: type[MrlError], fields: dict) -> MrlError:
+    error = Exception.__new__(cls)
+    error.__dict__.update(fields)
+    error.args = (f"{fields['status']} {fields['code']}: {fields['message']}",)
+    return error
+
 
 class DaemonUnreachable(MrlError):
     """No daemon answers on the socket (not started, or the path is wrong)."""
