@@ -29,20 +29,27 @@ def content_hash(id: str, text: str, precision: str) -> str:
     return hashlib.sha256(f"{precision}\0{id}\0{text}".encode()).hexdigest()[:32]
 
 
-#: What reading, hashing and writing rows reserve: none. They are light, and the encoder actors
-#: reserve one CPU each; were the reads to wait for a CPU too, actors holding every CPU of the
-#: cluster would leave them none, and nothing would move.
-LIGHT = {"num_cpus": 0}
+#: What reading and writing rows reserve: no CPU, since the encoder actors reserve one each and
+#: reads waiting for a CPU that actors hold would wait forever; and at most 2 tasks at a time,
+#: since each task at once takes a Ray worker process, whose start costs a second or two of CPU.
+LIGHT = {"num_cpus": 0, "concurrency": 2}
 
 
-def read_input(path: str | Path) -> ray.data.Dataset:
-    """JSONL (``.jsonl``, ``.jsonl.gz``, ``.json``) or Parquet (a file or a folder of them)."""
+def read_input(path: str | Path, blocks: int | None = None) -> ray.data.Dataset:
+    """JSONL (``.jsonl``, ``.jsonl.gz``, ``.json``) or Parquet (a file or a folder of them), in
+    at least ``blocks`` blocks when given."""
     name = str(path)
     if name.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
-        return ray.data.read_json(name, **LIGHT)
+        return ray.data.read_json(name, override_num_blocks=blocks, **LIGHT)
     if name.endswith(".parquet") or Path(name).is_dir():
-        return ray.data.read_parquet(name, **LIGHT)
+        return ray.data.read_parquet(name, override_num_blocks=blocks, **LIGHT)
     raise ValueError(f"{name}: give a JSONL file (.jsonl, .jsonl.gz) or Parquet (a .parquet file or a folder of them)")
+
+
+def input_bytes(path: str | Path) -> int:
+    """Bytes of the file, or of the files in the folder, at ``path``."""
+    path = Path(path)
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
 
 
 def require_columns(dataset: ray.data.Dataset, source: str, *names: str) -> None:
@@ -57,40 +64,36 @@ def vector_column(vectors: list[list[float]], dimensions: int) -> pa.FixedSizeLi
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), dimensions)
 
 
-def _with_hashes(batch: pa.Table, id_column: str, text_column: str, precision: str) -> pa.Table:
-    ids, texts = batch.column(id_column).to_pylist(), batch.column(text_column).to_pylist()
-    for id, text in zip(ids, texts):
-        if not isinstance(id, str) or not isinstance(text, str):
-            raise ValueError(f"row {id!r}: {id_column!r} and {text_column!r} must be strings")
-    hashes = pa.array([content_hash(i, t, precision) for i, t in zip(ids, texts)], type=pa.string())
-    return batch.append_column(CONTENT_HASH, hashes)
-
-
-def _not_in(batch: pa.Table, done: pa.Array) -> pa.Table:
-    return batch.filter(pc.invert(pc.is_in(batch.column(CONTENT_HASH), value_set=done)))
-
-
 class MrlEmbedder:
     """``dataset.map_batches(MrlEmbedder, concurrency=N, num_cpus=1, batch_format="pyarrow")``:
-    adds a ``vector`` column (fixed-size lists of float32) holding the embedding of ``text``.
+    adds a ``content_hash`` column (of id, text and precision) and a ``vector`` column
+    (fixed-size lists of float32) holding the embedding of ``text``; rows whose hash is in
+    ``done`` (embedded by an earlier run) are left out.
 
     Each actor starts its own ``mrl serve`` with an encoder of one thread, so N actors of one
     CPU each use N cores without fighting over them."""
 
-    def __init__(self, *, text_column: str = "text", precision: str = "fp32", binary: str | None = None) -> None:
-        self.text_column = text_column
-        self.precision = precision
+    def __init__(self, *, id_column: str = "id", text_column: str = "text", precision: str = "fp32",
+                 binary: str | None = None, done: pa.Array | None = None) -> None:
+        self.id_column, self.text_column, self.precision = id_column, text_column, precision
+        self.done = done if done is not None and len(done) else None
         self.daemon = actor_daemon(binary=binary)
         self.client = self.daemon.client()
         self.dimensions = self.client.embed([""], precision=precision)["dimensions"]
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        ids, texts = batch.column(self.id_column).to_pylist(), batch.column(self.text_column).to_pylist()
+        for id, text in zip(ids, texts):
+            if not isinstance(id, str) or not isinstance(text, str):
+                raise ValueError(f"row {id!r}: {self.id_column!r} and {self.text_column!r} must be strings")
+        hashes = pa.array([content_hash(i, t, self.precision) for i, t in zip(ids, texts)], type=pa.string())
+        batch = batch.drop_columns([c for c in (VECTOR, CONTENT_HASH) if c in batch.column_names]).append_column(CONTENT_HASH, hashes)
+        if self.done is not None:
+            batch = batch.filter(pc.invert(pc.is_in(hashes, value_set=self.done)))
         texts = batch.column(self.text_column).to_pylist()
         vectors: list[list[float]] = []
         for start in range(0, len(texts), EMBED_LIMIT):
             vectors.extend(self.client.embed(texts[start : start + EMBED_LIMIT], precision=self.precision)["vectors"])
-        if VECTOR in batch.column_names:
-            batch = batch.drop_columns([VECTOR])
         return batch.append_column(VECTOR, vector_column(vectors, self.dimensions))
 
     def __del__(self) -> None:
@@ -132,21 +135,20 @@ def embed(
     Parquet folder ``output``. Rows whose id and text were embedded into ``output`` before (at
     this precision) are skipped: an interrupted or repeated run does only what is left."""
     started = time.monotonic()
-    dataset = read_input(input)
+    # An actor embeds a block's batches one after the other: a file read as one block would
+    # keep all but one actor idle. Blocks of about 1 MB, and at least 4 per actor, keep all busy.
+    dataset = read_input(input, blocks=max(4 * actors, input_bytes(input) >> 20))
     require_columns(dataset, str(input), id_column, text_column)
     present, done = rows_in(output)
-    dataset = dataset.map_batches(_with_hashes, batch_format="pyarrow", **LIGHT,
-                                  fn_kwargs={"id_column": id_column, "text_column": text_column, "precision": precision})
-    if present:
-        dataset = dataset.map_batches(_not_in, batch_format="pyarrow", fn_kwargs={"done": done}, **LIGHT)
     dataset = dataset.map_batches(
         MrlEmbedder,
         batch_format="pyarrow",
         batch_size=batch_size,
         concurrency=actors,
         num_cpus=1,
-        fn_constructor_kwargs={"text_column": text_column, "precision": precision, "binary": binary},
+        fn_constructor_kwargs={"id_column": id_column, "text_column": text_column, "precision": precision,
+                               "binary": binary, "done": done},
     )
-    dataset.write_parquet(str(output), ray_remote_args=LIGHT)
+    dataset.write_parquet(str(output), ray_remote_args={"num_cpus": 0}, concurrency=LIGHT["concurrency"])
     total, _ = rows_in(output)
     return EmbedReport(present=present, embedded=total - present, seconds=time.monotonic() - started)

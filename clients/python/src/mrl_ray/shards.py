@@ -144,7 +144,7 @@ def build_shards(
         lambda batch: batch.append_column(SHARD, pa.array([shard_of(i, shards) for i in batch.column(id_column).to_pylist()], pa.int32())),
         batch_format="pyarrow",
         **LIGHT,
-    ).write_parquet(str(parts), partition_cols=[SHARD], ray_remote_args=LIGHT)
+    ).write_parquet(str(parts), partition_cols=[SHARD], ray_remote_args={"num_cpus": 0}, concurrency=LIGHT["concurrency"])
     names = [f"{index}-{i}" for i in range(shards)]
     built = ray.get([
         _build_shard.remote(str(parts), i, str(build), name, str(build / "head.json"), id_column, binary)
