@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import ray
 
 import mrl_ray
+import mrl_ray.embedding
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -78,9 +78,12 @@ def ray_sentence_transformers(path: Path, folder: Path) -> float:
     out = folder / "ray-st"
     shutil.rmtree(out, ignore_errors=True)
     started = time.monotonic()
-    ray.data.read_json(str(path)).map_batches(
-        SentenceTransformerEmbedder, batch_size=256, concurrency=2, num_cpus=1, batch_format="numpy"
-    ).write_parquet(str(out))
+    # The same reads, blocks and writes as mrl_ray.embed (which keep both actors busy), so that
+    # only the encoder differs.
+    mrl_ray.embedding.read_input(path, blocks=8).map_batches(
+        SentenceTransformerEmbedder, batch_size=256, num_cpus=1, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=2, max_tasks_in_flight_per_actor=1),
+    ).write_parquet(str(out), ray_remote_args={"num_cpus": 0}, concurrency=2)
     return time.monotonic() - started
 
 
@@ -92,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ray-embed-"))
     path = corpus(args.corpus, args.limit, folder)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    mrl_ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     runs = {"mrl embed (2 threads)": mrl_embed, "Ray Data + mrl actors (2 x 1 thread)": ray_mrl,
             "Ray Data + sentence-transformers actors (2 x 1 thread)": ray_sentence_transformers}
     rates: dict[str, list[float]] = {name: [] for name in runs}

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +21,11 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import ray
 from ray import serve
 
-import mrl
-from mrl_ray import LocalDaemon, build_shards
+import mrl_ray
+from mrl import LocalDaemon
+from mrl_ray import build_shards
 from mrl_ray.serving import deploy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,11 +58,11 @@ def main() -> None:
     pq.write_table(pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])}),
                    folder / "vectors.parquet")
     queries = np.load(SHARED / "minilm-debian-titles.f16.npy").astype(np.float32)[:QUERIES]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    mrl_ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     rows = []
 
     one = build_shards(folder / "vectors.parquet", folder / "build-1", shards=1, binary=MRL)
-    direct = LocalDaemon(Path(one.shards[0].path).parent, binary=MRL, threads=2)
+    direct = LocalDaemon(Path(one.shards[0].path).parent, binary=MRL)
     with direct.client() as client:
         for clients in (1, 8):
             rows.append(("daemon, direct (Unix socket)", clients) + measure(lambda v: client.search(one.shards[0].name, vector=v, k=10), queries, clients))

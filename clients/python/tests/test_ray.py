@@ -22,6 +22,7 @@ from ray import serve
 
 from conftest import MRL_BIN as BINARY, REPO
 from mrl import LocalDaemon
+import mrl_ray
 from mrl_ray import build_shards, embed, shard_of
 from mrl_ray.serving import deploy
 from mrl_ray.shards import document_lines
@@ -32,8 +33,7 @@ SEARCH = "http://127.0.0.1:8000/indexes/shard/search"
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"MRL_BIN": BINARY}})
+    mrl_ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"MRL_BIN": BINARY}})
     yield
     serve.shutdown()
     ray.shutdown()

@@ -8,8 +8,7 @@ import argparse
 import sys
 import time
 
-import ray
-
+from .cluster import init
 from .embedding import embed
 from .shards import build_shards
 
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("actors", "batch_size", "shards", "sample", "replicas"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    ray.init(address=args.address, log_to_driver=False)
+    init(args.address, log_to_driver=False)
     try:
         if args.command == "embed":
             report = embed(args.input, args.output, actors=args.actors, batch_size=args.batch_size,

@@ -144,7 +144,9 @@ def embed(
         MrlEmbedder,
         batch_format="pyarrow",
         batch_size=batch_size,
-        concurrency=actors,
+        # One block at a time per actor: blocks queued on a busy actor while another is idle
+        # would leave the last ones to one actor.
+        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
         num_cpus=1,
         fn_constructor_kwargs={"id_column": id_column, "text_column": text_column, "precision": precision,
                                "binary": binary, "done": done},

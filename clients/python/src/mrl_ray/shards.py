@@ -143,7 +143,8 @@ def build_shards(
     dataset.map_batches(
         lambda batch: batch.append_column(SHARD, pa.array([shard_of(i, shards) for i in batch.column(id_column).to_pylist()], pa.int32())),
         batch_format="pyarrow",
-        **LIGHT,
+        num_cpus=0,
+        compute=ray.data.TaskPoolStrategy(size=LIGHT["concurrency"]),
     ).write_parquet(str(parts), partition_cols=[SHARD], ray_remote_args={"num_cpus": 0}, concurrency=LIGHT["concurrency"])
     names = [f"{index}-{i}" for i in range(shards)]
     built = ray.get([
