@@ -14,7 +14,11 @@ from .shards import build_shards
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mrl-ray", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="mrl-ray",
+        description="mrl past one machine, on a Ray cluster (or a local one when no address is given): embed a "
+        "corpus on Ray Data, build a sharded index from the vectors, serve it on Ray Serve.",
+    )
     parser.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else a local cluster)")
     parser.add_argument("--mrl", dest="binary", help="the mrl executable on every node (default: $MRL_BIN, else mrl on PATH)")
     commands = parser.add_subparsers(dest="command", required=True)
