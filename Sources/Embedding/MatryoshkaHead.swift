@@ -39,7 +39,7 @@ public struct MatryoshkaHead: Sendable {
     /// the d × d matrix); nil for the identity.
     public let matrix: [Float]?
     /// Past any fitted rotation or trained adaptor; NaN fails the comparison too.
-    static let largestEntry: Float = 1e15
+    public static let largestEntry: Float = 1e15
 
     public static func identity(dimensions: Int) -> MatryoshkaHead {
         MatryoshkaHead(kind: .none, dimensions: dimensions, validated: nil)

@@ -48,12 +48,12 @@ public struct HeadFile: Sendable, Equatable {
         guard let kindName = fields["kind"]?.string, let kind = MatryoshkaHead.Kind(rawValue: kindName) else {
             throw bad("kind", "must be one of " + MatryoshkaHead.Kind.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard let dimensions = fields["dimensions"]?.int64.flatMap(Int.init(exactly:)), (1...4_096).contains(dimensions) else {
+        guard let dimensions = fields["dimensions"]?.int, (1...4_096).contains(dimensions) else {
             throw bad("dimensions", "must be a whole number from 1 to 4096")
         }
         let model = fields["model"]
         guard model == nil || model?.isNull == true || model?.string != nil else { throw bad("model", "must be a string or null") }
-        guard let fittedOn = (fields["fitted_on"] ?? .integer(0)).int64.flatMap(Int.init(exactly:)), fittedOn >= 0 else {
+        guard let fittedOn = (fields["fitted_on"] ?? .integer(0)).int, fittedOn >= 0 else {
             throw bad("fitted_on", "must be a whole number, 0 or more")
         }
         guard let items = fields["matrix"]?.array else { throw bad("matrix", "must be an array of numbers") }
@@ -64,8 +64,9 @@ public struct HeadFile: Sendable, Equatable {
         var matrix: [Float] = []
         matrix.reserveCapacity(expected)
         for (i, item) in items.enumerated() {
-            guard let value = item.float, value.isFinite, abs(value) <= 1e15 else {
-                throw bad("matrix[\(i)]", "must be a finite number within ±1e15")
+            // The bound MatryoshkaHead keeps, checked here to name the entry.
+            guard let value = item.float, value.isFinite, abs(value) <= MatryoshkaHead.largestEntry else {
+                throw bad("matrix[\(i)]", "must be a finite number within ±\(MatryoshkaHead.largestEntry)")
             }
             matrix.append(value)
         }

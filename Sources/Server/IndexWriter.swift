@@ -150,23 +150,19 @@ final class IndexWriter: Sendable {
     private func runAlone(_ job: Job) {
         switch job {
         case .upsert: commit(upserts: [job][...])
-        case .delete(let ids, let promise):
-            let deleted = Result { try index.deleteDocuments(ids) }
-            queue.release(1)
-            promise.completeWith(deleted)
-        case .files(let put, let forget, let promise):
-            let done = Result { try index.updateFileRecords(put: put, forget: forget) }
-            queue.release(1)
-            promise.completeWith(done)
+        case .delete(let ids, let promise): answer(promise) { try index.deleteDocuments(ids) }
+        case .files(let put, let forget, let promise): answer(promise) { try index.updateFileRecords(put: put, forget: forget) }
         case .queryLog(let enabled, let includeText, let clear, let promise):
-            let state = Result { try index.changeQueryLog(enabled: enabled, includeText: includeText, clear: clear) }
-            queue.release(1)
-            promise.completeWith(state)
-        case .head(let file, let promise):
-            let change = Result { try index.installHead(file) }
-            queue.release(1)
-            promise.completeWith(change)
+            answer(promise) { try index.changeQueryLog(enabled: enabled, includeText: includeText, clear: clear) }
+        case .head(let file, let promise): answer(promise) { try index.installHead(file) }
         }
+    }
+
+    /// Runs a job alone and answers it, freeing its place in the queue first.
+    private func answer<Value>(_ promise: EventLoopPromise<Value>, _ work: () throws -> Value) {
+        let result = Result(catching: work)
+        queue.release(1)
+        promise.completeWith(result)
     }
 
     private func commit(upserts: ArraySlice<Job>) {
