@@ -80,10 +80,11 @@ def ray_sentence_transformers(path: Path, folder: Path) -> float:
     started = time.monotonic()
     # The same reads, blocks and writes as mrl_ray.embed (which keep both actors busy), so that
     # only the encoder differs.
-    mrl_ray.embedding.read_input(path, blocks=8).map_batches(
+    embedded = mrl_ray.embedding.read_input(path, blocks=8).map_batches(
         SentenceTransformerEmbedder, batch_size=256, num_cpus=1, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=2, max_tasks_in_flight_per_actor=1),
-    ).write_parquet(str(out), ray_remote_args={"num_cpus": 0}, concurrency=2)
+    )
+    mrl_ray.embedding.write_parquet(embedded, out)
     return time.monotonic() - started
 
 

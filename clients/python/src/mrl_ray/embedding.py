@@ -9,6 +9,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,11 @@ def content_hash(id: str, text: str, precision: str) -> str:
 #: reads waiting for a CPU that actors hold would wait forever; and at most 2 tasks at a time,
 #: since each task at once takes a Ray worker process, whose start costs a second or two of CPU.
 LIGHT = {"num_cpus": 0, "concurrency": 2}
+
+
+def write_parquet(dataset: ray.data.Dataset, path: str | Path, **options: Any) -> None:
+    """``dataset.write_parquet`` with its writes as light as its reads (see ``LIGHT``)."""
+    dataset.write_parquet(str(path), ray_remote_args={"num_cpus": LIGHT["num_cpus"]}, concurrency=LIGHT["concurrency"], **options)
 
 
 def read_input(path: str | Path, blocks: int | None = None) -> ray.data.Dataset:
@@ -111,12 +117,11 @@ class EmbedReport:
     seconds: float
 
 
-def rows_in(output: str | Path) -> tuple[int, pa.Array]:
-    """Rows already in the Parquet folder ``output``, and their content hashes."""
+def hashes_in(output: str | Path) -> pa.Array:
+    """The content hashes of the rows already in the Parquet folder ``output``."""
     if not Path(output).is_dir() or not any(Path(output).glob("*.parquet")):
-        return 0, pa.array([], type=pa.string())
-    hashes = pads.dataset(str(output), format="parquet").to_table(columns=[CONTENT_HASH]).column(CONTENT_HASH)
-    return len(hashes), hashes.combine_chunks()
+        return pa.array([], type=pa.string())
+    return pads.dataset(str(output), format="parquet").to_table(columns=[CONTENT_HASH]).column(CONTENT_HASH).combine_chunks()
 
 
 def embed(
@@ -139,7 +144,7 @@ def embed(
     # keep all but one actor idle. Blocks of about 1 MB, and at least 4 per actor, keep all busy.
     dataset = read_input(input, blocks=max(4 * actors, input_bytes(input) >> 20))
     require_columns(dataset, str(input), id_column, text_column)
-    present, done = rows_in(output)
+    done = hashes_in(output)
     dataset = dataset.map_batches(
         MrlEmbedder,
         batch_format="pyarrow",
@@ -151,6 +156,7 @@ def embed(
         fn_constructor_kwargs={"id_column": id_column, "text_column": text_column, "precision": precision,
                                "binary": binary, "done": done},
     )
-    dataset.write_parquet(str(output), ray_remote_args={"num_cpus": 0}, concurrency=LIGHT["concurrency"])
-    total, _ = rows_in(output)
-    return EmbedReport(present=present, embedded=total - present, seconds=time.monotonic() - started)
+    write_parquet(dataset, output)
+    # Parquet's footers give the row count: no need to read the hashes again.
+    total = pads.dataset(str(output), format="parquet").count_rows()
+    return EmbedReport(present=len(done), embedded=total - len(done), seconds=time.monotonic() - started)

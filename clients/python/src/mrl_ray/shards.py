@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import ray
 
-from .embedding import LIGHT, VECTOR, read_input, require_columns
+from .embedding import LIGHT, VECTOR, read_input, require_columns, write_parquet
 from mrl.daemon import mrl_binary, run_mrl
 
 
@@ -140,12 +140,13 @@ def build_shards(
 
     # Rows by shard, as Parquet partitions that each task reads its own of.
     parts = build / "rows"
-    dataset.map_batches(
+    with_shards = dataset.map_batches(
         lambda batch: batch.append_column(SHARD, pa.array([shard_of(i, shards) for i in batch.column(id_column).to_pylist()], pa.int32())),
         batch_format="pyarrow",
-        num_cpus=0,
+        num_cpus=LIGHT["num_cpus"],
         compute=ray.data.TaskPoolStrategy(size=LIGHT["concurrency"]),
-    ).write_parquet(str(parts), partition_cols=[SHARD], ray_remote_args={"num_cpus": 0}, concurrency=LIGHT["concurrency"])
+    )
+    write_parquet(with_shards, parts, partition_cols=[SHARD])
     names = [f"{index}-{i}" for i in range(shards)]
     built = ray.get([
         _build_shard.remote(str(parts), i, str(build), name, str(build / "head.json"), id_column, binary)
