@@ -2,6 +2,7 @@ import CBLAS
 import CKernels
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A BERT encoder over memory-mapped weights. Sequences are packed back to back with no
 /// padding: the linear layers (BLAS sgemm) run over every token of a batch at once, and
@@ -117,12 +118,12 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
 
     /// One layer's share of `Weights`.
     enum LayerWeights {
-        case fp32, int8(Int8Layers.Layer), fewRows(FewRowLayers.Layer)
+        case fp32, int8(Int8Layers.Layer), fewRows(FewRowLayers.Layer, cores: Int)
     }
 
     /// Mean-pooled, L2-normalized embedding of each token sequence (each within maxPositions),
-    /// with the linear products on `weights`.
-    func embed(_ sequences: [[Int32]], workspace: Workspace, weights: Weights = .fp32) -> [[Float]] {
+    /// with the linear products on `weights`, on `cores` threads.
+    func embed(_ sequences: [[Int32]], workspace: Workspace, weights: Weights = .fp32, cores: Int = workers) -> [[Float]] {
         let h = config.hidden, tokens = sequences.reduce(0) { $0 + $1.count }
         let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let longest = sequences.map(\.count).max() ?? 0
@@ -143,18 +144,18 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
             switch weights {
             case .fewRows(let packed):
                 // A query: one thread walks the layer, and each product splits its outputs
-                // between the cores, so each reads half of the weights.
-                projectQKV(layer, .fewRows(packed.layers[n]), 0..<tokens, b)
+                // between the cores, so each reads its share of the weights.
+                projectQKV(layer, .fewRows(packed.layers[n], cores: cores), 0..<tokens, b)
                 for s in sequences.indices { attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: b.scores) }
-                finish(layer, .fewRows(packed.layers[n]), 0..<tokens, b)
+                finish(layer, .fewRows(packed.layers[n], cores: cores), 0..<tokens, b)
             case .fp32, .int8:
                 let products: LayerWeights = if case .int8(let quantized) = weights { .int8(quantized.layers[n]) } else { .fp32 }
-                BertModel.split(rows: tokens) { _, rows in self.projectQKV(layer, products, rows, b) }
-                BertModel.split(rows: sequences.count) { worker, seqs in
+                BertModel.split(rows: tokens, cores: cores, grain: BertModel.productGrain) { _, rows in self.projectQKV(layer, products, rows, b) }
+                BertModel.split(rows: sequences.count, cores: cores) { worker, seqs in
                     let scores = b.scores + worker * longest * longest
                     for s in seqs { self.attend(start: offsets[s], length: offsets[s + 1] - offsets[s], b, scores: scores) }
                 }
-                BertModel.split(rows: tokens) { _, rows in self.finish(layer, products, rows, b) }
+                BertModel.split(rows: tokens, cores: cores, grain: BertModel.productGrain) { _, rows in self.finish(layer, products, rows, b) }
             }
         }
         return pool(UnsafeBufferPointer(start: b.x, count: tokens * h), offsets: offsets)
@@ -178,14 +179,29 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
         }
     }
 
-    /// Runs `body(worker, range)` on `workers` equal shares of 0..<rows, one per core.
-    static func split(rows: Int, _ body: @Sendable (Int, Range<Int>) -> Void) {
-        let share = (rows + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = min(rows, worker * share)..<min(rows, (worker + 1) * share)
-            if !range.isEmpty { body(worker, range) }
+    /// Runs `body(worker, range)` over 0..<rows on `cores` threads (the calling thread alone for
+    /// one). The rows are cut into up to 4 pieces per core, of at least `grain` rows, and each
+    /// thread takes the next piece as it finishes one: a core that other work slows (a query's
+    /// pass beside a write's) does fewer pieces instead of keeping the other waiting. `worker`
+    /// numbers the thread, for its scratch memory.
+    static func split(rows: Int, cores: Int = workers, grain: Int = 1, _ body: @Sendable (Int, Range<Int>) -> Void) {
+        guard cores > 1 else { return body(0, 0..<rows) }
+        let pieces = max(1, min(cores * 4, rows / max(grain, 1)))
+        let size = (rows + pieces - 1) / pieces
+        let next = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: cores) { worker in
+            while true {
+                let piece = next.add(1, ordering: .relaxed).oldValue
+                guard piece < pieces else { return }
+                let range = min(rows, piece * size)..<min(rows, (piece + 1) * size)
+                if !range.isEmpty { body(worker, range) }
+            }
         }
     }
+
+    /// Fewest tokens in a piece of a product's rows: each BLAS call packs the whole weight
+    /// matrix, which a few hundred rows amortise.
+    static let productGrain = 256
 
     /// qkv[rows] = x[rows]·Wqkvᵀ + b.
     private func projectQKV(_ layer: Layer, _ weights: LayerWeights, _ rows: Range<Int>, _ b: Buffers) {
@@ -195,8 +211,8 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
             for (part, linear) in int8.qkv.enumerated() {
                 linear.apply(x, rows: rows.count, qkv + part * h, outStride: 3 * h, scratch: b.scratch(rows, config: config))
             }
-        case .fewRows(let packed):
-            packed.qkv.apply(x, rows: rows.count, qkv)
+        case .fewRows(let packed, let cores):
+            packed.qkv.apply(x, rows: rows.count, qkv, cores: cores)
         case .fp32:
             layer.qkv.withUnsafeBufferPointer { weight in
                 gemm(x, weight.baseAddress!, qkv, rows: rows.count, outputs: 3 * h, inputs: h)
@@ -229,7 +245,7 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
                     _ out: UnsafeMutablePointer<Float>, outputs: Int, inputs: Int) {
             switch weights {
             case .int8(let int8): int8[keyPath: quantized].apply(input, rows: r, out, scratch: b.scratch(rows, config: config))
-            case .fewRows(let few): few[keyPath: packed].apply(input, rows: r, out)
+            case .fewRows(let few, let cores): few[keyPath: packed].apply(input, rows: r, out, cores: cores)
             case .fp32: gemm(input, fp32, out, rows: r, outputs: outputs, inputs: inputs)
             }
         }

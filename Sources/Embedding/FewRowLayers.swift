@@ -19,9 +19,9 @@ final class PackedLinear: @unchecked Sendable {  // immutable after init
 
     /// out[rows × outputs] = x[rows × inputs] · weightᵀ, the cores each computing a share of the
     /// outputs, so the weights are read once (a few rows' product is bound by reading them).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, _ out: UnsafeMutablePointer<Float>) {
+    func apply(_ x: UnsafePointer<Float>, rows: Int, _ out: UnsafeMutablePointer<Float>, cores: Int = BertModel.workers) {
         nonisolated(unsafe) let (x, out) = (x, out)  // each part writes its own outputs' columns
-        BertModel.split(rows: mrl_few_rows_panels(outputs)) { _, panels in
+        BertModel.split(rows: mrl_few_rows_panels(outputs), cores: cores) { _, panels in
             mrl_few_rows_gemm(x, self.packed, out, rows, panels.lowerBound, panels.upperBound, self.outputs, self.inputs)
         }
     }

@@ -20,13 +20,15 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     private let tokenizer: WordPieceTokenizer
     private let model: BertModel
     /// Which work an `embed` call is: queries, which a person waits for, or bulk writes.
-    /// Each lane has its own workspace, so a query never waits for a write's forward pass
-    /// (the two share the cores meanwhile); within a lane, passes take turns.
+    /// Each lane has its own workspace, so a query never waits for a write's pass (the two
+    /// share the cores meanwhile, the gate pacing queries so the write keeps most of them);
+    /// within a lane, passes take turns.
     public enum Lane: Sendable {
         case query, bulk
     }
     private let queryWorkspace = Mutex(BertModel.Workspace())
     private let bulkWorkspace = Mutex(BertModel.Workspace())
+    private let gate = LaneGate()
     /// Built from the fp32 weights on the first int8 encoding (about 30 MB).
     private let int8Layers = Mutex<Int8Layers?>(nil)
     /// Built from the fp32 weights on the first fp32 pass of a few tokens, in either lane, so that
@@ -66,6 +68,10 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
     /// The lane's workspace is taken per forward pass, so callers in one lane (two indexes'
     /// writes) take turns by pass, not by call.
     public func embed(_ texts: [String], lane: Lane = .query, precision: Precision = .fp32) -> [[Float]] {
+        lane == .bulk ? gate.write { passes(texts, lane: lane, precision: precision) } : passes(texts, lane: lane, precision: precision)
+    }
+
+    private func passes(_ texts: [String], lane: Lane, precision: Precision) -> [[Float]] {
         let sequences = texts.map(tokenize)
         var result = [[Float]](repeating: [], count: texts.count)
         var start = 0
@@ -78,7 +84,7 @@ public final class TextEncoder: @unchecked Sendable {  // each workspace is guar
             let batch = Array(sequences[start..<end])
             let weights: BertModel.Weights = precision == .int8 ? .int8(built(int8Layers, Int8Layers.init))
                 : tokens <= BertModel.fewRows ? .fewRows(built(fewRowLayers, FewRowLayers.init)) : .fp32
-            let vectors = lane == .query ? queryWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
+            let vectors = lane == .query ? gate.query { cores in queryWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights, cores: cores) } }
                                          : bulkWorkspace.withLock { model.embed(batch, workspace: $0, weights: weights) }
             for (offset, vector) in vectors.enumerated() { result[start + offset] = vector }
             start = end

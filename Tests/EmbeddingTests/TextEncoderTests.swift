@@ -142,9 +142,11 @@ final class TextEncoderTests: XCTestCase {
     }
 
     /// A query is embedded while a large write's texts are (issue 16, case 7): the lanes
-    /// have their own workspaces, so the query waits for none of the write's passes.
+    /// have their own workspaces, so the query waits for none of the write's passes; and though
+    /// it then runs on one core, its vector is the one it gets alone on every core.
     func testAQueryIsEmbeddedWhileABulkEmbeddingRuns() throws {
         let encoder = try encoder()
+        let alone = encoder.embed(["tiling window manager"])
         let bulk = Array(repeating: String(repeating: "a longer text about window managers ", count: 40), count: 24)  // 2 passes
         let bulkDone = Atomic(false)
         let writer = Thread { bulkDone.store(encoder.embed(bulk, lane: .bulk).count == bulk.count, ordering: .releasing) }
@@ -152,6 +154,7 @@ final class TextEncoderTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.3)  // the write's first pass is under way
         let query = encoder.embed(["tiling window manager"])
         XCTAssertFalse(bulkDone.load(ordering: .acquiring), "the query did not wait for the write's embedding to end")
+        XCTAssertEqual(query, alone, "a query gets the same floats beside a write as alone")
         XCTAssertGreaterThan(zip(query[0], encoder.embed(["tiling window manager"], lane: .bulk)[0]).reduce(Float(0)) { $0 + $1.0 * $1.1 }, 0.99999,
                              "both lanes embed alike")
         while !bulkDone.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.05) }
