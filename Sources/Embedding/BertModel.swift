@@ -124,6 +124,7 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     /// Mean-pooled, L2-normalized embedding of each token sequence (each within maxPositions),
     /// with the linear products on `weights`, on `cores` threads.
     func embed(_ sequences: [[Int32]], workspace: Workspace, weights: Weights = .fp32, cores: Int = workers) -> [[Float]] {
+        let cores = min(max(cores, 1), BertModel.workers)  // the attention's scratch holds `workers` matrices
         let h = config.hidden, tokens = sequences.reduce(0) { $0 + $1.count }
         let offsets = sequences.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let longest = sequences.map(\.count).max() ?? 0
@@ -180,13 +181,14 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
     }
 
     /// Runs `body(worker, range)` over 0..<rows on `cores` threads (the calling thread alone for
-    /// one). The rows are cut into up to 4 pieces per core, of at least `grain` rows, and each
-    /// thread takes the next piece as it finishes one: a core that other work slows (a query's
-    /// pass beside a write's) does fewer pieces instead of keeping the other waiting. `worker`
-    /// numbers the thread, for its scratch memory.
+    /// one). The rows are cut into a piece per core, or up to 4 per core where each keeps at
+    /// least `grain` rows, and each thread takes the next piece as it finishes one: a core that
+    /// other work slows (a query's pass beside a write's) does fewer pieces instead of keeping
+    /// the other waiting. `worker` numbers the thread, for its scratch memory.
     static func split(rows: Int, cores: Int = workers, grain: Int = 1, _ body: @Sendable (Int, Range<Int>) -> Void) {
+        guard rows > 0 else { return }
         guard cores > 1 else { return body(0, 0..<rows) }
-        let pieces = max(1, min(cores * 4, rows / max(grain, 1)))
+        let pieces = min(rows, max(cores, min(cores * 4, rows / max(grain, 1))))
         let size = (rows + pieces - 1) / pieces
         let next = Atomic(0)
         DispatchQueue.concurrentPerform(iterations: cores) { worker in
@@ -199,8 +201,8 @@ final class BertModel: @unchecked Sendable {  // immutable after init; weights a
         }
     }
 
-    /// Fewest tokens in a piece of a product's rows: each BLAS call packs the whole weight
-    /// matrix, which a few hundred rows amortise.
+    /// Fewest tokens in a piece of a product's rows beyond one piece a core: each BLAS call
+    /// packs the whole weight matrix, which a few hundred rows amortise.
     static let productGrain = 256
 
     /// qkv[rows] = x[rows]·Wqkvᵀ + b.

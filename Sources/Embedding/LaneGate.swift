@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Shares the cores between the encoder's lanes while a write is embedding, as weighted fair
 /// sharing does: queries together get at most `queryShare` of the cores' time, each running on
@@ -7,80 +8,86 @@ import Foundation
 /// machine from a write (three busy threads on two cores: the query thread's fair share under
 /// Linux); with it a query waits only for its pacing, never for a write's pass. With no write
 /// under way, queries run unpaced on every core.
-final class LaneGate: @unchecked Sendable {  // all state behind `condition`
+final class LaneGate: Sendable {
     /// The queries' share of the cores' time during a write.
     let queryShare: Double
-    /// Query CPU time a write's start grants at once, so the first queries of a write run unpaced.
+    /// Query CPU seconds that build up while queries take less than their share, so the first
+    /// queries of a write, or a short burst, run unpaced.
     private let burst: Double
     private let cores: Int
-    private let condition = NSCondition()
-    private var writes = 0
-    /// CPU seconds queries may still take before they wait; negative: overdrawn.
-    private var credit = 0.0
-    /// The running mean of a query pass's CPU seconds during writes. Each pass is charged the
-    /// mean when it starts, and what it used beyond (or short of) it is repaid over the next
-    /// passes, an eighth at a time: a long query does not make the next one wait much longer,
-    /// and the share still holds over a run.
-    private var meanCost = 0.005
-    private var owed = 0.0
-    private var accounted = 0.0
+    private let state: Mutex<State>
+
+    private struct State {
+        var writes = 0
+        /// CPU seconds queries may still take before they wait; negative: overdrawn.
+        var credit: Double
+        var accounted = LaneGate.now()
+        /// The running mean of a query pass's CPU seconds during writes. Each pass is charged the
+        /// mean when it starts, and what it used beyond (or short of) it is repaid over the next
+        /// passes, an eighth at a time: a long query makes the next ones wait only a little
+        /// longer, and the share holds over a run.
+        var meanCost = 0.005
+        var owed = 0.0
+    }
+
+    /// The most a pass's overrun is carried (CPU seconds): one large `/embed` batch during a
+    /// write delays the searches after it by at most about a second in all, at the cost of
+    /// the write's share for that moment.
+    private static let maxOwed = 0.05
 
     init(queryShare: Double = 0.15, burst: Double = 0.02, cores: Int = BertModel.workers) {
         self.queryShare = queryShare
         self.burst = burst
         self.cores = cores
+        state = Mutex(State(credit: burst))
     }
 
     /// Runs a query's pass on the cores it may use: all of them with no write under way, else
     /// one, once the queries' share has room for it.
     func query<T>(_ pass: (_ cores: Int) -> T) -> T {
-        condition.lock()
-        accrue()
-        while writes > 0, credit < 0 {
-            _ = condition.wait(until: Date(timeIntervalSinceNow: -credit / (queryShare * Double(cores))))
-            accrue()
+        // Paced queries wait in short monotonic sleeps, so a write's end or a clock step is
+        // noticed within a few milliseconds.
+        while let wait = state.withLock({ accrue(&$0) ? nil : min(-$0.credit / rate, 0.005) }) {
+            Thread.sleep(forTimeInterval: wait)
         }
-        guard writes > 0 else {
-            condition.unlock()
-            return pass(cores)
+        let charge: Double? = state.withLock { state in
+            guard state.writes > 0 else { return nil }
+            let charge = state.meanCost
+            state.credit -= max(0, charge + state.owed / 8)
+            state.owed -= state.owed / 8
+            return charge
         }
-        let charge = meanCost
-        credit -= max(0, charge + owed / 8)
-        owed -= owed / 8
-        condition.unlock()
+        guard let charge else { return pass(cores) }
         let start = LaneGate.threadCPU()
         let result = pass(1)
         let used = LaneGate.threadCPU() - start
-        condition.lock()
-        owed += used - charge
-        meanCost += (used - meanCost) / 16
-        condition.unlock()
+        state.withLock { state in
+            state.owed = min(LaneGate.maxOwed, state.owed + used - charge)
+            state.meanCost += (min(used, 2 * state.meanCost) - state.meanCost) / 16
+        }
         return result
     }
 
     /// Marks a write's embedding (all its passes): queries are paced until it ends.
     func write<T>(_ passes: () -> T) -> T {
-        condition.lock()
-        if writes == 0 {
-            credit = burst
-            accounted = LaneGate.now()
+        state.withLock { state in
+            _ = accrue(&state)
+            state.writes += 1
         }
-        writes += 1
-        condition.unlock()
-        defer {
-            condition.lock()
-            writes -= 1
-            condition.broadcast()  // a paced query need wait no longer
-            condition.unlock()
-        }
+        defer { state.withLock { $0.writes -= 1 } }
         return passes()
     }
 
-    /// Grants the queries their share of the cores' time since the last account (lock held).
-    private func accrue() {
+    /// CPU seconds a second the queries earn: their share of the cores.
+    private var rate: Double { queryShare * Double(cores) }
+
+    /// Grants the queries their share of the cores' time since the last account, up to the
+    /// burst; whether a query may go now (no write under way, or credit left).
+    private func accrue(_ state: inout State) -> Bool {
         let now = LaneGate.now()
-        if writes > 0 { credit = min(burst, credit + (now - accounted) * queryShare * Double(cores)) }
-        accounted = now
+        state.credit = min(burst, state.credit + (now - state.accounted) * rate)
+        state.accounted = now
+        return state.writes == 0 || state.credit >= 0
     }
 
     /// Seconds on the monotonic clock.

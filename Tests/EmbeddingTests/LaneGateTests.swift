@@ -76,7 +76,9 @@ final class LaneGateTests: XCTestCase {
             let covered = pieces.map(\.range).sorted { $0.lowerBound < $1.lowerBound }
             XCTAssertEqual(covered.flatMap { Array($0) }, Array(0..<rows), "rows \(rows), cores \(cores), grain \(grain)")
             XCTAssertTrue(pieces.allSatisfy { (0..<cores).contains($0.worker) }, "a worker number names one of the threads")
-            if rows >= grain, cores > 1 { XCTAssertTrue(covered.allSatisfy { $0.count >= grain / 2 }, "pieces keep about the grain") }
+            XCTAssertGreaterThanOrEqual(covered.count, min(rows, cores), "every core gets a piece")
+            XCTAssertLessThanOrEqual(covered.count, cores * 4)
+            if rows / grain >= cores { XCTAssertTrue(covered.dropLast().allSatisfy { $0.count >= grain }, "pieces beyond one a core keep the grain") }
         }
     }
 }
