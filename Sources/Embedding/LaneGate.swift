@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -21,7 +20,7 @@ final class LaneGate: Sendable {
         var writes = 0
         /// CPU seconds queries may still take before they wait; negative: overdrawn.
         var credit: Double
-        var accounted = LaneGate.now()
+        var accounted = Seconds.monotonic()
         /// The running mean of a query pass's CPU seconds during writes. Each pass is charged the
         /// mean when it starts, and what it used beyond (or short of) it is repaid over the next
         /// passes, an eighth at a time: a long query makes the next ones wait only a little
@@ -58,9 +57,9 @@ final class LaneGate: Sendable {
             return charge
         }
         guard let charge else { return pass(cores) }
-        let start = LaneGate.threadCPU()
+        let start = Seconds.threadCPU()
         let result = pass(1)
-        let used = LaneGate.threadCPU() - start
+        let used = Seconds.threadCPU() - start
         state.withLock { state in
             state.owed = min(LaneGate.maxOwed, state.owed + used - charge)
             state.meanCost += (min(used, 2 * state.meanCost) - state.meanCost) / 16
@@ -84,19 +83,9 @@ final class LaneGate: Sendable {
     /// Grants the queries their share of the cores' time since the last account, up to the
     /// burst; whether a query may go now (no write under way, or credit left).
     private func accrue(_ state: inout State) -> Bool {
-        let now = LaneGate.now()
+        let now = Seconds.monotonic()
         state.credit = min(burst, state.credit + (now - state.accounted) * rate)
         state.accounted = now
         return state.writes == 0 || state.credit >= 0
-    }
-
-    /// Seconds on the monotonic clock.
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-    /// CPU seconds this thread has used.
-    private static func threadCPU() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

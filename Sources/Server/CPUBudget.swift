@@ -1,3 +1,4 @@
+import Embedding
 import Foundation
 
 /// Keeps the CPU time of the thread that calls `pause` within `share` of one core: time
@@ -19,8 +20,8 @@ final class CPUBudget: @unchecked Sendable {  // one thread at a time: the monit
         self.share = share
         self.burst = burst
         saved = burst
-        lastWall = CPUBudget.wallSeconds()
-        lastCPU = CPUBudget.threadCPUSeconds()
+        lastWall = Seconds.monotonic()
+        lastCPU = Seconds.threadCPU()
     }
 
     /// Returns when the budget has time for more work and `busy` is false; throws
@@ -36,17 +37,9 @@ final class CPUBudget: @unchecked Sendable {  // one thread at a time: the monit
     }
 
     private func account() {
-        let wall = CPUBudget.wallSeconds(), cpu = CPUBudget.threadCPUSeconds()
+        let wall = Seconds.monotonic(), cpu = Seconds.threadCPU()
         saved = min(burst, saved + (wall - lastWall) * share) - (cpu - lastCPU)
         spent += cpu - lastCPU
         (lastWall, lastCPU) = (wall, cpu)
-    }
-
-    private static func wallSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-    private static func threadCPUSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

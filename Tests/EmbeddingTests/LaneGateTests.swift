@@ -9,13 +9,8 @@ import XCTest
 final class LaneGateTests: XCTestCase {
     /// Burns `seconds` of this thread's CPU time, as a pass does.
     private func spin(_ seconds: Double) {
-        func cpu() -> Double {
-            var time = timespec()
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-        }
-        let end = cpu() + seconds
-        while cpu() < end {}
+        let end = Seconds.threadCPU() + seconds
+        while Seconds.threadCPU() < end {}
     }
 
     /// Starts a write on `gate` and returns once it is under way, with what ends it (and returns
