@@ -33,6 +33,21 @@ public struct RowSet: Sendable, Equatable {
         }
     }
 
+    /// Adds each of `rows` below `capacity`, leaving out any other: a filter's rows a value at a
+    /// time (one call per value, not per row, and no bounds check per row).
+    public mutating func insert(contentsOf rows: ArraySlice<UInt32>) {
+        var added = 0
+        words.withUnsafeMutableBufferPointer { words in
+            for row in rows {
+                let word = Int(row >> 6), bit: UInt64 = 1 << UInt64(row & 63)
+                guard word < words.count else { continue }
+                added += words[word] & bit == 0 ? 1 : 0
+                words[word] |= bit
+            }
+        }
+        count += added
+    }
+
     /// Calls `body` with each row, in ascending order.
     public func forEach(_ body: (UInt32) throws -> Void) rethrows {
         for (index, word) in words.enumerated() where word != 0 {

@@ -21,4 +21,20 @@ final class RowSetTests: XCTestCase {
             }
         }
     }
+
+    /// A value's rows added at once: repeats counted once, rows past the capacity left out.
+    func testRowsAddedAtOnceAreCountedOnceAndKeptWithinCapacity() {
+        var rng = SplitMix64(seed: 8)
+        for _ in 0..<100 {
+            let rows = (0..<Int(rng.next() % 200)).map { _ in UInt32(rng.next() % 400) }
+            var set = RowSet([5, 6], capacity: 300)
+            set.insert(contentsOf: rows[...])
+            let expected = Set(rows.filter { $0 < UInt32(set.capacity) }).union([5, 6])
+            var listed: [UInt32] = []
+            set.forEach { listed.append($0) }
+            XCTAssertEqual(listed, expected.sorted())
+            XCTAssertEqual(set.count, expected.count)
+        }
+    }
 }
+

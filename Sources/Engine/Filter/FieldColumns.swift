@@ -157,7 +157,7 @@ struct FieldColumn: Sendable {
     /// left out rather than trapping.
     private func add(runFrom start: Int, to end: Int, to set: inout RowSet) {
         guard start < end else { return }
-        for row in rows[starts[start]..<starts[end]] where Int(row) < set.capacity { set.insert(row) }
+        set.insert(contentsOf: rows[starts[start]..<starts[end]])
     }
 
     private func add(valueAt i: Int, to set: inout RowSet) { add(runFrom: i, to: i + 1, to: &set) }
