@@ -15,18 +15,16 @@ extension Index {
     func filtered(_ unfiltered: PlanChoice, request: SearchRequest, matching: RowSet, forced: FilterChoice.Strategy?,
                   snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
         let live = try snapshot.documentCount()
-        let measured = try graph.flatMap { try planner(in: snapshot, graph: $0) }
+        let measured: Planner? = try graph.flatMap { try self.planner(in: snapshot, graph: $0) }
+        let slowdown = measured?.currentSlowdown ?? 1
         // Predictions stand only for plans the planner measured: the exact scan of every live
-        // row, and the walk the unfiltered search would take.
-        let fullScanMs = measured.flatMap { planner in
-            planner.model.measurements.first { $0.plan.exact }.map { $0.meanMs * planner.currentSlowdown }
-        }
+        // row, and the walk the unfiltered search takes.
+        let fullScanMs = measured?.exactScan.map { $0.meanMs * slowdown }
         let share = Double(matching.count) / Double(max(live, 1))
         // A matching row scanned costs a share of a distance computation of the measured walk:
         // both score one of the walk's in-memory rows.
-        let scanRowMs = measured.flatMap { planner in
-            planner.model.measurements.first { $0.plan == unfiltered.plan && $0.meanDistanceComputations > 0 }
-                .map { $0.meanMs * planner.currentSlowdown / $0.meanDistanceComputations * FilterChoice.scannedRowCost }
+        let scanRowMs = unfiltered.measured.flatMap { walk in
+            walk.meanDistanceComputations > 0 ? walk.meanMs * slowdown / walk.meanDistanceComputations * FilterChoice.scannedRowCost : nil
         }
         let walkMs = unfiltered.measured == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
         let choice: FilterChoice

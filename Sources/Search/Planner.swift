@@ -104,7 +104,14 @@ public final class Planner: Sendable {
     /// Recent measured ÷ predicted latency, smoothed; 1 on an idle machine like the model's.
     private let slowdown = Mutex(1.0)
 
-    public init(model: CostModel) { self.model = model }
+    /// The measured exact scan of every live row, if the model has one: what a filter's
+    /// scan is predicted from, looked up once rather than per filtered search.
+    public let exactScan: PlanMeasurement?
+
+    public init(model: CostModel) {
+        self.model = model
+        exactScan = model.measurements.first { $0.plan.exact }
+    }
 
     public var currentSlowdown: Double { slowdown.withLock { $0 } }
 
