@@ -36,6 +36,7 @@ class SearchRequest(TypedDict, total=False):
     include_vectors: bool
     mode: Literal["semantic", "lexical", "hybrid"]
     filter: dict[str, Any]
+    fusion_weight: float
 
 
 class _FileRecordRequired(TypedDict):
