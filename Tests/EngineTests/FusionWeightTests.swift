@@ -2,6 +2,7 @@
 import Foundation
 import Search
 import Store
+import TestSupport
 import XCTest
 
 /// Hybrid search's fusion weight: what weights 0 and 1 give, the fit `mrl tune` makes on
@@ -148,6 +149,22 @@ final class FusionWeightTests: XCTestCase {
         XCTAssertEqual(overridden.fusion, Fusion(method: tuning.fusion.method, weight: 0.15))
         XCTAssertEqual(overridden.json["plan"]?["fusion"]?["weight"], 0.15)
         XCTAssertEqual(SearchResult(json: overridden.json)?.fusion, overridden.fusion, "read back as a client reads it")
+    }
+
+    /// Without a plan named, the semantic stage of a hybrid search walks the default plan's beam
+    /// widened by the fusion's depth over the k the plans were measured at, so that it keeps
+    /// its recall 50 deep; a beam the request names is kept (at least the depth).
+    func testTheSemanticStageWalksABeamForTheFusionDepth() throws {
+        let docs = ClusteredCorpus.documents(3_000)
+        let index = try makeClusteredIndex(docs)
+        try buildClusteredGraph(index)
+        let model = try XCTUnwrap(try index.calibrate(queryCount: 100))
+        let ef = try XCTUnwrap(Planner(model: model).plan(budgetMs: nil, k: model.k).plan.ef)
+        var request = SearchRequest(query: "anything", k: 10)
+        (request.mode, request.embedded) = (.hybrid, docs[5].vector)
+        XCTAssertEqual(try index.search(request).plan.ef, ef * 50 / model.k)
+        request.ef = 24
+        XCTAssertEqual(try index.search(request).plan.ef, 50)
     }
 
     func testTheOverrideIsValidated() throws {
