@@ -139,6 +139,7 @@ class _IndexInfoRequired(TypedDict):
 class IndexInfo(_IndexInfoRequired, total=False):
     calibration: dict[str, Any] | None
     monitor: dict[str, Any] | None
+    fusion: dict[str, Any] | None
 
 
 class IndexList(TypedDict):
