@@ -2,22 +2,30 @@ import Foundation
 import Search
 import Store
 
-/// A known-item query: a text (or a vector in the model's raw space) and the id of the one
-/// document that answers it.
+/// A known-item query: a text (or a vector in the model's raw space) and the id of the
+/// document that answers it (or the ids of those that do).
 public struct KnownItemQuery: Sendable {
     public var query: String?
     public var vector: [Float]?
-    public var relevantID: String
+    /// The ids of the documents (or files, or chunked documents) that answer it: at least one.
+    public var relevantIDs: [String]
+    /// The first of them (the only one of a known item).
+    public var relevantID: String { relevantIDs.first ?? "" }
 
     public init(query: String? = nil, vector: [Float]? = nil, relevantID: String) {
+        self.init(query: query, vector: vector, relevantIDs: [relevantID])
+    }
+
+    public init(query: String? = nil, vector: [Float]? = nil, relevantIDs: [String]) {
         self.query = query
         self.vector = vector
-        self.relevantID = relevantID
+        self.relevantIDs = relevantIDs
     }
 
     /// Reads a JSONL file (plain, .gz or "-") of `{"query": "...", "relevant_id": "..."}`
-    /// (`title` stands for a missing `query`), with `"vector": [...]` in place of or beside
-    /// the text (both are kept; searches use the vector).
+    /// (`title` stands for a missing `query`; `"relevant_ids": [...]` for several relevant
+    /// documents, in place of or beside `relevant_id`), with `"vector": [...]` in place of or
+    /// beside the text (both are kept; searches use the vector).
     /// Without `requiringRelevant`, `relevant_id` may be absent (it reads as "").
     /// Throws `badDocument` naming the file, line and field, and `unreadable`.
     public static func read(path: String, requiringRelevant: Bool = true) throws -> [KnownItemQuery] {
@@ -36,11 +44,18 @@ public struct KnownItemQuery: Sendable {
                 .badDocument(source: source, line: number, field: field, message: message)
             }
             guard let fields = try DocumentParser.jsonObject(bytes, source: source, line: number) else { continue }
-            let relevant = fields["relevant_id"]?.string ?? ""
-            guard !relevant.isEmpty || !requiringRelevant else {
-                throw fail("relevant_id", "is missing or not a non-empty string")
+            var relevant = fields["relevant_id"]?.string.map { [$0] } ?? []
+            if let list = fields["relevant_ids"], list != .null {
+                guard let ids = list.array?.compactMap(\.string), ids.count == list.array?.count, !ids.contains("") else {
+                    throw fail("relevant_ids", "is not a list of non-empty strings")
+                }
+                relevant += ids
             }
-            var query = KnownItemQuery(query: fields["query"]?.string ?? fields["title"]?.string, relevantID: relevant)
+            relevant = relevant.filter { !$0.isEmpty }
+            guard !relevant.isEmpty || !requiringRelevant else {
+                throw fail("relevant_id", "is missing or not a non-empty string (or give \"relevant_ids\", a list)")
+            }
+            var query = KnownItemQuery(query: fields["query"]?.string ?? fields["title"]?.string, relevantIDs: relevant)
             if let raw = fields["vector"], raw != .null {
                 do { query.vector = try DocumentParser.vector(from: raw).get() } catch { throw fail("vector", error.message) }
             } else if query.query == nil {
@@ -96,9 +111,7 @@ extension Index {
     public func evaluate(_ queries: [KnownItemQuery], dims: [Int], presets: [String] = [], modes: [SearchMode] = [],
                          groupByParent: Bool = false, filter: Filter? = nil, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Evaluation {
         // A chunked document is there when its first chunk is.
-        let present = try store.read { snapshot in
-            try queries.map { try snapshot.internalID(of: $0.relevantID) != nil || (groupByParent && snapshot.internalID(of: $0.relevantID + "#0") != nil) }
-        }
+        let present = try store.read { snapshot in try queries.map { try isPresent($0, in: snapshot, chunked: groupByParent) } }
         let scored = zip(queries, present).filter(\.1).map(\.0)
         let missing = zip(queries, present).filter { !$0.1 }.map(\.0.relevantID)
         let vectors = try queryVectors(scored)
@@ -120,11 +133,10 @@ extension Index {
                 times.append(result.tookMs)
                 quality.meanDistanceComputations += Double(result.distanceComputations)
                 // Grouped, a hit stands for its parent: the document (or file) the chunk is of.
-                let ids = result.hits.map { hit in
-                    groupByParent ? hit.meta.flatMap { try? JSON.parse($0) }.flatMap { $0["parent"]?.string ?? $0["path"]?.string } ?? hit.id : hit.id
-                }
+                let ids = result.hits.map { hit in groupByParent ? Index.parent(of: hit) ?? hit.id : hit.id }
                 answers.append(ids)
-                if let rank = ids.firstIndex(of: query.relevantID).map({ $0 + 1 }) {
+                let relevant = Set(query.relevantIDs)
+                if let rank = ids.firstIndex(where: relevant.contains).map({ $0 + 1 }) {
                     found100 += 1
                     if rank <= 10 {
                         quality.recallAt10 += 1

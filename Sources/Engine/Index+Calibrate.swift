@@ -227,8 +227,8 @@ extension Index {
     }
 
     /// The queries that choose the plans, and those held out to measure what they promise:
-    /// half each, drawn with `seed`.
-    public static func heldOutSplit(_ queries: [[Float]], seed: UInt64) -> (choosing: [[Float]], heldOut: [[Float]]) {
+    /// half each, drawn with `seed` (a fusion weight's two halves are drawn alike).
+    public static func heldOutSplit<Query>(_ queries: [Query], seed: UInt64) -> (choosing: [Query], heldOut: [Query]) {
         var rng = SplitMix64(seed: seed)
         let shuffled = queries.shuffled(using: &rng)
         return (Array(shuffled.dropFirst(queries.count / 2)), Array(shuffled.prefix(queries.count / 2)))

@@ -18,6 +18,8 @@ public struct IndexInfo: Sendable {
     public var graph: GraphRecord?
     public var graphIsCurrent: Bool
     public var costModel: CostModel?
+    /// The fusion weight `mrl tune` fitted for hybrid searches (nil: none, equal weights).
+    public var fusion: FusionTuning? = nil
     /// What the daemon's recall monitor has seen (nil outside a daemon, or before any search).
     public var monitor: RecallMonitor?
 
@@ -48,8 +50,10 @@ public struct IndexInfo: Sendable {
                  "measured_at": .string(model.measuredAt)]
             } ?? .null,
             "monitor": monitor?.json ?? .null,
+            "fusion": fusion?.json ?? .null,
             "description": .object(dropping: ["head": .string(headDescription), "graph": .string(graphDescription),
-                                              "presets": .string(presetsDescription), "monitor": monitor?.summary.map(JSON.string)]),
+                                              "presets": .string(presetsDescription), "monitor": monitor?.summary.map(JSON.string),
+                                              "fusion": .string(fusionDescription)]),
         ]
     }
 }
@@ -64,6 +68,7 @@ extension Index {
                              fileBytes: usage.fileBytes, usedBytes: usage.usedBytes, mapBytes: store.mapSize,
                              kernelISA: Kernels.selected, head: head, pendingHead: try snapshot.pendingHead(),
                              graph: graph, graphIsCurrent: graph?.isOver(head) ?? false, costModel: costModel,
+                             fusion: try snapshot.meta(Index.fusionKey, as: FusionTuning.self),
                              monitor: recallMonitor.isEmpty ? nil : recallMonitor)
         }
     }
@@ -107,5 +112,12 @@ extension IndexInfo {
         let held = costModel.heldOut > 0 ? ", \(costModel.heldOut) of them held out to measure these" : ""
         let source = "; calibrated on \(costModel.queries) \(costModel.querySource ?? "documents")\(held)"
         return list.joined(separator: "; ") + source + (costModel.staleness.map { " (\($0): run `mrl tune` to re-measure)" } ?? "")
+    }
+}
+
+extension IndexInfo {
+    /// One line for people: the weight hybrid searches give the semantic ranking, and whence.
+    public var fusionDescription: String {
+        fusion?.summary ?? "equal weights (plain reciprocal rank fusion): `mrl tune --queries LABELLED.jsonl` fits one"
     }
 }

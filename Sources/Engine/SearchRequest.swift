@@ -33,6 +33,10 @@ public struct SearchRequest: Sendable {
     public var embedded: [Float]?
     /// Only documents whose meta passes it (`Filter`).
     public var filter: Filter? = nil
+    /// A hybrid search's weight of the semantic ranking, 0...1 (the lexical one's is 1 − it;
+    /// see `Index.fuse`), in the fusion `mrl tune` fitted for the index (else reciprocal rank
+    /// fusion); nil: the fitted weight, else equal weights.
+    public var fusionWeight: Double? = nil
 
     public static let maxK = 10_000
     /// The longest `budget_ms` and `deadline_ms`: an hour is no limit for one search, and a
@@ -71,6 +75,7 @@ public struct SearchRequest: Sendable {
         if let deadlineMs { object["deadline_ms"] = .number(deadlineMs) }
         if mode != .semantic { object["mode"] = .string(mode.rawValue) }
         if let filter { object["filter"] = filter.json }
+        if let fusionWeight { object["fusion_weight"] = .number(fusionWeight) }
         return .object(object)
     }
 
@@ -84,6 +89,15 @@ public struct SearchRequest: Sendable {
         }
         if mode == .lexical, dims != nil || ef != nil || budgetMs != nil || preset != nil {
             throw EngineError.invalidRequest(field: "mode", message: "\"lexical\" ranks by words, no vectors: give it without \"dims\", \"ef\", \"budget_ms\" and \"preset\"")
+        }
+        if let fusionWeight {
+            // NaN fails the range check too.
+            guard fusionWeight >= 0 && fusionWeight <= 1 else {
+                throw EngineError.invalidRequest(field: "fusion_weight", message: "must be a number from 0 (lexical ranking only) to 1 (semantic ranking only), got \(fusionWeight)")
+            }
+            guard mode == .hybrid else {
+                throw EngineError.invalidRequest(field: "fusion_weight", message: "weighs the two rankings of a hybrid search: give it with \"mode\": \"hybrid\"")
+            }
         }
         guard (1...SearchRequest.maxK).contains(k) else {
             throw EngineError.invalidRequest(field: "k", message: "must be between 1 and \(SearchRequest.maxK), got \(k)")
@@ -152,6 +166,8 @@ public struct SearchResult: Sendable {
     public var mode = SearchMode.semantic
     /// What the lexical stage read, for lexical and hybrid searches.
     public var lexicalCost: LexicalCost?
+    /// How a hybrid search fused its rankings (see `SearchRequest.fusionWeight`).
+    public var fusion: Fusion?
 
     /// The API's shape, snake_case names: what `mrl search --json` prints and the daemon sends.
     public var json: JSON {
@@ -181,6 +197,7 @@ extension SearchResult {
         if plan.widen != nil { object["widened"] = .bool(widened) }
         object["mode"] = .string(mode.rawValue)
         if let lexicalCost { object["lexical"] = lexicalCost.json }
+        if let fusion { object["fusion"] = fusion.json }
         return .object(object)
     }
 
@@ -202,6 +219,9 @@ extension SearchResult {
         mode = plan["mode"]?.string.flatMap(SearchMode.init(rawValue:)) ?? .semantic
         if let terms = plan["lexical"]?["terms"]?.int, let postings = plan["lexical"]?["postings"]?.int {
             lexicalCost = LexicalCost(terms: terms, postings: postings)
+        }
+        if let method = plan["fusion"]?["method"]?.string.flatMap(Fusion.Method.init(rawValue:)), let weight = plan["fusion"]?["weight"]?.number {
+            fusion = Fusion(method: method, weight: weight)
         }
         partial = json["partial"]?.bool ?? false
         predictedMs = json["predicted_ms"]?.number

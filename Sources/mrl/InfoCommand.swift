@@ -32,6 +32,7 @@ struct InfoCommand: ParsableCommand {
             ["head", info["description"]?["head"]?.string ?? "?"],
             ["graph", info["description"]?["graph"]?.string ?? "?"],
             ["presets", info["description"]?["presets"]?.string ?? "?"],
+            ["hybrid fusion", info["description"]?["fusion"]?.string ?? "?"],
         ] + (info["description"]?["monitor"]?.string.map { [["recall monitor", $0]] } ?? []) + [
             ["format", "\(info["format"]?.int ?? 0)"],
             ["on disk", "\(mb("file_bytes")) file, \(mb("used_bytes")) in use"],

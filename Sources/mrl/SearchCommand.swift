@@ -11,13 +11,19 @@ struct SearchCommand: ParsableCommand {
             With a graph (built by `mrl index` from 5,000 documents on, or `mrl graph`), the search walks \
             it at a short prefix and rescores the candidates at full dimensions, with the plan the planner \
             picks for --budget-ms (or a default reaching recall 0.95). --dims N scans the first N \
-            dimensions exactly instead: fewer dimensions read fewer bytes, at some cost in quality.
+            dimensions exactly instead: fewer dimensions read fewer bytes, at some cost in quality. \
+            A hybrid search (the default for a query text) fuses the semantic and the BM25 ranking as \
+            `mrl tune --queries LABELLED.jsonl` fitted for the index (`mrl info` shows it): by reciprocal \
+            rank, w / (60 + semantic rank) + (1 − w) / (60 + lexical rank), or by relative score, \
+            w × semantic score + (1 − w) × BM25 score, each scaled to 0..1 over its ranking; untuned, by \
+            reciprocal rank at w = 0.5. --fusion-weight sets w for one search.
             Examples:
               mrl search --index debian "tiling window manager"
               mrl search --index debian --budget-ms 0.5 "pdf viewer"
               mrl search --index debian --preset fast "pdf viewer"
               mrl search --index debian --dims 64 -k 5 --json "pdf viewer"
               mrl search --index debian --mode hybrid "LZSS"
+              mrl search --index debian --fusion-weight 0.3 "LZSS"
               mrl search --index mine --vector-file q.json
               mrl search --index notes --filter '{"field": "ext", "eq": "md"}' "release checklist"
             """)
@@ -53,6 +59,10 @@ struct SearchCommand: ParsableCommand {
 
     @Option(help: "semantic (by meaning), lexical (BM25 over the words and identifiers) or hybrid (both, fused; the default for a query text, which it ranks best on every set measured); lexical and hybrid need a query text.")
     var mode: SearchMode?
+
+    @Option(help: "Hybrid only: the semantic ranking's weight, 0 (lexical only) to 1 (semantic only); default: the weight `mrl tune` fitted, else 0.5.")
+    var fusionWeight: Double?
+
     @OptionGroup var filter: FilterOptions
 
     @Flag(help: "Print the answer as JSON (the socket API's shape).")
@@ -64,6 +74,10 @@ struct SearchCommand: ParsableCommand {
             throw ValidationError("give a query text or --vector-file, not both and not neither")
         }
         if let mode, mode != .semantic, query == nil { throw ValidationError("--mode \(mode.rawValue) needs a query text: vectors are searched semantically") }
+        if let fusionWeight {
+            guard fusionWeight >= 0 && fusionWeight <= 1 else { throw ValidationError("--fusion-weight must be a number from 0 to 1, got \(fusionWeight)") }
+            guard query != nil, (mode ?? .hybrid) == .hybrid else { throw ValidationError("--fusion-weight weighs a hybrid search's two rankings: give it with a query text in --mode hybrid") }
+        }
     }
 
     func run() throws {
@@ -73,6 +87,7 @@ struct SearchCommand: ParsableCommand {
         request.groupByParent = groupBy == "parent"
         request.mode = mode ?? (query == nil ? .semantic : .hybrid)
         request.filter = try filter.parsed()
+        request.fusionWeight = fusionWeight
         let result = try target.service().answer(request)
         if json {
             print(result.json.serialized)
@@ -103,7 +118,9 @@ struct SearchCommand: ParsableCommand {
         print(String(format: "%@: %@ distances, %@ MB read, %.2f ms%@%@", result.plan.summary,
                      result.distanceComputations.formatted(), String(format: "%.2f", Double(result.bytesTouched) / 1e6),
                      result.tookMs, predicted, result.partial ? "; partial: the deadline cut it short" : ""))
-        if let lexical { print("fused by reciprocal rank with \(lexical)") }
+        if let lexical {
+            print("fused with \(lexical)" + (result.fusion.map { " (\($0.description))" } ?? ""))
+        }
     }
 
     private func readVector(_ path: String) throws -> [Float] {

@@ -6,7 +6,7 @@ import Terminal
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Measure recall against cost for every search plan, and store presets (fast, balanced, accurate, yours).",
+        abstract: "Measure recall against cost for every search plan, and store presets (fast, balanced, accurate, yours); fit hybrid search's fusion weight on labelled queries.",
         discussion: """
             Times every plan of the index's graph (beam width × rescoring stages × early exit, and the exact \
             scan) on sample queries and measures its recall@k against exact search for the same query. Queries \
@@ -19,15 +19,31 @@ struct TuneCommand: ParsableCommand {
             cheapest plan that reaches it, plus one you name for --target-recall or --budget-ms. Presets are \
             stored with the index; `mrl search --preset NAME` and the daemon's "preset" field use them. \
             The plan sample is deterministic for a --seed; timings are not.
+            Hybrid fusion: when --queries holds labelled text queries ("query" and "relevant_id", or \
+            "relevant_ids": a list, e.g. the files or chunked documents that answer it), tune also fits how \
+            a hybrid search fuses the semantic ranking with the lexical (BM25) one, and the weight w of the \
+            semantic one: by reciprocal rank, w / (60 + semantic rank) + (1 − w) / (60 + lexical rank), or \
+            by relative score, w × semantic score + (1 − w) × BM25 score, each scaled to 0..1 over its \
+            ranking. Each query's two rankings (the semantic one by the index's default plan, as measured \
+            just before) are fused by both methods at w = 0, 0.01, ..., 1, and the fusion of the best \
+            MRR@10 on all of them is stored with the index (ties go to reciprocal rank, then to the w \
+            nearest 0.5); hybrid searches use it ("fusion_weight", `mrl search --fusion-weight`, sets w). \
+            What it promises is measured on held-out queries: each half of the queries (drawn with --seed) \
+            is fitted alone and scores the other half, and the MRR@10 over all queries, each scored by a \
+            fusion not fitted on it, is shown beside the semantic and lexical rankings' own and plain \
+            RRF's. A hit answers a query when its id, or the document or file it is a chunk of, is a \
+            relevant one. Untuned indexes fuse by reciprocal rank at w = 0.5 (plain RRF). An index \
+            without a graph (under 5,000 documents) gets its fusion only.
             Examples:
               mrl tune --index debian
+              mrl tune --index debian --queries labelled.jsonl
               mrl tune --index debian --name strict --target-recall 0.97 --plot frontier.svg --peers tools/bench/out/ann_peers.json
               mrl tune --index debian --name snappy --budget-ms 0.2
             """)
 
     @OptionGroup var target: IndexOptions
 
-    @Option(help: "JSONL queries (\"query\" text or \"vector\"); default: documents of the index.")
+    @Option(help: "JSONL queries (\"query\" text or \"vector\"); default: documents of the index. With \"relevant_id\" (or \"relevant_ids\") beside a text, also fits the hybrid fusion weight.")
     var queries: String?
 
     @Option(help: "How many logged queries (the most recent) or documents to tune on when --queries is not given.")
@@ -87,19 +103,27 @@ struct TuneCommand: ParsableCommand {
         }
         let goal: Index.Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
         let presetName = name ?? (targetRecall.map { String(format: "recall-%g", $0) } ?? budgetMs.map { String(format: "budget-%gms", $0) })
-        let vectors = try queries.map { try queryVectors($0, of: index) }
+        let known = try queries.map { try knownItems($0) }
+        let vectors = try known.map { try index.queryVectors($0) }
+        let labelled = (known ?? []).contains { $0.query != nil && !$0.relevantIDs.isEmpty }
         let progress = ProgressDisplay()
         let model = try index.tune(queries: vectors, sampleCount: sample, seed: seed, k: k,
                                    goals: goal.map { [(presetName!, $0)] } ?? []) { done, total in
             progress.update(fraction: Double(done) / Double(total), count: done, unit: "plans", plainLine: "timed \(done) of \(total) plans")
         }
         progress.finish()
-        guard let model else {
+        // After the plans: the semantic rankings it fuses are the new default plan's.
+        let fusion = try known.flatMap { known in try labelled ? index.fitFusion(known, vectors: vectors ?? [], seed: seed) : nil }
+        guard model != nil || fusion != nil else {
             let documents = try index.info().documents
-            throw ValidationError("index \(target.index) has \(documents) documents and no graph to tune: a graph is built from \(Index.automaticGraphMinimum.formatted()) documents on, or by `mrl graph --index \(target.index)` (or --rebuild-graph here)")
+            throw ValidationError("index \(target.index) has \(documents) documents and no graph to tune: a graph is built from \(Index.automaticGraphMinimum.formatted()) documents on, or by `mrl graph --index \(target.index)` (or --rebuild-graph here); a hybrid fusion weight is fitted on --queries with \"relevant_id\"")
         }
-        if let plot { try frontierChart(model).write(to: plot) }
-        if json { return printJSON(TuneCommand.json(model, index: target.index)) }
+        if let plot, let model { try frontierChart(model).write(to: plot) }
+        if json { return printJSON(TuneCommand.json(model, fusion: fusion, index: target.index)) }
+        if let fusion { printFusion(fusion) }
+        guard let model else {
+            return print("no graph (it is built from \(Index.automaticGraphMinimum.formatted()) documents on): searches scan exactly, no plans to measure")
+        }
         print("\(target.index): \(model.measurements.count) plans timed on \(model.queries - model.heldOut) of \(model.queries) \(model.querySource ?? "queries"), recall@\(model.k) against exact search; the presets measured on the other \(model.heldOut)")
         print("frontier (no other plan is both faster at p99 and better in recall):")
         print(planTable(model.frontier).render())
@@ -117,17 +141,34 @@ struct TuneCommand: ParsableCommand {
         if let plot { print("wrote \(plot)") }
     }
 
-    /// The queries file's vectors: given, or its texts embedded as the index embeds them.
-    private func queryVectors(_ path: String, of index: Index) throws -> [[Float]] {
+    /// The queries file's queries (their vectors given, or their texts embedded as the index
+    /// embeds them, by `Index.queryVectors`).
+    private func knownItems(_ path: String) throws -> [KnownItemQuery] {
         let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
         guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
-        return try index.queryVectors(known)
+        return known
     }
 
-    static func json(_ model: Index.CostModel, index: String) -> JSON {
-        ["index": .string(index), "k": JSON(model.k), "queries": JSON(model.queries),
-         "plans": model.measurements.json, "frontier": model.frontier.json,
-         "presets": .array(model.presets.map(\.report))]
+    static func json(_ model: Index.CostModel?, fusion: FusionTuning?, index: String) -> JSON {
+        var fields: [String: JSON] = ["index": .string(index), "fusion": fusion?.json ?? .null]
+        if let model {
+            fields.merge(["k": JSON(model.k), "queries": JSON(model.queries), "plans": model.measurements.json,
+                          "frontier": model.frontier.json, "presets": .array(model.presets.map(\.report))]) { $1 }
+        }
+        return .object(fields)
+    }
+
+    /// The fitted fusion, and MRR@10 by mode on held-out queries.
+    private func printFusion(_ tuning: FusionTuning) {
+        let halves = tuning.halves.map(\.description).joined(separator: "; ")
+        print("hybrid fusion: \(tuning.fusion.description), the best MRR@10 on all \(tuning.queries) labelled queries (each half alone chose \(halves))")
+        var table = Table(header: ["mode (held out)", "MRR@10"], rightAligned: [1])
+        table.rows = [["hybrid, as fitted", String(format: "%.3f", tuning.heldOut.fitted)],
+                      ["hybrid, plain reciprocal rank (untuned)", String(format: "%.3f", tuning.heldOut.equal)],
+                      ["semantic", String(format: "%.3f", tuning.heldOut.semantic)],
+                      ["lexical", String(format: "%.3f", tuning.heldOut.lexical)]]
+        print(table.render())
+        print("(each query scored by the fusion fitted on the other half; the other rows fit nothing)")
     }
 
     /// Recall vs mean latency (what the peers' QPS gives): all plans, their frontier, the

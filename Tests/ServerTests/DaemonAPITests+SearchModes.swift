@@ -32,6 +32,13 @@ extension DaemonAPITests {
             (["query": "zlib", "mode": "hybrid"], "/indexes/vec/search", #""query" cannot be used: index "vec" holds vectors of your own model"#),
             (["queries": [["query": "zlib", "mode": "lexical"], ["vector": query, "mode": "hybrid"]]], "/indexes/vec/search/batch",
              #""queries[1].mode" "hybrid" needs a text "query""#),
+            // A hybrid search's weight: a number from 0 to 1, and hybrid only.
+            (["query": "zlib", "mode": "lexical", "fusion_weight": 0.5], "/indexes/vec/search",
+             #""fusion_weight" weighs the two rankings of a hybrid search"#),
+            (["query": "zlib", "mode": "lexical", "fusion_weight": 1.5], "/indexes/vec/search", #""fusion_weight" must be a number from 0"#),
+            (["query": "zlib", "mode": "hybrid", "fusion_weight": "high"], "/indexes/vec/search", #""fusion_weight" must be a number, got string"#),
+            (["queries": [["query": "zlib", "mode": "lexical"], ["query": "zlib", "mode": "lexical", "fusion_weight": -1]]],
+             "/indexes/vec/search/batch", #""queries[1].fusion_weight" must be a number from 0"#),
         ]
         for (body, path, message) in cases {
             let reply = try client.send("POST", path, body)

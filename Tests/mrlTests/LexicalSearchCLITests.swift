@@ -54,6 +54,42 @@ extension CLIContract {
 final class LexicalSearchCLITests: XCTestCase {
     func testHybridFindsAnIdentifierTheEmbeddingMisses() throws { try CLIContract(self, .local).hybridFindsAnIdentifierTheEmbeddingMisses() }
 
+    /// `mrl tune --queries` with labelled text queries on an index too small for a graph fits
+    /// its hybrid fusion only: shown by tune and info, used by search, overridden by
+    /// --fusion-weight, which is checked.
+    func testTuneFitsTheHybridFusionOnLabelledQueries() throws {
+        let dir = scratchFolder(self)
+        let topics = ["a tiling window manager for X11", "a PDF viewer with annotations", "a zlib compression library",
+                      "a strategy game set in space", "a font rendering engine", "a kernel driver for wifi cards"]
+        let docs = (0..<24).map { n in #"{"id": "p\#(n)", "text": "\#(topics[n % topics.count]), release \#(n), codename zq\#(n)x"}"# }
+        try (docs.joined(separator: "\n") + "\n").write(toFile: dir + "/docs.jsonl", atomically: true, encoding: .utf8)
+        let queries = (0..<12).map { n in
+            n % 2 == 0 ? #"{"query": "zq\#(n)x", "relevant_id": "p\#(n)"}"# : #"{"query": "\#(topics[n % topics.count])", "relevant_ids": ["p\#(n)", "p\#(n + 6)"]}"#
+        }
+        try (queries.joined(separator: "\n") + "\n").write(toFile: dir + "/q.jsonl", atomically: true, encoding: .utf8)
+        let at = ["--data", dir, "--index", "small"]
+        let indexed = try mrl(["index"] + at + [dir + "/docs.jsonl"])
+        XCTAssertEqual(indexed.status, 0, indexed.stderr)
+        let tuned = try mrl(["tune", "--json"] + at + ["--queries", dir + "/q.jsonl"])
+        XCTAssertEqual(tuned.status, 0, tuned.stderr)
+        let fusion = try JSON.parse(tuned.stdout)["fusion"]
+        XCTAssertEqual(fusion?["queries"], 12)
+        XCTAssertEqual(fusion?["halves"]?.array?.count, 2)
+        XCTAssertNotNil(fusion?["held_out_mrr_at_10"]?["hybrid_fitted"]?.number)
+        let info = try JSON.parse(try mrl(["info", "--json"] + at).stdout)
+        XCTAssertEqual(info["fusion"]?["fusion"], fusion?["fusion"])
+        XCTAssertTrue(info["description"]?["fusion"]?.string?.contains("fitted by `mrl tune` on 12 queries") == true, "\(info)")
+        let searched = try JSON.parse(try mrl(["search", "--json"] + at + ["zq4x"]).stdout)
+        XCTAssertEqual(searched["plan"]?["fusion"], fusion?["fusion"])
+        let weighted = try JSON.parse(try mrl(["search", "--json", "--fusion-weight", "0.2"] + at + ["zq4x"]).stdout)
+        XCTAssertEqual(weighted["plan"]?["fusion"]?["weight"], 0.2)
+        for bad in [["--fusion-weight", "1.2"], ["--fusion-weight", "nan"], ["--fusion-weight", "0.5", "--mode", "lexical"]] {
+            let refused = try mrl(["search"] + bad + at + ["zq4x"])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.stderr.contains("--fusion-weight"), refused.stderr)
+        }
+    }
+
     /// A folder run killed at random moments and re-run answers lexical searches as one clean
     /// run does: the lexical index commits with its documents.
     func testAKilledFolderRunAnswersLexicalSearchesAsACleanRun() throws {

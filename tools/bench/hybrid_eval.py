@@ -4,8 +4,15 @@
 the same documents and the same vectors, so that only the lexical side and the fusion differ:
 
   mrl       the plan the index chose (a graph walk over the PCA head from 5,000 documents on);
-            hybrid fuses semantic and BM25 rankings at least 50 deep, by RRF (k = 60)
+            hybrid fuses semantic and BM25 rankings at least 50 deep, as `mrl tune` fitted it
   mrl-exact the same with "dims": 384, an exact scan: its semantic ranking is the peers'
+
+mrl is measured on queries it was not tuned on, by two-fold cross-fitting: the queries are split
+in two halves (seeded); `mrl tune --queries` on half A (their texts, vectors and relevant ids)
+fits the hybrid fusion (method and weight) and, where the index has a graph, re-measures its plans
+on A's query vectors; then half B is searched. Then the same with the halves swapped. Every
+query is thus scored by an index tuned on the other half only, and all of them count. The peers
+fit nothing and run once over all queries.
   lancedb   its native full-text index, exact vector search (no ANN index), hybrid = its RRFReranker
   sqlite    Python's sqlite3 FTS5 ranked by bm25(), exact vector search in numpy, hybrid = RRF (k = 60)
             over the top --depth of each ranking (10, as lancedb's hybrid fetches 10 from each for k = 10)
@@ -233,6 +240,51 @@ class LanceDBPeer:
         return [hit["row"] for hit in found.limit(K).select(["row"]).to_list()]
 
 
+# Tuning mrl on one half, measuring on the other
+
+def halves(queries):
+    """Two halves of the query positions, drawn with a fixed seed."""
+    order = list(range(len(queries)))
+    random.Random(20).shuffle(order)
+    return sorted(order[: len(order) // 2]), sorted(order[len(order) // 2:])
+
+
+def tune_file(path, queries, query_vectors, folder):
+    """mrl tune's labelled queries: text, vector and relevant ids (a folder's files by their full path, as chunks' meta holds it)."""
+    def relevant(q):
+        return [str(folder / p) for p in q["relevant"]] if folder is not None else q["relevant"]
+    write_jsonl(path, ({"query": q["query"], "relevant_ids": relevant(q), "vector": [float(x) for x in query_vectors[q["n"]]]}
+                       for q in queries))
+
+
+def mrl_tune(binary, data, name, path, report):
+    """Runs `mrl tune --json` on the labelled queries at path (no daemon holds the index then), keeping its answer in report."""
+    done = subprocess.run([binary, "tune", "--data", str(data), "--index", name, "--queries", str(path), "--json"],
+                          check=True, capture_output=True, text=True)
+    report.write_text(done.stdout)
+    answer = json.loads(done.stdout)
+    return {"fusion": answer.get("fusion") and answer["fusion"]["fusion"],
+            "held_out_in_tune": answer.get("fusion") and answer["fusion"]["held_out_mrr_at_10"],
+            "default_plan_recall": next((p["recall"] for p in answer.get("presets", []) if p["name"] == "balanced"), None)}
+
+
+def combine(parts):
+    """One row from evaluate's rows of disjoint query sets: means weighted by their queries."""
+    n = sum(p["queries"] for p in parts)
+    row = {"queries": n, "errors": sum(p["errors"] for p in parts)}
+    for key in ("mrr@10", "recall@10"):
+        row[key] = round(sum(p[key] * p["queries"] for p in parts) / n, 4)
+    row["qps"] = round(n / sum(p["queries"] / p["qps"] for p in parts), 1)
+    kinds = {}
+    for p in parts:
+        for kind, (total, count) in p["_kinds"].items():
+            t, c = kinds.get(kind, (0.0, 0))
+            kinds[kind] = (t + total, c + count)
+    if len(kinds) > 1:
+        row["mrr@10_by_kind"] = {kind: round(t / c, 4) for kind, (t, c) in sorted(kinds.items())}
+    return row
+
+
 # Scoring
 
 def scores(ranked_keys, relevant):
@@ -263,6 +315,7 @@ def evaluate(search, queries, keys_of):
            "qps": round(len(queries) / seconds, 1), "errors": errors}
     if len(by_kind) > 1:
         row["mrr@10_by_kind"] = {kind: round(float(np.mean(v)), 4) for kind, v in sorted(by_kind.items())}
+    row["_kinds"] = {kind: (float(np.sum(v)), len(v)) for kind, v in by_kind.items()}  # for combine; not written
     return row
 
 
@@ -330,47 +383,71 @@ def main():
     binary = str(Path(args.mrl).resolve())
     data, sets = prepare(args, out, binary)
     socket = str(out / "mrl.sock")
-    daemon = serve(binary, str(data), socket)
     rows = []
-    try:
-        client = mrl.Client(socket, timeout=120)
-        for name, (docs, queries, vectors, query_vectors, folder) in sets.items():
-            if folder is not None:
-                chunks = nio_chunks(client)
-                # mrl's lexical index reads the meta's path beside the text: the peers' full-text search too.
-                docs = [{"id": c["id"], "text": f"{os.path.relpath(c['meta']['path'], folder)}\n{c['text']}"} for c in chunks]
-                vectors = np.array([c["vector"] for c in chunks], dtype=np.float32)
-            # A folder's chunk ids are PATH#N: a hit is judged by its file.
-            key = (lambda doc: os.path.relpath(doc["id"].rpartition("#")[0], folder)) if folder is not None else (lambda doc: doc["id"])
-            tagged = [dict(q, n=n) for n, q in enumerate(queries)]
-            base = {"dataset": name, "docs": len(docs)}
-            for system in args.systems:
-                if system in MRL_PLANS:
+    mrl_systems = [system for system in args.systems if system in MRL_PLANS]
+    for name, (docs, queries, vectors, query_vectors, folder) in sets.items():
+        tagged = [dict(q, n=n) for n, q in enumerate(queries)]
+        # A folder's chunk ids are PATH#N: a hit is judged by its file.
+        key = (lambda doc: os.path.relpath(doc["id"].rpartition("#")[0], folder)) if folder is not None else (lambda doc: doc["id"])
+        fold_rows = {}  # (system, mode) -> [row of each fold], or the unsupported row
+        tunings = []
+        for fold, (fit, scored) in enumerate(zip(halves(queries), reversed(halves(queries)))):
+            if not mrl_systems:
+                break
+            fit_path = out / f"{name}-tune-fold{fold}.jsonl"
+            tune_file(fit_path, [tagged[i] for i in fit], query_vectors, folder)
+            tuning = mrl_tune(binary, data, name, fit_path, out / f"{name}-tune-fold{fold}.json")
+            tunings.append(tuning)
+            print(json.dumps({"dataset": name, "fold": fold, "tuned_on": len(fit), **tuning}), flush=True)
+            daemon = serve(binary, str(data), socket)
+            try:
+                client = mrl.Client(socket, timeout=120)
+                held_out = [tagged[i] for i in scored]
+                for system in mrl_systems:
                     for mode in MODES:
                         why = mrl_unsupported(client, name, system, mode, queries[0]["query"])
                         if why:
-                            rows.append({**base, "system": system, "mode": mode, "unsupported": why})
-                        else:
-                            result = evaluate(lambda q: mrl_search(client, name, system, mode, q["query"]), tagged,
-                                              lambda hits: [key(h) for h in hits])
-                            rows.append({**base, "system": system, "mode": mode, **result})
-                        print(json.dumps(rows[-1]), flush=True)
+                            fold_rows[(system, mode)] = {"unsupported": why}
+                            continue
+                        fold_rows.setdefault((system, mode), []).append(
+                            evaluate(lambda q: mrl_search(client, name, system, mode, q["query"]), held_out,
+                                     lambda hits: [key(h) for h in hits]))
                     # The peers are handed query vectors: the same search without mrl's query embedding.
-                    result = evaluate(lambda q: client.search(name, vector=query_vectors[q["n"]].tolist(), k=K,
-                                                              **MRL_PLANS[system])["hits"],
-                                      tagged, lambda hits: [key(h) for h in hits])
-                    rows.append({**base, "system": f"{system} (query vectors)", "mode": "semantic", **result})
-                    print(json.dumps(rows[-1]), flush=True)
-                    continue
-                peer = SQLitePeer(docs, vectors, args.depth) if system == "sqlite" else LanceDBPeer(docs, vectors, out / f"lancedb-{name}")
-                for mode in MODES:
-                    result = evaluate(lambda q: peer.search(mode, q["query"], query_vectors[q["n"]]), tagged,
-                                      lambda found: [key(docs[row]) for row in found])
-                    rows.append({**base, "system": peer.name, "mode": mode, **result})
-                    print(json.dumps(rows[-1]), flush=True)
-    finally:
-        daemon.terminate()
-        daemon.wait()
+                    fold_rows.setdefault((f"{system} (query vectors)", "semantic"), []).append(
+                        evaluate(lambda q: client.search(name, vector=query_vectors[q["n"]].tolist(), k=K, **MRL_PLANS[system])["hits"],
+                                 held_out, lambda hits: [key(h) for h in hits]))
+                if fold == 1 and folder is not None:
+                    chunks = nio_chunks(client)
+            finally:
+                daemon.terminate()
+                daemon.wait()
+        if folder is not None and not mrl_systems:
+            daemon = serve(binary, str(data), socket)
+            try:
+                chunks = nio_chunks(mrl.Client(socket, timeout=120))
+            finally:
+                daemon.terminate()
+                daemon.wait()
+        if folder is not None:
+            # mrl's lexical index reads the meta's path beside the text: the peers' full-text search too.
+            docs = [{"id": c["id"], "text": f"{os.path.relpath(c['meta']['path'], folder)}\n{c['text']}"} for c in chunks]
+            vectors = np.array([c["vector"] for c in chunks], dtype=np.float32)
+        base = {"dataset": name, "docs": len(docs)}
+        for (system, mode), parts in fold_rows.items():
+            extra = {"fusions": [t["fusion"] for t in tunings]} if mode == "hybrid" else {}
+            row = {**base, "system": system, "mode": mode, **(parts if isinstance(parts, dict) else combine(parts)), **extra}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        for system in args.systems:
+            if system in MRL_PLANS:
+                continue
+            peer = SQLitePeer(docs, vectors, args.depth) if system == "sqlite" else LanceDBPeer(docs, vectors, out / f"lancedb-{name}")
+            for mode in MODES:
+                result = evaluate(lambda q: peer.search(mode, q["query"], query_vectors[q["n"]]), tagged,
+                                  lambda found: [key(docs[row]) for row in found])
+                result.pop("_kinds")
+                rows.append({**base, "system": peer.name, "mode": mode, **result})
+                print(json.dumps(rows[-1]), flush=True)
     write_jsonl(args.results or out / "results.jsonl", rows)
     print_table(rows)
 

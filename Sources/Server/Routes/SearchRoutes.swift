@@ -5,7 +5,7 @@ import NIOCore
 extension Application {
     static let searchFields: Set<String> = ["query", "vector", "k", "budget_ms", "preset", "dims", "deadline_ms",
                                             "include_text", "include_vectors", "ef", "group_by", "mode",
-                                            "filter"]
+                                            "filter", "fusion_weight"]
 
     /// A search request's fields as the library's `SearchRequest` (text not yet embedded).
     func searchRequest(_ fields: Fields) throws -> SearchRequest {
@@ -16,6 +16,7 @@ extension Application {
             preset: try fields.string("preset"), deadlineMs: try fields.double("deadline_ms"), includeText: try fields.bool("include_text") ?? false)
         request.includeVectors = try fields.bool("include_vectors") ?? false
         request.filter = try fields.filter("filter")
+        request.fusionWeight = try fields.double("fusion_weight")
         switch try fields.string("group_by") {
         case nil: break
         case "parent": request.groupByParent = true
@@ -70,6 +71,8 @@ extension Application {
             probe.query = nil
             probe.vector = [Float](repeating: 1, count: index.manifest.dimensions)
             probe.mode = .semantic  // the text is there: only its other fields are checked here
+            // A hybrid request's weight is checked for its range only (the probe is semantic).
+            if request.mode == .hybrid, let weight = probe.fusionWeight, weight >= 0 && weight <= 1 { probe.fusionWeight = nil }
             try rename(requests.count > 1 ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
         }
         let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in

@@ -73,6 +73,11 @@ def test_every_search_field_reaches_the_daemon(client: mrl.Client, texts_index: 
     without = client.search(texts_index, query="pdf", k=1)["hits"][0]
     assert "text" not in without and "vector" not in without
     assert client.search(texts_index, query="remote login", mode="hybrid")["plan"]["mode"] == "hybrid"
+    weighted = client.search(texts_index, query="remote login", mode="hybrid", fusion_weight=0.25)["plan"]
+    assert (weighted["mode"], weighted["fusion"]) == ("hybrid", {"method": "reciprocal_rank", "weight": 0.25})
+    with pytest.raises(mrl.BadRequest) as bad_weight:
+        client.search(texts_index, query="pdf", mode="hybrid", fusion_weight=1.5)
+    assert "fusion_weight" in bad_weight.value.message
     lexical = client.search(texts_index, query="remote login", mode="lexical", filter={"field": "kind", "eq": "ssh"})
     assert [hit["id"] for hit in lexical["hits"]] == ["ssh"] and lexical["plan"]["mode"] == "lexical"
     with pytest.raises(mrl.BadRequest) as bad_filter:

@@ -174,13 +174,16 @@ class _Routes:
         include_vectors: bool | None = None,
         mode: Literal["semantic", "lexical", "hybrid"] | None = None,
         filter: dict[str, Any] | None = None,
+        fusion_weight: float | None = None,
     ) -> Call[SearchResult]:
         """The ``k`` (10) nearest documents to ``query`` (text) or ``vector``. At most one of
         ``budget_ms`` (best plan that fits), ``preset`` or ``dims`` (exact prefix scan) picks the
         plan; ``deadline_ms`` stops it early (``partial``). ``mode`` ranks a text query by
         meaning (``semantic``, the default), by its words (``lexical``, BM25) or both fused
-        (``hybrid``); ``filter`` keeps only documents whose meta passes it, e.g.
-        ``{"field": "ext", "in": ["md", "rst"]}`` (the language: api/openapi.json, ``Filter``)."""
+        (``hybrid``), the semantic ranking weighted by ``fusion_weight`` (0 to 1; default the
+        weight ``mrl tune`` fitted for the index, else 0.5); ``filter`` keeps only documents
+        whose meta passes it, e.g. ``{"field": "ext", "in": ["md", "rst"]}`` (the language:
+        api/openapi.json, ``Filter``)."""
         body = _present(
             query=query,
             vector=None if vector is None else list(vector),
@@ -195,6 +198,7 @@ class _Routes:
             include_vectors=include_vectors,
             mode=mode,
             filter=filter,
+            fusion_weight=fusion_weight,
         )
         return Call("POST", f"/indexes/{_segment(index)}/search", json=body)
 

@@ -36,6 +36,7 @@ class SearchRequest(TypedDict, total=False):
     include_vectors: bool
     mode: Literal["semantic", "lexical", "hybrid"]
     filter: dict[str, Any]
+    fusion_weight: float
 
 
 class _FileRecordRequired(TypedDict):
@@ -138,6 +139,7 @@ class _IndexInfoRequired(TypedDict):
 class IndexInfo(_IndexInfoRequired, total=False):
     calibration: dict[str, Any] | None
     monitor: dict[str, Any] | None
+    fusion: dict[str, Any] | None
 
 
 class IndexList(TypedDict):
