@@ -159,6 +159,9 @@ final class DaemonAPITests: XCTestCase {
             ("/indexes/g/search", #"{"vector": [1e30, 0, 0, 0, 0, 0, 0, 0]}"#, 400, search, "\"vector\" is too large"),
             ("/indexes/g/search/batch", #"{"queries": [{"vector": [1, 0, 0, 0, 0, 0, 0, 0], "k": 9223372036854775807}, {"vector": [1, 0, 0, 0, 0, 0, 0, 0]}]}"#,
              400, "/indexes/{name}/search/batch", "\"queries[0].k\" must be between 1 and 10000"),
+            // A batch of one still names the query's position: the field is where the client wrote it.
+            ("/indexes/g/search/batch", #"{"queries": [{"vector": [1, 0, 0, 0, 0, 0, 0, 0], "k": 0}]}"#,
+             400, "/indexes/{name}/search/batch", "\"queries[0].k\" must be between 1 and 10000"),
             ("/indexes/g/documents", #"{"documents": [{"id": "z", "vector": [0, 0, 0, 0, 0, 0, 0, 0]}]}"#, 400, write, "\"documents[0].vector\" is all zeros"),
             ("/indexes/g/documents", #"{"documents": [{"id": "t", "vector": [1e-30, 0, 0, 0, 0, 0, 0, 0]}]}"#, 400, write, "\"documents[0].vector\" is too small"),
             ("/indexes/g/documents", #"{"documents": [{"id": "d", "vector": [1, 0, 0, 0, 0, 0, 0, 0]}, {"id": "d", "vector": [0, 1, 0, 0, 0, 0, 0, 0]}]}"#,

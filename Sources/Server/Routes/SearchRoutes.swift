@@ -37,7 +37,7 @@ extension Application {
     func search(_ request: Request, index name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
         let target = try registry.index(name)
         let search = try searchRequest(Fields(try request.jsonObject(maxDepth: configuration.maxJSONDepth)))
-        return try searches([search], in: target.index, on: loop).map { results in .json(results[0]) }
+        return try searches([search], batch: false, in: target.index, on: loop).map { results in .json(results[0]) }
     }
 
     func searchBatch(_ request: Request, index name: String, on loop: EventLoop) throws -> EventLoopFuture<Response> {
@@ -53,16 +53,17 @@ extension Application {
             throw APIError(status: .payloadTooLarge, code: "too_large",
                            message: "\"queries\" ask for \(hits) hits in all (the sum of their k), over the limit of \(configuration.maxBatchHits): split the batch")
         }
-        return try self.searches(searches, in: target.index, on: loop).map { results in .json(["results": .array(results)]) }
+        return try self.searches(searches, batch: true, in: target.index, on: loop).map { results in .json(["results": .array(results)]) }
     }
 
     /// Runs searches on this event loop; texts are embedded first, in one encoder batch
-    /// shared with other requests' texts. Field errors name the query's position.
-    private func searches(_ requests: [SearchRequest], in index: Index, on loop: EventLoop) throws -> EventLoopFuture<[JSON]> {
+    /// shared with other requests' texts. Field errors of a `batch` name the query's position
+    /// ("queries[0].k", even in a batch of one: the field is where the client wrote it).
+    private func searches(_ requests: [SearchRequest], batch: Bool, in index: Index, on loop: EventLoop) throws -> EventLoopFuture<[JSON]> {
         // A lexical search needs no embedding.
         let texts = requests.filter { $0.mode != .lexical }.compactMap(\.query)
         if !texts.isEmpty, !index.acceptsText {
-            throw APIError.field(requests.count > 1 ? "queries[\(requests.firstIndex { $0.query != nil && $0.mode != .lexical }!)].query" : "query",
+            throw APIError.field(batch ? "queries[\(requests.firstIndex { $0.query != nil && $0.mode != .lexical }!)].query" : "query",
                                  "cannot be used: index \"\(index.name)\" holds vectors of your own model (\(index.manifest.dimensions)-d): send \"vector\"")
         }
         for (i, request) in requests.enumerated() where request.query != nil {
@@ -73,7 +74,7 @@ extension Application {
             probe.mode = .semantic  // the text is there: only its other fields are checked here
             // A hybrid request's weight is checked for its range only (the probe is semantic).
             if request.mode == .hybrid, let weight = probe.fusionWeight, weight >= 0 && weight <= 1 { probe.fusionWeight = nil }
-            try rename(requests.count > 1 ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
+            try rename(batch ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
         }
         let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in
             var vectors = vectors.makeIterator()
@@ -86,7 +87,7 @@ extension Application {
                 case .semantic: (request.vector, request.query) = (vectors.next(), nil)
                 case .hybrid: request.embedded = vectors.next()
                 }
-                let result = try self.rename(requests.count > 1 ? "queries[\(i)]." : "") { try index.search(request) }
+                let result = try self.rename(batch ? "queries[\(i)]." : "") { try index.search(request) }
                 // A hybrid search's semantic stage is what calibration tunes, so its query is
                 // logged too; only a semantic answer's hits are the stage's own, to be checked.
                 if let vector = request.vector ?? request.embedded {
