@@ -46,6 +46,18 @@ extension Index {
         try store.read { try $0.meta(Index.fusionKey, as: FusionTuning.self) }
     }
 
+    /// The positions in `queries` a fusion is fitted on: a text, and a relevant document in the
+    /// index. `invalidRequest` when fewer than 2 are: `mrl tune` asks before it measures any
+    /// plan, so that a fit that cannot run leaves the index as it was.
+    public func fusionQueries(_ queries: [KnownItemQuery]) throws -> [Int] {
+        let present = try store.read { snapshot in try queries.map { try isPresent($0, in: snapshot, chunked: true) } }
+        let usable = queries.indices.filter { queries[$0].query != nil && present[$0] }
+        guard usable.count >= 2 else {
+            throw EngineError.invalidRequest(field: "queries", message: "a fusion weight is fitted on labelled text queries whose relevant document is in the index: \(usable.count) of the \(queries.count) are, it takes 2")
+        }
+        return usable
+    }
+
     /// Fits how hybrid searches fuse on `queries` (known items with texts; `vectors` their raw
     /// vectors, in order) and stores it with the index: each query's two rankings are computed
     /// once, as a hybrid search of k = 10 computes them (the semantic one by the index's default
@@ -57,11 +69,7 @@ extension Index {
     /// search's errors (an index without a lexical index: field `mode`).
     public func fitFusion(_ queries: [KnownItemQuery], vectors: [[Float]], seed: UInt64 = 1) throws -> FusionTuning {
         let grid = Index.fusionGrid
-        let present = try store.read { snapshot in try queries.map { try isPresent($0, in: snapshot, chunked: true) } }
-        let usable = queries.indices.filter { queries[$0].query != nil && present[$0] }
-        guard usable.count >= 2 else {
-            throw EngineError.invalidRequest(field: "queries", message: "a fusion weight is fitted on labelled text queries whose relevant document is in the index: \(usable.count) of the \(queries.count) are, it takes 2")
-        }
+        let usable = try fusionQueries(queries)
         // Each query's reciprocal rank by each fusion of the grid, then in its semantic and its
         // lexical ranking alone (at weights 1 and 0 the other ranking's hits follow; not here).
         let scores: [[Double]] = try usable.map { i in

@@ -106,6 +106,7 @@ struct TuneCommand: ParsableCommand {
         let known = try queries.map { try knownItems($0) }
         let vectors = try known.map { try index.queryVectors($0) }
         let labelled = (known ?? []).contains { $0.query != nil && !$0.relevantIDs.isEmpty }
+        if labelled, let known { _ = try index.fusionQueries(known) }  // before any plan is measured and stored
         let progress = ProgressDisplay()
         let model = try index.tune(queries: vectors, sampleCount: sample, seed: seed, k: k,
                                    goals: goal.map { [(presetName!, $0)] } ?? []) { done, total in

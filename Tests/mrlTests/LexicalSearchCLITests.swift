@@ -88,6 +88,14 @@ final class LexicalSearchCLITests: XCTestCase {
             XCTAssertNotEqual(refused.status, 0)
             XCTAssertTrue(refused.stderr.contains("--fusion-weight"), refused.stderr)
         }
+        // Labelled queries none of whose documents are in the index are refused before any
+        // measuring, and the fitted fusion stays.
+        try #"{"query": "zq1x", "relevant_id": "gone1"}\#n{"query": "zq2x", "relevant_id": "gone2"}\#n"#
+            .write(toFile: dir + "/absent.jsonl", atomically: true, encoding: .utf8)
+        let absent = try mrl(["tune"] + at + ["--queries", dir + "/absent.jsonl"])
+        XCTAssertNotEqual(absent.status, 0)
+        XCTAssertTrue(absent.stderr.contains("whose relevant document is in the index: 0 of the 2 are"), absent.stderr)
+        XCTAssertEqual(try JSON.parse(try mrl(["info", "--json"] + at).stdout)["fusion"]?["fusion"], fusion?["fusion"])
     }
 
     /// A folder run killed at random moments and re-run answers lexical searches as one clean
