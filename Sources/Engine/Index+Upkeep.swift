@@ -3,7 +3,7 @@ import Foundation
 import Search
 
 /// What follows writes to an index: fit or refit the head, build the graph, time its plans,
-/// each only when due. `mrl index` runs it after a run, the daemon after each commit: one
+/// each only when due, and read changed filter fields into memory once filters use them. `mrl index` runs it after a run, the daemon after each commit: one
 /// rule, here.
 public struct Upkeep: Sendable {
     public var head: HeadChange?
@@ -55,6 +55,7 @@ extension Index {
         }
         upkeep.graph = try buildGraphIfDue()
         upkeep.costModel = try calibrateIfDue(progress: progress.plans)
+        try refreshFieldColumnsIfUsed()
         return upkeep
     }
 }

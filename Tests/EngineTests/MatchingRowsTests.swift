@@ -184,6 +184,29 @@ final class MatchingRowsTests: XCTestCase {
         try assertMatchesReference(reopened, filters: 50)
     }
 
+    /// Once a filtered search has read the fields, the upkeep after a write that changed them
+    /// reads them again, so the next filtered search finds them ready; without a filtered
+    /// search since (or ever), it reads nothing.
+    func testUpkeepReadsChangedFieldsAgainOnceFiltersUseThem() throws {
+        let index = try Index.create(name: "u", in: temporaryData(self), dimensions: MatchingRowsTests.dims, model: nil)
+        _ = try index.upsert((0..<50).map { document("d\($0)") })
+        _ = try index.upkeep()
+        XCTAssertNil(index.fieldColumnsCache.withLock { $0 }, "no filter used: nothing read")
+        let filter = try Filter(json: ["field": "path", "exists": true])
+        _ = try index.store.read { try index.matchingRows(filter, in: $0) }
+        let first = try XCTUnwrap(index.fieldColumnsCache.withLock { $0 }?.generation)
+        _ = try index.upsert((50..<80).map { document("d\($0)") })
+        let changed = try XCTUnwrap(try index.store.read { try $0.fieldsGeneration() })
+        XCTAssertNotEqual(changed, first)
+        XCTAssertEqual(index.fieldColumnsCache.withLock { $0 }?.generation, first, "the write itself reads nothing")
+        _ = try index.upkeep()
+        XCTAssertEqual(index.fieldColumnsCache.withLock { $0 }?.generation, changed)
+        // No filtered search since: the next write's upkeep leaves them for the next one.
+        _ = try index.upsert((80..<90).map { document("d\($0)") })
+        _ = try index.upkeep()
+        XCTAssertEqual(index.fieldColumnsCache.withLock { $0 }?.generation, changed)
+    }
+
     /// Made before the field index, or left with its database created but never filled by a
     /// run that died in between: either way the index gets it on its first write open.
     func testAnIndexWithoutACompleteFieldIndexGetsItOnItsFirstWriteOpen() throws {

@@ -9,7 +9,23 @@ extension Index {
         try fieldColumns(snapshot).rows(filter, live: LiveRows(snapshot, of: self))
     }
 
+    /// Reads the filter fields into memory again after a write that changed them, when a
+    /// filtered search has read them since the last such refresh: so the first filtered search
+    /// after a write does not wait for it (74-150 ms for five fields of the 60,605 Debian
+    /// documents), and an index nobody filters, or writes faster than it is filtered, reads
+    /// them no more often than its filtered searches would.
+    func refreshFieldColumnsIfUsed() throws {
+        guard fieldColumnsUsed.exchange(false, ordering: .relaxed) else { return }
+        _ = try store.read { snapshot in try snapshot.fieldsGeneration() == nil ? nil : try columns(of: snapshot) }
+    }
+
     private func fieldColumns(_ snapshot: Snapshot) throws -> FieldColumns {
+        fieldColumnsUsed.store(true, ordering: .relaxed)
+        return try columns(of: snapshot)
+    }
+
+    /// The field columns of `snapshot`'s fields generation: the cached ones, or read now and cached.
+    private func columns(of snapshot: Snapshot) throws -> FieldColumns {
         guard let generation = try snapshot.fieldsGeneration() else { return try FieldColumns(snapshot, generation: nil) }
         if let cached = fieldColumnsCache.withLock({ $0 }), cached.generation == generation { return cached }
         let fresh = try FieldColumns(snapshot, generation: generation)
