@@ -37,6 +37,8 @@ public struct SearchRequest: Sendable {
     /// see `Index.fuse`), in the fusion `mrl tune` fitted for the index (else reciprocal rank
     /// fusion); nil: the fitted weight, else equal weights.
     public var fusionWeight: Double? = nil
+    /// The weights `fusionWeight` may take (NaN is not among them).
+    public static let fusionWeights = 0.0...1.0
 
     public static let maxK = 10_000
     /// The longest `budget_ms` and `deadline_ms`: an hour is no limit for one search, and a
@@ -91,8 +93,7 @@ public struct SearchRequest: Sendable {
             throw EngineError.invalidRequest(field: "mode", message: "\"lexical\" ranks by words, no vectors: give it without \"dims\", \"ef\", \"budget_ms\" and \"preset\"")
         }
         if let fusionWeight {
-            // NaN fails the range check too.
-            guard fusionWeight >= 0 && fusionWeight <= 1 else {
+            guard SearchRequest.fusionWeights.contains(fusionWeight) else {
                 throw EngineError.invalidRequest(field: "fusion_weight", message: "must be a number from 0 (lexical ranking only) to 1 (semantic ranking only), got \(fusionWeight)")
             }
             guard mode == .hybrid else {

@@ -75,7 +75,7 @@ struct SearchCommand: ParsableCommand {
         }
         if let mode, mode != .semantic, query == nil { throw ValidationError("--mode \(mode.rawValue) needs a query text: vectors are searched semantically") }
         if let fusionWeight {
-            guard fusionWeight >= 0 && fusionWeight <= 1 else { throw ValidationError("--fusion-weight must be a number from 0 to 1, got \(fusionWeight)") }
+            guard SearchRequest.fusionWeights.contains(fusionWeight) else { throw ValidationError("--fusion-weight must be a number from 0 to 1, got \(fusionWeight)") }
             guard query != nil, (mode ?? .hybrid) == .hybrid else { throw ValidationError("--fusion-weight weighs a hybrid search's two rankings: give it with a query text in --mode hybrid") }
         }
     }

@@ -73,7 +73,7 @@ extension Application {
             probe.vector = [Float](repeating: 1, count: index.manifest.dimensions)
             probe.mode = .semantic  // the text is there: only its other fields are checked here
             // A hybrid request's weight is checked for its range only (the probe is semantic).
-            if request.mode == .hybrid, let weight = probe.fusionWeight, weight >= 0 && weight <= 1 { probe.fusionWeight = nil }
+            if request.mode == .hybrid, let weight = probe.fusionWeight, SearchRequest.fusionWeights.contains(weight) { probe.fusionWeight = nil }
             try rename(batch ? "queries[\(i)]." : "") { try probe.validate(dimensions: index.manifest.dimensions) }
         }
         let run = { @Sendable (vectors: [[Float]]) throws -> [JSON] in
