@@ -59,9 +59,9 @@ extension Index {
                                     mode: .lexical, lexicalCost: cost)
             }
         }
-        return try hybridRankings(request) { semantic, lexical, tuned in
+        return try hybridRankings(request) { semantic, lexical, stored in
             var result = semantic
-            var fusion = tuned?.fusion ?? Index.equalFusion
+            var fusion = stored ?? Index.equalFusion
             if let weight = request.fusionWeight { fusion.weight = weight }
             result.hits = Index.fuse(semantic: semantic.hits, lexical: lexical, fusion: fusion, k: request.k)
             result.fusion = fusion
@@ -74,7 +74,7 @@ extension Index {
     /// semantic stage's result (its plan, cost and time; the lexical stage's time, cost and
     /// partialness added) and the lexical hits.
     func hybridRankings<T>(_ request: SearchRequest,
-                           fuse: (_ semantic: SearchResult, _ lexical: [SearchHit], _ tuned: FusionTuning?) throws -> T) throws -> T {
+                           fuse: (_ semantic: SearchResult, _ lexical: [SearchHit], _ stored: Fusion?) throws -> T) throws -> T {
         let depth = min(max(request.k, Index.fusionDepth), SearchRequest.maxK)
         var semanticRequest = request
         semanticRequest.mode = .semantic
@@ -100,8 +100,18 @@ extension Index {
             result.tookMs += Index.milliseconds(since: start)
             result.lexicalCost = cost
             result.mode = .hybrid
-            return try fuse(result, hits, try snapshot.meta(Index.fusionKey, as: FusionTuning.self))
+            return try fuse(result, hits, try storedFusion(in: snapshot))
         }
+    }
+
+    /// The fusion `mrl tune` stored (nil: none), read once per committed state: every hybrid
+    /// search asks, and its record also holds the MRR of each of the 202 fusions tried.
+    private func storedFusion(in snapshot: Snapshot) throws -> Fusion? {
+        let version = snapshot.version
+        if let cached = fusionCache.withLock({ $0 }), cached.version == version { return cached.fusion }
+        let fusion = try snapshot.meta(Index.fusionKey, as: FusionTuning.self)?.fusion
+        fusionCache.withLock { $0 = (version, fusion) }
+        return fusion
     }
 
     /// The beam the semantic stage of a hybrid search walks with when the request names no

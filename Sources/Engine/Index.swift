@@ -27,6 +27,8 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// The field index in memory as of its last generation read, and the live rows as of a
     /// committed state (see `matchingRows`).
     let fieldColumnsCache = Mutex<FieldColumns?>(nil)
+    /// The fusion `mrl tune` stored, as of a committed state (see `storedFusion`).
+    let fusionCache = Mutex<(version: CommittedVersion, fusion: Fusion?)?>(nil)
     /// A filtered search has read the field columns since upkeep last refreshed them.
     let fieldColumnsUsed = Atomic<Bool>(false)
     let liveRowsCache = Mutex<(version: CommittedVersion, rows: RowSet)?>(nil)
