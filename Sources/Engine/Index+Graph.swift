@@ -24,6 +24,8 @@ extension Index {
         public var efConstruction = 128
         public var encoding = GraphVectors.Encoding.int8
         public var threads = 2
+        /// Queries whose neighbours get linked too (see `QueryGuidance`).
+        public var guidance = QueryGuidance.log
         public init() {}
     }
 
@@ -72,20 +74,24 @@ extension Index {
     /// built in memory, with its record.
     func graphInMemory(over head: HeadRecord?, options: GraphOptions) throws -> (GraphBuilder, GraphRecord) {
         let started = Date()
-        let (vectors, ids) = try store.read { snapshot -> (GraphVectors, [UInt32]) in
+        let (vectors, ids, guiding, logSeen) = try store.read { snapshot -> (GraphVectors, [UInt32], (GuidingQueries, [[UInt32]])?, Int) in
             let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
             let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
             let vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: options.dims, layout: layout,
                                                   encoding: options.encoding)
             var ids: [UInt32] = []
             for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
-            return (vectors, ids)
+            let guiding = try guidingQueries(options.guidance, in: snapshot).map { ($0, try guidingNeighbors($0.vectors, in: snapshot)) }
+            return (vectors, ids, guiding, try queriesLogSaw(snapshot))
         }
         let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
         builder.insert(ids, threads: options.threads)
-        let record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
+        let links = guiding.map { builder.addQueryEdges($0.1).added } ?? 0
+        var record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
                                  encoding: options.encoding.rawValue, headVersion: head?.version ?? 0,
                                  nodes: builder.layers.count, buildSeconds: Date().timeIntervalSince(started))
+        record.guidance = options.guidance == .none ? "none" : guiding?.0.source
+        if let (queries, _) = guiding { (record.guidedBy, record.queryLinks, record.logSeen) = (queries.vectors.count, links, logSeen) }
         return (builder, record)
     }
 
@@ -97,6 +103,7 @@ extension Index {
         options.m = record.m
         options.efConstruction = record.efConstruction
         options.encoding = GraphVectors.Encoding(rawValue: record.encoding) ?? .int8
+        options.guidance = record.guidance == "none" ? .none : .log
         return options
     }
 
@@ -112,10 +119,14 @@ extension Index {
     }
 
     /// Builds a graph when the index is big enough for one to pay and has none, or only a
-    /// stale one (built over another head). Returns what it did, or nil.
+    /// stale one (built over another head), or when the query log has grown enough to guide
+    /// it anew (`graphGuidanceIsDue`). Returns what it did, or nil.
     public func buildGraphIfDue() throws -> GraphBuild? {
-        let (record, head, documents) = try store.read { (try $0.graphRecord(), try $0.head(), try $0.documentCount()) }
-        if let record, record.isOver(head) { return nil }
+        let (record, head, documents, guidanceDue) = try store.read { snapshot in
+            let record = try snapshot.graphRecord()
+            return (record, try snapshot.head(), try snapshot.documentCount(), try record.map { try graphGuidanceIsDue($0, in: snapshot) } ?? false)
+        }
+        if let record, record.isOver(head), !guidanceDue { return nil }
         guard documents >= Index.automaticGraphMinimum || record != nil else { return nil }
         return try buildGraph(try storedGraphOptions() ?? defaultGraphOptions)
     }

@@ -37,6 +37,7 @@ public struct IndexInfo: Sendable {
             "graph": graph.map { g in
                 ["dims": JSON(g.dims), "m": JSON(g.m), "ef_construction": JSON(g.efConstruction), "encoding": .string(g.encoding),
                  "nodes": JSON(g.nodes), "build_seconds": .number(g.buildSeconds), "built_at": .string(g.builtAt),
+                 "guidance": JSON(g.guidance), "guided_by": JSON(g.guidedBy), "query_links": JSON(g.queryLinks),
                  "current": .bool(graphIsCurrent), "plans_measured": JSON(costModel?.measurements.count ?? 0)]
             } ?? .null,
             "created_at": .string(manifest.createdAt), "file_bytes": JSON(fileBytes), "used_bytes": JSON(usedBytes),
@@ -94,6 +95,9 @@ extension IndexInfo {
             return "none: searches scan exactly" + (documents >= Index.automaticGraphMinimum ? " (build one with `mrl graph`)" : "")
         }
         var line = "\(graph.dims) dims, \(graph.encoding), M=\(graph.m), \(graph.nodes.formatted()) nodes, built in \(String(format: "%.1f", graph.buildSeconds)) s"
+        if graph.guidedBy > 0 {
+            line += ", links guided by \(graph.guidedBy.formatted()) \(graph.guidance == "log" ? "logged queries" : "queries of a file")"
+        }
         if !graphIsCurrent { line += "; stale (built over another head): searches scan exactly until `mrl graph` or `mrl index` rebuilds it" }
         if let costModel {
             let planner = Planner(model: costModel).plan(budgetMs: nil, k: costModel.k)

@@ -56,6 +56,8 @@ final class IndexWriter: Sendable {
         serial.asyncAfter(deadline: .now() + IndexWriter.queryLogInterval) { [weak self] in
             guard let self else { return }
             flushQueryLog()
+            // A daemon that only answers searches still re-guides its graph as its log grows.
+            if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true { maintain() }
             if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
         }
     }

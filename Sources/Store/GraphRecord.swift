@@ -22,6 +22,17 @@ public struct GraphRecord: Equatable, Sendable {
     public var nodes: Int
     public var buildSeconds: Double
     public var builtAt: String
+    /// What else than the documents chose links (see `GraphBuilder.addQueryEdges`): "log"
+    /// (the query log's queries), "queries" (a file's: `mrl graph --queries`), "none" (none
+    /// asked for, and none added by automatic rebuilds either), or nil (none yet: the log
+    /// guides a rebuild once it is long enough; graphs stored before queries could guide one).
+    public var guidance: String?
+    /// Queries whose neighbours were linked, and the links that added.
+    public var guidedBy = 0
+    public var queryLinks = 0
+    /// For a guided graph: the queries the log had been offered when it was built (the log
+    /// guides a rebuild once it has been offered twice as many).
+    public var logSeen = 0
 
     public init(dims: Int, m: Int, efConstruction: Int, encoding: String, headVersion: UInt32,
                 nodes: Int, buildSeconds: Double) {

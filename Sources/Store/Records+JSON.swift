@@ -60,11 +60,18 @@ extension GraphRecord: JSONRepresentable {
         nodes = try fields["nodes"]
         buildSeconds = try fields["buildSeconds"]
         builtAt = try fields["builtAt"]
+        guidance = try fields.optional("guidance")
+        guidedBy = try fields.optional("guidedBy") ?? 0
+        queryLinks = try fields.optional("queryLinks") ?? 0
+        logSeen = try fields.optional("logSeen") ?? 0
     }
 
     public var json: JSON {
-        ["dims": JSON(dims), "m": JSON(m), "efConstruction": JSON(efConstruction), "encoding": .string(encoding),
-         "headVersion": headVersion.json, "nodes": JSON(nodes), "buildSeconds": .number(buildSeconds), "builtAt": .string(builtAt)]
+        .object(dropping: [
+            "dims": JSON(dims), "m": JSON(m), "efConstruction": JSON(efConstruction), "encoding": .string(encoding),
+            "headVersion": headVersion.json, "nodes": JSON(nodes), "buildSeconds": .number(buildSeconds), "builtAt": .string(builtAt),
+            "guidance": guidance.map(JSON.string), "guidedBy": JSON(guidedBy), "queryLinks": JSON(queryLinks), "logSeen": JSON(logSeen),
+        ])
     }
 }
 

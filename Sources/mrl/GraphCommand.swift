@@ -14,8 +14,14 @@ struct GraphCommand: ParsableCommand {
             5,000 documents on, and after a change of head; writes keep it current. \
             After a build, the plans (beam width, rescoring stages) are timed on documents of the index \
             used as queries, and the planner picks from them by each query's latency budget.
+            Queries unlike the documents (a package name against package summaries) have true \
+            neighbours that a graph of the documents leaves far apart. So once the query log holds \
+            1,000 queries (or with --queries), the documents each of them finds together are linked \
+            too, in the free slots of their links; `mrl index` and the daemon rebuild the graph so \
+            each time the log doubles.
             Examples:  mrl graph --index debian
                        mrl graph --index debian --dims 128 --m 24
+                       mrl graph --index pypi --queries names.jsonl
                        mrl graph --index debian --drop
             """)
 
@@ -36,6 +42,12 @@ struct GraphCommand: ParsableCommand {
     @Flag(help: "Walk float32 vectors instead of int8 (4x the memory traffic).")
     var float32 = false
 
+    @Option(help: "JSONL queries (\"query\" text or \"vector\") like those users send, to link the documents each finds together (default: the query log, once it holds 1,000).")
+    var queries: String?
+
+    @Flag(help: "Link the documents by their own neighbours only, not by any queries.")
+    var noQueries = false
+
     @Flag(help: "Remove the graph: searches scan exactly.")
     var drop = false
 
@@ -46,6 +58,7 @@ struct GraphCommand: ParsableCommand {
         try check("--m", m, in: 2...1_024)  // at 1024, level 0 alone takes 8 KB a node
         try check("--ef-construction", efConstruction, in: 1...100_000)
         try check("--threads", threads, in: 1...1_024)
+        if queries != nil && noQueries { throw ValidationError("give --queries or --no-queries, not both") }
     }
 
     func run() throws {
@@ -60,6 +73,12 @@ struct GraphCommand: ParsableCommand {
         options.efConstruction = efConstruction
         options.threads = threads
         options.encoding = float32 ? .float32 : .int8
+        if noQueries { options.guidance = .none }
+        if let queries {
+            let known = try KnownItemQuery.read(path: queries, requiringRelevant: false)
+            guard !known.isEmpty else { throw ValidationError("\(queries) holds no queries") }
+            options.guidance = .queries(try index.queryVectors(known).flatMap { $0 })
+        }
         let build = try index.buildGraph(options)
         let model = try calibrateWithProgress(index)
         try report(build, model, index: target.index, json: json)
@@ -85,12 +104,14 @@ func report(_ build: GraphBuild, _ model: Index.CostModel?, index: String, json:
         printJSON(.object([
             "index": .string(index), "dims": JSON(r.dims), "m": JSON(r.m), "ef_construction": JSON(r.efConstruction),
             "encoding": .string(r.encoding), "nodes": JSON(r.nodes), "build_seconds": .number(r.buildSeconds),
-            "threads": JSON(build.threads), "frontier": (model?.frontier ?? []).json,
+            "threads": JSON(build.threads), "guidance": JSON(r.guidance), "guided_by": JSON(r.guidedBy), "query_links": JSON(r.queryLinks),
+            "frontier": (model?.frontier ?? []).json,
         ]))
         return
     }
     print(String(format: "%@: graph of %@ nodes over %d dims (%@, M=%d, ef_construction=%d) built in %.1f s on %d threads",
                  index, r.nodes.formatted(), r.dims, r.encoding, r.m, r.efConstruction, r.buildSeconds, build.threads))
+    if r.guidedBy > 0 { print("linked the documents that \(r.guidedBy.formatted()) queries find together: \(r.queryLinks.formatted()) links added") }
     guard let model else { return }
     print("plans on the recall/latency frontier (\(model.queries) documents as queries, recall@\(model.k) vs exact):")
     print(planTable(model.frontier).render())

@@ -12,6 +12,7 @@ import XCTest
 final class GraphCrashTests: XCTestCase {
     static let base = 6_000  // documents indexed before the kills: a PCA head and a graph
     static let batch = 500, dims = 32
+    static let guidingQueries = 300  // vectors like the documents', linked by `mrl graph --queries`
 
     func testKilledIngestKeepsGraphAndDocumentsTogether() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -35,6 +36,24 @@ final class GraphCrashTests: XCTestCase {
             XCTAssertEqual(record.nodes, base)
             XCTAssertEqual(try index.info().head?.kind, "pca")
         }
+
+        // Links guided by queries (`mrl graph --queries`), rebuilt in one transaction: a kill
+        // leaves the old graph or the new one, whole; later batches keep the new one's links.
+        let queries = dir + "/queries.jsonl"
+        let guiding = (0..<GraphCrashTests.guidingQueries).map { vector(docs + $0, dims: dims).map { String(format: "%.6f", $0) }.joined(separator: ",") }
+        FileManager.default.createFile(atPath: queries, contents: Data(guiding.map { #"{"vector":[\#($0)]}"# + "\n" }.joined().utf8))
+        let rebuild = ["graph", "--data", dir, "--index", "graph", "--queries", queries]
+        let rebuildStarted = Date()
+        XCTAssertEqual(try mrl(rebuild).status, 0)
+        let rebuildSeconds = Date().timeIntervalSince(rebuildStarted)
+        for attempt in 0..<3 {
+            let delay = Double.random(in: 0.01...rebuildSeconds, using: &rng)
+            let (landed, _) = try runKilled(rebuild, after: delay)
+            let after = "seed \(seed), graph rebuild \(attempt), kill at \(String(format: "%.3f", delay)) s"
+            _ = try check(dir: dir, docs: docs, reported: "", atLeast: base, after: after)
+            print("graph crash test: \(after): \(landed ? "killed" : "had finished")")
+        }
+        XCTAssertEqual(try mrl(rebuild).status, 0)
 
         // Kept to start again from whenever a run gets through: every kill then lands on live work.
         let saved = dir + "/saved"
@@ -80,6 +99,9 @@ final class GraphCrashTests: XCTestCase {
         do {
             let index = try Index.open(name: "graph", in: data, mode: .read)
             XCTAssertEqual(try index.info().documents, docs)
+            if docs < Index.automaticHeadRegrowth * base {  // else a refitted head's graph is rebuilt by the (empty) log
+                XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.guidance, "queries", "the query links were lost on the way")
+            }
             XCTAssertEqual(try index.store.read { try $0.graphRecord() }?.nodes, docs, "graph nodes after the final run")
             for n in Set([0, base - 1, base, docs / 2, docs - batch, docs - 1] + (0..<20).map { _ in Int(rng.next() % UInt64(docs)) }) {
                 let result = try index.search(SearchRequest(vector: vector(n, dims: dims), k: 1))
@@ -147,6 +169,10 @@ final class GraphCrashTests: XCTestCase {
         XCTAssertNotNil(record, "\(after): the graph is gone")
         XCTAssertEqual(record?.headVersion, info.head?.version ?? 0, "\(after): the graph is over another head than the current one")
         XCTAssertEqual(record?.nodes, present, "\(after): graph nodes and documents differ")
+        if record?.guidance == "queries" {  // built by the rebuild: its links kept by every batch since
+            XCTAssertEqual(record?.guidedBy, GraphCrashTests.guidingQueries, "\(after): the guided graph's record")
+            XCTAssertGreaterThan(record?.queryLinks ?? 0, 0, "\(after): the guided graph has no query links")
+        }
         try index.store.read { snapshot in
             for n in [present - 1, present] where n < docs {
                 let stored = try snapshot.vector(id: "c\(n)")

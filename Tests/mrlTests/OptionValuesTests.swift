@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 @testable import mrl
 import Terminal
@@ -48,6 +49,7 @@ final class OptionValuesTests: XCTestCase {
         let target = ["--index", "x", "--data", scratchFolder(self)]
         try assertRefused(["graph"] + target + ["--m", "100000"], saying: "--m must be from 2 to 1024")
         try assertRefused(["graph"] + target + ["--ef-construction", "9223372036854775807"], saying: "--ef-construction must be")
+        try assertRefused(["graph"] + target + ["--queries", "q.jsonl", "--no-queries"], saying: "give --queries or --no-queries, not both")
         try assertRefused(["tune"] + target + ["--sample", "9223372036854775807"], saying: "--sample must be from 1 to 1000000")
         try assertRefused(["head"] + target + ["--kind", "adaptor", "--epochs", "9223372036854775807"], saying: "--epochs must be from 1 to 10000")
     }
@@ -71,7 +73,7 @@ final class QueryFileValuesTests: XCTestCase {
         XCTAssertEqual(try mrl(["graph"] + target + ["--m", "4"]).status, 0)
         let queries = folder + "/q.jsonl"
         try Data(#"{"vector":[1,2,3],"relevant_id":"c1"}"#.utf8).write(to: URL(fileURLWithPath: queries))
-        for command in [["eval", "--queries", queries, "--compare-heads", "none,pca"], ["tune", "--queries", queries]] {
+        for command in [["eval", "--queries", queries, "--compare-heads", "none,pca"], ["tune", "--queries", queries], ["graph", "--queries", queries]] {
             let run = try mrl([command[0]] + target + command.dropFirst(), timeout: 120)
             XCTAssertEqual(run.status, 1, "\(command[0]): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(#"field "vector""#) && run.stderr.contains("has 3 dimensions, index \"x\" has 8"), run.stderr)
@@ -83,5 +85,15 @@ final class QueryFileValuesTests: XCTestCase {
             XCTAssertEqual(run.status, 1, "--dims \(dims): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(#"field "dims": must be between 1 and 8"#), run.stderr)
         }
+        // mrl graph links what those queries find; a line that is not JSON is named.
+        let guided = try mrl(["graph"] + target + ["--m", "4", "--queries", queries, "--json"])
+        XCTAssertEqual(guided.status, 0, guided.stderr)
+        let summary = try JSON.parse(guided.stdout)
+        XCTAssertEqual(summary["guidance"], "queries")
+        XCTAssertEqual(summary["guided_by"], 1)
+        try Data("{\"vector\":[1,2,3,4,5,6,7,8]}\nnot json\n".utf8).write(to: URL(fileURLWithPath: queries))
+        let broken = try mrl(["graph"] + target + ["--queries", queries])
+        XCTAssertEqual(broken.status, 1, broken.stderr)
+        XCTAssertTrue(broken.stderr.contains(queries + ":2: is not valid JSON"), broken.stderr)
     }
 }

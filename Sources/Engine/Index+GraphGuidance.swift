@@ -1,0 +1,80 @@
+import Search
+import Store
+
+/// Graphs guided by the queries an index receives (`GraphBuilder.addQueryEdges`): short
+/// queries unlike the documents (a package name against package summaries) have true
+/// neighbours that a graph of the documents alone leaves far apart; linking the documents
+/// such queries find together lets a walk reach them all.
+extension Index {
+    /// Which queries guide a graph build.
+    public enum QueryGuidance: Sendable, Equatable {
+        /// The query log's, once it holds `graphGuidanceMinimum` (what an automatic build uses).
+        case log
+        /// These, row-major in the model's raw space (`mrl graph --queries FILE`).
+        case queries([Float])
+        /// None: the documents' own links only.
+        case none
+    }
+
+    /// Logged queries from which they guide the graph: fewer say too little about what users
+    /// ask to be worth a rebuild.
+    public static let graphGuidanceMinimum = 1_000
+
+    /// Queries that guide one build, at most: their exact neighbours cost a pass over the
+    /// vectors per 256 of them (about 3.5 s for 5,000 over 60,000 documents), and more
+    /// queries add links the free slots have ever less room for. Beyond it, an even sample.
+    public static let graphGuidanceLimit = 5_000
+
+    /// Each guiding query links its nearest document with its next nearest, up to this many
+    /// documents in all: 10 (the k of most searches) measured as well as 24 on PyPI names.
+    static let guidedNeighbors = 10
+
+    /// The queries a build under `guidance` links by, with how the graph's record names them.
+    struct GuidingQueries {
+        var vectors: [[Float]]
+        var source: String
+    }
+
+    /// The raw query vectors `guidance` stands for in `snapshot`, at most
+    /// `graphGuidanceLimit`; nil for none (or a log still too short).
+    func guidingQueries(_ guidance: QueryGuidance, in snapshot: Snapshot) throws -> GuidingQueries? {
+        let all: [[Float]], source: String
+        switch guidance {
+        case .none: return nil
+        case .queries(let rows):
+            let d = manifest.dimensions
+            (all, source) = (stride(from: 0, to: rows.count - rows.count % d, by: d).map { Array(rows[$0..<$0 + d]) }, "queries")
+        case .log:
+            guard try snapshot.loggedQueryCount() >= Index.graphGuidanceMinimum else { return nil }
+            (all, source) = (try snapshot.loggedQueries().map(\.vector), "log")
+        }
+        guard !all.isEmpty else { return nil }
+        let taken = min(all.count, Index.graphGuidanceLimit)
+        return GuidingQueries(vectors: (0..<taken).map { all[$0 * all.count / taken] }, source: source)
+    }
+
+    /// Queries the log has been offered since it was last cleared.
+    func queriesLogSaw(_ snapshot: Snapshot) throws -> Int { try snapshot.queryLogState(as: QueryLogState.self)?.seen ?? 0 }
+
+    /// Each query's exact nearest documents at full dimensions (what a search must find),
+    /// as row ids, best first.
+    func guidingNeighbors(_ queries: [[Float]], in snapshot: Snapshot) throws -> [[UInt32]] {
+        let blocks = try snapshot.vectorBlocks(space: .raw)
+        return try ExactBatch.run(queries: queries, k: Index.guidedNeighbors, blocks: blocks, layout: layout).map { $0.map(\.id) }
+    }
+
+    /// Whether the log has grown enough since the stored graph was built to guide a rebuild
+    /// (see below); false without a graph. Cheap: two reads.
+    public func graphGuidanceIsDue() throws -> Bool {
+        try store.read { snapshot in try snapshot.graphRecord().map { try graphGuidanceIsDue($0, in: snapshot) } ?? false }
+    }
+
+    /// Whether the log has grown enough since `record` was built to guide a rebuild: once it
+    /// holds `graphGuidanceMinimum` queries, and for a guided graph once it has been offered
+    /// twice as many as when that was built (the log keeps a sample of at most 20,000, so
+    /// rebuilds grow rarer as traffic goes on). Never for a graph asked to have no guidance.
+    func graphGuidanceIsDue(_ record: GraphRecord, in snapshot: Snapshot) throws -> Bool {
+        guard record.guidance != "none", try snapshot.loggedQueryCount() >= Index.graphGuidanceMinimum else { return false }
+        return try queriesLogSaw(snapshot) >= 2 * record.logSeen
+    }
+}
