@@ -81,7 +81,7 @@ extension Index {
                                                   encoding: options.encoding)
             var ids: [UInt32] = []
             for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
-            let guiding = try guidingQueries(options.guidance, in: snapshot).map { ($0, try guidingNeighbors($0.vectors, in: snapshot)) }
+            let guiding = try guidingQueries(options.guidance, in: snapshot).map { ($0, try guidingNeighbors($0.vectors, in: snapshot, threads: options.threads)) }
             return (vectors, ids, guiding, try queriesLogSaw(snapshot))
         }
         let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
