@@ -37,6 +37,10 @@ final class IndexWriter: Sendable {
     /// Jobs waiting, whether a drain is scheduled or running, and why jobs are refused.
     private let pending = Mutex<(jobs: [Job], draining: Bool, closedBecause: Error?)>(([], false, nil))
     private let serial: DispatchQueue
+    /// When the log last set off a guided rebuild of the graph: one that failed (a full disk)
+    /// is tried again only `guidanceRetrySeconds` later, not after every write of the log.
+    private let lastGuidedRebuild = Mutex<DispatchTime?>(nil)
+    static let guidanceRetrySeconds: Double = 600
 
     init(index: Index, queue: WorkQueue, logger: Logger) {
         self.index = index
@@ -57,8 +61,19 @@ final class IndexWriter: Sendable {
             guard let self else { return }
             flushQueryLog()
             // A daemon that only answers searches still re-guides its graph as its log grows.
-            if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true { maintain() }
+            if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true, guidedRebuildMayRun() { maintain() }
             if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
+        }
+    }
+
+    /// Whether a guided rebuild may start now (none started in the last `guidanceRetrySeconds`);
+    /// if so, its start is noted.
+    private func guidedRebuildMayRun() -> Bool {
+        lastGuidedRebuild.withLock { last in
+            let now = DispatchTime.now()
+            if let last, now.uptimeNanoseconds - last.uptimeNanoseconds < UInt64(IndexWriter.guidanceRetrySeconds * 1e9) { return false }
+            last = now
+            return true
         }
     }
 

@@ -18,7 +18,7 @@ struct GraphCommand: ParsableCommand {
             neighbours that a graph of the documents leaves far apart. So once the query log holds \
             1,000 queries (or with --queries), the documents each of them finds together are linked \
             too, in the free slots of their links; `mrl index` and the daemon rebuild the graph so \
-            each time the log doubles.
+            each time the log has been offered twice as many queries as at the last such build.
             Examples:  mrl graph --index debian
                        mrl graph --index debian --dims 128 --m 24
                        mrl graph --index pypi --queries names.jsonl

@@ -8,14 +8,15 @@ import XCTest
 /// re-tuned from the query log when the queries users send change, without a restart.
 final class RecallMonitorDaemonTests: XCTestCase {
     /// An index of the clustered corpus with a graph over its first 32 dimensions, calibrated
-    /// on its own documents, as a daemon finds it.
-    private func calibratedIndex(in folder: String) throws {
+    /// on its own documents, as a daemon finds it; `guidance` of the graph by queries.
+    private func calibratedIndex(in folder: String, guidance: Index.QueryGuidance = .none) throws {
         let index = try Index.create(name: "g", in: DataDirectory(path: folder), dimensions: ClusteredCorpus.dims, model: nil)
         let docs = ClusteredCorpus.documents(5_000)
         for start in stride(from: 0, to: docs.count, by: 1000) { _ = try index.upsert(Array(docs[start..<start + 1000])) }
         var options = Index.GraphOptions()
         options.dims = ClusteredCorpus.graphDims
         options.m = 24
+        options.guidance = guidance  // none by default: a graph rebuilt by the log would be calibrated anew, no re-tune to see
         try index.buildGraph(options)
         XCTAssertEqual(try XCTUnwrap(try index.calibrate(queryCount: 100)).querySource, "documents")
     }
@@ -66,5 +67,30 @@ final class RecallMonitorDaemonTests: XCTestCase {
 
         XCTAssertEqual(daemon.stop(), 0)
         XCTAssertTrue(daemon.stderr.contains("re-tuned its presets on the query log"), daemon.stderr)
+    }
+
+    /// A daemon that only answers searches rebuilds its graph by the query log once the log
+    /// holds enough (see `Index.graphGuidanceIsDue`), and measures its plans anew on the log.
+    func testADaemonThatOnlySearchesGuidesItsGraphByTheLog() throws {
+        let folder = scratchFolder(self)
+        try calibratedIndex(in: folder, guidance: .log)
+        let daemon = try DaemonProcess(data: folder, arguments: ["--monitor-cpu", "0"], test: self)
+        let client = try daemon.client()
+        // The log takes at most 512 queries between its writes (every 2 s): send them in rounds.
+        var graph = JSON.null, sent = 0
+        for round in 0..<60 where graph["guidance"] != "log" {
+            if round < 20 {
+                try search(client, ClusteredCorpus.blindQueries(300, seed: 202 + UInt64(round)))
+                sent += 300
+            }
+            usleep(1_000_000)
+            graph = try XCTUnwrap(client.request("GET", "/indexes/g").json?["graph"])
+        }
+        print("graph guided by the log after \(sent) searches: \(graph.serialized)")
+        XCTAssertEqual(graph["guidance"], "log", graph.serialized)
+        XCTAssertGreaterThanOrEqual(graph["guided_by"]?.int ?? 0, Index.graphGuidanceMinimum, graph.serialized)
+        XCTAssertGreaterThan(graph["query_links"]?.int ?? 0, 0)
+        try search(client, ClusteredCorpus.blindQueries(10, seed: 301))  // the new graph answers
+        XCTAssertEqual(daemon.stop(), 0)
     }
 }
