@@ -201,12 +201,17 @@ extension Index {
     func planner(in snapshot: Snapshot, graph: LoadedGraph) throws -> Planner? {
         let version = snapshot.version
         if let cached = plannerCache.withLock({ $0 }), cached.version == version { return cached.planner }
-        guard let model = try snapshot.meta(Index.costModelKey, as: CostModel.self),
-              model.graphBuiltAt == graph.record.builtAt, !model.measurements.isEmpty else {
+        let stored = try snapshot.meta(Index.costModelKey, as: CostModel.self)
+        let plans = (stored?.measurements.map(\.plan) ?? []) + (stored?.presets.map(\.measurement.plan) ?? [])
+        // A model measured on an earlier build of a graph over the same prefix stands in until
+        // the upkeep measures the new one, seconds later (a rebuild by the query log, a head
+        // refit): its plans name beams and prefixes, which the new graph walks alike; only
+        // their times and recall are the old graph's. Searches naming a preset go on meanwhile.
+        guard let model = stored, !model.measurements.isEmpty,
+              model.graphBuiltAt == graph.record.builtAt || plans.allSatisfy({ $0.exact || $0.graphDims == graph.record.dims }) else {
             plannerCache.withLock { $0 = nil }
             return nil
         }
-        let plans = model.measurements.map(\.plan) + model.presets.map(\.measurement.plan)
         if let problem = plans.lazy.compactMap({ $0.problem(boundaries: self.layout.boundaries, walked: graph.record.dims) }).first {
             throw StoreError.corrupt(path: store.directory, detail: "cost model: \(problem); `mrl tune` measures it again")
         }

@@ -71,7 +71,7 @@ final class IndexWriter: Sendable {
     private func guidedRebuildMayRun() -> Bool {
         lastGuidedRebuild.withLock { last in
             let now = DispatchTime.now()
-            if let last, now.uptimeNanoseconds - last.uptimeNanoseconds < UInt64(IndexWriter.guidanceRetrySeconds * 1e9) { return false }
+            if let last, Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e9 < IndexWriter.guidanceRetrySeconds { return false }
             last = now
             return true
         }

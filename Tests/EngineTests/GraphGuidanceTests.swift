@@ -128,4 +128,28 @@ final class GraphGuidanceTests: XCTestCase {
         try index.buildGraph(graphOptions(.log))
         XCTAssertEqual(try record(index).guidance, "log")
     }
+
+    /// A graph rebuilt by the log (or a head refit) has no timings until the upkeep measures
+    /// them: the model of the graph before stands in, if its plans walk the same prefix.
+    func testPresetsStayUsableWhileARebuiltGraphAwaitsItsTimings() throws {
+        let index = try makeClusteredIndex(ClusteredCorpus.documents(3_000))
+        try index.buildGraph(graphOptions(.none))
+        XCTAssertNotNil(try index.calibrate(queryCount: 60))
+        var request = SearchRequest(vector: ClusteredCorpus.blindQueries(1, seed: 90)[0], k: 10)
+        request.preset = "fast"
+        XCTAssertFalse(try index.search(request).plan.exact)
+
+        try index.buildGraph(graphOptions(.none))
+        XCTAssertNil(try index.costModel(), "the new graph has no timings of its own")
+        XCTAssertFalse(try index.search(request).plan.exact, "the old timings did not stand in")
+        XCTAssertNotNil(try index.calibrateIfDue(), "the stand-in kept the new graph from being measured")
+
+        // Plans of another prefix cannot stand in.
+        var wider = graphOptions(.none)
+        wider.dims = ClusteredCorpus.dims
+        try index.buildGraph(wider)
+        XCTAssertThrowsError(try index.search(request)) { error in
+            XCTAssertTrue("\(error)".contains("has no measured plans yet"), "\(error)")
+        }
+    }
 }
