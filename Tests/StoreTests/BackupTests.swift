@@ -47,8 +47,14 @@ final class BackupTests: XCTestCase {
         }
         first.start()
         func firstEnded() -> Bool { firstOutcome.withLock { $0 != nil } }
-        // Wait for the first copy to begin writing its staging folder.
-        while (try? FileManager.default.contentsOfDirectory(atPath: folder))?.contains(where: { $0.hasPrefix("first.") }) != true {
+        // Wait for the first copy to write into its staging folder: LMDB's copy, which starts
+        // only once the copy holds the index's one backup slot (the folder alone is made before
+        // it, and under load the second copy took the slot first).
+        func firstIsCopying() -> Bool {
+            let staging = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.first { $0.hasPrefix("first.") }
+            return staging.map { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/data.mdb") } ?? false
+        }
+        while !firstIsCopying() {
             usleep(100)
             if firstEnded() { break }
         }
