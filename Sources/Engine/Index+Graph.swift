@@ -74,24 +74,23 @@ extension Index {
     /// built in memory, with its record.
     func graphInMemory(over head: HeadRecord?, options: GraphOptions) throws -> (GraphBuilder, GraphRecord) {
         let started = Date()
-        let (vectors, ids, guiding, logSeen) = try store.read { snapshot -> (GraphVectors, [UInt32], (GuidingQueries, [[UInt32]])?, Int) in
+        let (vectors, ids, guiding, logSeen) = try store.read { snapshot -> (GraphVectors, [UInt32], GuidingQueries?, Int) in
             let blocks = try snapshot.vectorBlocks(space: head?.space ?? .raw)
             let rows = blocks.last.map { Int($0.firstID) + $0.rows } ?? 0
             let vectors = LoadedGraph.walkVectors(blocks: blocks, rows: rows, dims: options.dims, layout: layout,
                                                   encoding: options.encoding)
             var ids: [UInt32] = []
             for block in blocks { for i in 0..<block.rows where block.live[i] != 0 { ids.append(block.firstID + UInt32(i)) } }
-            let guiding = try guidingQueries(options.guidance, in: snapshot).map { ($0, try guidingNeighbors($0.vectors, in: snapshot, threads: options.threads)) }
-            return (vectors, ids, guiding, try queriesLogSaw(snapshot))
+            return (vectors, ids, try guidingQueries(options.guidance, in: snapshot, threads: options.threads), try queriesLogSaw(snapshot))
         }
         let builder = GraphBuilder(vectors: vectors, parameters: .init(m: options.m, efConstruction: options.efConstruction))
         builder.insert(ids, threads: options.threads)
-        let links = guiding.map { builder.addQueryEdges($0.1).added } ?? 0
+        let links = guiding.map { builder.addQueryEdges($0.neighbors).added } ?? 0
         var record = GraphRecord(dims: options.dims, m: options.m, efConstruction: options.efConstruction,
                                  encoding: options.encoding.rawValue, headVersion: head?.version ?? 0,
                                  nodes: builder.layers.count, buildSeconds: Date().timeIntervalSince(started))
-        record.guidance = options.guidance == .none ? "none" : guiding?.0.source
-        if let (queries, _) = guiding { (record.guidedBy, record.queryLinks, record.logSeen) = (queries.vectors.count, links, logSeen) }
+        record.guidance = options.guidance == .none ? "none" : guiding?.source
+        if let guiding { (record.guidedBy, record.queryLinks, record.logSeen) = (guiding.count, links, logSeen) }
         return (builder, record)
     }
 

@@ -11,8 +11,8 @@ extension Index {
     public enum QueryGuidance: Sendable, Equatable {
         /// The query log's, once it holds `graphGuidanceMinimum` (what an automatic build uses).
         case log
-        /// These, row-major in the model's raw space (`mrl graph --queries FILE`).
-        case queries([Float])
+        /// These, in the model's raw space (`mrl graph --queries FILE`).
+        case queries([[Float]])
         /// None: the documents' own links only.
         case none
     }
@@ -31,48 +31,47 @@ extension Index {
     /// names for twice the links.
     static let guidedNeighbors = 10
 
-    /// The queries a build under `guidance` links by, with how the graph's record names them.
+    /// What guides a build: how many queries, how the graph's record names them, and each
+    /// one's exact nearest documents at full dimensions (what a search must find), as row ids,
+    /// best first.
     struct GuidingQueries {
-        var vectors: [[Float]]
+        var count: Int
         var source: String
+        var neighbors: [[UInt32]]
     }
 
-    /// The raw query vectors `guidance` stands for in `snapshot`, at most
-    /// `graphGuidanceLimit`; nil for none (or a log still too short).
-    func guidingQueries(_ guidance: QueryGuidance, in snapshot: Snapshot) throws -> GuidingQueries? {
+    /// The queries `guidance` stands for in `snapshot` (at most `graphGuidanceLimit`, an even
+    /// sample) with their neighbours, found on `threads` (each pass single-threaded BLAS); nil
+    /// for none (or a log still too short). Throws `invalidRequest` for a query of another size.
+    func guidingQueries(_ guidance: QueryGuidance, in snapshot: Snapshot, threads: Int) throws -> GuidingQueries? {
         let all: [[Float]], source: String
         switch guidance {
         case .none: return nil
-        case .queries(let rows):
-            let d = manifest.dimensions
-            (all, source) = (stride(from: 0, to: rows.count - rows.count % d, by: d).map { Array(rows[$0..<$0 + d]) }, "queries")
+        case .queries(let vectors):
+            try checkDimensions(of: vectors)
+            (all, source) = (vectors, "queries")
         case .log:
             guard try snapshot.loggedQueryCount() >= Index.graphGuidanceMinimum else { return nil }
             (all, source) = (try snapshot.loggedQueries().map(\.vector), "log")
         }
         guard !all.isEmpty else { return nil }
         let taken = min(all.count, Index.graphGuidanceLimit)
-        return GuidingQueries(vectors: (0..<taken).map { all[$0 * all.count / taken] }, source: source)
-    }
-
-    /// Queries the log has been offered since it was last cleared.
-    func queriesLogSaw(_ snapshot: Snapshot) throws -> Int { try snapshot.queryLogState(as: QueryLogState.self)?.seen ?? 0 }
-
-    /// Each query's exact nearest documents at full dimensions (what a search must find),
-    /// as row ids, best first; the queries split over `threads` (each pass single-threaded BLAS).
-    func guidingNeighbors(_ queries: [[Float]], in snapshot: Snapshot, threads: Int) throws -> [[UInt32]] {
+        let queries = (0..<taken).map { all[$0 * all.count / taken] }
         nonisolated(unsafe) let blocks = try snapshot.vectorBlocks(space: .raw)
-        let parts = max(1, min(threads, queries.count / ExactBatch.width))
+        let parts = max(1, min(threads, taken / ExactBatch.width))
         var found = [[[UInt32]]](repeating: [], count: parts)
         found.withUnsafeMutableBufferPointer { found in
             nonisolated(unsafe) let found = found
             DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let part = Array(queries[queries.count * p / parts..<queries.count * (p + 1) / parts])
+                let part = Array(queries[taken * p / parts..<taken * (p + 1) / parts])
                 found[p] = ExactBatch.run(queries: part, k: Index.guidedNeighbors, blocks: blocks, layout: layout, pause: {}).map { $0.map(\.id) }
             }
         }
-        return found.flatMap { $0 }
+        return GuidingQueries(count: taken, source: source, neighbors: found.flatMap { $0 })
     }
+
+    /// Queries the log has been offered since it was last cleared.
+    func queriesLogSaw(_ snapshot: Snapshot) throws -> Int { try snapshot.queryLogState(as: QueryLogState.self)?.seen ?? 0 }
 
     /// Whether the log has grown enough since the stored graph was built to guide a rebuild
     /// (see below); false without a graph. Cheap: two reads.

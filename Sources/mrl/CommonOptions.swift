@@ -83,3 +83,12 @@ func check<Value: Comparable>(_ option: String, _ value: Value?, in range: Close
     let suffix = unit.isEmpty ? "" : " " + unit
     throw ValidationError("\(option) must be from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(value)")
 }
+
+/// The queries of a `--queries` file (`mrl tune`, `mrl graph`), a relevant document not
+/// needed: their vectors given, or their texts, which `Index.queryVectors` embeds as the index
+/// embeds them. A file of none is a usage error.
+func queriesFile(_ path: String) throws -> [KnownItemQuery] {
+    let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
+    guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
+    return known
+}

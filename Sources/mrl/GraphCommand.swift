@@ -74,11 +74,7 @@ struct GraphCommand: ParsableCommand {
         options.threads = threads
         options.encoding = float32 ? .float32 : .int8
         if noQueries { options.guidance = .none }
-        if let queries {
-            let known = try KnownItemQuery.read(path: queries, requiringRelevant: false)
-            guard !known.isEmpty else { throw ValidationError("\(queries) holds no queries") }
-            options.guidance = .queries(try index.queryVectors(known).flatMap { $0 })
-        }
+        if let queries { options.guidance = .queries(try index.queryVectors(queriesFile(queries))) }
         let build = try index.buildGraph(options)
         let model = try calibrateWithProgress(index)
         try report(build, model, index: target.index, json: json)

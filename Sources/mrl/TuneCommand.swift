@@ -103,7 +103,7 @@ struct TuneCommand: ParsableCommand {
         }
         let goal: Index.Preset.Goal? = targetRecall.map { .recall($0) } ?? budgetMs.map { .budget($0) }
         let presetName = name ?? (targetRecall.map { String(format: "recall-%g", $0) } ?? budgetMs.map { String(format: "budget-%gms", $0) })
-        let known = try queries.map { try knownItems($0) }
+        let known = try queries.map { try queriesFile($0) }
         let vectors = try known.map { try index.queryVectors($0) }
         let labelled = (known ?? []).contains { $0.query != nil && !$0.relevantIDs.isEmpty }
         if labelled, let known { _ = try index.fusionQueries(known) }  // before any plan is measured and stored
@@ -140,14 +140,6 @@ struct TuneCommand: ParsableCommand {
             }
         }
         if let plot { print("wrote \(plot)") }
-    }
-
-    /// The queries file's queries (their vectors given, or their texts embedded as the index
-    /// embeds them, by `Index.queryVectors`).
-    private func knownItems(_ path: String) throws -> [KnownItemQuery] {
-        let known = try KnownItemQuery.read(path: path, requiringRelevant: false)
-        guard !known.isEmpty else { throw ValidationError("\(path) holds no queries") }
-        return known
     }
 
     static func json(_ model: Index.CostModel?, fusion: FusionTuning?, index: String) -> JSON {

@@ -63,7 +63,7 @@ final class GraphGuidanceTests: XCTestCase {
         XCTAssertEqual(try record(index).guidance, "none")
 
         let guiding = pairQueries(1_500, seed: 76)
-        try index.buildGraph(graphOptions(.queries(guiding.flatMap { $0 })))
+        try index.buildGraph(graphOptions(.queries(guiding)))
         let stored = try record(index)
         XCTAssertEqual(stored.guidance, "queries")
         XCTAssertEqual(stored.guidedBy, 1_500)
@@ -82,8 +82,13 @@ final class GraphGuidanceTests: XCTestCase {
     func testALargeFileIsSampledToTheLimit() throws {
         let index = try makeClusteredIndex(ClusteredCorpus.documents(1_000))
         let guiding = ClusteredCorpus.blindQueries(Index.graphGuidanceLimit + 700, seed: 78)
-        try index.buildGraph(graphOptions(.queries(guiding.flatMap { $0 })))
+        try index.buildGraph(graphOptions(.queries(guiding)))
         XCTAssertEqual(try record(index).guidedBy, Index.graphGuidanceLimit)
+        // A query of another size is refused naming it, before anything is built.
+        XCTAssertThrowsError(try index.buildGraph(graphOptions(.queries(guiding + [[1, 2, 3]])))) { error in
+            XCTAssertTrue("\(error)".contains("has 3 dimensions"), "\(error)")
+        }
+        XCTAssertEqual(try record(index).guidedBy, Index.graphGuidanceLimit, "a refused build replaced the graph")
     }
 
     /// The log guides no build until it holds `graphGuidanceMinimum` queries; then the upkeep

@@ -35,6 +35,7 @@ extension GraphBuilder {
             done.proposed += wanted.count
             guard layers.contains(node), let list = layers.list(of: node, level: 0) else { continue }
             let present = Int(list[0] & GraphFormat.countMask)
+            guard present < capacity else { continue }  // no free slot: nothing to score
             let existing = Set((0..<present).map { list[1 + $0] })
             vectors.prepare(row: node, into: scratch)
             // Most asked for first, then the closest, then the lower id: the same graph every run.
@@ -42,7 +43,7 @@ extension GraphBuilder {
                 .map { (id: $0.key, times: $0.value, score: vectors.similarity(scratch, $0.key)) }
                 .sorted { ($0.times, $0.score, $1.id) > ($1.times, $1.score, $0.id) }
             let room = min(capacity - present, ranked.count)
-            guard room > 0 else { continue }
+            guard room > 0 else { continue }  // every link asked for is there already
             for (i, link) in ranked.prefix(room).enumerated() { list[1 + present + i] = link.id }
             list[0] += UInt32(room)
             done.added += room
