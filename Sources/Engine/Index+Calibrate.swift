@@ -10,8 +10,10 @@ extension Index {
 
     /// Beam widths and funnels the planner chooses among: a beam at the graph's prefix,
     /// rescored at full dimensions directly or through the 128-d prefix first; and the exact scan.
+    /// Beams go to 1,024: short out-of-distribution queries (PyPI names) stop at recall 0.978 at
+    /// 384 and reach 0.99 only at 768 (hnswlib M16 tops out at 0.989 at ef 512).
     static func candidatePlans(graphDims: Int, dimensions: Int, k: Int, layout: PrefixLayout) -> [SearchPlan] {
-        let efs = [10, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384]
+        let efs = [10, 16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
         var plans: [SearchPlan] = []
         for ef in efs where ef >= k {
             plans.append(SearchPlan(graphDims: graphDims, ef: ef, stages: [.init(dims: dimensions, keep: k)], earlyExit: nil, exact: false))
