@@ -9,6 +9,7 @@ extension HeadChange {
             "variance_in_prefix": .object(Dictionary(uniqueKeysWithValues: varianceInPrefix.map { ("\($0.dims)", JSON.number($0.share)) })),
             "training": training.map { ["steps": JSON($0.steps), "initial_loss": .number($0.initialLoss),
                                         "final_loss": .number($0.finalLoss), "seconds": .number($0.seconds)] } ?? .null,
+            "distilled_from": JSON(distilledFrom), "queries_source": JSON(queriesSource),
             "fallback": JSON(fallback),
         ])
     }

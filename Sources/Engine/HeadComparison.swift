@@ -34,12 +34,13 @@ extension Index {
     /// Full-dimension rows score the raw vectors, as the index's searches do under any head.
     /// Throws as `evaluate` does, and the head fitters' errors.
     public func compareHeads(_ queries: [KnownItemQuery], dims: [Int], kinds: [MatryoshkaHead.Kind],
-                             adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil,
+                             adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil, trainingQueries: QueryGuidance = .log,
                              training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in }) throws -> HeadComparison {
         let d = manifest.dimensions
         if let wrong = dims.first(where: { !(1...d).contains($0) }) {
             throw EngineError.invalidRequest(field: "dims", message: "must be between 1 and \(d) (the index's dimensions), got \(wrong)")
         }
+        let distilled = try store.read { snapshot in try queriesSample(trainingQueries, in: snapshot)?.queries.flatMap { $0 } }
         let (rows, n, sample, sampleCount, current, relevant) = try store.read { snapshot in
             let all = try sampleRawVectors(snapshot, limit: .max)
             let fit = try sampleRawVectors(snapshot, limit: 50_000)
@@ -53,7 +54,7 @@ extension Index {
         // Full dimensions score the raw vectors under every head: one pass gives the truth and
         // the full-dimension row of every head.
         let raw = PrefixScores(queries: queryRows, docs: rows, dimensions: d, prefix: d)
-        let truth = raw.topTen()
+        let truth = raw.top(10)
         let full = dims.contains(d) ? raw.knownItem(targets: targets, truth: truth) : nil
 
         var table: [HeadComparison.Row] = [], fitted: [String] = []
@@ -66,7 +67,8 @@ extension Index {
                 case .pca: head = try MatryoshkaHead.fitPCA(samples: sample, count: sampleCount, dimensions: d).head
                 case .adaptor:
                     head = try AdaptorTrainer(options: adaptor).train(samples: sample, count: sampleCount, dimensions: d,
-                                                                      pairs: try pairs.map(trainingPairs), progress: training).head
+                                                                      pairs: try pairs.map(trainingPairs), queries: distilled,
+                                                                      progress: training).head
                 }
             }
             let docs = head.apply(rows: rows, count: n), mapped = head.apply(rows: queryRows, count: scored.count)
@@ -126,11 +128,11 @@ struct PrefixScores {
         }
     }
 
-    /// Each query's 10 best documents (row numbers), best first.
-    func topTen() -> [[Int]] {
+    /// Each query's `k` best documents (row numbers), best first.
+    func top(_ k: Int) -> [[Int]] {
         let results = Mutex([[Int]](repeating: [], count: queryCount))
         forEachQuery { query, scores in
-            let best = scores.indices.largest(10) { scores[$0] < scores[$1] }
+            let best = scores.indices.largest(k) { scores[$0] < scores[$1] }
             results.withLock { $0[query] = best }
         }
         return results.withLock { $0 }

@@ -44,6 +44,25 @@ extension Index {
     /// sample) with their neighbours, found on `threads` (each pass single-threaded BLAS); nil
     /// for none (or a log still too short). Throws `invalidRequest` for a query of another size.
     func guidingQueries(_ guidance: QueryGuidance, in snapshot: Snapshot, threads: Int) throws -> GuidingQueries? {
+        guard let (queries, source) = try queriesSample(guidance, in: snapshot) else { return nil }
+        let taken = queries.count
+        nonisolated(unsafe) let blocks = try snapshot.vectorBlocks(space: .raw)
+        let parts = max(1, min(threads, taken / ExactBatch.width))
+        var found = [[[UInt32]]](repeating: [], count: parts)
+        found.withUnsafeMutableBufferPointer { found in
+            nonisolated(unsafe) let found = found
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let part = Array(queries[taken * p / parts..<taken * (p + 1) / parts])
+                found[p] = ExactBatch.run(queries: part, k: Index.guidedNeighbors, blocks: blocks, layout: layout, pause: {}).map { $0.map(\.id) }
+            }
+        }
+        return GuidingQueries(count: taken, source: source, neighbors: found.flatMap { $0 })
+    }
+
+    /// The queries `guidance` stands for in `snapshot`, at most `graphGuidanceLimit` (an even
+    /// sample), and how records name their source ("queries" or "log"); nil for none, or a log
+    /// still too short. Throws `invalidRequest` for a query of another size.
+    func queriesSample(_ guidance: QueryGuidance, in snapshot: Snapshot) throws -> (queries: [[Float]], source: String)? {
         let all: [[Float]], source: String
         switch guidance {
         case .none: return nil
@@ -56,18 +75,7 @@ extension Index {
         }
         guard !all.isEmpty else { return nil }
         let taken = min(all.count, Index.graphGuidanceLimit)
-        let queries = (0..<taken).map { all[$0 * all.count / taken] }
-        nonisolated(unsafe) let blocks = try snapshot.vectorBlocks(space: .raw)
-        let parts = max(1, min(threads, taken / ExactBatch.width))
-        var found = [[[UInt32]]](repeating: [], count: parts)
-        found.withUnsafeMutableBufferPointer { found in
-            nonisolated(unsafe) let found = found
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let part = Array(queries[taken * p / parts..<taken * (p + 1) / parts])
-                found[p] = ExactBatch.run(queries: part, k: Index.guidedNeighbors, blocks: blocks, layout: layout, pause: {}).map { $0.map(\.id) }
-            }
-        }
-        return GuidingQueries(count: taken, source: source, neighbors: found.flatMap { $0 })
+        return ((0..<taken).map { all[$0 * all.count / taken] }, source)
     }
 
     /// Queries the log has been offered since it was last cleared.

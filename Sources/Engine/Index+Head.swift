@@ -16,6 +16,10 @@ public struct HeadChange: Sendable {
     public var varianceInPrefix: [(dims: Int, share: Double)]
     /// How training went (adaptor only).
     public var training: AdaptorTrainer.Report?
+    /// Queries whose full-dimension rankings the adaptor was distilled from, and where they
+    /// came from ("log" or "queries"; 0 and nil for none).
+    public var distilledFrom = 0
+    public var queriesSource: String?
     /// Why the head is not the kind asked for (an adaptor on too few documents is a PCA head).
     public var fallback: String?
     public var seconds: Double
@@ -62,19 +66,20 @@ extension Index {
     /// transaction, and searches use the old head until the new one is complete.
     /// `automatic` lets later `mrl index` runs refit it as the index grows. An adaptor is
     /// trained with `adaptor` (reporting each step to `training`), on `pairs` when given
-    /// (supervised: each query should find its relevant document); on fewer documents than it
-    /// needs, a PCA head is fitted instead and `fallback` says so.
+    /// (supervised: each query should find its relevant document), distilled from the queries
+    /// `queries` stands for (the log's by default, once it holds `graphGuidanceMinimum`); on
+    /// fewer documents than it needs, a PCA head is fitted instead and `fallback` says so.
     /// Throws `HeadError.tooFewSamples` (PCA on too small an index), `AdaptorError.diverged`
     /// and the store's errors.
     @discardableResult
     public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = 50_000,
-                           adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil,
+                           adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil, queries: QueryGuidance = .log,
                            training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in },
                            progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {
         let started = Date()
-        let (samples, count, documents) = try store.read { snapshot in
+        let (samples, count, documents, distilled) = try store.read { snapshot in
             let (rows, count, _) = try sampleRawVectors(snapshot, limit: sampleLimit)
-            return (rows, count, try snapshot.documentCount())
+            return (rows, count, try snapshot.documentCount(), kind == .adaptor ? try queriesSample(queries, in: snapshot) : nil)
         }
         var head = MatryoshkaHead.identity(dimensions: manifest.dimensions)
         var share: [Float] = [], report: AdaptorTrainer.Report?, fallback: String?
@@ -85,7 +90,8 @@ extension Index {
             (head, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: manifest.dimensions)
         } else if kind == .adaptor {
             (head, report) = try AdaptorTrainer(options: adaptor).train(samples: samples, count: count, dimensions: manifest.dimensions,
-                                                                         pairs: try pairs.map(trainingPairs), progress: training)
+                                                                         pairs: try pairs.map(trainingPairs),
+                                                                         queries: distilled.map { $0.queries.flatMap { $0 } }, progress: training)
         }
         let version = try install(head, automatic: automatic, fittedOn: documents, model: nil, progress: progress)
         var cumulative: Float = 0
@@ -93,9 +99,10 @@ extension Index {
             cumulative += s
             return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
         }
+        let distilledFrom = report == nil ? nil : distilled
         return HeadChange(kind: head.kind, version: version, samples: count, documents: documents,
-                          varianceInPrefix: prefixShares, training: report, fallback: fallback,
-                          seconds: Date().timeIntervalSince(started))
+                          varianceInPrefix: prefixShares, training: report, distilledFrom: distilledFrom?.queries.count ?? 0,
+                          queriesSource: distilledFrom?.source, fallback: fallback, seconds: Date().timeIntervalSince(started))
     }
 
     /// The current head as a file (`mrl head --save`, `GET /indexes/{name}/head`).

@@ -17,11 +17,14 @@ public struct Upkeep: Sendable {
         public var kind: MatryoshkaHead.Kind
         public var adaptor: AdaptorTrainer.Options
         public var pairs: [KnownItemQuery]?
+        /// Queries to distil an adaptor from, no relevant document needed (nil: the log's; none when empty).
+        public var queries: [KnownItemQuery]?
 
-        public init(kind: MatryoshkaHead.Kind, adaptor: AdaptorTrainer.Options, pairs: [KnownItemQuery]?) {
+        public init(kind: MatryoshkaHead.Kind, adaptor: AdaptorTrainer.Options, pairs: [KnownItemQuery]?, queries: [KnownItemQuery]? = nil) {
             self.kind = kind
             self.adaptor = adaptor
             self.pairs = pairs
+            self.queries = queries
         }
     }
 
@@ -49,7 +52,8 @@ extension Index {
         if let request, try currentHead().record?.kind ?? MatryoshkaHead.Kind.none.rawValue != request.kind.rawValue,
            try store.read({ try $0.documentCount() }) >= Index.automaticHeadMinimum {
             upkeep.head = try changeHead(to: request.kind, automatic: request.kind != .none, adaptor: request.adaptor,
-                                         pairs: request.pairs, training: progress.training, progress: progress.blocks)
+                                         pairs: request.pairs, queries: try request.queries.map { .queries(try queryVectors($0)) } ?? .log,
+                                         training: progress.training, progress: progress.blocks)
         } else {
             upkeep.head = try refitHeadIfDue(training: progress.training, progress: progress.blocks)
         }

@@ -154,7 +154,8 @@ struct EvalCommand: ParsableCommand {
     private func printComparison(_ index: Index, _ known: [KnownItemQuery], dims: [Int], kinds: [HeadKind]) throws {
         let progress = ProgressDisplay()
         let comparison = try index.compareHeads(known, dims: dims, kinds: kinds, adaptor: training.options,
-                                                pairs: try training.trainingPairs(), training: progress.trainingStep)
+                                                pairs: try training.trainingPairs(), trainingQueries: try training.queryGuidance(for: index),
+                                                training: progress.trainingStep)
         progress.finish()
         if json {
             printJSON(.object([

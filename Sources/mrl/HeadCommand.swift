@@ -17,7 +17,9 @@ struct HeadCommand: ParsableCommand {
             With "adaptor", a learned map (PCA to begin with) is trained on the index's documents, no \
             labels needed, so that each prefix ranks documents the way the full vectors do: better short \
             prefixes than PCA, for a minute or two of training. Full-dimension scores still come from the \
-            raw vectors. Below 4,096 documents a PCA head is fitted instead. With --pairs (queries and \
+            raw vectors. Below 4,096 documents a PCA head is fitted instead. Queries like those users \
+            send (the query log's once it holds 1,000, or --train-queries FILE) teach each prefix to rank \
+            documents for them as the full vectors do, no labels needed. With --pairs (queries and \
             the documents they should find, e.g. titles of packages), training is supervised. \
             `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth, \
             unless a head was chosen here. The new head's copy of the vectors is written in batches; \
@@ -67,7 +69,8 @@ struct HeadCommand: ParsableCommand {
         let index = try target.open(.write)
         let trainingProgress = ProgressDisplay(), progress = ProgressDisplay()
         let change = try index.changeHead(to: kind, automatic: automatic, sampleLimit: sample, adaptor: training.options,
-                                          pairs: try training.trainingPairs(), training: trainingProgress.trainingStep) { done, total in
+                                          pairs: try training.trainingPairs(), queries: try training.queryGuidance(for: index),
+                                          training: trainingProgress.trainingStep) { done, total in
             trainingProgress.finish()
             progress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "blocks",
                             plainLine: "wrote \(done) of \(total) vector blocks in the new head's space")
@@ -124,6 +127,9 @@ func report(_ change: HeadChange, index: String, json: Bool) throws {
     if let training = change.training {
         print(String(format: "trained %d steps in %.1f s: loss on the first batch %.4f before, %.4f after", training.steps,
                      training.seconds, training.initialLoss, training.finalLoss))
+        if change.distilledFrom > 0 {
+            print("distilled from the full-dimension rankings of \(change.distilledFrom.formatted()) queries (\(change.queriesSource == "log" ? "the query log's" : "given"))")
+        }
     }
     if !change.varianceInPrefix.isEmpty {
         print("variance in the first " + change.varianceInPrefix.map { String(format: "%d dims: %.0f%%", $0.dims, $0.share * 100) }
@@ -146,10 +152,28 @@ struct AdaptorOptions: ParsableArguments {
                                discussion: "Keep queries you evaluate with out of it."))
     var pairs: String?
 
+    @Option(help: ArgumentHelp("Adaptor training: JSONL queries like those users send (\"query\" text or \"vector\"; no relevant id needed) whose full-dimension rankings each prefix learns (default: the query log, once it holds 1,000).",
+                               discussion: "Keep queries you evaluate with out of it."))
+    var trainQueries: String?
+
+    @Flag(help: "Adaptor training: learn from the documents alone, not from any queries.")
+    var noTrainQueries = false
+
     /// The pairs file's queries, when one is given.
     func trainingPairs() throws -> [KnownItemQuery]? { try pairs.map { try KnownItemQuery.read(path: $0) } }
 
+    /// The --train-queries file's queries, when one is given.
+    func trainingQueries() throws -> [KnownItemQuery]? { try trainQueries.map(queriesFile) }
+
+    /// The queries an adaptor trained for `index` learns from, as `--train-queries` and
+    /// `--no-train-queries` say.
+    func queryGuidance(for index: Index) throws -> Index.QueryGuidance {
+        if noTrainQueries { return .none }
+        return try trainingQueries().map { .queries(try index.queryVectors($0)) } ?? .log
+    }
+
     func validate() throws {
+        if trainQueries != nil && noTrainQueries { throw ValidationError("give --train-queries or --no-train-queries, not both") }
         try check("--epochs", epochs, in: 1...10_000)  // steps are epochs × batches
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be a positive number") }
     }

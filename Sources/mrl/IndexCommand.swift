@@ -172,7 +172,8 @@ struct IndexCommand: ParsableCommand {
             plansProgress.update(fraction: Double(done) / Double(max(total, 1)), count: done, unit: "plans",
                                  plainLine: "timed \(done) of \(total) search plans")
         }
-        let request = try head.map { Upkeep.HeadRequest(kind: $0, adaptor: training.options, pairs: try training.trainingPairs()) }
+        let request = try head.map { Upkeep.HeadRequest(kind: $0, adaptor: training.options, pairs: try training.trainingPairs(),
+                                                                   queries: training.noTrainQueries ? [] : try training.trainingQueries()) }
         return try index.upkeepAfterWrites(head: request, progress: progress)
     }
 

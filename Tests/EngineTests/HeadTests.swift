@@ -155,6 +155,28 @@ final class HeadTests: XCTestCase {
         }
     }
 
+    /// An adaptor learns from the queries it is given (here, as the documents' own vectors),
+    /// from the log's by default (none here: an empty log), and refuses queries of another size.
+    func testAnAdaptorSaysWhichQueriesItWasDistilledFrom() throws {
+        let docs = corpus(5_000)
+        let index = try makeIndex(temporaryData(self), docs)
+        var options = AdaptorTrainer.Options()
+        options.epochs = 1
+        let given = docs.prefix(600).map { $0.vector! }
+        let change = try index.changeHead(to: .adaptor, automatic: false, adaptor: options, queries: .queries(given))
+        XCTAssertEqual(change.distilledFrom, 600)
+        XCTAssertEqual(change.queriesSource, "queries")
+        XCTAssertEqual(change.json["distilled_from"]?.int, 600)
+        let fromLog = try index.changeHead(to: .adaptor, automatic: false, adaptor: options)
+        XCTAssertEqual(fromLog.distilledFrom, 0, "an empty log distils nothing")
+        XCTAssertNil(fromLog.queriesSource)
+        XCTAssertThrowsError(try index.changeHead(to: .adaptor, automatic: false, adaptor: options, queries: .queries([[1, 2, 3]]))) {
+            guard case EngineError.invalidRequest(let field, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "vector")
+        }
+        XCTAssertEqual(try index.currentHead().record?.version, fromLog.version, "a refused change leaves the head as it was")
+    }
+
     func testAnAdaptorOnTooFewDocumentsIsAPCAHeadThatSaysSo() throws {
         let index = try makeIndex(temporaryData(self), corpus(2_500))
         let change = try index.changeHead(to: .adaptor, automatic: false)

@@ -52,6 +52,8 @@ final class OptionValuesTests: XCTestCase {
         try assertRefused(["graph"] + target + ["--queries", "q.jsonl", "--no-queries"], saying: "give --queries or --no-queries, not both")
         try assertRefused(["tune"] + target + ["--sample", "9223372036854775807"], saying: "--sample must be from 1 to 1000000")
         try assertRefused(["head"] + target + ["--kind", "adaptor", "--epochs", "9223372036854775807"], saying: "--epochs must be from 1 to 10000")
+        try assertRefused(["head"] + target + ["--kind", "adaptor", "--train-queries", "q.jsonl", "--no-train-queries"],
+                          saying: "give --train-queries or --no-train-queries, not both")
     }
 
     func testAnEndlessETAShowsAsUnknown() {
@@ -61,7 +63,7 @@ final class OptionValuesTests: XCTestCase {
     }
 }
 
-/// Query files and prefixes given to `mrl eval` and `mrl tune` (issue 16): a vector of the
+/// Query files and prefixes given to `mrl eval`, `tune`, `graph` and `head` (issue 16): a vector of the
 /// wrong size, or dims outside the index, is refused naming the field where it used to trap
 /// (in the head's matrix product, in the prefix scores).
 final class QueryFileValuesTests: XCTestCase {
@@ -73,7 +75,8 @@ final class QueryFileValuesTests: XCTestCase {
         XCTAssertEqual(try mrl(["graph"] + target + ["--m", "4"]).status, 0)
         let queries = folder + "/q.jsonl"
         try Data(#"{"vector":[1,2,3],"relevant_id":"c1"}"#.utf8).write(to: URL(fileURLWithPath: queries))
-        for command in [["eval", "--queries", queries, "--compare-heads", "none,pca"], ["tune", "--queries", queries], ["graph", "--queries", queries]] {
+        for command in [["eval", "--queries", queries, "--compare-heads", "none,pca"], ["tune", "--queries", queries], ["graph", "--queries", queries],
+                        ["head", "--kind", "adaptor", "--train-queries", queries]] {
             let run = try mrl([command[0]] + target + command.dropFirst(), timeout: 120)
             XCTAssertEqual(run.status, 1, "\(command[0]): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains(#"field "vector""#) && run.stderr.contains("has 3 dimensions, index \"x\" has 8"), run.stderr)

@@ -7,35 +7,44 @@ import Foundation
 ///
 /// Rows on the left of the batch are scored against rows on the right. For a prefix m, Z holds
 /// outputs cut to m coordinates and renormalised, S = Z_left Z_rightᵀ their cosines, and Q the
-/// row softmax of S / τ. The loss is Σ_i KL(P_i ‖ Q_i) / B for a target P:
-/// - without labels (`pairs: false`) both sides are the same documents, self excluded, and P is
-///   the same softmax of the raw full-dimension cosines: each prefix keeps the similarity
-///   structure of the full vectors;
-/// - with (query, document) pairs, the left holds queries, the right their documents, and P is
-///   the identity: InfoNCE with in-batch negatives.
-/// Its gradient with respect to S is G = (Q - P) / (B τ); dZ_left = G Z_right and
+/// row softmax of S / τ. The loss is Σ_i KL(P_i ‖ Q_i) / L (L rows on the left) for a target P,
+/// chosen by the `Kind`:
+/// - `documents`: both sides are the same documents, self excluded, and P is the same softmax
+///   of the raw full-dimension cosines: each prefix keeps the similarity structure of the full
+///   vectors;
+/// - `pairs`: the left holds queries, the right their documents, and P is the identity:
+///   InfoNCE with in-batch negatives;
+/// - `distilled`: the left holds queries (no labels), the right documents (some near them), and
+///   P is the softmax of the raw full-dimension query–document cosines: each prefix ranks
+///   documents for queries as the full vectors do.
+/// Its gradient with respect to S is G = (Q - P) / (L τ); dZ_left = G Z_right and
 /// dZ_right = Gᵀ Z_left, back through the normalisation to dY, summed over prefixes; then
-/// dW = dYᵀ (X - mean) over both sides. The B × B products are split by rows over the threads.
+/// dW = dYᵀ (X - mean) over both sides. The products are split by rows over the threads.
 final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows of its buffers
-    let batch: Int, dimensions: Int, prefixes: [Int], temperature: Float, threads: Int, pairs: Bool
+    enum Kind: Sendable { case documents, pairs, distilled }
 
-    /// One side of the batch; without pairs the right side is the left one.
+    let kind: Kind, dimensions: Int, prefixes: [Int], temperature: Float, threads: Int
+
+    /// One side of the batch; for `documents` the right side is the left one.
     struct Side: @unchecked Sendable {  // pointers into the step's buffers
-        /// Raw and centred rows, Y and dLoss/dY (B × d); Z and dLoss/dZ (B × m); |Y_i[0..<m]|.
+        let rows: Int
+        /// Raw and centred rows, Y and dLoss/dY (rows × d); Z and dLoss/dZ (rows × m); |Y_i[0..<m]|.
         let raw, centred, outputs, outputGradient, z, zGradient, norms: UnsafeMutablePointer<Float>
     }
     private let left, right: Side
-    /// The target P (B × B) and each row's entropy -Σ P log P (so the loss is 0 at a perfect fit).
+    /// The target P (L × R) and each row's entropy -Σ P log P (so the loss is 0 at a perfect fit).
     private let target, targetEntropy: UnsafeMutablePointer<Float>
-    /// S, then G in its place (B × B).
+    /// S, then G in its place (L × R).
     private let similarities: UnsafeMutablePointer<Float>
     /// W as of this step, and dLoss/dW after `lossAndGradient` (d × d).
     private let weights: UnsafeMutablePointer<Float>
     let weightGradient: UnsafeMutablePointer<Float>
     private var buffers: [UnsafeMutablePointer<Float>] = []
 
-    init(batch: Int, dimensions d: Int, prefixes: [Int], temperature: Float, threads: Int, pairs: Bool = false) {
-        (self.batch, self.dimensions, self.prefixes, self.temperature, self.threads, self.pairs) = (batch, d, prefixes, temperature, threads, pairs)
+    /// `batch` rows on the left, and as many on the right unless `rightRows` says otherwise
+    /// (not for `documents`, whose sides are one).
+    init(_ kind: Kind, batch: Int, rightRows: Int? = nil, dimensions d: Int, prefixes: [Int], temperature: Float, threads: Int) {
+        (self.kind, self.dimensions, self.prefixes, self.temperature, self.threads) = (kind, d, prefixes, temperature, threads)
         var allocated: [UnsafeMutablePointer<Float>] = []
         func zeros(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -43,20 +52,23 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
             allocated.append(p)
             return p
         }
-        func side() -> Side {
-            Side(raw: zeros(batch * d), centred: zeros(batch * d), outputs: zeros(batch * d), outputGradient: zeros(batch * d),
-                 z: zeros(batch * d), zGradient: zeros(batch * d), norms: zeros(batch))
+        func side(_ rows: Int) -> Side {
+            Side(rows: rows, raw: zeros(rows * d), centred: zeros(rows * d), outputs: zeros(rows * d), outputGradient: zeros(rows * d),
+                 z: zeros(rows * d), zGradient: zeros(rows * d), norms: zeros(rows))
         }
-        left = side()
-        right = pairs ? side() : left
-        (target, targetEntropy, similarities) = (zeros(batch * batch), zeros(batch), zeros(batch * batch))
+        left = side(batch)
+        right = kind == .documents ? left : side(rightRows ?? batch)
+        (target, targetEntropy, similarities) = (zeros(left.rows * right.rows), zeros(left.rows), zeros(left.rows * right.rows))
         (weights, weightGradient) = (zeros(d * d), zeros(d * d))
         buffers = allocated
     }
 
     deinit { buffers.forEach { $0.deallocate() } }
 
-    /// Copies rows in: `rows` of `samples` to the left (and, without pairs, the right) side.
+    /// Whether the sides are one (documents against each other, each not its own candidate).
+    private var shared: Bool { kind == .documents }
+
+    /// Copies rows in: `rows` of `samples` to the left (for `documents`, also the right) side.
     func load(rows: ArraySlice<Int>, from samples: [Float], mean: [Float], right toRight: Bool = false) {
         let side = toRight ? right : left, d = dimensions
         for (i, row) in rows.enumerated() {
@@ -69,23 +81,23 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
 
     /// The batch's loss (summed over prefixes) at `weights`; leaves dLoss/dW in `weightGradient`.
     func lossAndGradient(weights: [Float]) -> Double {
-        let b = batch, d = dimensions
+        let d = dimensions
         makeTarget()
         // Y = (X - mean) Wᵀ on each side.
         self.weights.update(from: weights, count: d * d)
         for side in sides {
-            parallelRows { r0, r1 in
+            parallelRows(side.rows) { r0, r1 in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(d), Int32(d), 1,
                             side.centred + r0 * d, Int32(d), self.weights, Int32(d), 0, side.outputs + r0 * d, Int32(d))
             }
-            side.outputGradient.update(repeating: 0, count: b * d)
+            side.outputGradient.update(repeating: 0, count: side.rows * d)
         }
         var loss = 0.0
         for m in prefixes { loss += addPrefixLoss(m) }
         // dW = Σ over sides of dYᵀ (X - mean), split by rows of dW.
         for (n, side) in sides.enumerated() {
-            parallelRows(count: d) { a0, a1 in
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a1 - a0), Int32(d), Int32(b), 1,
+            parallelRows(d) { a0, a1 in
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(a1 - a0), Int32(d), Int32(side.rows), 1,
                             side.outputGradient + a0, Int32(d), side.centred, Int32(d), n == 0 ? 0 : 1,
                             self.weightGradient + a0 * d, Int32(d))
             }
@@ -93,25 +105,26 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
         return loss
     }
 
-    private var sides: [Side] { pairs ? [left, right] : [left] }
+    private var sides: [Side] { shared ? [left] : [left, right] }
 
-    /// P: the identity with pairs; else the softmax of the raw cosines over each row, self excluded.
+    /// P: the identity for pairs; else the softmax of the raw cosines over each row (self
+    /// excluded when the sides are one).
     private func makeTarget() {
-        let b = batch, d = dimensions
-        guard !pairs else {
-            target.update(repeating: 0, count: b * b)
-            for i in 0..<b { target[i * b + i] = 1 }
-            targetEntropy.update(repeating: 0, count: b)
+        let (l, r, d) = (left.rows, right.rows, dimensions)
+        guard kind != .pairs else {
+            target.update(repeating: 0, count: l * r)
+            for i in 0..<min(l, r) { target[i * r + i] = 1 }
+            targetEntropy.update(repeating: 0, count: l)
             return
         }
-        parallelRows { r0, r1 in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(b), Int32(d), 1 / self.temperature,
-                        self.left.raw + r0 * d, Int32(d), self.left.raw, Int32(d), 0, self.target + r0 * b, Int32(b))
+        parallelRows(l) { r0, r1 in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(r), Int32(d), 1 / self.temperature,
+                        self.left.raw + r0 * d, Int32(d), self.right.raw, Int32(d), 0, self.target + r0 * r, Int32(r))
             for i in r0..<r1 {
-                let row = self.target + i * b
-                Self.softmaxRow(row, count: b, skipping: i)
+                let row = self.target + i * r
+                Self.softmaxRow(row, count: r, skipping: self.shared ? i : -1)
                 var entropy: Float = 0
-                for j in 0..<b where row[j] > 0 { entropy -= row[j] * log(row[j]) }
+                for j in 0..<r where row[j] > 0 { entropy -= row[j] * log(row[j]) }
                 self.targetEntropy[i] = entropy
             }
         }
@@ -119,40 +132,43 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
 
     /// Adds prefix `m`'s loss gradient to dY and returns its loss.
     private func addPrefixLoss(_ m: Int) -> Double {
-        let b = batch, d = dimensions, tau = temperature
-        for side in sides { Self.unitPrefixes(side, rows: b, dimensions: d, prefix: m) }
-        // S / τ, its row softmax Q, the loss, and G = (Q - P) / (B τ) in place of S. With
+        let (l, r, d, tau) = (left.rows, right.rows, dimensions, temperature)
+        for side in sides { Self.unitPrefixes(side, dimensions: d, prefix: m) }
+        // S / τ, its row softmax Q, the loss, and G = (Q - P) / (L τ) in place of S. With
         // log Q_ij = S_ij / τ - logsumexp_i and Σ_j P_ij = 1, the cross-entropy part of the
         // loss is logsumexp_i - Σ_j P_ij S_ij / τ: no logarithm per entry.
-        let losses = parallelRows { r0, r1 -> Double in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(b), Int32(m), 1 / tau,
-                        self.left.z + r0 * m, Int32(m), self.right.z, Int32(m), 0, self.similarities + r0 * b, Int32(b))
+        let losses = parallelRows(l) { r0, r1 -> Double in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(r), Int32(m), 1 / tau,
+                        self.left.z + r0 * m, Int32(m), self.right.z, Int32(m), 0, self.similarities + r0 * r, Int32(r))
             var loss = 0.0
             for i in r0..<r1 {
-                // Without pairs a document is not its own candidate.
-                let row = self.similarities + i * b, targetRow = self.target + i * b, skipped = self.pairs ? -1 : i
+                // When the sides are one, a document is not its own candidate.
+                let row = self.similarities + i * r, targetRow = self.target + i * r, skipped = self.shared ? i : -1
                 var expected: Float = 0
-                for j in 0..<b where j != skipped { expected += targetRow[j] * row[j] }
-                loss += Double(Self.softmaxRow(row, count: b, skipping: skipped) - expected) - Double(self.targetEntropy[i])
-                for j in 0..<b where j != skipped { row[j] = (row[j] - targetRow[j]) / (Float(b) * tau) }
+                for j in 0..<r where j != skipped { expected += targetRow[j] * row[j] }
+                loss += Double(Self.softmaxRow(row, count: r, skipping: skipped) - expected) - Double(self.targetEntropy[i])
+                for j in 0..<r where j != skipped { row[j] = (row[j] - targetRow[j]) / (Float(l) * tau) }
             }
             return loss
         }
-        // dZ_left = G Z_right and dZ_right = Gᵀ Z_left (summed when the sides are one).
-        parallelRows { r0, r1 in
-            let rows = Int32(r1 - r0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(m), Int32(b), 1,
-                        self.similarities + r0 * b, Int32(b), self.right.z, Int32(m), 0, self.left.zGradient + r0 * m, Int32(m))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, Int32(m), Int32(b), 1,
-                        self.similarities + r0, Int32(b), self.left.z, Int32(m), self.pairs ? 0 : 1, self.right.zGradient + r0 * m, Int32(m))
-            for side in self.sides { Self.backThroughNormalisation(side, rows: r0..<r1, dimensions: d, prefix: m) }
+        // dZ_left = G Z_right, then dZ_right = Gᵀ Z_left (added when the sides are one).
+        parallelRows(l) { r0, r1 in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(m), Int32(r), 1,
+                        self.similarities + r0 * r, Int32(r), self.right.z, Int32(m), 0, self.left.zGradient + r0 * m, Int32(m))
         }
-        return losses.reduce(0, +) / Double(b)
+        parallelRows(r) { r0, r1 in
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1 - r0), Int32(m), Int32(l), 1,
+                        self.similarities + r0, Int32(r), self.left.z, Int32(m), self.shared ? 1 : 0, self.right.zGradient + r0 * m, Int32(m))
+        }
+        for side in sides {
+            parallelRows(side.rows) { r0, r1 in Self.backThroughNormalisation(side, rows: r0..<r1, dimensions: d, prefix: m) }
+        }
+        return losses.reduce(0, +) / Double(l)
     }
 
     /// Z = each row's first `prefix` outputs, made unit length (their norms kept).
-    private static func unitPrefixes(_ side: Side, rows: Int, dimensions d: Int, prefix m: Int) {
-        for i in 0..<rows {
+    private static func unitPrefixes(_ side: Side, dimensions d: Int, prefix m: Int) {
+        for i in 0..<side.rows {
             var sum: Float = 0
             for j in 0..<m { sum += side.outputs[i * d + j] * side.outputs[i * d + j] }
             let norm = max(sum.squareRoot(), 1e-12)
@@ -185,11 +201,11 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
         return top + log(sum)
     }
 
-    /// Runs `body` over `threads` contiguous row ranges of `count` (the batch by default) at
-    /// once and returns their results in order.
+    /// Runs `body` over `threads` contiguous ranges of `n` rows at once and returns their
+    /// results in order.
     @discardableResult
-    private func parallelRows<T: Sendable>(count: Int? = nil, _ body: @Sendable (Int, Int) -> T) -> [T] {
-        let n = count ?? batch, parts = min(threads, n)
+    private func parallelRows<T: Sendable>(_ n: Int, _ body: @Sendable (Int, Int) -> T) -> [T] {
+        let parts = min(threads, n)
         var results = [T?](repeating: nil, count: parts)
         results.withUnsafeMutableBufferPointer { slots in
             let slots = SlotBuffer(base: slots.baseAddress!)
