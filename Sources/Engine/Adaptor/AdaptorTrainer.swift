@@ -25,7 +25,9 @@ import Search
 /// threaded (as everywhere in mrl), so a daemon's searches are not disturbed by BLAS threads.
 public struct AdaptorTrainer: Sendable {
     public struct Options: Sendable {
-        /// Prefixes the loss keeps (the full dimension is added when missing).
+        /// Prefixes the loss keeps, those shorter than the vectors: searches score full dimensions
+        /// on the raw vectors, so the head's full output is never searched (leaving it out took
+        /// a third off training, and changed MRR@10 on PyPI names by at most 0.002).
         public var prefixes = [32, 64, 128, 256]
         public var temperature: Float = 0.05
         /// The distilled loss's: sharper, so that it weighs the first ranks most (on PyPI
@@ -91,7 +93,8 @@ public struct AdaptorTrainer: Sendable {
         let examples = pairs?.count ?? count, batch = min(options.batch, examples)
         let stepsPerEpoch = examples / batch, steps = stepsPerEpoch * options.epochs
         var adam = Adam(parameters: d * d, rate: options.learningRate)
-        let prefixes = Set(options.prefixes.filter { $0 < d } + [d]).sorted(), threads = max(options.threads, 1)
+        let shorter = Set(options.prefixes.filter { $0 < d }).sorted(), threads = max(options.threads, 1)
+        let prefixes = shorter.isEmpty ? [d] : shorter
         let step = BatchStep(pairs != nil ? .pairs : .documents, batch: batch, dimensions: d, prefixes: prefixes,
                              temperature: options.temperature, threads: threads)
         var random = SplitMix64(seed: options.seed)
