@@ -10,6 +10,10 @@ extension HeadChange {
             "training": training.map { ["steps": JSON($0.steps), "initial_loss": .number($0.initialLoss),
                                         "final_loss": .number($0.finalLoss), "seconds": .number($0.seconds)] } ?? .null,
             "distilled_from": JSON(distilledFrom), "queries_source": JSON(queriesSource),
+            "choice": choice.map { choice in
+                ["prefix": JSON(choice.prefix), "held_out": JSON(choice.heldOut),
+                 "shortlists": .object(Dictionary(uniqueKeysWithValues: choice.shortlists.map { ($0.kind.rawValue, JSON($0.shortlist)) }))]
+            } ?? .null,
             "fallback": JSON(fallback),
         ])
     }

@@ -145,18 +145,21 @@ struct PrefixScores {
         forEachQuery { query, scores in
             let target = scores[targets[query]]
             let truthScores = truth[query].map { scores[$0] }
+            // A document's rank counts the documents scoring at least as high, itself included:
+            // ties rank it last among equals, so a prefix that cannot tell documents apart (a
+            // query with nothing in it) ranks them all last, not first.
             let floor = min(target, truthScores.min() ?? target)
-            var above = 0, truthAbove = [Int](repeating: 0, count: truthScores.count)
-            for s in scores where s > floor {  // most documents are below every threshold
-                if s > target { above += 1 }
-                for (t, threshold) in truthScores.enumerated() where s > threshold { truthAbove[t] += 1 }
+            var atLeast = 0, truthAtLeast = [Int](repeating: 0, count: truthScores.count)
+            for s in scores where s >= floor {  // most documents are below every threshold
+                if s >= target { atLeast += 1 }
+                for (t, threshold) in truthScores.enumerated() where s >= threshold { truthAtLeast[t] += 1 }
             }
             found.withLock {
-                if above < 10 {
-                    $0.reciprocal += 1 / Double(above + 1)
+                if atLeast <= 10 {
+                    $0.reciprocal += 1 / Double(atLeast)
                     $0.hits += 1
                 }
-                $0.ranks += truthAbove.map { $0 + 1 }
+                $0.ranks += truthAtLeast
             }
         }
         return found.withLock { found in

@@ -20,6 +20,8 @@ public struct HeadChange: Sendable {
     /// came from ("log" or "queries"; 0 and nil for none).
     public var distilledFrom = 0
     public var queriesSource: String?
+    /// What the heads measured on logged queries when the automatic head was chosen on them.
+    public var choice: Index.HeadChoice?
     /// Why the head is not the kind asked for (an adaptor on too few documents is a PCA head).
     public var fallback: String?
     public var seconds: Double
@@ -94,15 +96,19 @@ extension Index {
                                                                          queries: distilled.map { $0.queries.flatMap { $0 } }, progress: training)
         }
         let version = try install(head, automatic: automatic, fittedOn: documents, model: nil, progress: progress)
+        let distilledFrom = report == nil ? nil : distilled
+        return HeadChange(kind: head.kind, version: version, samples: count, documents: documents,
+                          varianceInPrefix: prefixShares(share), training: report, distilledFrom: distilledFrom?.queries.count ?? 0,
+                          queriesSource: distilledFrom?.source, fallback: fallback, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The cumulative share of variance `share` (PCA's, per axis) at each prefix boundary.
+    func prefixShares(_ share: [Float]) -> [(dims: Int, share: Double)] {
         var cumulative: Float = 0
-        let prefixShares = share.enumerated().compactMap { i, s -> (Int, Double)? in
+        return share.enumerated().compactMap { i, s -> (Int, Double)? in
             cumulative += s
             return layout.boundaries.dropFirst().contains(i + 1) ? (i + 1, Double(cumulative)) : nil
         }
-        let distilledFrom = report == nil ? nil : distilled
-        return HeadChange(kind: head.kind, version: version, samples: count, documents: documents,
-                          varianceInPrefix: prefixShares, training: report, distilledFrom: distilledFrom?.queries.count ?? 0,
-                          queriesSource: distilledFrom?.source, fallback: fallback, seconds: Date().timeIntervalSince(started))
     }
 
     /// The current head as a file (`mrl head --save`, `GET /indexes/{name}/head`).
@@ -132,11 +138,11 @@ extension Index {
 
     /// Writes `head`'s copy of the vectors a few blocks per transaction, then makes it current
     /// (with a graph over it, when the index has one) in one transaction. Returns its version.
-    private func install(_ head: MatryoshkaHead, automatic: Bool, fittedOn: Int, model: String?,
-                         progress: (_ blocksDone: Int, _ blocks: Int) -> Void) throws -> UInt32 {
+    func install(_ head: MatryoshkaHead, automatic: Bool, fittedOn: Int, model: String?, chosenOnLog: Int? = nil,
+                 progress: (_ blocksDone: Int, _ blocks: Int) -> Void) throws -> UInt32 {
         for _ in 0..<3 {  // begin again if a write landed meanwhile (never with one writer process)
             let pending = try store.beginHead(kind: head.kind.rawValue, matrix: head.matrix, fittedOn: fittedOn,
-                                              automatic: automatic, model: model)
+                                              automatic: automatic, model: model, chosenOnLog: chosenOnLog)
             if head.kind != .none {
                 let blocks = try store.read { try $0.blockIDs() }
                 for start in stride(from: 0, to: blocks.count, by: 8) {
@@ -161,15 +167,30 @@ extension Index {
 
     /// Fits a PCA head when the index has grown enough for one and nobody chose a head by
     /// hand: first at `automaticHeadMinimum` documents, again each time it has grown
-    /// `automaticHeadRegrowth`-fold (an automatic adaptor is retrained then). Returns what it
-    /// did, or nil when nothing was due.
-    public func refitHeadIfDue(training: (Int, Int, Double) -> Void = { _, _, _ in },
+    /// `automaticHeadRegrowth`-fold (an automatic adaptor is retrained then). Once the query
+    /// log is large enough, the head is chosen on it instead (`chooseHeadOnLog`), and a head
+    /// chosen so keeps its kind as the index grows. Returns what it did, or nil when nothing
+    /// was due.
+    public func refitHeadIfDue(adaptor: AdaptorTrainer.Options = .init(), training: (Int, Int, Double) -> Void = { _, _, _ in },
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> HeadChange? {
-        let (record, documents) = try store.read { (try $0.head(), try $0.documentCount()) }
+        let (record, documents, choose) = try store.read { snapshot in
+            let record = try snapshot.head()
+            return (record, try snapshot.documentCount(), try headChoiceIsDue(record, in: snapshot))
+        }
         guard record?.automatic ?? true, documents >= Index.automaticHeadMinimum else { return nil }
+        func choice() throws -> HeadChange { try chooseHeadOnLog(adaptor: adaptor, training: training, progress: progress) }
+        if choose { return try choice() }
+        if let record, record.chosenOnLog != nil {
+            // Chosen on the log: chosen again once the index has grown, or refitted as it is
+            // when the log has since been cleared (truncation has nothing to refit).
+            guard documents >= record.fittedOn * Index.automaticHeadRegrowth else { return nil }
+            if try store.read({ try $0.loggedQueryCount() }) >= Index.graphGuidanceMinimum { return try choice() }
+            guard let kind = MatryoshkaHead.Kind(rawValue: record.kind), kind != .none else { return nil }
+            return try changeHead(to: kind, automatic: true, adaptor: adaptor, training: training, progress: progress)
+        }
         let kind: MatryoshkaHead.Kind = record?.kind == MatryoshkaHead.Kind.adaptor.rawValue ? .adaptor : .pca
         if let record, !record.isIdentity, documents < record.fittedOn * Index.automaticHeadRegrowth { return nil }
-        return try changeHead(to: kind, automatic: true, training: training, progress: progress)
+        return try changeHead(to: kind, automatic: true, adaptor: adaptor, training: training, progress: progress)
     }
 
     /// Raw vectors of `queries` and of their relevant documents, for supervised training;

@@ -33,6 +33,7 @@ public struct IndexInfo: Sendable {
             "head": [
                 "kind": .string(head?.kind ?? "none"), "version": JSON(Int(head?.version ?? 0)), "fitted_on": JSON(head?.fittedOn ?? 0),
                 "automatic": .bool(head?.automatic ?? true), "pending": JSON(pendingHead?.kind),
+                "chosen_on_log": head?.chosenOnLog.map { JSON($0) } ?? .null,
             ],
             "graph": graph.map { g in
                 ["dims": JSON(g.dims), "m": JSON(g.m), "ef_construction": JSON(g.efConstruction), "encoding": .string(g.encoding),
@@ -78,6 +79,9 @@ extension Index {
 extension IndexInfo {
     /// One line for people: which head, fitted on how much, and whether it refits itself.
     public var headDescription: String {
+        if let head, let seen = head.chosenOnLog {
+            return "\(head.kind)\(head.isIdentity ? "" : " v\(head.version)"), chosen on the query log (offered \(seen.formatted()) queries then) over none, pca and adaptor; chosen again as the log or the index grows"
+        }
         guard let head, !head.isIdentity else {
             let auto = head?.automatic ?? true
             return "none (plain truncation)" + (auto ? "; PCA is fitted from \(Index.automaticHeadMinimum.formatted()) documents on" : ", chosen by hand")

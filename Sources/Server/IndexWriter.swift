@@ -60,8 +60,10 @@ final class IndexWriter: Sendable {
         serial.asyncAfter(deadline: .now() + IndexWriter.queryLogInterval) { [weak self] in
             guard let self else { return }
             flushQueryLog()
-            // A daemon that only answers searches still re-guides its graph as its log grows.
-            if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true, guidedRebuildMayRun() { maintain() }
+            // A daemon that only answers searches still chooses its head and re-guides its graph
+            // as its log grows.
+            if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true || (try? index.headChoiceIsDue()) == true,
+               guidedRebuildMayRun() { maintain() }
             if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
         }
     }
@@ -204,7 +206,11 @@ final class IndexWriter: Sendable {
         do {
             let upkeep = try index.upkeep()
             if let change = upkeep.head {
-                logger.info("fitted a \(change.kind.rawValue) head (version \(change.version)) in \(change.seconds) s", metadata: ["index": "\(index.name)"])
+                let chosen = change.choice.map { choice in
+                    ", chosen on \(choice.heldOut) held-out logged queries (candidates a \(choice.prefix)-d search keeps for 95% of their full top 10: "
+                        + choice.shortlists.map { "\($0.kind.rawValue) \($0.shortlist)" }.joined(separator: ", ") + ")"
+                } ?? ""
+                logger.info("fitted the \(change.kind.rawValue) head (version \(change.version)) in \(change.seconds) s\(chosen)", metadata: ["index": "\(index.name)"])
             }
             if let build = upkeep.graph {
                 logger.info("built the graph: \(build.record.nodes) nodes in \(build.record.buildSeconds) s", metadata: ["index": "\(index.name)"])

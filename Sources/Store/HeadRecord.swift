@@ -21,14 +21,18 @@ public struct HeadRecord: Equatable, Sendable {
     /// Fingerprint of the model whose vectors it was fitted on (nil in heads stored before
     /// it was recorded): a head from another model's space is refused.
     public var model: String?
+    /// For an automatic head chosen among none, PCA and adaptor by how they rank documents for
+    /// logged queries: the queries the log had been offered then (nil: not chosen so).
+    public var chosenOnLog: Int?
     public var createdAt: String
 
-    public init(kind: String, version: UInt32, fittedOn: Int, automatic: Bool, model: String?) {
+    public init(kind: String, version: UInt32, fittedOn: Int, automatic: Bool, model: String?, chosenOnLog: Int? = nil) {
         self.kind = kind
         self.version = version
         self.fittedOn = fittedOn
         self.automatic = automatic
         self.model = model
+        self.chosenOnLog = chosenOnLog
         createdAt = ISO8601DateFormatter().string(from: Date())
     }
 

@@ -24,15 +24,16 @@ extension IndexStore {
     /// Stores a new head as pending (discarding a pending one left by an interrupted run) and
     /// returns it; its version is one more than any head so far. `matrix` (dimensions² floats,
     /// row-major, then an adaptor's offset) is stored beside it. `model` is the fingerprint of
-    /// the model it was fitted for (the manifest's by default). Throws the store's write errors.
+    /// the model it was fitted for (the manifest's by default); `chosenOnLog` as the record
+    /// keeps it. Throws the store's write errors.
     public func beginHead(kind: String, matrix: [Float]?, fittedOn: Int, automatic: Bool,
-                          model: String? = nil) throws -> PendingHead {
+                          model: String? = nil, chosenOnLog: Int? = nil) throws -> PendingHead {
         try env.write { txn in
             let current = try storedHead(txn, key: HeadKeys.current)
             if let stale = try storedHead(txn, key: HeadKeys.pending) { try dropHeadData(stale.version, txn) }
             let version = max(current?.version ?? 0, try storedHead(txn, key: HeadKeys.pending)?.version ?? 0) + 1
             let record = HeadRecord(kind: kind, version: version, fittedOn: fittedOn, automatic: automatic,
-                                    model: model ?? manifest.model?.fingerprint)
+                                    model: model ?? manifest.model?.fingerprint, chosenOnLog: chosenOnLog)
             try txn.put(meta, HeadKeys.pending, record.json.bytes)
             if let matrix {
                 let d = manifest.dimensions

@@ -40,12 +40,14 @@ extension HeadRecord: JSONRepresentable {
         fittedOn = try fields["fittedOn"]
         automatic = try fields["automatic"]
         model = try fields.optional("model")
+        chosenOnLog = try fields.optional("chosenOnLog")
         createdAt = try fields["createdAt"]
     }
 
     public var json: JSON {
         .object(dropping: ["kind": .string(kind), "version": version.json, "fittedOn": JSON(fittedOn),
-                           "automatic": .bool(automatic), "model": model.map(JSON.string), "createdAt": .string(createdAt)])
+                           "automatic": .bool(automatic), "model": model.map(JSON.string), "chosenOnLog": chosenOnLog.map { JSON($0) },
+                           "createdAt": .string(createdAt)])
     }
 }
 

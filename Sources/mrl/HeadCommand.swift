@@ -119,6 +119,10 @@ func report(_ change: HeadChange, index: String, json: Bool) throws {
         return
     }
     if let fallback = change.fallback { note("note: \(fallback)") }
+    if let choice = change.choice {
+        print("\(index): chose the head on \(choice.heldOut.formatted()) held-out logged queries: candidates a \(choice.prefix)-d search keeps for 95% of the full top 10: "
+            + choice.shortlists.map { "\($0.kind.rawValue) \($0.shortlist.formatted())" }.joined(separator: ", "))
+    }
     var line = "\(index): head is now \(change.kind.rawValue) (v\(change.version))"
     if change.kind != .none {
         line += ", fitted on \(change.samples.formatted()) of \(change.documents.formatted()) documents"

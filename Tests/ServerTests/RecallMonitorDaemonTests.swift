@@ -70,7 +70,8 @@ final class RecallMonitorDaemonTests: XCTestCase {
     }
 
     /// A daemon that only answers searches rebuilds its graph by the query log once the log
-    /// holds enough (see `Index.graphGuidanceIsDue`), and measures its plans anew on the log.
+    /// holds enough (see `Index.graphGuidanceIsDue`), chooses its automatic head on the log
+    /// (`Index.headChoiceIsDue`), and measures its plans anew on the log.
     func testADaemonThatOnlySearchesGuidesItsGraphByTheLog() throws {
         let folder = scratchFolder(self)
         try calibratedIndex(in: folder, guidance: .log)
@@ -90,6 +91,9 @@ final class RecallMonitorDaemonTests: XCTestCase {
         XCTAssertEqual(graph["guidance"], "log", graph.serialized)
         XCTAssertGreaterThanOrEqual(graph["guided_by"]?.int ?? 0, Index.graphGuidanceMinimum, graph.serialized)
         XCTAssertGreaterThan(graph["query_links"]?.int ?? 0, 0)
+        let head = try XCTUnwrap(client.request("GET", "/indexes/g").json?["head"])
+        XCTAssertGreaterThanOrEqual(head["chosen_on_log"]?.int ?? 0, Index.graphGuidanceMinimum, head.serialized)
+        XCTAssertEqual(head["automatic"], true)
         try search(client, ClusteredCorpus.blindQueries(10, seed: 301))  // the new graph answers
         XCTAssertEqual(daemon.stop(), 0)
     }
