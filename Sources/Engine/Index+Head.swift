@@ -168,9 +168,8 @@ extension Index {
     /// Fits a PCA head when the index has grown enough for one and nobody chose a head by
     /// hand: first at `automaticHeadMinimum` documents, again each time it has grown
     /// `automaticHeadRegrowth`-fold (an automatic adaptor is retrained then). Once the query
-    /// log is large enough, the head is chosen on it instead (`chooseHeadOnLog`), and a head
-    /// chosen so keeps its kind as the index grows. Returns what it did, or nil when nothing
-    /// was due.
+    /// log is large enough, the head is chosen on it instead (`chooseHeadOnLog`), and chosen
+    /// again as the log or the index grows. Returns what it did, or nil when nothing was due.
     public func refitHeadIfDue(adaptor: AdaptorTrainer.Options = .init(), training: (Int, Int, Double) -> Void = { _, _, _ in },
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> HeadChange? {
         let (record, documents, choose) = try store.read { snapshot in

@@ -34,8 +34,9 @@ extension Index {
 
     /// Trains an adaptor distilled from four in five of (an even sample of) the logged queries,
     /// fits PCA, and makes current whichever of none, PCA and the adaptor keeps the shortest
-    /// shortlist at the graph's prefix for the fifth held out (the simpler on a tie). The head
-    /// stays automatic. Throws the fitters' and the store's errors.
+    /// shortlist at the graph's prefix for the fifth held out (the simpler on a tie; an adaptor
+    /// whose training learned nothing is left out). The head stays automatic. Throws PCA's and
+    /// the store's errors.
     func chooseHeadOnLog(adaptor options: AdaptorTrainer.Options, training: (Int, Int, Double) -> Void,
                          progress: (Int, Int) -> Void) throws -> HeadChange {
         let started = Date()
@@ -47,14 +48,17 @@ extension Index {
         let heldOut = sampled.indices.filter { $0 % Index.headChoiceHoldOut == 0 }.flatMap { sampled[$0] }
         let learning = sampled.indices.filter { $0 % Index.headChoiceHoldOut != 0 }.flatMap { sampled[$0] }
         let (pca, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: d)
-        let (adaptor, report) = try AdaptorTrainer(options: options).train(samples: samples, count: count, dimensions: d,
-                                                                            queries: learning, progress: training)
+        // A training that learns nothing leaves the choice to truncation and PCA.
+        var trained: (head: MatryoshkaHead, report: AdaptorTrainer.Report)?
+        do {
+            trained = try AdaptorTrainer(options: options).train(samples: samples, count: count, dimensions: d, queries: learning, progress: training)
+        } catch is AdaptorError {}
         // The graph's prefix; without one, the prefix a graph would take (128 or the largest
         // stored prefix below it and the full dimension).
         let prefix = try storedGraphOptions()?.dims ?? layout.boundaries.filter { $0 > 0 && $0 < d && $0 <= GraphOptions().dims }.max() ?? d
         let heldOutCount = heldOut.count / d
         let truth = PrefixScores(queries: heldOut, docs: samples, dimensions: d, prefix: d).top(10)
-        let candidates: [MatryoshkaHead] = [.identity(dimensions: d), pca, adaptor]
+        let candidates: [MatryoshkaHead] = [.identity(dimensions: d), pca] + (trained.map { [$0.head] } ?? [])
         let shortlists = candidates.map { head in
             // Without labels, each query's full-dimension first hit stands for its relevant
             // document: only the shortlist of the measures is used.
@@ -67,7 +71,7 @@ extension Index {
         let version = try install(chosen, automatic: true, fittedOn: documents, model: nil, chosenOnLog: seen, progress: progress)
         var change = HeadChange(kind: chosen.kind, version: version, samples: count, documents: documents,
                                 varianceInPrefix: chosen.kind == .pca ? prefixShares(share) : [],
-                                training: chosen.kind == .adaptor ? report : nil, fallback: nil, seconds: Date().timeIntervalSince(started))
+                                training: chosen.kind == .adaptor ? trained?.report : nil, fallback: nil, seconds: Date().timeIntervalSince(started))
         if chosen.kind == .adaptor { (change.distilledFrom, change.queriesSource) = (learning.count / d, "log") }
         change.choice = HeadChoice(prefix: prefix, heldOut: heldOutCount, shortlists: shortlists)
         return change

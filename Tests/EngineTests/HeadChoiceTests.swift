@@ -92,6 +92,19 @@ final class HeadChoiceTests: XCTestCase {
         XCTAssertTrue(try index.headChoiceIsDue())
     }
 
+    /// An adaptor whose training diverges is left out of the choice; the upkeep goes on.
+    func testAnAdaptorThatLearnsNothingLeavesTheChoiceToTruncationAndPCA() throws {
+        var corpus = Corpus()
+        let index = try makeIndex(&corpus)
+        try log(index, Index.graphGuidanceMinimum, &corpus)
+        var diverging = training
+        diverging.learningRate = 1e30  // the weights overflow: a non-finite loss
+        let change = try XCTUnwrap(try index.refitHeadIfDue(adaptor: diverging))
+        XCTAssertEqual(try XCTUnwrap(change.choice).shortlists.map(\.kind), [.none, .pca])
+        XCTAssertNil(change.training)
+        XCTAssertNotNil(try index.currentHead().record?.chosenOnLog)
+    }
+
     func testAHeadChosenByHandIsNeverChosenOnTheLog() throws {
         var corpus = Corpus()
         let index = try makeIndex(&corpus)

@@ -225,6 +225,13 @@ class _HeadChangeRequired(TypedDict):
 
 
 class HeadChange(_HeadChangeRequired, total=False):
+    """What a change of head did. ``distilled_from``: the queries an adaptor learned their
+    full-dimension rankings from (``queries_source`` "log" or "queries"); ``choice``: for an
+    automatic head chosen on the query log, the shortlist each candidate head measured."""
+
     variance_in_prefix: dict[str, float]
     training: dict[str, Any] | None
     fallback: str | None
+    distilled_from: int
+    queries_source: str | None
+    choice: dict[str, Any] | None
