@@ -21,8 +21,10 @@ struct HeadCommand: ParsableCommand {
             send (the query log's once it holds 1,000, or --train-queries FILE) teach each prefix to rank \
             documents for them as the full vectors do, no labels needed. With --pairs (queries and \
             the documents they should find, e.g. titles of packages), training is supervised. \
-            `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth, \
-            unless a head was chosen here. The new head's copy of the vectors is written in batches; \
+            `mrl index` fits a PCA head by itself from 2,000 documents on and refits it at 4x growth; \
+            once the query log holds 1,000 queries (and the index 4,096 documents) it chooses among \
+            none, pca and a distilled adaptor by how each ranks documents for held-out logged queries \
+            (`mrl info` says which) — unless a head was chosen here. The new head's copy of the vectors is written in batches; \
             searches use the old head until it is complete. An ANN graph is rebuilt over the new head \
             and becomes current in the same transaction. Raw vectors are always kept.
             --save writes the current head to a file and --from installs one (kept as it is, never \
