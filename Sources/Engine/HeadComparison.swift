@@ -43,7 +43,7 @@ extension Index {
         let distilled = try store.read { snapshot in try queriesSample(trainingQueries, in: snapshot)?.queries.flatMap { $0 } }
         let (rows, n, sample, sampleCount, current, relevant) = try store.read { snapshot in
             let all = try sampleRawVectors(snapshot, limit: .max)
-            let fit = try sampleRawVectors(snapshot, limit: 50_000)
+            let fit = try sampleRawVectors(snapshot, limit: Index.headSampleLimit)
             let rowOf = Dictionary(uniqueKeysWithValues: all.ids.enumerated().map { ($1, $0) })
             let relevant = try queries.map { try snapshot.internalID(of: $0.relevantID).flatMap { rowOf[$0] } }
             return (all.rows, all.count, fit.rows, fit.count, try currentHead(in: snapshot), relevant)

@@ -32,6 +32,9 @@ extension Index {
     /// which it refits one it fitted: enough documents for a stable covariance, few refits.
     public static let automaticHeadMinimum = 2_000
     public static let automaticHeadRegrowth = 4
+    /// Documents a head is fitted or trained on at most, spread evenly over the index: enough
+    /// for a stable covariance and for an adaptor's epochs, and a bounded training time.
+    public static let headSampleLimit = 50_000
 
     /// The current head and its record (nil record: never set, the identity). Decoded once
     /// per committed state and cached, since every search rotates its query with it.
@@ -74,7 +77,7 @@ extension Index {
     /// Throws `HeadError.tooFewSamples` (PCA on too small an index), `AdaptorError.diverged`
     /// and the store's errors.
     @discardableResult
-    public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = 50_000,
+    public func changeHead(to kind: MatryoshkaHead.Kind, automatic: Bool, sampleLimit: Int = Index.headSampleLimit,
                            adaptor: AdaptorTrainer.Options = .init(), pairs: [KnownItemQuery]? = nil, queries: QueryGuidance = .log,
                            training: (_ step: Int, _ steps: Int, _ loss: Double) -> Void = { _, _, _ in },
                            progress: (_ blocksDone: Int, _ blocks: Int) -> Void = { _, _ in }) throws -> HeadChange {

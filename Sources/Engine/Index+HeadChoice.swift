@@ -42,11 +42,12 @@ extension Index {
         let started = Date()
         let d = manifest.dimensions
         let (samples, count, documents, sampled, seen) = try store.read { snapshot in
-            let (rows, count, _) = try sampleRawVectors(snapshot, limit: 50_000)
-            return (rows, count, try snapshot.documentCount(), try queriesSample(.log, in: snapshot)?.queries ?? [], try queriesLogSaw(snapshot))
+            let (rows, count, _) = try sampleRawVectors(snapshot, limit: Index.headSampleLimit)
+            return (rows, count, try snapshot.documentCount(), try queriesSample(.log, in: snapshot), try queriesLogSaw(snapshot))
         }
-        let heldOut = sampled.indices.filter { $0 % Index.headChoiceHoldOut == 0 }.flatMap { sampled[$0] }
-        let learning = sampled.indices.filter { $0 % Index.headChoiceHoldOut != 0 }.flatMap { sampled[$0] }
+        let queries = sampled?.queries ?? []
+        let heldOut = queries.indices.filter { $0 % Index.headChoiceHoldOut == 0 }.flatMap { queries[$0] }
+        let learning = queries.indices.filter { $0 % Index.headChoiceHoldOut != 0 }.flatMap { queries[$0] }
         let (pca, share) = try MatryoshkaHead.fitPCA(samples: samples, count: count, dimensions: d)
         // A training that learns nothing leaves the choice to truncation and PCA.
         var trained: (head: MatryoshkaHead, report: AdaptorTrainer.Report)?
@@ -72,7 +73,7 @@ extension Index {
         var change = HeadChange(kind: chosen.kind, version: version, samples: count, documents: documents,
                                 varianceInPrefix: chosen.kind == .pca ? prefixShares(share) : [],
                                 training: chosen.kind == .adaptor ? trained?.report : nil, fallback: nil, seconds: Date().timeIntervalSince(started))
-        if chosen.kind == .adaptor { (change.distilledFrom, change.queriesSource) = (learning.count / d, "log") }
+        if chosen.kind == .adaptor { (change.distilledFrom, change.queriesSource) = (learning.count / d, sampled?.source) }
         change.choice = HeadChoice(prefix: prefix, heldOut: heldOutCount, shortlists: shortlists)
         return change
     }

@@ -37,9 +37,10 @@ final class IndexWriter: Sendable {
     /// Jobs waiting, whether a drain is scheduled or running, and why jobs are refused.
     private let pending = Mutex<(jobs: [Job], draining: Bool, closedBecause: Error?)>(([], false, nil))
     private let serial: DispatchQueue
-    /// When the log last set off a guided rebuild of the graph: one that failed (a full disk)
-    /// is tried again only `guidanceRetrySeconds` later, not after every write of the log.
-    private let lastGuidedRebuild = Mutex<DispatchTime?>(nil)
+    /// When the log last set off upkeep (a choice of head, a guided rebuild of the graph): one
+    /// that failed (a full disk) is tried again only `guidanceRetrySeconds` later, not after
+    /// every write of the log.
+    private let lastLogUpkeep = Mutex<DispatchTime?>(nil)
     static let guidanceRetrySeconds: Double = 600
 
     init(index: Index, queue: WorkQueue, logger: Logger) {
@@ -63,15 +64,15 @@ final class IndexWriter: Sendable {
             // A daemon that only answers searches still chooses its head and re-guides its graph
             // as its log grows.
             if index.store.isWriter, (try? index.graphGuidanceIsDue()) == true || (try? index.headChoiceIsDue()) == true,
-               guidedRebuildMayRun() { maintain() }
+               logUpkeepMayRun() { maintain() }
             if pending.withLock({ $0.closedBecause == nil }) { scheduleQueryLogFlush() }
         }
     }
 
-    /// Whether a guided rebuild may start now (none started in the last `guidanceRetrySeconds`);
-    /// if so, its start is noted.
-    private func guidedRebuildMayRun() -> Bool {
-        lastGuidedRebuild.withLock { last in
+    /// Whether upkeep set off by the log may start now (none started in the last
+    /// `guidanceRetrySeconds`); if so, its start is noted.
+    private func logUpkeepMayRun() -> Bool {
+        lastLogUpkeep.withLock { last in
             let now = DispatchTime.now()
             if let last, Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e9 < IndexWriter.guidanceRetrySeconds { return false }
             last = now

@@ -49,7 +49,7 @@ struct HeadCommand: ParsableCommand {
     @OptionGroup var training: AdaptorOptions
 
     @Option(help: "Fit on at most this many documents, spread evenly over the index.")
-    var sample = 50_000
+    var sample = Index.headSampleLimit
 
     @Flag(help: "Let `mrl index` refit this head as the index grows (default: keep it as chosen).")
     var automatic = false
