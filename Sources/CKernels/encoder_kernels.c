@@ -3,6 +3,7 @@
 // the Swift code, and so the compiler vectorizes them (target_clones: one copy per ISA,
 // picked at load time by cpuid).
 #include "encoder_kernels.h"
+#include "fast_exp.h"
 #include <math.h>
 
 void mrl_add_bias(float *x, const float *bias, size_t rows, size_t cols) {
@@ -68,25 +69,6 @@ void mrl_bias_residual_layernorm(float *x, const float *bias, const float *resid
 
 void mrl_layernorm(float *x, const float *gamma, const float *beta, size_t rows, size_t cols, float eps) {
     for (size_t r = 0; r < rows; r++) normalize_row(x + r * cols, gamma, beta, cols, eps);
-}
-
-// e^x for x <= 0 (softmax after subtracting the row's max): x = k·ln2 + r with |r| <= ln2/2,
-// e^r by its Taylor series to r^7 (relative error below 1e-8), 2^k put into the exponent bits.
-// Branch-free, so the loop below vectorizes; libm's expf is a scalar call per element.
-static inline float exp_nonpositive(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float k = __builtin_roundf(x * 1.44269504088896341f);
-    float r = x - k * 0.693145751953125f - k * 1.428606765330187045e-06f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union { unsigned int i; float f; } scale = {.i = (unsigned int)((int)k + 127) << 23};
-    return p * scale.f;
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))

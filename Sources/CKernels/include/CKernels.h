@@ -4,3 +4,4 @@
 #include "graph_kernels.h"
 #include "quantized_kernels.h"
 #include "few_rows_kernels.h"
+#include "training_kernels.h"

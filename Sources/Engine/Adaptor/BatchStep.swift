@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 
@@ -68,6 +69,10 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
     /// Whether the sides are one (documents against each other, each not its own candidate).
     private var shared: Bool { kind == .documents }
 
+    /// The entry of row `i` that is not a candidate (the row's own document when the sides are
+    /// one), as the softmax kernels take it: past the row's end for none.
+    private func skipped(_ i: Int) -> Int { shared ? i : right.rows }
+
     /// Copies rows in: `rows` of `samples` to the left (for `documents`, also the right) side.
     func load(rows: ArraySlice<Int>, from samples: [Float], mean: [Float], right toRight: Bool = false) {
         let side = toRight ? right : left, d = dimensions
@@ -121,11 +126,10 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(r), Int32(d), 1 / self.temperature,
                         self.left.raw + r0 * d, Int32(d), self.right.raw, Int32(d), 0, self.target + r0 * r, Int32(r))
             for i in r0..<r1 {
-                let row = self.target + i * r
-                Self.softmaxRow(row, count: r, skipping: self.shared ? i : -1)
-                var entropy: Float = 0
-                for j in 0..<r where row[j] > 0 { entropy -= row[j] * log(row[j]) }
-                self.targetEntropy[i] = entropy
+                // -Σ P log P with log P_j = logit_j - logsumexp: no logarithm per entry.
+                var expected: Float = 0
+                let normaliser = mrl_softmax_row(self.target + i * r, r, self.skipped(i), &expected)
+                self.targetEntropy[i] = normaliser - expected
             }
         }
     }
@@ -142,12 +146,9 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
                         self.left.z + r0 * m, Int32(m), self.right.z, Int32(m), 0, self.similarities + r0 * r, Int32(r))
             var loss = 0.0
             for i in r0..<r1 {
-                // When the sides are one, a document is not its own candidate.
-                let row = self.similarities + i * r, targetRow = self.target + i * r, skipped = self.shared ? i : -1
-                var expected: Float = 0
-                for j in 0..<r where j != skipped { expected += targetRow[j] * row[j] }
-                loss += Double(Self.softmaxRow(row, count: r, skipping: skipped) - expected) - Double(self.targetEntropy[i])
-                for j in 0..<r where j != skipped { row[j] = (row[j] - targetRow[j]) / (Float(l) * tau) }
+                let crossEntropy = mrl_softmax_cross_entropy_row(self.similarities + i * r, self.target + i * r, r, self.skipped(i),
+                                                                 1 / (Float(l) * tau))
+                loss += Double(crossEntropy) - Double(self.targetEntropy[i])
             }
             return loss
         }
@@ -184,21 +185,6 @@ final class BatchStep: @unchecked Sendable {  // the threads write disjoint rows
             for j in 0..<m { along += side.zGradient[i * m + j] * side.z[i * m + j] }
             for j in 0..<m { side.outputGradient[i * d + j] += (side.zGradient[i * m + j] - along * side.z[i * m + j]) / side.norms[i] }
         }
-    }
-
-    /// Replaces `count` logits with their softmax, entry `skipping` left out (set to 0; -1 for
-    /// none), and returns the log of the normaliser (logsumexp of the logits).
-    @discardableResult
-    private static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, skipping: Int) -> Float {
-        var top = -Float.infinity
-        for j in 0..<count where j != skipping { top = max(top, row[j]) }
-        var sum: Float = 0
-        for j in 0..<count where j != skipping {
-            row[j] = exp(row[j] - top)
-            sum += row[j]
-        }
-        for j in 0..<count { row[j] = j == skipping ? 0 : row[j] / sum }
-        return top + log(sum)
     }
 
     /// Runs `body` over `threads` contiguous ranges of `n` rows at once and returns their
