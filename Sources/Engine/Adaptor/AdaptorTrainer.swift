@@ -144,13 +144,16 @@ public struct AdaptorTrainer: Sendable {
         // y = W (x - mean) = W x + c with c = -W mean, stored after W.
         var offset = [Float](repeating: 0, count: d)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(d), Int32(d), -1, weights, Int32(d), mean, 1, 0, &offset, 1)
-        let matrix = weights + offset
-        // Cosines do not see the weights' scale: steps far too large blow it up with a finite
-        // loss, into a matrix no head may hold.
-        guard finalLoss < initialLoss, matrix.allSatisfy({ abs($0) <= MatryoshkaHead.largestEntry }) else {
+        guard finalLoss < initialLoss else { throw AdaptorError.diverged(step: steps, loss: finalLoss) }
+        let head: MatryoshkaHead
+        do {
+            head = try MatryoshkaHead(kind: .adaptor, dimensions: d, matrix: weights + offset)
+        } catch HeadError.badEntries {
+            // Cosines do not see the weights' scale: steps far too large blow it up with a
+            // finite loss, into a matrix no head may hold. The training diverged; no stored
+            // head is damaged.
             throw AdaptorError.diverged(step: steps, loss: finalLoss)
         }
-        let head = try MatryoshkaHead(kind: .adaptor, dimensions: d, matrix: matrix)
         return (head, Report(steps: steps, initialLoss: initialLoss, finalLoss: finalLoss, seconds: Date().timeIntervalSince(started)))
     }
 
