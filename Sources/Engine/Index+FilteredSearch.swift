@@ -12,7 +12,7 @@ extension Index {
     /// stages; see `Funnel.scan`), the walk keeping only them, or the unfiltered plan for more
     /// hits (see `FilterChoice.choose`). An exact request (`dims`) or an index without a graph
     /// scans them exactly; `forced` overrides the choice otherwise.
-    func filtered(_ unfiltered: PlanChoice, request: SearchRequest, matching: RowSet, forced: FilterChoice.Strategy?,
+    func filtered(_ unfiltered: PlanChoice, request: SearchRequest, matching: FilterRows, forced: FilterChoice.Strategy?,
                   snapshot: Snapshot, graph: LoadedGraph?) throws -> PlanChoice {
         let live = try snapshot.documentCount()
         let measured: Planner? = try graph.flatMap { try self.planner(in: snapshot, graph: $0) }
@@ -22,12 +22,18 @@ extension Index {
         let fullScanMs = measured?.exactScan.map { $0.meanMs * slowdown }
         let share = Double(matching.count) / Double(max(live, 1))
         // A matching row scanned costs a share of a distance computation of the measured walk:
-        // both score one of the walk's in-memory rows.
-        let scanRowMs = unfiltered.measured.flatMap { walk in
-            walk.meanDistanceComputations > 0 ? walk.meanMs * slowdown / walk.meanDistanceComputations * FilterChoice.scannedRowCost : nil
+        // both score one of the walk's in-memory rows. Rows read in a field's order cost less
+        // (see `FilterChoice.orderedRowCost`), and only the best of them are scored so.
+        let distanceMs = unfiltered.measured.flatMap { walk in
+            walk.meanDistanceComputations > 0 ? walk.meanMs * slowdown / walk.meanDistanceComputations : nil
+        }
+        let scanMs = distanceMs.map { distance in
+            guard matching.ordered != nil else { return distance * FilterChoice.scannedRowCost * Double(matching.count) }
+            let scored = min(matching.count, OrderedCodes.candidates(ef: max(unfiltered.plan.ef ?? request.k, request.k)))
+            return distance * (FilterChoice.orderedRowCost * Double(matching.count) + FilterChoice.scannedRowCost * Double(scored))
         }
         let walkMs = unfiltered.measured == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
-        let choice: FilterChoice
+        var choice: FilterChoice
         if matching.count == 0 {
             choice = .noMatch
         } else if unfiltered.plan.exact {
@@ -36,7 +42,7 @@ extension Index {
         } else if let forced {
             choice = FilterChoice(strategy: forced, matching: matching.count, why: "asked for")
         } else {
-            choice = .choose(matching: matching.count, live: live, scanMs: scanRowMs.map { $0 * Double(matching.count) }, walkMs: walkMs)
+            choice = .choose(matching: matching.count, live: live, scanMs: scanMs, walkMs: walkMs)
         }
         var result: PlanChoice
         switch choice.strategy {
@@ -48,7 +54,8 @@ extension Index {
             // exactly at once.
             result = (.exact(dims: manifest.dimensions, k: request.k), fullScanMs.map { FilterChoice.predictedScanMs($0, share: share) }, nil, 1)
         case .exactScan:  // at the walk's prefix, then the plan's stages (see `Funnel.scan`)
-            result = (unfiltered.plan, scanRowMs.map { $0 * Double(matching.count) }, nil, nil)
+            result = (unfiltered.plan, scanMs, nil, nil)
+            if let field = matching.ordered?.field { choice.why += "; read in the order of field \"\(field)\"" }
         case .graphWalk:
             result = (unfiltered.plan, walkMs, nil, nil)
         case .postFilter:

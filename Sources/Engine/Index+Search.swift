@@ -37,7 +37,7 @@ extension Index {
         let graph = request.dims == nil ? try loadedGraph(in: snapshot, head: record) : nil
         let start = DispatchTime.now()
         let deadline = request.deadline(from: start)
-        let rows = try matching ?? request.filter.map { try matchingRows($0, in: snapshot) }
+        let rows = try matching.map(FilterRows.init) ?? request.filter.map { try filterRows($0, in: snapshot, graph: graph) }
         let unfiltered = try plan(for: request, snapshot: snapshot, graph: graph)
         let choice = try rows.map {
             try filtered(unfiltered, request: request, matching: $0, forced: strategy, snapshot: snapshot, graph: graph)
@@ -159,8 +159,9 @@ extension Index {
     /// the plan's filter strategy. `query` is the head-space prefix the plan needs (see
     /// `headSpacePrefix`), `rawQuery` the query in the model's space; it must pass `hasDirection`.
     func run(_ plan: SearchPlan, query: [Float], rawQuery: [Float], k: Int, snapshot: Snapshot, head: HeadRecord?,
-             graph: LoadedGraph?, matching: RowSet? = nil, deadline: DispatchTime?) throws -> Funnel.Answer {
+             graph: LoadedGraph?, matching: FilterRows? = nil, deadline: DispatchTime?) throws -> Funnel.Answer {
         guard !plan.exact, let graph else {
+            let matching = try matching?.set()
             let dims = plan.stages.last!.dims
             let full = dims == manifest.dimensions
             let blocks = try snapshot.vectorBlocks(space: full ? .raw : head?.space ?? .raw)
@@ -174,11 +175,16 @@ extension Index {
             graph.funnel.run(query, fullQuery: rawQuery, plan: plan, k: k, graph: graph.graph, vectors: graph.vectors,
                              searcher: searcher, matching: matching, deadline: deadline ?? .distantFuture)
         }
-        if let matching, plan.filter?.strategy == .exactScan {
+        if let ordered = matching?.ordered, plan.filter?.strategy == .exactScan {
+            return graph.funnel.scan(query, fullQuery: rawQuery, plan: plan, k: k, codes: ordered.codes, runs: ordered.runs,
+                                     vectors: graph.vectors, deadline: deadline ?? .distantFuture)
+        }
+        guard let matching = try matching?.set() else { return walk(plan, k: k, matching: nil) }
+        if plan.filter?.strategy == .exactScan {
             return graph.funnel.scan(query, fullQuery: rawQuery, plan: plan, k: k, matching: matching, vectors: graph.vectors,
                                      deadline: deadline ?? .distantFuture)
         }
-        guard let matching, plan.filter?.strategy == .postFilter else { return walk(plan, k: k, matching: matching) }
+        guard plan.filter?.strategy == .postFilter else { return walk(plan, k: k, matching: matching) }
         return postFiltered(walk(plan, k: plan.stages.last?.keep ?? k, matching: nil), k: k, matching: matching) {
             walk(plan.adapted(to: k), k: k, matching: matching)
         }

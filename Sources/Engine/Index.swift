@@ -32,6 +32,9 @@ public final class Index: @unchecked Sendable {  // state is in Mutexes and Atom
     /// A filtered search has read the field columns since upkeep last refreshed them.
     let fieldColumnsUsed = Atomic<Bool>(false)
     let liveRowsCache = Mutex<(version: CommittedVersion, rows: RowSet)?>(nil)
+    /// The rows' codes of a graph state, and per field their copy in its order (see
+    /// `filterRows`) with the field columns and graph state it was made from.
+    let orderedCodesCache = Mutex<OrderedCodesCache>(.init())
     /// Queries recorded for the query log, not yet written (see `QueryLog`).
     let querySample = QueryLog()
     /// Answers given, checked against exact search in the daemon's idle time.

@@ -127,6 +127,32 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
     /// stored 384-d row scattered in the map took 0.7 µs to score on the Debian vectors.
     public func scan(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, matching: RowSet,
                      vectors: GraphVectors, deadline: DispatchTime = .distantFuture) -> Answer {
+        var rows: [UInt32] = []
+        rows.reserveCapacity(matching.count)
+        matching.forEach { rows.append($0) }
+        var cost = SearchCost()
+        return scan(query, fullQuery: fullQuery, plan: plan, k: k, vectors: vectors, deadline: deadline, cost: &cost, rows: rows)
+    }
+
+    /// `scan(matching:)` for a filter's rows laid out as `runs` of `codes`: every one ranked on
+    /// the codes, read in sequence, and only the best `OrderedCodes.candidates(ef:)` scored on
+    /// the walk's vectors before the plan's stages.
+    public func scan(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, codes: OrderedCodes, runs: [Range<Int>],
+                     vectors: GraphVectors, deadline: DispatchTime = .distantFuture) -> Answer {
+        let ef = max(plan.ef ?? k, k)
+        let ranked = codes.best(query, runs: runs, keep: OrderedCodes.candidates(ef: ef), deadline: deadline)
+        var cost = SearchCost()
+        cost.distanceComputations = ranked.scored
+        cost.bytesTouched = ranked.scored * codes.dimensions
+        var answer = scan(query, fullQuery: fullQuery, plan: plan, k: k, vectors: vectors, deadline: deadline, cost: &cost, rows: ranked.ids)
+        answer.partial = answer.partial || ranked.partial
+        return answer
+    }
+
+    /// `rows` scored on the walk's vectors: the best `ef` go through the plan's stages; their
+    /// cost is added to `cost`.
+    private func scan(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, vectors: GraphVectors, deadline: DispatchTime,
+                      cost: inout SearchCost, rows ids: [UInt32]) -> Answer {
         let prefix = ExactSearch.normalizedPrefix(query, vectors.dimensions)
         var prepared = [Float](repeating: 0, count: vectors.dimensions)
         prefix.withUnsafeBufferPointer { q in
@@ -137,24 +163,21 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         var top = TopK(k: max(plan.ef ?? k, k)), scored = 0, partial = false
         prepared.withUnsafeBufferPointer { q in live.withUnsafeBufferPointer { live in rows.withUnsafeBufferPointer { rows in
             guard let q = q.baseAddress else { return }
-            var ahead: [UInt32] = []  // rows are asked for a few ahead, as the walk asks for its neighbours
-            ahead.reserveCapacity(8)
-            func score(_ row: UInt32) {
-                guard isLive(row, live: live, rows: rows) else { return }
+            // Rows are asked for a few ahead, as the walk asks for its neighbours.
+            let ahead = 8
+            for id in ids.prefix(ahead) { vectors.prefetch(id) }
+            for (i, id) in ids.enumerated() {
+                if i + ahead < ids.count { vectors.prefetch(ids[i + ahead]) }
+                if i & 1023 == 1023, deadline != .distantFuture, DispatchTime.now() > deadline {
+                    partial = true
+                    break
+                }
+                guard isLive(id, live: live, rows: rows) else { continue }
                 scored += 1
-                let similarity = vectors.similarity(q, row)
-                if similarity > top.threshold { top.offer(Hit(id: row, score: similarity)) }
+                let similarity = vectors.similarity(q, id)
+                if similarity > top.threshold { top.offer(Hit(id: id, score: similarity)) }
             }
-            matching.forEach { row in
-                guard !partial else { return }
-                if scored & 1023 == 0, deadline != .distantFuture, DispatchTime.now() > deadline { partial = true }
-                vectors.prefetch(row)
-                ahead.append(row)
-                if ahead.count == 8 { score(ahead.removeFirst()) }
-            }
-            ahead.forEach(score)
         } } }
-        var cost = SearchCost()
         let candidates = GraphSearchResult(hits: top.sorted(), distanceComputations: scored, partial: partial)
         return stages(of: plan, after: candidates, vectors: vectors, query: query, fullQuery: fullQuery, k: k, deadline: deadline, cost: &cost)
     }

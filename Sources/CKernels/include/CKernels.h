@@ -5,3 +5,4 @@
 #include "quantized_kernels.h"
 #include "few_rows_kernels.h"
 #include "training_kernels.h"
+#include "code_scan_kernels.h"

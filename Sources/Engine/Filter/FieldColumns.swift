@@ -18,6 +18,20 @@ final class FieldColumns: Sendable {
         self.generation = generation
     }
 
+    /// Where `filter` tests one field whose rows hold one value each (and is not a complement:
+    /// `ne`, `exists: false`), its matching rows as runs of positions in the field's order
+    /// (`order`, its rows sorted by value): what the ordered scan reads in sequence. nil for
+    /// any other filter.
+    func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], count: Int)? {
+        guard case .field(let name, let test) = filter, let column = columns[name], column.singleValued else { return nil }
+        switch test {
+        case .ne, .exists(false): return nil
+        default:
+            let runs = column.positions(test)
+            return (name, column.rows, runs, runs.reduce(0) { $0 + $1.count })
+        }
+    }
+
     /// The rows `filter` matches among the live rows: `not`, `ne` and `exists: false` are
     /// complements within them.
     func rows(_ filter: Filter, live: LiveRows) -> RowSet {
@@ -83,6 +97,8 @@ struct FieldColumn: Sendable {
     let values: [FieldValue]
     let starts: [Int]
     let rows: [UInt32]
+    /// No row has two values: each appears once in `rows`, so runs of it hold no row twice.
+    let singleValued: Bool
 
     /// From (value, row) entries in any order. Numbers are sorted as plain Doubles and
     /// strings grouped before only their distinct values are sorted: sorting all the entries
@@ -115,27 +131,41 @@ struct FieldColumn: Sendable {
         for bytes in strings.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) { add(.string(bytes), strings[bytes] ?? []) }
         starts.append(rows.count)
         (self.values, self.starts, self.rows) = (values, starts, rows)
+        var seen = RowSet(capacity: Int(rows.max() ?? 0) + 1)
+        seen.insert(contentsOf: rows[...])
+        singleValued = seen.count == rows.count
     }
 
     /// Adds the rows with a value that passes `test` (not `ne` or `exists: false`, which
     /// `FieldColumns` takes as complements).
     func add(_ test: FieldTest, to set: inout RowSet) {
+        for run in positions(test) { set.insert(contentsOf: rows[run]) }
+    }
+
+    /// The positions in `rows` of the values that pass `test` (`ne` and `exists: false`:
+    /// those of `eq` and `exists: true`, their complements), as runs in ascending order that
+    /// do not overlap: a range or a prefix is one run, eq one, `in` and a glob one per value.
+    func positions(_ test: FieldTest) -> [Range<Int>] {
+        let valueRuns: [Range<Int>]
         switch test {
         case .eq(let value), .ne(let value):
-            add(valuesOf: value, to: &set)
+            valueRuns = index(of: value).map { [$0..<$0 + 1] } ?? []
         case .isIn(let values):
-            for value in values { add(valuesOf: value, to: &set) }
+            valueRuns = Set(values.compactMap(index(of:))).sorted().map { $0..<$0 + 1 }
         case .range(let range):
-            add(runFrom: firstIndex { range.isBelow($0) }, to: firstIndex { !range.isAbove($0) }, to: &set)
+            let first = firstIndex { range.isBelow($0) }
+            valueRuns = [first..<max(first, firstIndex { !range.isAbove($0) })]
         case .prefix(let prefix):
             let start = FieldValue.string(prefix)
-            add(runFrom: firstIndex { $0 < start }, to: firstIndex { $0 < start || $0.hasPrefix(prefix) }, to: &set)
+            let first = firstIndex { $0 < start }
+            valueRuns = [first..<max(first, firstIndex { $0 < start || $0.hasPrefix(prefix) })]
         case .glob(let pattern):
             let glob = Glob(pattern)
-            for i in values.indices where glob.matches(values[i].names) { add(valueAt: i, to: &set) }
+            valueRuns = values.indices.filter { glob.matches(values[$0].names) }.map { $0..<$0 + 1 }
         case .exists:
-            add(runFrom: 0, to: values.count, to: &set)
+            valueRuns = [0..<values.count]
         }
+        return valueRuns.filter { !$0.isEmpty }.map { starts[$0.lowerBound]..<starts[$0.upperBound] }
     }
 
     /// The first index whose value fails `holds`, which holds for a prefix of the sorted values.
@@ -148,19 +178,11 @@ struct FieldColumn: Sendable {
         return low
     }
 
-    private func add(valuesOf value: FieldValue, to set: inout RowSet) {
+    /// The index of `value` among the values, if the field has it.
+    private func index(of value: FieldValue) -> Int? {
         let i = firstIndex { $0 < value }
-        if i < values.count, values[i] == value { add(valueAt: i, to: &set) }
+        return i < values.count && values[i] == value ? i : nil
     }
-
-    /// Adds the rows of values `start..<end`; a row past the live rows (a damaged index) is
-    /// left out rather than trapping.
-    private func add(runFrom start: Int, to end: Int, to set: inout RowSet) {
-        guard start < end else { return }
-        set.insert(contentsOf: rows[starts[start]..<starts[end]])
-    }
-
-    private func add(valueAt i: Int, to set: inout RowSet) { add(runFrom: i, to: i + 1, to: &set) }
 }
 
 private extension FieldValue {

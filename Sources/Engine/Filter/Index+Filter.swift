@@ -19,7 +19,7 @@ extension Index {
         _ = try store.read { snapshot in try snapshot.fieldsGeneration() == nil ? nil : try columns(of: snapshot) }
     }
 
-    private func fieldColumns(_ snapshot: Snapshot) throws -> FieldColumns {
+    func fieldColumns(_ snapshot: Snapshot) throws -> FieldColumns {
         fieldColumnsUsed.store(true, ordering: .relaxed)
         return try columns(of: snapshot)
     }

@@ -141,6 +141,18 @@ public final class GraphVectors: @unchecked Sendable {
         }
     }
 
+    /// The first `count` components of row `id` as stored, dequantised; zeros past the rows.
+    func components(of id: UInt32, count: Int, into out: UnsafeMutablePointer<Float>) {
+        guard Int(id) < rows else { return out.initialize(repeating: 0, count: count) }
+        let row = storage + Int(id) * bytesPerRow
+        switch encoding {
+        case .float32: out.update(from: row.assumingMemoryBound(to: Float.self), count: count)
+        case .int8:
+            let x = row.assumingMemoryBound(to: Int8.self)
+            for j in 0..<count { out[j] = Float(x[j]) * scalesPointer[j] }
+        }
+    }
+
     /// Dot product of a prepared query with row `id`.
     @inline(__always)
     func similarity(_ prepared: UnsafePointer<Float>, _ id: UInt32) -> Float {

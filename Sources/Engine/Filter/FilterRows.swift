@@ -1,0 +1,59 @@
+import Search
+import Store
+
+/// The rows a filter matches, in the form the search's strategy reads them: a row set, or,
+/// where the filter is runs of one field's values, those runs of the field's ordered codes
+/// (`OrderedCodes`), which the scan reads in sequence without a set. The set is then made
+/// only when another strategy needs it (a walk, the post-filter, an exact scan).
+final class FilterRows {
+    /// How many live rows match.
+    let count: Int
+    /// The field whose order the runs are in, its codes, and the runs.
+    let ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>])?
+    private let makeSet: () throws -> RowSet
+    private var made: RowSet?
+
+    init(_ set: RowSet) {
+        (count, ordered, made) = (set.count, nil, set)
+        makeSet = { set }
+    }
+
+    init(count: Int, ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>]), makeSet: @escaping () throws -> RowSet) {
+        (self.count, self.ordered, self.makeSet) = (count, ordered, makeSet)
+    }
+
+    /// The rows as a set, made on first use.
+    func set() throws -> RowSet {
+        if let made { return made }
+        let set = try makeSet()
+        made = set
+        return set
+    }
+}
+
+extension Index {
+    /// The rows of `snapshot` that `filter` matches, for a search with `graph`: as runs of a
+    /// field's ordered codes where `FieldColumns.orderedRuns` finds them (the codes made once
+    /// per fields generation and graph state, and kept), as a row set otherwise.
+    func filterRows(_ filter: Filter, in snapshot: Snapshot, graph: LoadedGraph?) throws -> FilterRows {
+        let columns = try fieldColumns(snapshot)
+        guard let graph, columns.generation != nil, let runs = columns.orderedRuns(filter) else {
+            return FilterRows(try matchingRows(filter, in: snapshot))
+        }
+        let codes = orderedCodesCache.withLock { cache -> OrderedCodes in
+            if let kept = cache.fields[runs.field], kept.columns === columns, kept.core === graph.core { return kept.codes }
+            let rows = cache.rows.flatMap { $0.core === graph.core ? $0.codes : nil } ?? RowCodes(vectors: graph.vectors)
+            cache.rows = (graph.core, rows)
+            let codes = OrderedCodes(rows, order: runs.order)
+            cache.fields[runs.field] = (columns, graph.core, codes)
+            return codes
+        }
+        return FilterRows(count: runs.count, ordered: (runs.field, codes, runs.runs)) { try self.matchingRows(filter, in: snapshot) }
+    }
+}
+
+/// What `Index.orderedCodesCache` keeps.
+struct OrderedCodesCache {
+    var rows: (core: GraphCore, codes: RowCodes)?
+    var fields: [String: (columns: FieldColumns, core: GraphCore, codes: OrderedCodes)] = [:]
+}

@@ -1,0 +1,79 @@
+import CKernels
+import Search
+import XCTest
+
+/// The ordered scan: its byte kernel with the heap of the best rows, and the codes of a
+/// field's order that it reads.
+final class OrderedCodesTests: XCTestCase {
+    /// Every variant keeps exactly the rows whose integer dots are the best (ties aside), with
+    /// their exact scores: short runs, runs long enough for the sampled bar, and a run whose
+    /// rows mostly tie, where the bar set from the sample cannot be beaten by enough rows.
+    func testKernelVariantsKeepTheBestRowsWithTheirExactScores() {
+        var rng = SplitMix64(seed: 71)
+        let original = String(cString: mrl_code_scan_isa())
+        defer { mrl_code_scan_select(original) }
+        var tested: [String] = []
+        for isa in ExactSearch.kernelVariants where mrl_code_scan_select(isa) == 1 {
+            tested.append(isa)
+            for (count, dims, keep, levels) in [(7, 32, 3, 256), (100, 64, 10, 256), (5_000, 64, 100, 256), (4_001, 32, 25, 256), (6_000, 64, 50, 2)] {
+                let q = (0..<dims).map { _ in Int8.random(in: -63...63, using: &rng) }
+                // levels 2: bytes 128 or 129, so most rows tie and few beat the sample's bar.
+                let rows: [UInt8] = (0..<count * dims).map { _ in
+                    levels == 2 ? UInt8.random(in: 128...129, using: &rng) : UInt8.random(in: 0...255, using: &rng)
+                }
+                func dot(_ i: Int) -> Int32 {
+                    var sum: Int32 = 0
+                    for j in 0..<dims { sum += Int32(rows[i * dims + j]) * Int32(q[j]) }
+                    return sum
+                }
+                let exact = (0..<count).map(dot)
+                var scores = [Int32](repeating: 0, count: keep), positions = [UInt32](repeating: 0, count: keep)
+                let size = scores.withUnsafeMutableBufferPointer { s in positions.withUnsafeMutableBufferPointer { p in
+                    var top = mrl_top_rows(scores: s.baseAddress, positions: p.baseAddress, size: 0, keep: keep)
+                    mrl_top_dots_u8_s8(q, rows, dims, count, 1_000, &top)
+                    return top.size
+                } }
+                XCTAssertEqual(size, keep, "\(isa) \(count) rows")
+                let kth = exact.sorted(by: >)[keep - 1]
+                for (score, position) in zip(scores.prefix(size), positions.prefix(size)) {
+                    XCTAssertEqual(score, exact[Int(position) - 1_000], "\(isa): a kept row's score is its exact dot")
+                    XCTAssertGreaterThanOrEqual(score, kth, "\(isa): only the best are kept")
+                }
+                XCTAssertEqual(Set(positions.prefix(size)).count, size, "\(isa): no row twice")
+            }
+        }
+        XCTAssertTrue(tested.contains("generic"))
+    }
+
+    /// Ranked on the codes, the rows of the given runs (and no others) come back, and the
+    /// kept ones hold nearly all of the true best by the prefix's cosine.
+    func testBestRowsOfTheRunsByThePrefixCosine() throws {
+        let dims = 128, count = 3_000
+        let rows = GraphFixture.randomUnitVectors(count: count, dimensions: dims, seed: 72)
+        let vectors = rows.withUnsafeBufferPointer { GraphVectors(encoding: .int8, dimensions: dims, floats: $0) }
+        var rng = SplitMix64(seed: 73)
+        let order = (0..<UInt32(count)).shuffled(using: &rng)
+        let codes = OrderedCodes(RowCodes(vectors: vectors), order: order)
+        XCTAssertEqual(codes.dimensions, OrderedCodes.prefix)
+        let runs = [100..<400, 1_000..<2_200]
+        let allowed = Set(runs.flatMap { $0.map { order[$0] } })
+        var found = 0
+        for seed in 0..<10 {
+            let query = GraphFixture.row(GraphFixture.randomUnitVectors(count: 1, dimensions: dims, seed: 80 + UInt64(seed)), 0, dims)
+            let ranked = codes.best(query, runs: runs, keep: 100)
+            XCTAssertEqual(ranked.ids.count, 100)
+            XCTAssertEqual(ranked.scored, 1_500)
+            XCTAssertFalse(ranked.partial)
+            XCTAssertTrue(ranked.ids.allSatisfy(allowed.contains), "only rows of the runs")
+            func cosine(_ id: UInt32) -> Float {
+                let row = rows[Int(id) * dims..<Int(id) * dims + codes.dimensions]
+                return zip(row, query).reduce(0) { $0 + $1.0 * $1.1 } / row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            }
+            let truth = allowed.sorted { cosine($0) > cosine($1) }.prefix(10)
+            found += truth.filter(Set(ranked.ids).contains).count
+        }
+        XCTAssertGreaterThanOrEqual(found, 97, "the true 10 best nearly always among the 100 kept")
+        XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [], keep: 5).ids.isEmpty, "no runs, no rows")
+        XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [2_990..<3_500], keep: 5).ids.isEmpty, "a run past the codes is left out")
+    }
+}
