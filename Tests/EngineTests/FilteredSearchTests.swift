@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import Search
 import Store
@@ -173,7 +173,7 @@ final class FilteredSearchTests: XCTestCase {
     /// in sequence, `OrderedCodes`): the plan says so, only matching rows are answered, and
     /// they are as good as those of scoring every matching row (the scan of a row set). A field with several values
     /// a row is not read so (a row would come twice), and a write that changes the field is
-    /// served at once.
+    /// served at once, its codes made again by the upkeep after it.
     func testAFilterOnOneFieldIsScannedInThatFieldsOrder() throws {
         let (docs, index) = try indexWithGraph { "{\"n\":\($0 % 10),\"tags\":[\($0 % 10),\(10 + $0 % 7)]}" }
         var found = 0, expected = 0, setFound = 0
@@ -206,6 +206,10 @@ final class FilteredSearchTests: XCTestCase {
         XCTAssertTrue(several.hits.allSatisfy { number($0.id) % 10 == 3 })
 
         _ = try index.upsert([DocumentInput(id: "d5", meta: "{\"n\":99}", vector: docs[5].vector)])
+        _ = try index.upkeep()
+        let current = try index.store.read { snapshot in try index.loadedGraph(in: snapshot, head: try index.currentHead(in: snapshot).record) }
+        let kept = index.orderedCodesCache.withLock { $0.fields["n"] }
+        XCTAssertTrue(kept != nil && kept?.core === current?.core, "the upkeep after the write made the codes again, for the next search")
         request.filter = try Filter(json: ["field": "n", "in": [99, 98]])
         XCTAssertEqual(try index.search(request, matching: nil, strategy: .exactScan).hits.map(\.id), ["d5"])
         request.filter = try Filter(json: ["field": "n", "eq": 5])

@@ -23,13 +23,18 @@ final class FieldColumns: Sendable {
     /// (`order`, its rows sorted by value): what the ordered scan reads in sequence. nil for
     /// any other filter.
     func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], count: Int)? {
-        guard case .field(let name, let test) = filter, let column = columns[name], column.singleValued else { return nil }
+        guard case .field(let name, let test) = filter, let order = order(of: name) else { return nil }
         switch test {
         case .ne, .exists(false): return nil
         default:
-            let runs = column.positions(test)
-            return (name, column.rows, runs, runs.reduce(0) { $0 + $1.count })
+            let runs = columns[name]?.positions(test) ?? []
+            return (name, order, runs, runs.reduce(0) { $0 + $1.count })
         }
+    }
+
+    /// The rows of `field` sorted by value, where each holds one value (nil otherwise).
+    func order(of field: String) -> [UInt32]? {
+        columns[field].flatMap { $0.singleValued ? $0.rows : nil }
     }
 
     /// The rows `filter` matches among the live rows: `not`, `ne` and `exists: false` are

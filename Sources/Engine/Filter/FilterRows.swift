@@ -40,15 +40,32 @@ extension Index {
         guard let graph, columns.generation != nil, let runs = columns.orderedRuns(filter) else {
             return FilterRows(try matchingRows(filter, in: snapshot))
         }
-        let codes = orderedCodesCache.withLock { cache -> OrderedCodes in
-            if let kept = cache.fields[runs.field], kept.columns === columns, kept.core === graph.core { return kept.codes }
+        let codes = orderedCodes(of: runs.field, order: runs.order, columns: columns, graph: graph)
+        return FilterRows(count: runs.count, ordered: (runs.field, codes, runs.runs)) { try self.matchingRows(filter, in: snapshot) }
+    }
+
+    /// The codes of `field`'s rows (`order`, from `columns`) in that order, for `graph`: kept,
+    /// or made from the rows' codes of the graph state (kept too).
+    func orderedCodes(of field: String, order: [UInt32], columns: FieldColumns, graph: LoadedGraph) -> OrderedCodes {
+        orderedCodesCache.withLock { cache in
+            if let kept = cache.fields[field], kept.columns === columns, kept.core === graph.core { return kept.codes }
             let rows = cache.rows.flatMap { $0.core === graph.core ? $0.codes : nil } ?? RowCodes(vectors: graph.vectors)
             cache.rows = (graph.core, rows)
-            let codes = OrderedCodes(rows, order: runs.order)
-            cache.fields[runs.field] = (columns, graph.core, codes)
+            let codes = OrderedCodes(rows, order: order)
+            cache.fields[field] = (columns, graph.core, codes)
             return codes
         }
-        return FilterRows(count: runs.count, ordered: (runs.field, codes, runs.runs)) { try self.matchingRows(filter, in: snapshot) }
+    }
+
+    /// Makes again the ordered codes of the fields filtered searches read so, for `snapshot`'s
+    /// fields and graph: the upkeep after a write, so that the next such search finds them
+    /// ready (40 ms for the 60,605 Debian rows, and the copy per field 5-7 ms).
+    func refreshOrderedCodes(_ columns: FieldColumns, in snapshot: Snapshot) throws {
+        let fields = orderedCodesCache.withLock { Array($0.fields.keys) }
+        guard !fields.isEmpty, let graph = try loadedGraph(in: snapshot, head: try currentHead(in: snapshot).record) else { return }
+        for field in fields {
+            if let order = columns.order(of: field) { _ = orderedCodes(of: field, order: order, columns: columns, graph: graph) }
+        }
     }
 }
 

@@ -10,13 +10,17 @@ extension Index {
     }
 
     /// Reads the filter fields into memory again after a write that changed them, when a
-    /// filtered search has read them since the last such refresh: so the first filtered search
+    /// filtered search has read them since the last such refresh, and makes again the codes of
+    /// those it read in a field's order (`refreshOrderedCodes`): so the first filtered search
     /// after a write does not wait for it (74-150 ms for five fields of the 60,605 Debian
     /// documents), and an index nobody filters, or writes faster than it is filtered, reads
     /// them no more often than its filtered searches would.
     func refreshFieldColumnsIfUsed() throws {
         guard fieldColumnsUsed.exchange(false, ordering: .relaxed) else { return }
-        _ = try store.read { snapshot in try snapshot.fieldsGeneration() == nil ? nil : try columns(of: snapshot) }
+        try store.read { snapshot in
+            guard try snapshot.fieldsGeneration() != nil else { return }
+            try refreshOrderedCodes(try columns(of: snapshot), in: snapshot)
+        }
     }
 
     func fieldColumns(_ snapshot: Snapshot) throws -> FieldColumns {
