@@ -50,9 +50,9 @@ extension Index {
         orderedCodesCache.withLock { cache in
             if let kept = cache.fields[field], kept.columns === columns, kept.core === graph.core { return kept.codes }
             let rows = cache.rows.flatMap { $0.core === graph.core ? $0.codes : nil } ?? RowCodes(vectors: graph.vectors)
-            cache.rows = (graph.core, rows)
+            cache.rows = .init(core: graph.core, columns: nil, codes: rows)
             let codes = OrderedCodes(rows, order: order)
-            cache.fields[field] = (columns, graph.core, codes)
+            cache.fields[field] = .init(core: graph.core, columns: columns, codes: codes)
             return codes
         }
     }
@@ -69,8 +69,17 @@ extension Index {
     }
 }
 
-/// What `Index.orderedCodesCache` keeps.
+/// What `Index.orderedCodesCache` keeps: the rows' codes of a graph state, and per field their
+/// copy in its order.
 struct OrderedCodesCache {
-    var rows: (core: GraphCore, codes: RowCodes)?
-    var fields: [String: (columns: FieldColumns, core: GraphCore, codes: OrderedCodes)] = [:]
+    /// Codes with the graph state (and field columns) they were made from, held weakly: an old
+    /// graph's memory goes with its last search, not with codes nobody reads any more.
+    struct Entry<Codes> {
+        weak var core: GraphCore?
+        weak var columns: FieldColumns?
+        let codes: Codes
+    }
+
+    var rows: Entry<RowCodes>?
+    var fields: [String: Entry<OrderedCodes>] = [:]
 }
