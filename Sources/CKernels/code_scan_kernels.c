@@ -19,6 +19,7 @@ typedef void (*top_dots_fn)(const int8_t *, const uint8_t *, size_t, size_t, uin
 static inline int32_t floor_of(const mrl_top_rows *top, int32_t bar) { return top->size < top->keep ? bar : top->scores[0]; }
 
 static void offer(mrl_top_rows *top, int32_t score, uint32_t position) {
+    if (top->allowed && !((top->allowed[position >> 6] >> (position & 63)) & 1)) return;
     int32_t *s = top->scores;
     uint32_t *p = top->positions;
     size_t i;
@@ -150,7 +151,7 @@ static int32_t sampled_bar(const int8_t *q, const uint8_t *rows, size_t dims, si
     uint32_t positions[max_sample_rows];
     if (samples > max_sample_rows || dims > 64 || rank == 0) return INT32_MIN;
     for (size_t s = 0; s < samples; s++) memcpy(copy + s * dims, rows + s * stride * dims, dims);
-    mrl_top_rows sample = {scores, positions, 0, rank};
+    mrl_top_rows sample = {scores, positions, 0, rank, NULL};
     kernels.top_dots(q, copy, dims, samples, 0, &sample, INT32_MIN);
     return sample.size == rank ? sample.scores[0] - 1 : INT32_MIN;
 }
@@ -159,7 +160,8 @@ void mrl_top_dots_u8_s8(const int8_t *q, const uint8_t *rows, size_t dims, size_
     ensure_kernels();
     if (top->keep == 0) return;
     int32_t bar = INT32_MIN;
-    if (top->size == 0 && count >= 8 * sample_per_kept * top->keep) bar = sampled_bar(q, rows, dims, count, top->keep);
+    // A sample knows nothing of `allowed`: with it, its bar would mostly be too high.
+    if (top->size == 0 && !top->allowed && count >= 8 * sample_per_kept * top->keep) bar = sampled_bar(q, rows, dims, count, top->keep);
     kernels.top_dots(q, rows, dims, count, first, top, bar);
     if (top->size < top->keep && bar != INT32_MIN) {  // the sample set the bar too high: start again without one
         top->size = 0;

@@ -28,9 +28,10 @@ extension Index {
             walk.meanDistanceComputations > 0 ? walk.meanMs * slowdown / walk.meanDistanceComputations : nil
         }
         let scanMs = distanceMs.map { distance in
-            guard matching.ordered != nil else { return distance * FilterChoice.scannedRowCost * Double(matching.count) }
+            guard let ordered = matching.ordered else { return distance * FilterChoice.scannedRowCost * Double(matching.count) }
+            let read = ordered.runs.reduce(0) { $0 + $1.count }  // the runs' rows, whether the other tests pass them or not
             let scored = min(matching.count, OrderedCodes.candidates(ef: max(unfiltered.plan.ef ?? request.k, request.k)))
-            return distance * (FilterChoice.orderedRowCost * Double(matching.count) + FilterChoice.scannedRowCost * Double(scored))
+            return distance * (FilterChoice.orderedRowCost * Double(read) + FilterChoice.scannedRowCost * Double(scored))
         }
         let walkMs = unfiltered.measured == nil ? nil : unfiltered.predictedMs.map { FilterChoice.predictedWalkMs($0, share: share) }
         var choice: FilterChoice

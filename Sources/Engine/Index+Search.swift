@@ -177,7 +177,7 @@ extension Index {
         }
         if let ordered = matching?.ordered, plan.filter?.strategy == .exactScan {
             return graph.funnel.scan(query, fullQuery: rawQuery, plan: plan, k: k, codes: ordered.codes, runs: ordered.runs,
-                                     vectors: graph.vectors, deadline: deadline ?? .distantFuture)
+                                     allowed: ordered.allowed, vectors: graph.vectors, deadline: deadline ?? .distantFuture)
         }
         guard let matching = try matching?.set() else { return walk(plan, k: k, matching: nil) }
         if plan.filter?.strategy == .exactScan {

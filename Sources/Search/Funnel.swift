@@ -134,13 +134,14 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         return scan(query, fullQuery: fullQuery, plan: plan, k: k, vectors: vectors, deadline: deadline, cost: &cost, rows: rows)
     }
 
-    /// `scan(matching:)` for a filter's rows laid out as `runs` of `codes`: every one ranked on
-    /// the codes, read in sequence, and only the best `OrderedCodes.candidates(ef:)` scored on
-    /// the walk's vectors before the plan's stages.
+    /// `scan(matching:)` for a filter's rows laid out as `runs` of `codes` (those of its
+    /// positions in `allowed`, if given): every one ranked on the codes, read in sequence, and
+    /// only the best `OrderedCodes.candidates(ef:)` scored on the walk's vectors before the
+    /// plan's stages.
     public func scan(_ query: [Float], fullQuery: [Float], plan: SearchPlan, k: Int, codes: OrderedCodes, runs: [Range<Int>],
-                     vectors: GraphVectors, deadline: DispatchTime = .distantFuture) -> Answer {
+                     allowed: RowSet? = nil, vectors: GraphVectors, deadline: DispatchTime = .distantFuture) -> Answer {
         let ef = max(plan.ef ?? k, k)
-        let ranked = codes.best(query, runs: runs, keep: OrderedCodes.candidates(ef: ef), deadline: deadline)
+        let ranked = codes.best(query, runs: runs, allowed: allowed, keep: OrderedCodes.candidates(ef: ef), deadline: deadline)
         var cost = SearchCost()
         cost.distanceComputations = ranked.scored
         cost.bytesTouched = ranked.scored * codes.dimensions

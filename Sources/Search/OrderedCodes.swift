@@ -47,21 +47,24 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
         (self.dimensions, self.order, self.codes, self.scales) = (dims, order, codes, rows.scales)
     }
 
-    /// The ids of the `keep` best rows of code positions `runs` (ascending, not overlapping)
-    /// for `query` (a head-space prefix of at least `dimensions` components), in no particular
-    /// order, and how many rows were scored; stops at `deadline`, with the best found until
-    /// then (`partial`).
-    public func best(_ query: [Float], runs: [Range<Int>], keep: Int, deadline: DispatchTime = .distantFuture) -> (ids: [UInt32], scored: Int, partial: Bool) {
+    /// The ids of the `keep` best rows of code positions `runs` (ascending, not overlapping;
+    /// of those, only the positions in `allowed` if given) for `query` (a head-space prefix of
+    /// at least `dimensions` components), in no particular order, and how many rows were
+    /// scored; stops at `deadline`, with the best found until then (`partial`).
+    public func best(_ query: [Float], runs: [Range<Int>], allowed: RowSet? = nil, keep: Int,
+                     deadline: DispatchTime = .distantFuture) -> (ids: [UInt32], scored: Int, partial: Bool) {
         let folded = (0..<dimensions).map { j in j < query.count ? query[j] * scales[j] : 0 }
         let largest = folded.reduce(0) { max($0, abs($1)) }
         let q = folded.map { Int8(largest > 0 ? RowCodes.nearest(max(-63, min(63, $0 / largest * 63))) : 0) }
         var scores = [Int32](repeating: 0, count: max(keep, 1)), positions = [UInt32](repeating: 0, count: max(keep, 1))
         var size = 0, scored = 0, partial = false
         let chunk = 16_384  // rows between looks at the deadline
-        q.withUnsafeBufferPointer { q in codes.withUnsafeBufferPointer { codes in
+        // One bit a position, zeros past the set's capacity: the kernel reads a word per position.
+        let allowedWords = allowed.map { $0.words + [UInt64](repeating: 0, count: max(0, (order.count + 63) / 64 - $0.words.count)) } ?? []
+        q.withUnsafeBufferPointer { q in codes.withUnsafeBufferPointer { codes in allowedWords.withUnsafeBufferPointer { allowedWords in
             scores.withUnsafeMutableBufferPointer { scores in positions.withUnsafeMutableBufferPointer { positions in
                 guard let q = q.baseAddress, let codes = codes.baseAddress, let scores = scores.baseAddress, let positions = positions.baseAddress else { return }
-                var top = mrl_top_rows(scores: scores, positions: positions, size: 0, keep: keep)
+                var top = mrl_top_rows(scores: scores, positions: positions, size: 0, keep: keep, allowed: allowed == nil ? nil : allowedWords.baseAddress)
                 scan: for run in runs where run.lowerBound >= 0 && run.upperBound <= order.count {
                     for start in stride(from: run.lowerBound, to: run.upperBound, by: chunk) {
                         if deadline != .distantFuture && DispatchTime.now() > deadline {
@@ -75,7 +78,7 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
                 }
                 size = top.size
             } }
-        } }
+        } } }
         return (positions.prefix(size).map { order[Int($0)] }, scored, partial)
     }
 }

@@ -171,9 +171,10 @@ final class FilteredSearchTests: XCTestCase {
 
     /// A filter of one field's values is scanned in that field's order (its rows' codes read
     /// in sequence, `OrderedCodes`): the plan says so, only matching rows are answered, and
-    /// they are as good as those of scoring every matching row (the scan of a row set). A field with several values
-    /// a row is not read so (a row would come twice), and a write that changes the field is
-    /// served at once, its codes made again by the upkeep after it.
+    /// they are as good as those of scoring every matching row (the scan of a row set), also
+    /// for an `and` with other tests. A field with several values a row is not read so (a row
+    /// would come twice), and a write that changes the field is served at once, its codes
+    /// made again by the upkeep after it.
     func testAFilterOnOneFieldIsScannedInThatFieldsOrder() throws {
         let (docs, index) = try indexWithGraph { "{\"n\":\($0 % 10),\"tags\":[\($0 % 10),\(10 + $0 % 7)]}" }
         var found = 0, expected = 0, setFound = 0
@@ -198,6 +199,19 @@ final class FilteredSearchTests: XCTestCase {
         // exact scan (0.7): the codes' ranking must lose nothing against scoring every row.
         XCTAssertGreaterThanOrEqual(Double(found) / Double(expected), Double(setFound) / Double(expected) - 0.02)
         XCTAssertGreaterThanOrEqual(Double(found) / Double(expected), 0.6)
+
+        // An and: the runs of its one-value field, the rest (a field of several values) tested per position.
+        var both = SearchRequest(vector: docs[33].vector!, k: 10)
+        both.filter = try Filter(json: ["and": [["field": "tags", "eq": 12], ["field": "n", "range": ["gte": 2, "lt": 4]]]])
+        let anded = try index.search(both, matching: nil, strategy: .exactScan)
+        let passing = docs.filter { (2..<4).contains(number($0) % 10) && number($0) % 7 == 2 }
+        XCTAssertEqual(anded.plan.filter?.matching, passing.count)
+        XCTAssertTrue(anded.plan.filter?.why.contains("read in the order of field \"n\"") == true, anded.plan.filter?.why ?? "")
+        XCTAssertEqual(anded.hits.count, 10)
+        XCTAssertTrue(anded.hits.allSatisfy { (2..<4).contains(number($0.id) % 10) && number($0.id) % 7 == 2 })
+        both.filter = nil
+        let bothSet = try index.search(both, matching: try rows(index, passing.map(\.id)), strategy: .exactScan)
+        XCTAssertGreaterThanOrEqual(Set(anded.hits.map(\.id)).intersection(bothSet.hits.map(\.id)).count, 9)
 
         var request = SearchRequest(vector: docs[5].vector!, k: 10)
         request.filter = try Filter(json: ["field": "tags", "eq": 3])

@@ -6,8 +6,9 @@ import XCTest
 /// field's order that it reads.
 final class OrderedCodesTests: XCTestCase {
     /// Every variant keeps exactly the rows whose integer dots are the best (ties aside), with
-    /// their exact scores: short runs, runs long enough for the sampled bar, and a run whose
-    /// rows mostly tie, where the bar set from the sample cannot be beaten by enough rows.
+    /// their exact scores: short runs, runs long enough for the sampled bar, a run whose rows
+    /// mostly tie, where the bar set from the sample cannot be beaten by enough rows, and each
+    /// with only some positions allowed.
     func testKernelVariantsKeepTheBestRowsWithTheirExactScores() {
         var rng = SplitMix64(seed: 71)
         let original = String(cString: mrl_code_scan_isa())
@@ -27,19 +28,28 @@ final class OrderedCodesTests: XCTestCase {
                     return sum
                 }
                 let exact = (0..<count).map(dot)
-                var scores = [Int32](repeating: 0, count: keep), positions = [UInt32](repeating: 0, count: keep)
-                let size = scores.withUnsafeMutableBufferPointer { s in positions.withUnsafeMutableBufferPointer { p in
-                    var top = mrl_top_rows(scores: s.baseAddress, positions: p.baseAddress, size: 0, keep: keep)
-                    mrl_top_dots_u8_s8(q, rows, dims, count, 1_000, &top)
-                    return top.size
-                } }
-                XCTAssertEqual(size, keep, "\(isa) \(count) rows")
-                let kth = exact.sorted(by: >)[keep - 1]
-                for (score, position) in zip(scores.prefix(size), positions.prefix(size)) {
-                    XCTAssertEqual(score, exact[Int(position) - 1_000], "\(isa): a kept row's score is its exact dot")
-                    XCTAssertGreaterThanOrEqual(score, kth, "\(isa): only the best are kept")
+                // Then only the rows of positions with a bit set (one in three) may enter.
+                let bits = (0..<(1_000 + count + 63) / 64).map { _ in rng.next() & rng.next() & 0x5555_5555_5555_5555 }
+                func isAllowed(_ position: Int) -> Bool { bits[position / 64] >> UInt64(position % 64) & 1 == 1 }
+                for allowed in [nil, bits] {
+                    var scores = [Int32](repeating: 0, count: keep), positions = [UInt32](repeating: 0, count: keep)
+                    let size = scores.withUnsafeMutableBufferPointer { s in positions.withUnsafeMutableBufferPointer { p in
+                        (allowed ?? [0]).withUnsafeBufferPointer { words in
+                            var top = mrl_top_rows(scores: s.baseAddress, positions: p.baseAddress, size: 0, keep: keep,
+                                                   allowed: allowed == nil ? nil : words.baseAddress)
+                            mrl_top_dots_u8_s8(q, rows, dims, count, 1_000, &top)
+                            return top.size
+                        }
+                    } }
+                    let eligible = (0..<count).filter { allowed == nil || isAllowed(1_000 + $0) }.map { exact[$0] }.sorted(by: >)
+                    XCTAssertEqual(size, min(keep, eligible.count), "\(isa) \(count) rows")
+                    for (score, position) in zip(scores.prefix(size), positions.prefix(size)) {
+                        XCTAssertEqual(score, exact[Int(position) - 1_000], "\(isa): a kept row's score is its exact dot")
+                        XCTAssertGreaterThanOrEqual(score, eligible[size - 1], "\(isa): only the best are kept")
+                        XCTAssertTrue(allowed == nil || isAllowed(Int(position)), "\(isa): only allowed positions")
+                    }
+                    XCTAssertEqual(Set(positions.prefix(size)).count, size, "\(isa): no row twice")
                 }
-                XCTAssertEqual(Set(positions.prefix(size)).count, size, "\(isa): no row twice")
             }
         }
         XCTAssertTrue(tested.contains("generic"))

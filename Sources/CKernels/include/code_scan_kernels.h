@@ -5,10 +5,13 @@
 
 /// The best rows of an ordered scan so far: a min-heap of at most `keep` (score, position)
 /// pairs, the worst at 0, in arrays of room for `keep` that the caller owns (size 0 to start).
+/// `allowed`: NULL, or a bit per position (bit p % 64 of word p / 64) that a row must have to
+/// enter (the other tests of a filter whose one test the runs are).
 typedef struct {
     int32_t *scores;
     uint32_t *positions;
     size_t size, keep;
+    const uint64_t *allowed;
 } mrl_top_rows;
 
 /// Scores `count` rows of `dims` unsigned bytes stored back to back, positions `first`,

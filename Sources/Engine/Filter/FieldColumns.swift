@@ -20,15 +20,27 @@ final class FieldColumns: Sendable {
 
     /// Where `filter` tests one field whose rows hold one value each (and is not a complement:
     /// `ne`, `exists: false`), its matching rows as runs of positions in the field's order
-    /// (`order`, its rows sorted by value): what the ordered scan reads in sequence. nil for
-    /// any other filter.
-    func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], count: Int)? {
-        guard case .field(let name, let test) = filter, let order = order(of: name) else { return nil }
-        switch test {
-        case .ne, .exists(false): return nil
+    /// (`order`, its rows sorted by value): what the ordered scan reads in sequence. Where it
+    /// is an `and` with such tests among its members, the runs of the one matching fewest rows,
+    /// and the other members as `rest`, which the rows of the runs must pass too. nil for any
+    /// other filter.
+    func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], rest: Filter?)? {
+        switch filter {
+        case .field(let name, let test):
+            guard let order = order(of: name), let runs = columns[name]?.orderedPositions(test) else { return nil }
+            return (name, order, runs, nil)
+        case .and(let members):
+            let narrowest = members.indices.compactMap { i -> (member: Int, runs: [Range<Int>], rows: Int)? in
+                guard case .field(let name, let test) = members[i], order(of: name) != nil,
+                      let runs = columns[name]?.orderedPositions(test) else { return nil }
+                return (i, runs, runs.reduce(0) { $0 + $1.count })
+            }.min { $0.rows < $1.rows }
+            guard let narrowest, case .field(let name, _) = members[narrowest.member], let order = order(of: name) else { return nil }
+            var others = members
+            others.remove(at: narrowest.member)
+            return (name, order, narrowest.runs, others.isEmpty ? nil : .and(others))
         default:
-            let runs = columns[name]?.positions(test) ?? []
-            return (name, order, runs, runs.reduce(0) { $0 + $1.count })
+            return nil
         }
     }
 
@@ -145,6 +157,15 @@ struct FieldColumn: Sendable {
     /// `FieldColumns` takes as complements).
     func add(_ test: FieldTest, to set: inout RowSet) {
         for run in positions(test) { set.insert(contentsOf: rows[run]) }
+    }
+
+    /// `positions(test)` where the test holds of exactly the rows of those positions: not for
+    /// `ne` or `exists: false`, whose rows are the complement.
+    func orderedPositions(_ test: FieldTest) -> [Range<Int>]? {
+        switch test {
+        case .ne, .exists(false): nil
+        default: positions(test)
+        }
     }
 
     /// The positions in `rows` of the values that pass `test` (`ne` and `exists: false`:

@@ -8,8 +8,9 @@ import Store
 final class FilterRows {
     /// How many live rows match.
     let count: Int
-    /// The field whose order the runs are in, its codes, and the runs.
-    let ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>])?
+    /// The field whose order the runs are in, its codes, the runs, and the positions of them
+    /// the filter's other tests pass (nil: all).
+    let ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>], allowed: RowSet?)?
     private let makeSet: () throws -> RowSet
     private var made: RowSet?
 
@@ -18,7 +19,8 @@ final class FilterRows {
         makeSet = { set }
     }
 
-    init(count: Int, ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>]), makeSet: @escaping () throws -> RowSet) {
+    init(count: Int, ordered: (field: String, codes: OrderedCodes, runs: [Range<Int>], allowed: RowSet?),
+         makeSet: @escaping () throws -> RowSet) {
         (self.count, self.ordered, self.makeSet) = (count, ordered, makeSet)
     }
 
@@ -34,14 +36,24 @@ final class FilterRows {
 extension Index {
     /// The rows of `snapshot` that `filter` matches, for a search with `graph`: as runs of a
     /// field's ordered codes where `FieldColumns.orderedRuns` finds them (the codes made once
-    /// per fields generation and graph state, and kept), as a row set otherwise.
+    /// per fields generation and graph state, and kept), those the filter's other tests pass
+    /// marked by position; as a row set otherwise.
     func filterRows(_ filter: Filter, in snapshot: Snapshot, graph: LoadedGraph?) throws -> FilterRows {
         let columns = try fieldColumns(snapshot)
         guard let graph, columns.generation != nil, let runs = columns.orderedRuns(filter) else {
             return FilterRows(try matchingRows(filter, in: snapshot))
         }
         let codes = orderedCodes(of: runs.field, order: runs.order, columns: columns, graph: graph)
-        return FilterRows(count: runs.count, ordered: (runs.field, codes, runs.runs)) { try self.matchingRows(filter, in: snapshot) }
+        var count = runs.runs.reduce(0) { $0 + $1.count }, allowed: RowSet?
+        if let rest = runs.rest {
+            let passing = try matchingRows(rest, in: snapshot)
+            var positions = RowSet(capacity: runs.order.count)
+            for run in runs.runs {
+                for p in run where passing.contains(runs.order[p]) { positions.insert(UInt32(p)) }
+            }
+            (count, allowed) = (positions.count, positions)
+        }
+        return FilterRows(count: count, ordered: (runs.field, codes, runs.runs, allowed)) { try self.matchingRows(filter, in: snapshot) }
     }
 
     /// The codes of `field`'s rows (`order`, from `columns`) in that order, for `graph`: kept,
