@@ -7,13 +7,13 @@ import Dispatch
 /// scattered row costs its memory latency (25-30 ns), a row read in sequence about 2 ns.
 ///
 /// ```swift
-/// let codes = OrderedCodes(vectors: graph.vectors, order: column.rows)
+/// let codes = OrderedCodes(RowCodes(vectors: graph.vectors), order: column.rows)
 /// let ranked = codes.best(headQuery, runs: [120..<6_182], keep: 200)   // row ids
 /// ```
 /// Each row is its first `dimensions` components renormalised (a Matryoshka prefix's cosine)
 /// and quantised to a byte with one scale per dimension, stored offset by 128 as unsigned; the
 /// query is folded with the scales into signed bytes of at most ±63, so a row's score is one
-/// byte dot (`mrl_dots_u8_s8_above`), the offset adding the same to every row. The scores only
+/// byte dot (`mrl_top_dots_u8_s8`), the offset adding the same to every row. The scores only
 /// rank candidates for the graph's own rows to rescore.
 public final class OrderedCodes: @unchecked Sendable {  // immutable after init
     /// Components kept of each row: a 64-d prefix ranks a filter's rows well enough to keep

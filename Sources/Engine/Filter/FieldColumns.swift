@@ -25,23 +25,17 @@ final class FieldColumns: Sendable {
     /// and the other members as `rest`, which the rows of the runs must pass too. nil for any
     /// other filter.
     func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], rest: Filter?)? {
-        switch filter {
-        case .field(let name, let test):
-            guard let order = order(of: name), let runs = columns[name]?.orderedPositions(test) else { return nil }
-            return (name, order, runs, nil)
-        case .and(let members):
-            let narrowest = members.indices.compactMap { i -> (member: Int, runs: [Range<Int>], rows: Int)? in
-                guard case .field(let name, let test) = members[i], order(of: name) != nil,
-                      let runs = columns[name]?.orderedPositions(test) else { return nil }
-                return (i, runs, runs.reduce(0) { $0 + $1.count })
-            }.min { $0.rows < $1.rows }
-            guard let narrowest, case .field(let name, _) = members[narrowest.member], let order = order(of: name) else { return nil }
-            var others = members
-            others.remove(at: narrowest.member)
-            return (name, order, narrowest.runs, others.isEmpty ? nil : .and(others))
-        default:
-            return nil
-        }
+        // One test is an `and` of one member.
+        let members: [Filter] = if case .and(let members) = filter { members } else { [filter] }
+        let narrowest = members.indices.compactMap { i -> (member: Int, field: String, order: [UInt32], runs: [Range<Int>], rows: Int)? in
+            guard case .field(let name, let test) = members[i], let order = order(of: name),
+                  let runs = columns[name]?.orderedPositions(test) else { return nil }
+            return (i, name, order, runs, runs.reduce(0) { $0 + $1.count })
+        }.min { $0.rows < $1.rows }
+        guard let narrowest else { return nil }
+        var others = members
+        others.remove(at: narrowest.member)
+        return (narrowest.field, narrowest.order, narrowest.runs, others.isEmpty ? nil : .and(others))
     }
 
     /// The rows of `field` sorted by value, where each holds one value (nil otherwise).
