@@ -37,76 +37,97 @@ struct FilteredQuery {
     }
 }
 
-/// What one row of the table runs: the planner's choice, one strategy, or the queries without
-/// their filters (what a filtered search's time is compared with).
-private enum Arm {
-    case planner, forced(FilterChoice.Strategy), unfiltered
+/// What one row of the table runs: the planner's choice, one strategy, the exact scan of the
+/// matching rows at full dimensions (the truth), or the queries without their filters. The
+/// last two are what a filtered search's time is compared with.
+private enum Arm: Equatable {
+    case planner, forced(FilterChoice.Strategy), exact, unfiltered
 
-    static let all = [planner] + FilterChoice.Strategy.allCases.map(forced) + [unfiltered]
+    static let all = [planner] + FilterChoice.Strategy.allCases.map(forced) + [exact, unfiltered]
 
     var name: String {
         switch self {
         case .planner: "planner"
         case .forced(let strategy): strategy.rawValue
+        case .exact: "exact 384-d"
         case .unfiltered: "unfiltered"
         }
     }
 }
 
+/// One arm's searches of a kind: their times, and the hits of the truth they found.
+private struct ArmRecord {
+    var times: [Double] = [], found = 0, expected = 0, chosen: [String: Int] = [:]
+
+    mutating func record(_ result: SearchResult, truth: Set<String>) {
+        times.append(result.tookMs)
+        found += result.hits.filter { truth.contains($0.id) }.count
+        expected += truth.count
+        chosen[result.plan.filter?.strategy.rawValue ?? "-", default: 0] += 1
+    }
+}
+
 extension AnnBench {
     /// The strategies' table for the queries of `path`: per kind and strategy (the planner's
-    /// choice first, the unfiltered plan last), the median of matching rows, QPS, mean, p50
-    /// and p99 ms, recall@k. The p50 is what to compare on a shared machine: a neighbour's
-    /// burst moves the mean of a few hundred searches by tens of percent.
+    /// choice first, the baselines last), the median of matching rows, QPS, mean, p50 and p99
+    /// ms, recall@k, and the median over queries of the search's time over the better
+    /// baseline's for the same query (the exact scan of the matching rows, or the unfiltered
+    /// plan). Each query runs every arm in a shuffled order before the next query, so that a
+    /// neighbour's burst on a shared machine falls on all arms alike: run one after another,
+    /// the arms' p50s moved by up to a third between runs.
     func runFiltered(_ index: Index, path: String) throws {
         let queries = try FilteredQuery.read(path: path, limit: limit)
         var rows: [JSON] = []
-        var table = Table(header: ["filter", "matching", "strategy", "QPS", "mean ms", "p50 ms", "p99 ms", "recall@\(k)", "chosen"],
-                          rightAligned: [1, 3, 4, 5, 6, 7])
+        var table = Table(header: ["filter", "matching", "strategy", "QPS", "mean ms", "p50 ms", "p99 ms", "recall@\(k)", "× baseline", "chosen"],
+                          rightAligned: [1, 3, 4, 5, 6, 7, 8])
+        var rng = SplitMix64(seed: 20)
         for kind in queries.map(\.kind).uniqued() {
             let picked = queries.indices.filter { queries[$0].kind == kind }
             func search(_ q: Int, _ arm: Arm) throws -> SearchResult {
                 var request = SearchRequest(vector: queries[q].vector, k: k)
-                if case .unfiltered = arm {} else { request.filter = queries[q].filter }
+                switch arm {
+                case .unfiltered: return try index.search(request)
+                case .exact: request.dims = index.manifest.dimensions
+                default: break
+                }
+                request.filter = queries[q].filter
                 if case .forced(let strategy) = arm { return try index.search(request, matching: nil, strategy: strategy) }
                 return try index.search(request)
             }
-            let exact = try picked.map { q in  // the exact 384-d scan of the matching rows
-                var request = SearchRequest(vector: queries[q].vector, k: k, dims: index.manifest.dimensions)
-                request.filter = queries[q].filter
-                return try index.search(request)
-            }
-            let truth = exact.map { Set($0.hits.map(\.id)) }
-            let counts = exact.map { Double($0.plan.filter?.matching ?? 0) }.sorted()
-            for arm in Arm.all {
-                // Untimed: what a search makes once per field and committed state (the field
-                // columns, a field's ordered codes), which the daemon's upkeep makes after a write.
-                _ = try picked.first.map { try search($0, arm) }
-                var times: [Double] = [], found = 0, expected = 0, chosen: [String: Int] = [:]
-                for (i, q) in picked.enumerated() {
+            let truth = try picked.map { q in Set(try search(q, .exact).hits.map(\.id)) }
+            // Untimed: what a search makes once per field and committed state (the field
+            // columns, a field's ordered codes), which the daemon's upkeep makes after a write.
+            for arm in Arm.all { _ = try picked.first.map { try search($0, arm) } }
+            var records: [String: ArmRecord] = [:], counts: [Double] = []
+            for (i, q) in picked.enumerated() {
+                for arm in Arm.all.shuffled(using: &rng) {
                     let result = try search(q, arm)
-                    times.append(result.tookMs)
-                    found += result.hits.filter { truth[i].contains($0.id) }.count
-                    expected += truth[i].count
-                    chosen[result.plan.filter?.strategy.rawValue ?? "-", default: 0] += 1
+                    records[arm.name, default: ArmRecord()].record(result, truth: truth[i])
+                    if arm == .exact { counts.append(Double(result.plan.filter?.matching ?? 0)) }
                 }
-                times.sort()
+            }
+            counts.sort()
+            let baselines = zip(records[Arm.exact.name, default: ArmRecord()].times, records[Arm.unfiltered.name, default: ArmRecord()].times).map { min($0, $1) }
+            for arm in Arm.all {
+                let record = records[arm.name, default: ArmRecord()]
+                let times = record.times.sorted()
                 let mean = times.reduce(0, +) / Double(max(times.count, 1))
+                let ratio = quantile(zip(record.times, baselines).map { $0 / max($1, 1e-9) }.sorted(), 0.5)
                 // The unfiltered plan answers another question: its recall against the filtered truth means nothing.
-                let recall: Double? = if case .unfiltered = arm { nil } else { Double(found) / Double(max(expected, 1)) }
-                let name = arm.name
-                let mix = chosen.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-                table.rows.append([kind, String(format: "%.0f", quantile(counts, 0.5)), name, String(format: "%.0f", 1000 / mean),
+                let recall: Double? = arm == .unfiltered ? nil : Double(record.found) / Double(max(record.expected, 1))
+                let mix = record.chosen.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                table.rows.append([kind, String(format: "%.0f", quantile(counts, 0.5)), arm.name, String(format: "%.0f", 1000 / mean),
                                    String(format: "%.3f", mean), String(format: "%.3f", quantile(times, 0.5)), String(format: "%.3f", quantile(times, 0.99)),
-                                   recall.map { String(format: "%.3f", $0) } ?? "-", name == "planner" ? mix : ""])
-                rows.append(["kind": .string(kind), "matching_median": .number(quantile(counts, 0.5)), "strategy": .string(name),
+                                   recall.map { String(format: "%.3f", $0) } ?? "-", String(format: "%.2f", ratio), arm == .planner ? mix : ""])
+                rows.append(["kind": .string(kind), "matching_median": .number(quantile(counts, 0.5)), "strategy": .string(arm.name),
                              "qps": .number(1000 / mean), "mean_ms": .number(mean), "p50_ms": .number(quantile(times, 0.5)),
-                             "p99_ms": .number(quantile(times, 0.99)),
-                             "recall": JSON(recall), "chosen": .string(mix)])
+                             "p99_ms": .number(quantile(times, 0.99)), "recall": JSON(recall), "ratio_to_baseline_median": .number(ratio),
+                             "chosen": .string(mix)])
             }
         }
         if json { return printJSON(["index": .string(name), "queries": JSON(queries.count), "k": JSON(k), "filtered": .array(rows)]) }
         print("\(name): \(queries.count) filtered queries, recall@\(k) against the exact \(index.manifest.dimensions)-d scan of the matching rows, 1 query at a time")
+        print("× baseline: the median over queries of the time over the better of the exact scan and the unfiltered plan on the same query")
         print(table.render())
     }
 }
