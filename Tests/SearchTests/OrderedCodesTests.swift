@@ -2,13 +2,15 @@ import CKernels
 import Search
 import XCTest
 
-/// The ordered scan: its byte kernel with the heap of the best rows, and the codes of a
+/// The ordered scan: its kernel of 4-bit rows with the candidates it keeps, and the codes of a
 /// field's order that it reads.
 final class OrderedCodesTests: XCTestCase {
     /// Every variant keeps exactly the rows whose integer dots are the best (ties aside), with
-    /// their exact scores: short runs, runs long enough for the sampled bar, a run whose rows
-    /// mostly tie, where the bar set from the sample cannot be beaten by enough rows, and each
-    /// with only some positions allowed.
+    /// their exact scores: short runs, runs long enough for the sampled bar (whole, or in
+    /// pieces of the scores' room), a run too long for the room without a sample (so the
+    /// candidates are compacted as they come), a run whose rows are best exactly where the
+    /// sample reads them, so that fewer than keep rows beat its bar and the scores are read
+    /// again without it, and each with only some positions allowed (which draws no sample).
     func testKernelVariantsKeepTheBestRowsWithTheirExactScores() {
         var rng = SplitMix64(seed: 71)
         let original = String(cString: mrl_code_scan_isa())
@@ -16,15 +18,26 @@ final class OrderedCodesTests: XCTestCase {
         var tested: [String] = []
         for isa in ExactSearch.kernelVariants where mrl_code_scan_select(isa) == 1 {
             tested.append(isa)
-            for (count, dims, keep, levels) in [(7, 32, 3, 256), (100, 64, 10, 256), (5_000, 64, 100, 256), (4_001, 32, 25, 256), (6_000, 64, 50, 2)] {
-                let q = (0..<dims).map { _ in Int8.random(in: -63...63, using: &rng) }
-                // levels 2: bytes 128 or 129, so most rows tie and few beat the sample's bar.
-                let rows: [UInt8] = (0..<count * dims).map { _ in
-                    levels == 2 ? UInt8.random(in: 128...129, using: &rng) : UInt8.random(in: 0...255, using: &rng)
+            for (count, dims, keep, bestAtSample, room) in [(7, 64, 3, false, 7), (100, 128, 10, false, 100), (5_000, 64, 100, false, 5_000),
+                                                            (5_000, 64, 100, false, 1_024), (4_001, 128, 25, false, 1_024), (6_000, 64, 50, true, 6_000)] {
+                let q = (0..<dims).map { _ in bestAtSample ? Int8.random(in: 1...127, using: &rng) : Int8.random(in: -128...127, using: &rng) }
+                // The sample reads every count / (3 × keep)-th row: those rows' codes in 8 levels
+                // above every other row's (the query is positive), so the bar, beaten by a few
+                // of the sample, is beaten by a few rows of the run.
+                let stride = count / (3 * keep)
+                let codes: [UInt8] = (0..<count * dims).map { c in
+                    let row = c / dims
+                    guard bestAtSample else { return UInt8.random(in: 0...15, using: &rng) }
+                    return row % stride == 0 && row / stride < 3 * keep ? UInt8(8 + row / stride % 8) : 8
+                }
+                // Packed as the kernel reads them: per 64 components, byte b holds b and 32 + b.
+                let rows: [UInt8] = (0..<count * dims / 2).map { byte in
+                    let group = byte / 32, b = byte % 32
+                    return codes[group * 64 + b] | codes[group * 64 + 32 + b] << 4
                 }
                 func dot(_ i: Int) -> Int32 {
                     var sum: Int32 = 0
-                    for j in 0..<dims { sum += Int32(rows[i * dims + j]) * Int32(q[j]) }
+                    for j in 0..<dims { sum += Int32(codes[i * dims + j]) * Int32(q[j]) }
                     return sum
                 }
                 let exact = (0..<count).map(dot)
@@ -32,15 +45,17 @@ final class OrderedCodesTests: XCTestCase {
                 let bits = (0..<(1_000 + count + 63) / 64).map { _ in rng.next() & rng.next() & 0x5555_5555_5555_5555 }
                 func isAllowed(_ position: Int) -> Bool { bits[position / 64] >> UInt64(position % 64) & 1 == 1 }
                 for allowed in [nil, bits] {
-                    var scores = [Int32](repeating: 0, count: keep), positions = [UInt32](repeating: 0, count: keep)
-                    let size = scores.withUnsafeMutableBufferPointer { s in positions.withUnsafeMutableBufferPointer { p in
+                    var keys = [UInt64](repeating: 0, count: 4 * keep + 4), scratch = [Int32](repeating: 0, count: room)
+                    let kept = keys.withUnsafeMutableBufferPointer { k in scratch.withUnsafeMutableBufferPointer { s in
                         (allowed ?? [0]).withUnsafeBufferPointer { words in
-                            var top = mrl_top_rows(scores: s.baseAddress, positions: p.baseAddress, size: 0, keep: keep,
-                                                   allowed: allowed == nil ? nil : words.baseAddress)
-                            mrl_top_dots_u8_s8(q, rows, dims, count, 1_000, &top)
+                            var top = mrl_top_rows_make(k.baseAddress, k.count, keep, s.baseAddress, s.count,
+                                                        allowed == nil ? nil : words.baseAddress)
+                            mrl_top_dots_u4_s8(q, rows, dims, count, 1_000, &top)
+                            mrl_top_rows_finish(&top)
                             return top.size
                         }
                     } }
+                    let (size, scores, positions) = (kept, keys.prefix(kept).map(mrl_top_key_score), keys.prefix(kept).map(mrl_top_key_position))
                     let eligible = (0..<count).filter { allowed == nil || isAllowed(1_000 + $0) }.map { exact[$0] }.sorted(by: >)
                     XCTAssertEqual(size, min(keep, eligible.count), "\(isa) \(count) rows")
                     for (score, position) in zip(scores.prefix(size), positions.prefix(size)) {
