@@ -92,8 +92,8 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
 /// then read in sequence (the field's order read them scattered: 80 ms for 60,000 rows).
 ///
 /// Four bits a component: a 64-d prefix in 32 bytes is read in half the time of one in bytes
-/// (in the ordered scan of 6,062 rows: 14-16 µs against 27-29 from cache, 36-40 against
-/// 56-69 from memory), and ranks nearly as well. In a simulation on the Debian vectors (a PCA
+/// (in the ordered scan of 6,062 rows: 14-16 µs against 29-30 from cache, 36-41 against
+/// 65-73 from memory), and ranks nearly as well. In a simulation on the Debian vectors (a PCA
 /// rotation for the head, 300 title queries, a random tenth of the rows each), the true 10
 /// best were among the 100 best by the codes 0.966 of the time against 0.969 for bytes, and
 /// 0.833 for bytes of a 32-d prefix, which takes as many bytes; on the tuning half of the
