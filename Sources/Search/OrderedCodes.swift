@@ -18,8 +18,8 @@ import Dispatch
 /// the graph's own rows to rescore.
 public final class OrderedCodes: @unchecked Sendable {  // immutable after init
     /// Components kept of each row: a 64-d prefix ranks a filter's rows well enough to keep
-    /// a few hundred for the graph's rows (recall@10 0.988 keeping 200 of 6,062 on the Debian
-    /// vectors, 0.858 for a 32-d prefix), in half a cache line a row.
+    /// a few hundred for the graph's rows (as bytes, recall@10 0.988 keeping 200 of 6,062 on
+    /// the Debian vectors, 0.858 for a 32-d prefix), in half a cache line a row at 4 bits.
     public static let prefix = 64
 
     /// How many of a filter's rows the codes pass on to the walk's rows for a beam of `ef`:
