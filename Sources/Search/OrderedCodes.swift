@@ -28,7 +28,8 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
     /// 0.956 keeping 120 and 0.960 keeping 140 (each at 140 ns a row more).
     public static func candidates(ef: Int) -> Int { max(5 * ef, 120) }
 
-    public let dimensions: Int
+    /// Components a code holds: every code is of the same prefix.
+    public var dimensions: Int { OrderedCodes.prefix }
     /// Row ids in code order.
     public let order: [UInt32]
     private let codes: [UInt8]
@@ -45,7 +46,7 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
                 (target + i * bytes).update(from: source + Int(id) * bytes, count: bytes)
             }
         } }
-        (self.dimensions, self.order, self.codes, self.scales) = (OrderedCodes.prefix, order, codes, rows.scales)
+        (self.order, self.codes, self.scales) = (order, codes, rows.scales)
     }
 
     /// The ids of the `keep` best rows of code positions `runs` (ascending, not overlapping;

@@ -22,9 +22,9 @@ final class FieldColumns: Sendable {
     /// `ne`, `exists: false`), its matching rows as runs of positions in the field's order
     /// (`order`, its rows sorted by value): what the ordered scan reads in sequence. Where it
     /// is an `and` with such tests among its members, the runs of the one matching fewest rows,
-    /// and the other members as `rest`, which the rows of the runs must pass too. nil for any
-    /// other filter.
-    func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], rest: Filter?)? {
+    /// and the other members as `rest`, which the rows of the runs must pass too; `rows`, the
+    /// runs' rows. nil for any other filter.
+    func orderedRuns(_ filter: Filter) -> (field: String, order: [UInt32], runs: [Range<Int>], rows: Int, rest: Filter?)? {
         // One test is an `and` of one member.
         let members: [Filter] = if case .and(let members) = filter { members } else { [filter] }
         let narrowest = members.indices.compactMap { i -> (member: Int, field: String, order: [UInt32], runs: [Range<Int>], rows: Int)? in
@@ -35,7 +35,7 @@ final class FieldColumns: Sendable {
         guard let narrowest else { return nil }
         var others = members
         others.remove(at: narrowest.member)
-        return (narrowest.field, narrowest.order, narrowest.runs, others.isEmpty ? nil : .and(others))
+        return (narrowest.field, narrowest.order, narrowest.runs, narrowest.rows, others.isEmpty ? nil : .and(others))
     }
 
     /// The rows of `field` sorted by value, where each holds one value (nil otherwise).

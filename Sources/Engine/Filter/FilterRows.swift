@@ -44,7 +44,7 @@ extension Index {
             return FilterRows(try matchingRows(filter, in: snapshot))
         }
         let codes = orderedCodes(of: runs.field, order: runs.order, columns: columns, graph: graph)
-        var count = runs.runs.reduce(0) { $0 + $1.count }, allowed: RowSet?
+        var count = runs.rows, allowed: RowSet?
         if let rest = runs.rest {
             let passing = try matchingRows(rest, in: snapshot)
             var positions = RowSet(capacity: runs.order.count)
