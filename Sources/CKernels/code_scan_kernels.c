@@ -127,7 +127,7 @@ AVX2 static INLINE void scan_avx2(const int8_t *q, const uint8_t *rows, size_t s
 }
 
 AVX2 static void dots_avx2(const int8_t *q, const uint8_t *rows, size_t dims, size_t count, int32_t *scores) {
-    if (dims == 64) scan_avx2(q, rows, 1, count, scores);
+    if (dims == 128) scan_avx2(q, rows, 2, count, scores);
     else scan_avx2(q, rows, dims / 64, count, scores);
 }
 

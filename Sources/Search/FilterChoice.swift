@@ -62,10 +62,11 @@ extension FilterChoice {
     /// no candidate heap is kept): 0.064 µs against 0.16 µs on the Debian reference vectors.
     public static let scannedRowCost = 0.4
 
-    /// A matching row read in a field's order (`OrderedCodes`, one 32-byte code in sequence)
-    /// costs this share of one of the measured walk's distance computations: 2.5-4.6 ns (from
-    /// cache or memory) against about 120 ns on the Debian reference vectors at 10%.
-    public static let orderedRowCost = 0.04
+    /// A matching row read in a field's order (`OrderedCodes`, one code of 64 bytes in
+    /// sequence) costs this share of one of the measured walk's distance computations: 2.5-5 ns
+    /// (15-30 µs for 6,062 rows, from cache or memory) against about 120 ns on the Debian
+    /// reference vectors at 10%.
+    public static let orderedRowCost = 0.05
 
     /// The time of scanning a filter's share of the rows, from that of scanning them all.
     public static func predictedScanMs(_ scanMs: Double, share: Double) -> Double { scanMs * share * scatteredRowCost }

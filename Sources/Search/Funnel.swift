@@ -144,7 +144,7 @@ public final class Funnel: @unchecked Sendable {  // immutable after init
         let ranked = codes.best(query, runs: runs, allowed: allowed, keep: OrderedCodes.candidates(ef: ef), deadline: deadline)
         var cost = SearchCost()
         cost.distanceComputations = ranked.scored
-        cost.bytesTouched = ranked.scored * RowCodes.bytesPerRow
+        cost.bytesTouched = ranked.scored * codes.bytesPerRow
         var answer = scan(query, fullQuery: fullQuery, plan: plan, k: k, vectors: vectors, deadline: deadline, cost: &cost, rows: ranked.ids)
         answer.partial = answer.partial || ranked.partial
         return answer

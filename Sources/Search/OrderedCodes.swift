@@ -17,28 +17,29 @@ import Dispatch
 /// mean and the offset add the same to every row's score. The scores only rank candidates for
 /// the graph's own rows to rescore.
 public final class OrderedCodes: @unchecked Sendable {  // immutable after init
-    /// Components kept of each row: a 64-d prefix ranks a filter's rows well enough to keep
-    /// a few hundred for the graph's rows (as bytes, recall@10 0.988 keeping 200 of 6,062 on
-    /// the Debian vectors, 0.858 for a 32-d prefix), in half a cache line a row at 4 bits.
-    public static let prefix = 64
-
     /// How many of a filter's rows the codes pass on to the walk's rows for a beam of `ef`:
-    /// five times the beam, at least 120. Chosen on the tuning half of the Debian filter
-    /// queries (`filter_data.py`, ef 24): recall@10 at 10% of the rows 0.950 keeping 100,
-    /// 0.956 keeping 120 and 0.960 keeping 140 (each at 140 ns a row more).
-    public static func candidates(ef: Int) -> Int { max(5 * ef, 120) }
+    /// twice the beam. Codes of as many components as the walk's rows rank nearly as those
+    /// do, so a few more than the beam suffice. Chosen in a simulation on the tuning halves of
+    /// the filter queries (`filter_data.py`; a PCA head, the walk's 128-d rows as floats):
+    /// recall@10 at 10% of the Debian rows (ef 24) 0.960 passing 24 on, 0.970 passing 32, 0.973
+    /// passing 48 or more; on PyPI's correlated filter (ef 96) 0.971 passing 96, 0.979 passing
+    /// 144, 0.980 passing 192; each row passed on costs a scattered read of the walk's row.
+    public static func candidates(ef: Int) -> Int { 2 * ef }
 
-    /// Components a code holds: every code is of the same prefix.
-    public var dimensions: Int { OrderedCodes.prefix }
+    /// Components a code holds: those of the rows' codes (`RowCodes.dimensions`).
+    public let dimensions: Int
     /// Row ids in code order.
     public let order: [UInt32]
     private let codes: [UInt8]
     private let scales: [Float]
 
+    /// Bytes of a row's code: two components a byte.
+    public var bytesPerRow: Int { dimensions / 2 }
+
     /// The codes of `rows` (every row's, in id order) in the order `order` lists them (ids
-    /// past its rows get the code of a mean row): a copy of 32 bytes a row.
+    /// past its rows get the code of a mean row): a copy of `bytesPerRow` bytes a row.
     public init(_ rows: RowCodes, order: [UInt32]) {
-        let bytes = RowCodes.bytesPerRow
+        let bytes = rows.dimensions / 2
         var codes = [UInt8](repeating: RowCodes.zero, count: order.count * bytes)
         codes.withUnsafeMutableBufferPointer { codes in rows.codes.withUnsafeBufferPointer { source in
             guard let target = codes.baseAddress, let source = source.baseAddress else { return }
@@ -46,7 +47,7 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
                 (target + i * bytes).update(from: source + Int(id) * bytes, count: bytes)
             }
         } }
-        (self.order, self.codes, self.scales) = (order, codes, rows.scales)
+        (dimensions, self.order, self.codes, self.scales) = (rows.dimensions, order, codes, rows.scales)
     }
 
     /// The ids of the `keep` best rows of code positions `runs` (ascending, not overlapping;
@@ -76,7 +77,7 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
                             break scan
                         }
                         let count = min(chunk, run.upperBound - start)
-                        mrl_top_dots_u4_s8(q, codes + start * RowCodes.bytesPerRow, dimensions, count, UInt32(start), &top)
+                        mrl_top_dots_u4_s8(q, codes + start * bytesPerRow, dimensions, count, UInt32(start), &top)
                         scored += count
                     }
                 }
@@ -92,28 +93,35 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
 /// field's `OrderedCodes` is a reordered copy. Made in id order because the graph's rows are
 /// then read in sequence (the field's order read them scattered: 80 ms for 60,000 rows).
 ///
-/// Four bits a component: a 64-d prefix in 32 bytes is read in half the time of one in bytes
-/// (in the ordered scan of 6,062 rows: 14-16 µs against 29-30 from cache, 36-41 against
-/// 65-73 from memory), and ranks nearly as well. In a simulation on the Debian vectors (a PCA
-/// rotation for the head, 300 title queries, a random tenth of the rows each), the true 10
-/// best were among the 100 best by the codes 0.966 of the time against 0.969 for bytes, and
-/// 0.833 for bytes of a 32-d prefix, which takes as many bytes; on the tuning half of the
-/// Debian filter queries, recall@10 at 10% went from 0.956 to 0.950 passing 100 rows on,
-/// which 20 more make up (see `OrderedCodes.candidates`). A component is centred on its mean
-/// over the rows and divided by 3/7.5 of its standard deviation, so that three deviations
-/// reach the codes' ends (-8 and 7; 2.5 and 3.5 deviations ranked alike), and rounded.
+/// Four bits a component, of as many components as the walk's rows hold, up to 128: a
+/// 128-d code in 64 bytes. Fewer components rank a filter's rows too loosely on some corpora:
+/// in a simulation (a PCA head, the tuning halves of the filter queries, `filter_data.py`),
+/// the worst code rank of the true 10 among the 6,000-7,400 rows a PyPI filter matches was
+/// 600-1,050 at the 90th percentile with 64-d codes (in bytes as in 4 bits), 220-310 with 96-d
+/// and 100-160 with 128-d; on Debian's 10%, 180 with 64-d. The 64-d codes needed 120 rows and
+/// more passed on where 128-d ones need twice the beam (see `OrderedCodes.candidates`), which
+/// pays for reading twice the bytes: the kernel takes 15 µs from cache and 30 µs from memory
+/// for 6,062 rows, against 12 and 20 for 64-d codes (median of 1,500 runs in a C harness).
+/// A component is centred on its mean over the rows and divided by 3/7.5 of its standard
+/// deviation, so that three deviations reach the codes' ends (-8 and 7; 2.5 and 3.5
+/// deviations ranked alike), and rounded.
 public final class RowCodes: @unchecked Sendable {  // immutable after init
-    /// Bytes of a row's code: two components a byte, `OrderedCodes.prefix` of them.
-    static let bytesPerRow = OrderedCodes.prefix / 2
+    /// The most components a code holds.
+    static let widest = 128
+    /// Rows whose components' mean and deviation set the scales, at most.
+    static let sampledRows = 65_536
     /// A byte of two components at their mean (code 0, offset by 8).
     static let zero: UInt8 = 0x88
     /// Rows coded: the graph's.
     public let count: Int
+    /// Components a code holds: the walk's rows', up to `widest`, in whole groups of 64 (those
+    /// past the walk's rows' are 0), as the kernel reads them.
+    public let dimensions: Int
     let codes: [UInt8]
     let scales: [Float]
 
     public init(vectors: GraphVectors) {
-        let dims = OrderedCodes.prefix, read = min(dims, vectors.dimensions)  // components past the graph's are 0
+        let dims = min(RowCodes.widest, (max(vectors.dimensions, 1) + 63) / 64 * 64), read = min(dims, vectors.dimensions)
         let rows = vectors.rows
         let row = UnsafeMutablePointer<Float>.allocate(capacity: dims)
         defer { row.deallocate() }
@@ -127,29 +135,33 @@ public final class RowCodes: @unchecked Sendable {  // immutable after init
             let scale = squared > 0 ? 1 / squared.squareRoot() : 0
             for j in 0..<dims { row[j] *= scale }
         }
-        var sums = [Double](repeating: 0, count: dims), squares = sums
-        for id in 0..<rows {
+        // The mean and deviation of at most `sampledRows` rows spread evenly over the ids: as
+        // good for a scale as every row's, read in a tenth of the time on the 601,620 PyPI rows.
+        var sums = [Double](repeating: 0, count: dims), squares = sums, sampled = 0
+        for id in stride(from: 0, to: rows, by: max(1, (rows + RowCodes.sampledRows - 1) / RowCodes.sampledRows)) {
             unitPrefix(id)
             for j in 0..<dims { (sums[j], squares[j]) = (sums[j] + Double(row[j]), squares[j] + Double(row[j] * row[j])) }
+            sampled += 1
         }
-        let n = Double(max(rows, 1))
+        let n = Double(max(sampled, 1))
         let means = sums.map { Float($0 / n) }
         let scales = zip(sums, squares).map { sum, square in
             let deviation = Float(max(0, square / n - (sum / n) * (sum / n)).squareRoot())
             return deviation > 0 ? deviation * 3 / 7.5 : 1
         }
-        let inverse = scales.map { 1 / $0 }, half = dims / 2
-        var codes = [UInt8](repeating: RowCodes.zero, count: rows * RowCodes.bytesPerRow)
+        let inverse = scales.map { 1 / $0 }, bytes = dims / 2
+        var codes = [UInt8](repeating: RowCodes.zero, count: rows * bytes)
         codes.withUnsafeMutableBufferPointer { codes in
             // Component j's code, offset by 8 into 0...15, clamped first (NaN lands on 15).
             func code(_ j: Int) -> UInt8 { UInt8(8 + RowCodes.nearest(max(-8, min(7, (row[j] - means[j]) * inverse[j])))) }
             for id in 0..<rows {
                 unitPrefix(id)
-                for b in 0..<half { codes[id * half + b] = code(b) | code(half + b) << 4 }
+                // Each 64 components in 32 bytes: byte b holds component b, and 32 + b above it.
+                for b in 0..<bytes { codes[id * bytes + b] = code(b / 32 * 64 + b % 32) | code(b / 32 * 64 + 32 + b % 32) << 4 }
             }
         }
         self.codes = codes
-        (count, self.scales) = (rows, scales)
+        (count, dimensions, self.scales) = (rows, dims, scales)
     }
 
     /// `x` (|x| <= 2^22) rounded to the nearest integer, ties to even, in float arithmetic:

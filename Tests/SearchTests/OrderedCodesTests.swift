@@ -79,7 +79,13 @@ final class OrderedCodesTests: XCTestCase {
         var rng = SplitMix64(seed: 73)
         let order = (0..<UInt32(count)).shuffled(using: &rng)
         let codes = OrderedCodes(RowCodes(vectors: vectors), order: order)
-        XCTAssertEqual(codes.dimensions, OrderedCodes.prefix)
+        XCTAssertEqual(codes.dimensions, 128, "as many components as the walk's rows")
+        XCTAssertEqual(codes.bytesPerRow, 64)
+        for (walked, coded) in [(32, 64), (64, 64), (256, 128)] {
+            let other = GraphFixture.randomUnitVectors(count: 10, dimensions: walked, seed: 74)
+            let otherVectors = other.withUnsafeBufferPointer { GraphVectors(encoding: .int8, dimensions: walked, floats: $0) }
+            XCTAssertEqual(RowCodes(vectors: otherVectors).dimensions, coded, "whole groups of 64, at most 128, for \(walked)-d rows")
+        }
         let runs = [100..<400, 1_000..<2_200]
         let allowed = Set(runs.flatMap { $0.map { order[$0] } })
         var found = 0
