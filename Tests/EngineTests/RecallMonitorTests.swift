@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import Search
 import TestSupport
@@ -10,6 +10,21 @@ final class RecallMonitorTests: XCTestCase {
         let index = try makeClusteredIndex(ClusteredCorpus.documents(5_000))
         try buildClusteredGraph(index)
         XCTAssertEqual(try XCTUnwrap(try index.calibrate(queryCount: 100)).querySource, "documents")
+        return index
+    }
+
+    /// `calibratedIndex()` with its "fast" preset on the narrowest beam measured, which the
+    /// blind queries' recall falls well short of 0.90 on. Chosen by the calibration's timings
+    /// (which vary with the machine's load), the preset could sit so near the drift threshold
+    /// that a few more answers took the drift out of sight again (seen once under load: the
+    /// re-tune below found none).
+    private func indexWithNarrowestFastPreset() throws -> Index {
+        let index = try calibratedIndex()
+        var model = try XCTUnwrap(try index.costModel())
+        let narrowest = try XCTUnwrap(model.measurements.filter { !$0.plan.exact }.min { ($0.plan.ef ?? 0, $0.meanMs) < ($1.plan.ef ?? 0, $1.meanMs) })
+        let fast = try XCTUnwrap(model.presets.firstIndex { $0.name == "fast" })
+        model.presets[fast].measurement = narrowest
+        try index.store.putMeta(Index.costModelKey, model)
         return index
     }
 
@@ -64,7 +79,7 @@ final class RecallMonitorTests: XCTestCase {
     }
 
     func testAPresetThatFallsShortIsRetunedFromTheQueryLog() throws {
-        let index = try calibratedIndex()
+        let index = try indexWithNarrowestFastPreset()
         // The log holds a tune's worth of queries like the documents before the drift.
         for document in ClusteredCorpus.documents(Index.loggedQueriesForCalibration, from: 20_000) {
             index.logQuery(vector: try XCTUnwrap(document.vector), k: 10, text: nil)
