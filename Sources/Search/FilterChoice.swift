@@ -65,8 +65,8 @@ extension FilterChoice {
     /// A matching row read in a field's order (`OrderedCodes`, one code of 64 bytes in
     /// sequence) costs this share of one of the measured walk's distance computations: 2.5-5 ns
     /// (15-30 µs for 6,062 rows, from cache or memory) against about 120 ns on the Debian
-    /// reference vectors at 10%.
-    public static let orderedRowCost = 0.05
+    /// reference vectors at 10%; the upper end, as for the 32-byte codes before.
+    public static let orderedRowCost = 0.04
 
     /// The time of scanning a filter's share of the rows, from that of scanning them all.
     public static func predictedScanMs(_ scanMs: Double, share: Double) -> Double { scanMs * share * scatteredRowCost }

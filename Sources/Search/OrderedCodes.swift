@@ -1,7 +1,7 @@
 import CKernels
 import Dispatch
 
-/// A short prefix of the graph's rows copied in another order (a field's rows sorted by value,
+/// Codes of the graph's walk rows (see `RowCodes`) copied in another order (a field's rows sorted by value,
 /// see the engine's `FieldColumn`), so that a filter matching runs of that order (a range, a
 /// value, a prefix) reads its rows in sequence instead of scattered over the graph's rows: a
 /// scattered row costs its memory latency (25-30 ns), a row read in sequence about 2 ns.
@@ -20,10 +20,10 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
     /// How many of a filter's rows the codes pass on to the walk's rows for a beam of `ef`:
     /// twice the beam. Codes of as many components as the walk's rows rank nearly as those
     /// do, so a few more than the beam suffice. Chosen in a simulation on the tuning halves of
-    /// the filter queries (`filter_data.py`; a PCA head, the walk's 128-d rows as floats):
-    /// recall@10 at 10% of the Debian rows (ef 24) 0.960 passing 24 on, 0.970 passing 32, 0.973
-    /// passing 48 or more; on PyPI's correlated filter (ef 96) 0.971 passing 96, 0.979 passing
-    /// 144, 0.980 passing 192; each row passed on costs a scattered read of the walk's row.
+    /// the filter queries (`tools/bench/ordered_codes.py`, BENCHMARKS "codes as wide as the
+    /// walk's rows"): recall@10 at 10% of the Debian rows (ef 24) 0.960 passing 24 on, 0.972
+    /// passing 48 or 120; on PyPI's correlated filter (ef 96) 0.968 passing 96, 0.978 passing
+    /// 192 or 480. Each row passed on costs a scattered read of the walk's row.
     public static func candidates(ef: Int) -> Int { 2 * ef }
 
     /// Components a code holds: those of the rows' codes (`RowCodes.dimensions`).
@@ -95,16 +95,16 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
 ///
 /// Four bits a component, of as many components as the walk's rows hold, up to 128: a
 /// 128-d code in 64 bytes. Fewer components rank a filter's rows too loosely on some corpora:
-/// in a simulation (a PCA head, the tuning halves of the filter queries, `filter_data.py`),
-/// the worst code rank of the true 10 among the 6,000-7,400 rows a PyPI filter matches was
-/// 600-1,050 at the 90th percentile with 64-d codes (in bytes as in 4 bits), 220-310 with 96-d
-/// and 100-160 with 128-d; on Debian's 10%, 180 with 64-d. The 64-d codes needed 120 rows and
-/// more passed on where 128-d ones need twice the beam (see `OrderedCodes.candidates`), which
-/// pays for reading twice the bytes: the kernel takes 15 µs from cache and 30 µs from memory
-/// for 6,062 rows, against 12 and 20 for 64-d codes (median of 1,500 runs in a C harness).
-/// A component is centred on its mean over the rows and divided by 3/7.5 of its standard
-/// deviation, so that three deviations reach the codes' ends (-8 and 7; 2.5 and 3.5
-/// deviations ranked alike), and rounded.
+/// in a simulation (`tools/bench/ordered_codes.py`: a PCA head, the tuning halves of the
+/// filter queries), the worst code rank of the true 10 among the 5,800-6,500 rows a PyPI
+/// filter matches was 690-1,090 at the 90th percentile with 64-d codes (in bytes as in 4
+/// bits), 260-340 with 96-d and 110-165 with 128-d; on Debian's 10%, 165 with 64-d and 38 with
+/// 128-d. The 64-d codes needed 120 rows and more passed on where 128-d ones need twice the
+/// beam (see `OrderedCodes.candidates`), which pays for reading twice the bytes: the kernel
+/// takes 15 µs from cache and 30 µs from memory for 6,062 rows, against 12 and 20 for 64-d
+/// codes (median of 1,500 runs in a C harness). A component is centred on its mean over the
+/// rows and divided by 3/7.5 of its standard deviation, so that three deviations reach the
+/// codes' ends (-8 and 7; 2.5 and 3.5 deviations ranked alike), and rounded.
 public final class RowCodes: @unchecked Sendable {  // immutable after init
     /// The most components a code holds.
     static let widest = 128
@@ -118,6 +118,7 @@ public final class RowCodes: @unchecked Sendable {  // immutable after init
     /// past the walk's rows' are 0), as the kernel reads them.
     public let dimensions: Int
     let codes: [UInt8]
+    /// Per component: a code step in the unit prefix's units (0 past the walk's rows).
     let scales: [Float]
 
     public init(vectors: GraphVectors) {
@@ -145,15 +146,24 @@ public final class RowCodes: @unchecked Sendable {  // immutable after init
         }
         let n = Double(max(sampled, 1))
         let means = sums.map { Float($0 / n) }
-        let scales = zip(sums, squares).map { sum, square in
+        // A component past the walk's rows has scale 0: its codes are all 0 (8, offset), and a
+        // query's component there, folded with the scale, counts for nothing (the query is a
+        // longer prefix than the walk's rows; at 1 it set the query's largest byte).
+        let scales = (0..<dims).map { j -> Float in
+            guard j < read else { return 0 }
+            let (sum, square) = (sums[j], squares[j])
             let deviation = Float(max(0, square / n - (sum / n) * (sum / n)).squareRoot())
             return deviation > 0 ? deviation * 3 / 7.5 : 1
         }
-        let inverse = scales.map { 1 / $0 }, bytes = dims / 2
+        let inverse = scales.map { $0 > 0 ? 1 / $0 : 0 }, bytes = dims / 2
         var codes = [UInt8](repeating: RowCodes.zero, count: rows * bytes)
         codes.withUnsafeMutableBufferPointer { codes in
-            // Component j's code, offset by 8 into 0...15, clamped first (NaN lands on 15).
-            func code(_ j: Int) -> UInt8 { UInt8(8 + RowCodes.nearest(max(-8, min(7, (row[j] - means[j]) * inverse[j])))) }
+            // Component j's code, offset by 8 into 0...15, clamped first (NaN lands on 15), then
+            // rounded by the shift of `nearest` and read from the sum's low bits: no checked
+            // conversion from float (the codes took 0.3 s for 601,620 rows with one).
+            func code(_ j: Int) -> UInt8 {
+                UInt8(truncatingIfNeeded: (max(-8, min(7, (row[j] - means[j]) * inverse[j])) + 8 + RowCodes.shift).bitPattern)
+            }
             for id in 0..<rows {
                 unitPrefix(id)
                 // Each 64 components in 32 bytes: byte b holds component b, and 32 + b above it.
@@ -168,8 +178,9 @@ public final class RowCodes: @unchecked Sendable {  // immutable after init
     /// `rounded()` is a libm call here (the baseline x86-64 has no rounding instruction), and
     /// it was most of the time these codes took to make (63 ms for 60,000 rows).
     @inline(__always)
-    static func nearest(_ x: Float) -> Float {
-        let shift: Float = 12_582_912  // 1.5 × 2^23: adding it leaves no fraction bits
-        return (x + shift) - shift
-    }
+    static func nearest(_ x: Float) -> Float { (x + shift) - shift }
+
+    /// 1.5 × 2^23: a float of magnitude below 2^22 added to it leaves no fraction bits, and
+    /// the sum's low bits hold the rounded value.
+    static let shift: Float = 12_582_912
 }

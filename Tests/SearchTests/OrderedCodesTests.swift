@@ -1,5 +1,5 @@
 import CKernels
-import Search
+@testable import Search
 import XCTest
 
 /// The ordered scan: its kernel of 4-bit rows with the candidates it keeps, and the codes of a
@@ -71,40 +71,48 @@ final class OrderedCodesTests: XCTestCase {
     }
 
     /// Ranked on the codes, the rows of the given runs (and no others) come back, and the
-    /// kept ones hold nearly all of the true best by the prefix's cosine.
-    func testBestRowsOfTheRunsByThePrefixCosine() throws {
-        let dims = 128, count = 3_000
-        let rows = GraphFixture.randomUnitVectors(count: count, dimensions: dims, seed: 72)
-        let vectors = rows.withUnsafeBufferPointer { GraphVectors(encoding: .int8, dimensions: dims, floats: $0) }
-        var rng = SplitMix64(seed: 73)
-        let order = (0..<UInt32(count)).shuffled(using: &rng)
-        let codes = OrderedCodes(RowCodes(vectors: vectors), order: order)
-        XCTAssertEqual(codes.dimensions, 128, "as many components as the walk's rows")
-        XCTAssertEqual(codes.bytesPerRow, 64)
+    /// kept ones hold nearly all of the true best by the cosine of the walk's rows: for walk
+    /// rows as wide as the codes and for narrower ones (96 components in 128-d codes), the
+    /// query a longer head-space prefix than the rows, as searches give it.
+    func testBestRowsOfTheRunsByTheWalkRowsCosine() throws {
         for (walked, coded) in [(32, 64), (64, 64), (256, 128)] {
             let other = GraphFixture.randomUnitVectors(count: 10, dimensions: walked, seed: 74)
             let otherVectors = other.withUnsafeBufferPointer { GraphVectors(encoding: .int8, dimensions: walked, floats: $0) }
-            XCTAssertEqual(RowCodes(vectors: otherVectors).dimensions, coded, "whole groups of 64, at most 128, for \(walked)-d rows")
+            let rowCodes = RowCodes(vectors: otherVectors)
+            XCTAssertEqual(rowCodes.dimensions, coded, "whole groups of 64, at most 128, for \(walked)-d rows")
+            // Components past the walk's rows count for nothing: a query's (a longer prefix)
+            // folds to 0 there, so it cannot set the query's largest byte.
+            XCTAssertEqual(rowCodes.scales.prefix(min(walked, coded)).filter { $0 > 0 }.count, min(walked, coded))
+            XCTAssertEqual(rowCodes.scales.dropFirst(walked), [Float](repeating: 0, count: max(0, coded - walked))[...])
         }
-        let runs = [100..<400, 1_000..<2_200]
-        let allowed = Set(runs.flatMap { $0.map { order[$0] } })
-        var found = 0
-        for seed in 0..<10 {
-            let query = GraphFixture.row(GraphFixture.randomUnitVectors(count: 1, dimensions: dims, seed: 80 + UInt64(seed)), 0, dims)
-            let ranked = codes.best(query, runs: runs, keep: 100)
-            XCTAssertEqual(ranked.ids.count, 100)
-            XCTAssertEqual(ranked.scored, 1_500)
-            XCTAssertFalse(ranked.partial)
-            XCTAssertTrue(ranked.ids.allSatisfy(allowed.contains), "only rows of the runs")
-            func cosine(_ id: UInt32) -> Float {
-                let row = rows[Int(id) * dims..<Int(id) * dims + codes.dimensions]
-                return zip(row, query).reduce(0) { $0 + $1.0 * $1.1 } / row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let count = 3_000, queryDims = 384
+        for dims in [128, 96] {
+            let rows = GraphFixture.randomUnitVectors(count: count, dimensions: dims, seed: 72)
+            let vectors = rows.withUnsafeBufferPointer { GraphVectors(encoding: .int8, dimensions: dims, floats: $0) }
+            var rng = SplitMix64(seed: 73)
+            let order = (0..<UInt32(count)).shuffled(using: &rng)
+            let codes = OrderedCodes(RowCodes(vectors: vectors), order: order)
+            XCTAssertEqual(codes.dimensions, 128, "as many components as the walk's rows, in whole groups of 64")
+            XCTAssertEqual(codes.bytesPerRow, 64)
+            let runs = [100..<400, 1_000..<2_200]
+            let allowed = Set(runs.flatMap { $0.map { order[$0] } })
+            var found = 0
+            for seed in 0..<10 {
+                let query = GraphFixture.row(GraphFixture.randomUnitVectors(count: 1, dimensions: queryDims, seed: 80 + UInt64(seed)), 0, queryDims)
+                let ranked = codes.best(query, runs: runs, keep: 100)
+                XCTAssertEqual(ranked.ids.count, 100)
+                XCTAssertEqual(ranked.scored, 1_500)
+                XCTAssertFalse(ranked.partial)
+                XCTAssertTrue(ranked.ids.allSatisfy(allowed.contains), "only rows of the runs")
+                func cosine(_ id: UInt32) -> Float {
+                    zip(rows[Int(id) * dims..<Int(id + 1) * dims], query).reduce(0) { $0 + $1.0 * $1.1 }
+                }
+                let truth = allowed.sorted { cosine($0) > cosine($1) }.prefix(10)
+                found += truth.filter(Set(ranked.ids).contains).count
             }
-            let truth = allowed.sorted { cosine($0) > cosine($1) }.prefix(10)
-            found += truth.filter(Set(ranked.ids).contains).count
+            XCTAssertGreaterThanOrEqual(found, 97, "\(dims)-d rows: the true 10 best nearly always among the 100 kept")
+            XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [], keep: 5).ids.isEmpty, "no runs, no rows")
+            XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [2_990..<3_500], keep: 5).ids.isEmpty, "a run past the codes is left out")
         }
-        XCTAssertGreaterThanOrEqual(found, 97, "the true 10 best nearly always among the 100 kept")
-        XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [], keep: 5).ids.isEmpty, "no runs, no rows")
-        XCTAssertTrue(codes.best([Float](repeating: 0.1, count: dims), runs: [2_990..<3_500], keep: 5).ids.isEmpty, "a run past the codes is left out")
     }
 }

@@ -6,9 +6,10 @@ row (in head space, renormalised, centred and scaled per component to -8...7), p
 on to be scored on the walk's 128-d rows, and the best `ef` of those to the full-dimension
 stage. This replays that in numpy on filter_data.py's data: a PCA rotation stands in for the
 head, float 128-d prefixes for the walk's int8 rows. Per prefix width and per kind of filter it
-prints the worst code rank of the true 10 (the exact 384-d top 10 of the matching rows: the
-rows a code ranking must pass on for recall 1) at the median and 90th percentile, and the
-recall@10 reached passing each of --keeps rows on.
+prints the worst code rank of the true 10 (of the exact 384-d top 10 of the matching rows,
+counted from 1: how many rows the codes must pass on for recall 1) at the median and 90th
+percentile, and the recall@10 reached passing each of --keeps rows on. The scales come from at
+most 65,536 rows spread evenly over the ids, as mrl's `RowCodes` take them.
 
 Use the tuning half (the default): this is what chooses the widths and counts.
     python3 tools/bench/ordered_codes.py --name debian --ef 24 --keeps 24,32,48,120
@@ -68,8 +69,9 @@ def main(args):
           "; per width and kind: rows matching (median), worst code rank of the true 10 (p50, p90), recall@10 by rows passed on")
     for width in [int(w) for w in args.widths.split(",")]:
         rows_prefix = prefix(head, width)
-        scale = rows_prefix.std(axis=0) * 3 / 7.5
-        codes = np.clip(np.round((rows_prefix - rows_prefix.mean(axis=0)) / scale), -8, 7).astype(np.float32)
+        sampled = rows_prefix[:: -(-len(rows_prefix) // 65_536)]
+        scale = sampled.std(axis=0) * 3 / 7.5
+        codes = np.clip(np.round((rows_prefix - sampled.mean(axis=0)) / scale), -8, 7).astype(np.float32)
         for kind, items in queries.items():
             worst, matching, recall = [], [], {k: [] for k in keeps}
             for vector, flt in items:
@@ -86,7 +88,7 @@ def main(args):
                 order = np.argsort(-(codes[rows] @ query))
                 rank = np.empty(len(rows), int)
                 rank[order] = np.arange(len(rows))
-                worst.append(max(rank[list(truth)]))
+                worst.append(max(rank[list(truth)]) + 1)
                 walked = walk[rows] @ prefix(rotated, 128)
                 for k in keeps:
                     passed = order[:k]
