@@ -93,22 +93,25 @@ extension LoadedGraph {
     /// Row i: the first `dims` coordinates of vector i, renormalised (zero for a dead row).
     static func walkVectors(blocks: [VectorBlock], rows: Int, dims: Int, layout: PrefixLayout,
                             encoding: GraphVectors.Encoding) -> GraphVectors {
-        var floats = [Float](repeating: 0, count: rows * dims)
         let segments = layout.boundaries.firstIndex(of: dims)!
-        for block in blocks {
-            for i in 0..<block.rows where block.live[i] != 0 {
-                let base = (Int(block.firstID) + i) * dims
-                var squared: Float = 0
-                for s in 0..<segments {
-                    let width = layout.width(s)
-                    for j in 0..<width { floats[base + layout.boundaries[s] + j] = block.segments[s][i * width + j] }
-                    squared += block.segmentSquaredNorms[s][i]
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: dims)
+        defer { row.deallocate() }
+        // Each live row's prefix, renormalised, made as the vectors take it (twice for int8).
+        return GraphVectors(encoding: encoding, dimensions: dims, rows: rows) { visit in
+            for block in blocks {
+                for i in 0..<block.rows where block.live[i] != 0 {
+                    var squared: Float = 0
+                    for s in 0..<segments {
+                        let width = layout.width(s)
+                        for j in 0..<width { row[layout.boundaries[s] + j] = block.segments[s][i * width + j] }
+                        squared += block.segmentSquaredNorms[s][i]
+                    }
+                    let scale = squared > 0 ? 1 / squared.squareRoot() : 0
+                    for j in 0..<dims { row[j] *= scale }
+                    visit(Int(block.firstID) + i, row)
                 }
-                let scale = squared > 0 ? 1 / squared.squareRoot() : 0
-                for j in 0..<dims { floats[base + j] *= scale }
             }
         }
-        return floats.withUnsafeBufferPointer { GraphVectors(encoding: encoding, dimensions: dims, floats: $0) }
     }
 
     /// One vector's walk row: its first `dims` head-space coordinates, renormalised.

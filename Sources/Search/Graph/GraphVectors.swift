@@ -37,18 +37,35 @@ public final class GraphVectors: @unchecked Sendable {
     public convenience init(encoding: Encoding, dimensions: Int, floats: UnsafeBufferPointer<Float>) {
         precondition(dimensions > 0 && floats.count % dimensions == 0, "floats must hold whole rows")
         let rows = floats.count / dimensions
+        self.init(encoding: encoding, dimensions: dimensions, rows: rows) { visit in
+            for i in 0..<rows { visit(i, floats.baseAddress! + i * dimensions) }
+        }
+    }
+
+    /// `rows` rows (each unit length, `dimensions` floats) that `eachRow` hands, with their
+    /// index, to the function it is given, in any order (rows it leaves out are 0, indexes
+    /// past the rows are left out): once for float32, twice for int8 (the scales first, then
+    /// the rows). For rows made
+    /// on the fly, so that no copy of them all is made (the walk's rows of 601,620 vectors:
+    /// 308 MB of floats, whose pages cost more than the rows' work).
+    public convenience init(encoding: Encoding, dimensions: Int, rows: Int,
+                            eachRow: ((Int, UnsafePointer<Float>) -> Void) -> Void) {
         var scales: [Float] = []
         if encoding == .int8 {
             var largest = [Float](repeating: 0, count: dimensions)
-            for i in 0..<rows {
-                for j in 0..<dimensions { largest[j] = max(largest[j], abs(floats[i * dimensions + j])) }
+            largest.withUnsafeMutableBufferPointer { largest in
+                eachRow { index, row in
+                    guard index >= 0 && index < rows else { return }
+                    for j in 0..<dimensions { largest[j] = max(largest[j], abs(row[j])) }
+                }
             }
             // A column that is zero everywhere gets the scale of a unit-bounded one, so rows
             // added later can still put weight there.
             scales = largest.map { $0 > 0 ? $0 / 127 : 1 / 127 }
         }
         self.init(encoding: encoding, dimensions: dimensions, scales: scales, rows: rows)
-        for i in 0..<rows { write(row: floats.baseAddress! + i * dimensions, at: i) }
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: rows * bytesPerRow)  // the allocator's bytes are not
+        eachRow { index, row in if index >= 0 && index < rows { write(row: row, at: index) } }
     }
 
     /// Restores vectors persisted from `bytes` (and `scales` for int8).
@@ -111,8 +128,9 @@ public final class GraphVectors: @unchecked Sendable {
             target.copyMemory(from: row, byteCount: bytesPerRow)
         case .int8:
             let out = target.assumingMemoryBound(to: Int8.self)
+            // Clamped first (NaN compares false and lands on 127), then rounded.
             for j in 0..<dimensions {
-                out[j] = Int8(max(-127, min(127, (row[j] / scalesPointer[j]).rounded())))
+                out[j] = Int8(bitPattern: FloatRounding.nearestByte(max(-127, min(127, row[j] / scalesPointer[j]))))
             }
         }
     }
