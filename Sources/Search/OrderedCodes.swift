@@ -58,7 +58,7 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
                      deadline: DispatchTime = .distantFuture) -> (ids: [UInt32], scored: Int, partial: Bool) {
         let folded = (0..<dimensions).map { j in j < query.count ? query[j] * scales[j] : 0 }
         let largest = folded.reduce(0) { max($0, abs($1)) }
-        let q = folded.map { Int8(largest > 0 ? FloatRounding.nearest(max(-127, min(127, $0 / largest * 127))) : 0) }
+        let q = folded.map { largest > 0 ? Int8(bitPattern: FloatRounding.nearestByte(max(-127, min(127, $0 / largest * 127)))) : 0 }
         let chunk = 16_384  // rows between looks at the deadline
         // The kernel's room: candidates (see mrl_top_rows_make), and the scores of a chunk.
         var keys = [UInt64](repeating: 0, count: 4 * keep + 4)

@@ -45,9 +45,8 @@ public final class GraphVectors: @unchecked Sendable {
     /// `rows` rows (each unit length, `dimensions` floats) that `eachRow` hands, with their
     /// index, to the function it is given, in any order (rows it leaves out are 0, indexes
     /// past the rows are left out): once for float32, twice for int8 (the scales first, then
-    /// the rows). For rows made
-    /// on the fly, so that no copy of them all is made (the walk's rows of 601,620 vectors:
-    /// 308 MB of floats, whose pages cost more than the rows' work).
+    /// the rows). For rows made on the fly, so that no copy of them all is made (the walk's
+    /// rows of 601,620 vectors: 308 MB of floats, whose pages cost more than the rows' work).
     public convenience init(encoding: Encoding, dimensions: Int, rows: Int,
                             eachRow: ((Int, UnsafePointer<Float>) -> Void) -> Void) {
         var scales: [Float] = []
