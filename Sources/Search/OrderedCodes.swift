@@ -1,10 +1,11 @@
 import CKernels
 import Dispatch
 
-/// Codes of the graph's walk rows (see `RowCodes`) copied in another order (a field's rows sorted by value,
-/// see the engine's `FieldColumn`), so that a filter matching runs of that order (a range, a
-/// value, a prefix) reads its rows in sequence instead of scattered over the graph's rows: a
-/// scattered row costs its memory latency (25-30 ns), a row read in sequence about 2 ns.
+/// Codes of the graph's walk rows (see `RowCodes`) copied in another order (a field's rows
+/// sorted by value, see the engine's `FieldColumn`), so that a filter matching runs of that
+/// order (a range, a value, a prefix) reads its rows in sequence instead of scattered over the
+/// graph's rows: a scattered row costs its memory latency (25-30 ns), a row read in sequence
+/// about 2 ns.
 ///
 /// ```swift
 /// let codes = OrderedCodes(RowCodes(vectors: graph.vectors), order: column.rows)
@@ -33,13 +34,13 @@ public final class OrderedCodes: @unchecked Sendable {  // immutable after init
     private let codes: [UInt8]
     private let scales: [Float]
 
-    /// Bytes of a row's code: two components a byte.
+    /// Bytes of a row's code, as `RowCodes.bytesPerRow`.
     public var bytesPerRow: Int { dimensions / 2 }
 
     /// The codes of `rows` (every row's, in id order) in the order `order` lists them (ids
     /// past its rows get the code of a mean row): a copy of `bytesPerRow` bytes a row.
     public init(_ rows: RowCodes, order: [UInt32]) {
-        let bytes = rows.dimensions / 2
+        let bytes = rows.bytesPerRow
         var codes = [UInt8](repeating: RowCodes.zero, count: order.count * bytes)
         codes.withUnsafeMutableBufferPointer { codes in rows.codes.withUnsafeBufferPointer { source in
             guard let target = codes.baseAddress, let source = source.baseAddress else { return }
@@ -117,6 +118,8 @@ public final class RowCodes: @unchecked Sendable {  // immutable after init
     /// Components a code holds: the walk's rows', up to `widest`, in whole groups of 64 (those
     /// past the walk's rows' are 0), as the kernel reads them.
     public let dimensions: Int
+    /// Bytes of a row's code: two components a byte.
+    var bytesPerRow: Int { dimensions / 2 }
     let codes: [UInt8]
     /// Per component: a code step in the unit prefix's units (0 past the walk's rows).
     let scales: [Float]

@@ -89,6 +89,14 @@ def kmeans(vectors, clusters, rng):
     return centroids, labels
 
 
+def attributes(docs, seed):
+    """The documents' synthetic fields, drawn from `seed`: (bucket, centroids, labels)."""
+    rng = np.random.default_rng(seed)
+    bucket = rng.integers(0, BUCKETS, size=len(docs))
+    centroids, labels = kmeans(docs, CLUSTERS, rng)
+    return bucket, centroids, labels
+
+
 def queries_for(kinds, half, bucket, labels, centroids, per_kind_rng):
     """For each kind: (filters, boolean match matrix over the documents) for the query vectors `half`."""
     nonempty = np.flatnonzero(np.bincount(labels, minlength=len(centroids)))
@@ -142,9 +150,7 @@ def main(args):
     if len(ids) != len(docs):
         sys.exit(f"{args.corpus}: {len(ids)} ids for {len(docs)} vectors in {args.docs}; they must be the same rows")
     queries = unit(np.load(args.queries).astype(np.float32))
-    rng = np.random.default_rng(args.seed)
-    bucket = rng.integers(0, BUCKETS, size=len(docs))
-    centroids, labels = kmeans(docs, CLUSTERS, rng)
+    bucket, centroids, labels = attributes(docs, args.seed)
     sizes = np.bincount(labels, minlength=CLUSTERS)
     print(f"{len(docs):,} documents; {CLUSTERS} clusters of {sizes.min()}..{sizes.max()} rows (median {int(np.median(sizes))})")
     docs_path = out / f"filter-{args.name}-docs.jsonl"

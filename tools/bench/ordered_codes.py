@@ -49,9 +49,7 @@ def prefix(x, dims):
 
 def main(args):
     docs = fd.unit(np.load(args.docs).astype(np.float32))
-    rng = np.random.default_rng(args.seed)          # the attributes exactly as filter_data.py drew them
-    bucket = rng.integers(0, fd.BUCKETS, size=len(docs))
-    _, labels = fd.kmeans(docs, fd.CLUSTERS, rng)
+    bucket, _, labels = fd.attributes(docs, args.seed)  # as filter_data.py drew them
     sample = docs[:: max(1, len(docs) // 65_536)]
     _, vectors = np.linalg.eigh(sample.T @ sample)
     rotation = vectors[:, ::-1].copy()               # principal axes first: the head's prefixes
